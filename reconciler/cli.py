@@ -1,0 +1,361 @@
+"""The command line: options in, one exit code out. Each command's work lives in `commands/`.
+
+Command modules are imported only when their command runs, so `reconciler validate` does not
+pay for HTTP clients or the planner.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from reconciler import __version__
+from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ReconcilerError
+from reconciler.options import DEFAULT_PATHS, ENV_TOKEN, GlobalOptions
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+PLAN_FORMATS = click.Choice(["text", "markdown", "json"])
+
+
+def global_flags(func: F) -> F:
+    """`--provider`, `--actor` and `--state`, accepted before or after the command name."""
+    func = click.option(
+        "--state",
+        default=None,
+        metavar="URL",
+        help="Journal and locks. Env: RECONCILER_STATE. Default: sqlite:.reconciler/state.db",
+    )(func)
+    func = click.option(
+        "--actor",
+        default=None,
+        metavar="EMAIL",
+        help="Who acts, for the sandbox provider. Env: RECONCILER_ACTOR.",
+    )(func)
+    func = click.option(
+        "--provider",
+        default=None,
+        metavar="URL",
+        help="sandbox:PATH, http://HOST:PORT or https://HOST. Env: RECONCILER_PROVIDER. "
+        "Default: sandbox:.reconciler/sandbox.db",
+    )(func)
+    return func
+
+
+def options_of(provider: str | None, actor: str | None, state: str | None) -> GlobalOptions:
+    parent: dict[str, str | None] = click.get_current_context().find_root().obj or {}
+    return GlobalOptions.resolve(
+        provider or parent.get("provider"), actor or parent.get("actor"), state or parent.get("state")
+    )
+
+
+def paths_or_default(paths: tuple[str, ...]) -> tuple[str, ...]:
+    return paths or DEFAULT_PATHS
+
+
+@click.group(context_settings=CONTEXT)
+@global_flags
+@click.version_option(__version__, prog_name="reconciler")
+@click.pass_context
+def cli(ctx: click.Context, provider: str | None, actor: str | None, state: str | None) -> None:
+    """Declare which subscription's apps go on which Atlassian site; plan; apply."""
+    ctx.obj = {"provider": provider, "actor": actor, "state": state}
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True
+)
+def validate(paths: tuple[str, ...], fmt: str) -> int:
+    """Check desired-state files against the schema and offline rules. No provider is contacted."""
+    from reconciler.commands import validate as command
+
+    return command.run(paths_or_default(paths), fmt)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--format", "fmt", type=PLAN_FORMATS, default="text", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Also write the plan as JSON to this file.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 2 when there are.")
+@global_flags
+def plan(
+    paths: tuple[str, ...],
+    fmt: str,
+    out: str | None,
+    detailed_exitcode: bool,
+    provider: str | None,
+    actor: str | None,
+    state: str | None,
+) -> int:
+    """Observe the console, diff against desired state, check every rule, show the plan. Writes nothing."""
+    from reconciler.commands import plan as command
+
+    return command.run(
+        options_of(provider, actor, state), paths_or_default(paths), fmt, out, detailed_exitcode
+    )
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--plan", "plan_file", type=click.Path(dir_okay=False), help="Execute exactly this saved plan.")
+@click.option("--checksum", help="Execute only if the plan's checksum is this one (sha256:...).")
+@click.option("--allow-cancel", is_flag=True, help="Allow cancelling subscriptions.")
+@click.option("--parallelism", type=click.IntRange(1, 64), default=4, show_default=True)
+@click.option("--lock-timeout", type=click.FloatRange(0), default=60.0, show_default=True, metavar="SECONDS")
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@global_flags
+def apply(
+    paths: tuple[str, ...],
+    plan_file: str | None,
+    checksum: str | None,
+    allow_cancel: bool,
+    parallelism: int,
+    lock_timeout: float,
+    auto_approve: bool,
+    provider: str | None,
+    actor: str | None,
+    state: str | None,
+) -> int:
+    """Re-plan, then make the changes: ordered, in parallel, idempotent, locked and journaled."""
+    from reconciler.commands import apply as command
+
+    return command.run(
+        options_of(provider, actor, state),
+        paths,
+        plan_file=plan_file,
+        checksum=checksum,
+        allow_cancel=allow_cancel,
+        parallelism=parallelism,
+        lock_timeout=lock_timeout,
+        auto_approve=auto_approve,
+    )
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=PLAN_FORMATS, default="text", show_default=True)
+def show(plan_file: str, fmt: str) -> int:
+    """Render a saved plan."""
+    from reconciler.commands import show as command
+
+    return command.run(plan_file, fmt)
+
+
+@cli.command("import", context_settings=CONTEXT)
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False), default="desired-state", show_default=True
+)
+@global_flags
+def import_(out_dir: str, provider: str | None, actor: str | None, state: str | None) -> int:
+    """Write desired-state YAML for everything live, to adopt an existing estate."""
+    from reconciler.commands import import_estate as command
+
+    return command.run(options_of(provider, actor, state), out_dir)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="How many runs to show.")
+@click.option("--run", "run_id", help="Show every journal entry of one run.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@global_flags
+def history(
+    limit: int, run_id: str | None, fmt: str, provider: str | None, actor: str | None, state: str | None
+) -> int:
+    """What was applied, when, by whom, from which commit."""
+    from reconciler.commands import history as command
+
+    return command.run(options_of(provider, actor, state), limit=limit, run_id=run_id, fmt=fmt)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@global_flags
+def locks(fmt: str, provider: str | None, actor: str | None, state: str | None) -> int:
+    """List the locks held on the state store."""
+    from reconciler.commands import locks as command
+
+    return command.list_locks(options_of(provider, actor, state), fmt)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("lock_id", metavar="ID")
+@global_flags
+def unlock(lock_id: str, provider: str | None, actor: str | None, state: str | None) -> int:
+    """Release a lock by id (for a holder that died and will not come back)."""
+    from reconciler.commands import locks as command
+
+    return command.unlock(options_of(provider, actor, state), lock_id)
+
+
+@cli.command(context_settings=CONTEXT)
+def schema() -> int:
+    """Print the desired-state JSON Schema."""
+    from reconciler.commands import schema as command
+
+    return command.run()
+
+
+@cli.group(context_settings=CONTEXT)
+def sandbox() -> None:
+    """The embedded billing console: a SQLite model that enforces the console's rules."""
+
+
+@sandbox.command("init", context_settings=CONTEXT)
+@click.option("--from", "seed", type=click.Path(dir_okay=False), help="A console seed YAML file.")
+@global_flags
+def sandbox_init(seed: str | None, provider: str | None, actor: str | None, state: str | None) -> int:
+    """Create (or replace) the sandbox console, from a seed file or the built-in example."""
+    from reconciler.commands import sandbox as command
+
+    return command.init(options_of(provider, actor, state), seed)
+
+
+@sandbox.command("show", context_settings=CONTEXT)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@global_flags
+def sandbox_show(fmt: str, provider: str | None, actor: str | None, state: str | None) -> int:
+    """Print the console the way its Subscriptions page shows it."""
+    from reconciler.commands import sandbox as command
+
+    return command.show(options_of(provider, actor, state), fmt)
+
+
+@sandbox.command("advance", context_settings=CONTEXT)
+@click.option("--days", type=click.IntRange(0), required=True, help="How many days to move the clock.")
+@global_flags
+def sandbox_advance(days: int, provider: str | None, actor: str | None, state: str | None) -> int:
+    """Move the sandbox clock forward: subscriptions start, deactivate and are deleted on their dates."""
+    from reconciler.commands import sandbox as command
+
+    return command.advance(options_of(provider, actor, state), days)
+
+
+@sandbox.command("serve", context_settings=CONTEXT)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="0 picks a free port."
+)
+@click.option(
+    "--latency", type=click.FloatRange(0), default=0.0, metavar="MS", help="Added to every response."
+)
+@click.option(
+    "--fail-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    metavar="P",
+    help="Share of requests that fail: 500s, resets, and responses dropped after the write.",
+)
+@click.option(
+    "--rate-limit",
+    type=click.FloatRange(0),
+    default=0.0,
+    metavar="N",
+    help="Requests per second before answering 429 (0: no limit).",
+)
+@click.option("--seed-faults", type=int, default=None, hidden=True, help="Seed of the fault generator.")
+@global_flags
+def sandbox_serve(
+    host: str,
+    port: int,
+    latency: float,
+    fail_rate: float,
+    rate_limit: float,
+    seed_faults: int | None,
+    provider: str | None,
+    actor: str | None,
+    state: str | None,
+) -> int:
+    """Serve the sandbox console over its REST API (see schemas/console-api.openapi.yaml)."""
+    from reconciler.commands import serve as command
+
+    return command.run(
+        options_of(provider, actor, state),
+        host=host,
+        port=port,
+        latency_ms=latency,
+        fail_rate=fail_rate,
+        rate_limit=rate_limit,
+        fault_seed=seed_faults,
+    )
+
+
+# --- the one error handler --------------------------------------------------------------------------
+
+
+def _print_error(error: ReconcilerError) -> None:
+    click.echo(f"error: {error.message}", err=True)
+    if error.hint:
+        click.echo(f"hint: {error.hint}", err=True)
+
+
+def _scrub(text: str) -> str:
+    token = os.environ.get(ENV_TOKEN)
+    return text.replace(token, "***") if token else text
+
+
+def _crash_log_dir() -> Path:
+    preferred = Path(".reconciler") / "logs"
+    try:
+        preferred.mkdir(parents=True, exist_ok=True)
+        return preferred
+    except OSError:
+        import tempfile
+
+        return Path(tempfile.gettempdir())
+
+
+def report_crash(exc: BaseException) -> int:
+    """An unexpected failure: one apologetic line on the terminal, the details in a log file."""
+    details = _scrub("".join(traceback.format_exception(exc)))
+    try:
+        log = _crash_log_dir() / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+        log.write_text(f"reconciler {__version__}\nargv: {_scrub(' '.join(sys.argv))}\n\n{details}")
+        where = f"details are in {log}"
+    except OSError:
+        where = "and the details could not be written to a log file"
+    click.echo(
+        f"error: reconciler hit an internal error ({type(exc).__name__}); this is a bug, sorry. {where}",
+        err=True,
+    )
+    return EXIT_ERROR
+
+
+def run_cli(argv: list[str] | None = None) -> int:
+    try:
+        result = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort as exc:
+        interrupted = isinstance(exc.__cause__, KeyboardInterrupt)
+        click.echo("interrupted" if interrupted else "aborted: no answer to the prompt", err=True)
+        return EXIT_INTERRUPTED if interrupted else EXIT_ERROR
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_ERROR
+    except ReconcilerError as exc:
+        _print_error(exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): not an error worth a message.
+        sys.stderr.close()
+        return EXIT_OK
+    except Exception as exc:
+        return report_crash(exc)
+    return result if isinstance(result, int) else EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(run_cli(argv))

@@ -1,0 +1,373 @@
+"""Core types shared by every pipeline stage.
+
+Loading produces a `DesiredState`, a provider observes a `Console`, the planner turns both into
+a `Plan` of `Change`s, and apply executes changes through a provider, which answers with
+`Operation`s. Everything here is an immutable value; no module in this file does I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+# --- the domain vocabulary -------------------------------------------------------------------
+
+
+class App(StrEnum):
+    JIRA_ALIGN = "jira-align"
+    FOCUS = "focus"
+    TALENT = "talent"
+
+
+class Product(StrEnum):
+    STRATEGY_COLLECTION = "strategy-collection"
+    JIRA_ALIGN = "jira-align"
+    FOCUS = "focus"
+    TALENT = "talent"
+
+
+#: The apps each product carries: a collection has all three, a standalone product only its own.
+PRODUCT_APPS: Mapping[str, tuple[str, ...]] = {
+    Product.STRATEGY_COLLECTION: (App.JIRA_ALIGN, App.FOCUS, App.TALENT),
+    Product.JIRA_ALIGN: (App.JIRA_ALIGN,),
+    Product.FOCUS: (App.FOCUS,),
+    Product.TALENT: (App.TALENT,),
+}
+
+#: Apps that only run on a site hosting Jira Premium or Enterprise.
+PREMIUM_APPS: frozenset[str] = frozenset({App.FOCUS, App.TALENT})
+PREMIUM_PLANS: frozenset[str] = frozenset({"premium", "enterprise"})
+JIRA_PLANS: tuple[str, ...] = ("free", "standard", "premium", "enterprise")
+
+
+class Status(StrEnum):
+    UPCOMING = "upcoming"
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+    DEACTIVATED = "deactivated"
+    DELETED = "deleted"
+
+
+#: A cancelled subscription is deactivated this long after its term ends ...
+DEACTIVATION_GRACE = dt.timedelta(days=15)
+#: ... and its data is deleted this long after deactivation.
+DATA_RETENTION = dt.timedelta(days=60)
+
+
+class Action(StrEnum):
+    CREATE_SITE = "create-site"
+    PROVISION = "provision"
+    CANCEL = "cancel"
+    REACTIVATE = "reactivate"
+
+
+# --- where things come from --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SourceSpan:
+    """A position in a desired-state file: 1-based line and column."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class Origin(Protocol):
+    """Where a declared value came from, resolved only when someone asks.
+
+    Locating a value costs a parse with positions, so loading records origins and the
+    position is computed on demand (a plan with ten changes locates ten values, not ten thousand).
+    """
+
+    def span(self) -> SourceSpan: ...
+
+
+@dataclass(frozen=True, slots=True)
+class KnownOrigin:
+    """An origin whose position is already known."""
+
+    source: SourceSpan
+
+    def span(self) -> SourceSpan:
+        return self.source
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem found in desired state or in a seed file."""
+
+    rule: str
+    message: str
+    source: SourceSpan | None
+    hint: str | None = None
+    severity: str = "error"
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        if self.source is None:
+            return ("", 0, 0, self.rule, self.message)
+        return (self.source.file, self.source.line, self.source.column, self.rule, self.message)
+
+
+# --- desired state -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredSite:
+    name: str
+    org: str
+    create: bool
+    origin: Origin  # the `name` value
+    org_origin: Origin  # the `org` value
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredApp:
+    app: str
+    site: str
+    origin: Origin  # the app's key under `apps`
+    site_origin: Origin  # the `site` value
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredSubscription:
+    id: str
+    status: str  # Status.ACTIVE or Status.CANCELLED
+    apps: tuple[DesiredApp, ...]
+    billing_account: str | None
+    product: str | None
+    origin: Origin  # the `id` value
+    status_origin: Origin  # the `status` value, or the `id` value when status is defaulted
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredState:
+    sites: Mapping[str, DesiredSite]
+    subscriptions: Mapping[str, DesiredSubscription]
+    files: tuple[str, ...]
+    digest: str  # sha256 over every file's path and bytes
+
+
+# --- observed state (the console) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BillingAccount:
+    id: str
+    managed_by: str  # "direct" | "partner"
+    partner: str | None
+    billing_admins: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    id: str
+    name: str
+    admins: frozenset[str]
+    members: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    name: str
+    org: str
+    jira: str | None  # one of JIRA_PLANS, or None when the site has no Jira
+    sandbox: bool = False
+
+    @property
+    def hosts_premium_jira(self) -> bool:
+        return self.jira in PREMIUM_PLANS and not self.sandbox
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: str
+    billing_account: str
+    product: str
+    status: str
+    start_date: dt.date | None
+    term_end: dt.date | None
+    apps: Mapping[str, str | None]  # app -> site name, or None for "Site setup required"
+    migration: bool = False
+    deactivated_on: dt.date | None = None
+    #: apps whose provisioning was requested and has not completed yet: app -> target site
+    pending: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def deactivation_date(self) -> dt.date | None:
+        """When a cancelled subscription's apps go off."""
+        return None if self.term_end is None else self.term_end + DEACTIVATION_GRACE
+
+    @property
+    def deletion_date(self) -> dt.date | None:
+        """When a deactivated subscription's data is deleted."""
+        return None if self.deactivated_on is None else self.deactivated_on + DATA_RETENTION
+
+
+@dataclass(frozen=True, slots=True)
+class Console:
+    """Everything a provider observed, in one consistent read."""
+
+    now: dt.date
+    actor: str | None
+    users: frozenset[str]
+    billing_accounts: Mapping[str, BillingAccount]
+    organizations: Mapping[str, Organization]
+    sites: Mapping[str, Site]
+    subscriptions: Mapping[str, Subscription]
+    retired_site_names: frozenset[str]
+
+
+# --- the plan --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One write the plan will make. `id` is stable: the same change has the same id in every run."""
+
+    id: str
+    action: Action
+    subscription: str | None
+    app: str | None
+    site: str | None
+    org: str | None
+    depends_on: tuple[str, ...]
+    reason: str
+    source: SourceSpan | None
+    #: cancel only: every app the cancellation takes down (app -> site or None) ...
+    takes_down: Mapping[str, str | None] | None = None
+    #: ... and the day they go off
+    deactivation_date: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Blocked:
+    """A change the plan would need but may not make: which rule, why, and where to fix it."""
+
+    rule: str
+    message: str
+    subscription: str | None
+    app: str | None
+    site: str | None
+    source: SourceSpan | None
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """An upcoming subscription: its apps are provisioned on the first run after `start_date`."""
+
+    subscription: str
+    start_date: dt.date | None
+    apps: Mapping[str, str]  # app -> desired site
+    source: SourceSpan | None
+
+
+@dataclass(frozen=True, slots=True)
+class Unmanaged:
+    """A live subscription that no desired-state file declares. It is left alone."""
+
+    subscription: str
+    product: str
+    status: str
+    apps: Mapping[str, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanWarning:
+    message: str
+    source: SourceSpan | None = None
+
+
+# --- operations (a provider's answer to a write) ----------------------------------------------------
+
+
+class OperationStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    id: str
+    status: OperationStatus
+    error_code: str | None = None  # a rule id when the console refused the change
+    error_detail: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status in (OperationStatus.SUCCEEDED, OperationStatus.FAILED)
+
+
+# --- the plan as a whole -----------------------------------------------------------------------------
+
+PLAN_FORMAT_VERSION = 1
+
+
+def change_sort_key(change: Change) -> tuple[int, str, str, str, str]:
+    """The one ordering of changes: sites first, then by subscription and app, so output is stable."""
+    rank = {Action.CREATE_SITE: 0, Action.REACTIVATE: 1, Action.PROVISION: 2, Action.CANCEL: 3}[change.action]
+    return (rank, change.org or "", change.site or "", change.subscription or "", change.app or "")
+
+
+def canonical_change(change: Change) -> dict[str, object]:
+    """What a change *is*, without where it was declared or how it is explained.
+
+    The checksum covers exactly this, so a reviewer's approval survives moving a
+    subscription to another file or rewording a reason, and nothing else.
+    """
+    return {
+        "id": change.id,
+        "action": str(change.action),
+        "subscription": change.subscription,
+        "app": change.app,
+        "site": change.site,
+        "org": change.org,
+        "depends_on": sorted(change.depends_on),
+    }
+
+
+def plan_checksum(changes: tuple[Change, ...]) -> str:
+    import hashlib
+    import json
+
+    canonical = sorted((canonical_change(c) for c in changes), key=lambda c: str(c["id"]))
+    blob = json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()
+    return "sha256:" + hashlib.sha256(blob).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    changes: tuple[Change, ...]
+    blocked: tuple[Blocked, ...]
+    deferred: tuple[Deferred, ...]
+    unmanaged: tuple[Unmanaged, ...]
+    warnings: tuple[PlanWarning, ...]
+    desired_digest: str
+    observed_fingerprint: str
+    #: the desired-state paths the plan was made from, as given on the command line
+    paths: tuple[str, ...] = ()
+    #: the provider, as configured (never with a credential in it)
+    provider: str = ""
+    actor: str | None = None
+    format_version: int = PLAN_FORMAT_VERSION
+
+    @property
+    def checksum(self) -> str:
+        return plan_checksum(self.changes)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    @property
+    def destructive(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.action == Action.CANCEL)

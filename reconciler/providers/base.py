@@ -1,0 +1,51 @@
+"""The provider protocol. The planner never imports this package; a provider never builds a plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from reconciler.model import Change, Console, Operation
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """What a provider is opened with. `token` is a secret: it is kept out of repr and output."""
+
+    url: str
+    actor: str | None = None
+    token: str | None = field(default=None, repr=False)
+
+    def __str__(self) -> str:
+        return self.url
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """A billing console the reconciler can observe and write to.
+
+    Writes are asynchronous on the console's side: `execute` returns an `Operation`, which may
+    still be pending; `operation` reads its current status. Every write carries an idempotency
+    key: the same key with the same request returns the same operation and has no second
+    effect; the same key with a different request fails with code `idempotency-mismatch`.
+    A request that breaks a console rule fails with `ProviderError(code=<rule id>)`.
+    """
+
+    @property
+    def description(self) -> str:
+        """A short, secret-free description for messages, e.g. `sandbox .reconciler/sandbox.db`."""
+        ...
+
+    def observe(self) -> Console:
+        """The whole current state, in one consistent read."""
+        ...
+
+    def execute(self, change: Change, idempotency_key: str) -> Operation:
+        """Ask the console to make one change."""
+        ...
+
+    def operation(self, operation_id: str) -> Operation:
+        """The current status of an operation `execute` returned."""
+        ...
+
+    def close(self) -> None: ...

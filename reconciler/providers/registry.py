@@ -1,0 +1,57 @@
+"""Which provider a `--provider` value means.
+
+Built-in providers are listed in a plain dict; third-party ones plug in through the
+`reconciler.providers` entry-point group, named by URL scheme, each a callable
+`factory(settings: ProviderSettings) -> Provider`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from importlib.metadata import entry_points
+
+from reconciler.errors import ReconcilerError
+from reconciler.providers.base import Provider, ProviderSettings
+
+Factory = Callable[[ProviderSettings], Provider]
+
+#: scheme -> "module:function", imported only when used so start-up stays lean
+BUILTIN: dict[str, str] = {
+    "sandbox": "reconciler.providers.sandbox:open_sandbox_provider",
+    "http": "reconciler.providers.http:open_http_provider",
+    "https": "reconciler.providers.http:open_http_provider",
+}
+
+ENTRY_POINT_GROUP = "reconciler.providers"
+
+
+def scheme_of(url: str) -> str:
+    scheme, sep, _ = url.partition(":")
+    if not sep or not scheme:
+        raise ReconcilerError(
+            f"provider {url!r} has no scheme",
+            hint="use sandbox:PATH, http://HOST:PORT or https://HOST, e.g. sandbox:.reconciler/sandbox.db",
+        )
+    return scheme.lower()
+
+
+def _load_factory(scheme: str) -> Factory:
+    if scheme in BUILTIN:
+        module_name, _, attr = BUILTIN[scheme].partition(":")
+        factory: Factory = getattr(importlib.import_module(module_name), attr)
+        return factory
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == scheme:
+            loaded: Factory = ep.load()
+            return loaded
+    known = sorted(set(BUILTIN) | {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
+    raise ReconcilerError(
+        f"unknown provider scheme {scheme!r}",
+        hint=f"known schemes: {', '.join(known)}; third-party providers register in the "
+        f"{ENTRY_POINT_GROUP!r} entry-point group",
+    )
+
+
+def open_provider(settings: ProviderSettings) -> Provider:
+    return _load_factory(scheme_of(settings.url))(settings)
