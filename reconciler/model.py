@@ -359,6 +359,8 @@ class Plan:
     provider: str = ""
     actor: str | None = None
     format_version: int = PLAN_FORMAT_VERSION
+    #: the console's date when it was observed (its clock, not the wall clock): "starts in N days"
+    observed_on: dt.date | None = None
 
     @property
     def checksum(self) -> str:
