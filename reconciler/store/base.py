@@ -1,0 +1,178 @@
+"""What the state store keeps, and the protocol any store implements.
+
+The store is the memory of `apply`: one row per run, one row per attempt at a change (the
+journal), and one lock per provider. SQLite is built in; another database (PostgreSQL for a
+team that runs apply from several CI runners) implements `StateStore` and nothing else changes.
+Times are POSIX seconds (UTC); nothing here ever holds a credential.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+
+class RunOutcome(StrEnum):
+    RUNNING = "running"
+    CONVERGED = "converged"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    REFUSED = "refused"
+    #: left `running` by a process that died; marked when the next holder takes the lock
+    ABANDONED = "abandoned"
+
+
+class AttemptOutcome(StrEnum):
+    #: written before the request goes out, so a crash leaves a trace of what may have been sent
+    STARTED = "started"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True, slots=True)
+class NewRun:
+    """What is known about a run when it starts."""
+
+    id: str
+    started: float
+    actor: str | None  # the console identity that acts
+    user: str  # who ran the command: user@host pid N
+    provider: str  # the provider's description (no credential)
+    lock_name: str
+    commit: str | None  # from the CI environment, when present
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    id: str
+    started: float
+    finished: float | None
+    actor: str | None
+    user: str
+    provider: str
+    lock_name: str
+    commit: str | None
+    paths: tuple[str, ...]
+    plan_checksum: str | None
+    outcome: RunOutcome
+    message: str | None  # why a run was refused or failed, in one line
+    #: change counts by final outcome (the last attempt of each change)
+    succeeded: int = 0
+    failed: int = 0
+    skipped: int = 0
+    interrupted: int = 0
+    unfinished: int = 0  # changes whose last attempt never recorded an outcome
+
+
+@dataclass(frozen=True, slots=True)
+class NewAttempt:
+    run_id: str
+    change_id: str
+    action: str
+    subject: str  # e.g. "SUB-1001 focus -> acme", for people reading the journal
+    number: int  # 1 for the first try of this change in this run
+    idempotency_key: str
+    started: float
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    id: int
+    run_id: str
+    change_id: str
+    action: str
+    subject: str
+    number: int
+    idempotency_key: str
+    started: float
+    finished: float | None
+    outcome: AttemptOutcome
+    operation_id: str | None
+    error_code: str | None
+    error_message: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LockRequest:
+    """Who wants a lock, for how long."""
+
+    id: str  # fresh per acquisition, so `unlock` of an old id never frees a newer holder
+    name: str
+    owner: str  # user@host pid N
+    host: str
+    pid: int
+    run_id: str
+    now: float
+    ttl: float
+
+
+@dataclass(frozen=True, slots=True)
+class LockRecord:
+    id: str
+    name: str
+    owner: str
+    host: str
+    pid: int
+    run_id: str
+    acquired: float
+    heartbeat: float
+    expires: float
+
+    def expired(self, now: float) -> bool:
+        return self.expires <= now
+
+
+class StateStore(Protocol):
+    """Runs, the journal of attempts, and locks. Safe to call from several threads and processes."""
+
+    @property
+    def description(self) -> str: ...
+
+    # --- runs
+    def start_run(self, run: NewRun) -> None: ...
+    def set_plan_checksum(self, run_id: str, checksum: str) -> None: ...
+    def finish_run(self, run_id: str, outcome: RunOutcome, finished: float, message: str | None) -> None: ...
+    def runs(self, limit: int) -> list[RunRecord]: ...
+    def run(self, run_id: str) -> RunRecord | None: ...
+
+    # --- the journal
+    def start_attempt(self, attempt: NewAttempt) -> int: ...
+    def set_attempt_operation(self, attempt_id: int, operation_id: str) -> None: ...
+    def finish_attempt(
+        self,
+        attempt_id: int,
+        outcome: AttemptOutcome,
+        finished: float,
+        error_code: str | None = None,
+        error_message: str | None = None,
+    ) -> None: ...
+    def attempts(self, run_id: str) -> list[AttemptRecord]: ...
+
+    # --- locks
+    def acquire_lock(self, request: LockRequest) -> LockRecord:
+        """Take the lock if it is free, expired or held by a dead process on this host.
+
+        Returns the holder afterwards: `request.id` when it was taken, else the current holder.
+        Taking it marks the runs that held it before and are still `running` as abandoned.
+        """
+        ...
+
+    def renew_lock(self, lock_id: str, now: float, ttl: float) -> bool:
+        """Move the expiry on; False when the lock is no longer held under this id."""
+        ...
+
+    def release_lock(self, lock_id: str) -> LockRecord | None: ...
+    def locks(self) -> list[LockRecord]: ...
+
+    def close(self) -> None: ...
+
+
+def format_time(seconds: float) -> str:
+    """`2026-11-21T12:00:03Z`: UTC, to the second, the way history and messages show times."""
+    moment = dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,132 @@
+"""Holding a lock for a whole run: wait for it, keep it alive, give it back.
+
+A lock has an expiry that a heartbeat thread keeps pushing forward. If the holder dies, the
+heartbeat stops and the lock expires; on the same host a dead holder's lock is taken over at
+once (its pid is gone). Any store implementing `StateStore` gets this behaviour.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from reconciler.errors import Interrupted, ReconcilerError
+from reconciler.store.base import LockRecord, LockRequest, StateStore, format_time
+from reconciler.store.identity import host_name, owner_of_this_process
+
+DEFAULT_TTL = 30.0
+#: Seconds a lock lives without a heartbeat; shorter in tests of expiry, longer on slow storage.
+ENV_LOCK_TTL = "RECONCILER_LOCK_TTL"
+POLL_INTERVAL = 0.2
+
+
+def lock_ttl() -> float:
+    raw = os.environ.get(ENV_LOCK_TTL, "")
+    try:
+        value = float(raw) if raw else DEFAULT_TTL
+    except ValueError:
+        raise ReconcilerError(
+            f"{ENV_LOCK_TTL}={raw!r} is not a number of seconds", hint=f"e.g. {ENV_LOCK_TTL}=30"
+        ) from None
+    return max(value, 0.5)
+
+
+@dataclass
+class HeldLock:
+    """A lock this process holds, renewed in the background until `release`."""
+
+    store: StateStore
+    record: LockRecord
+    ttl: float
+    #: set when a renewal finds the lock gone (someone ran `reconciler unlock` on it)
+    lost: threading.Event = field(default_factory=threading.Event)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start_heartbeat(self, on_lost: Callable[[], None] | None = None) -> None:
+        def beat() -> None:
+            while not self._stop.wait(self.ttl / 3):
+                try:
+                    held = self.store.renew_lock(self.record.id, time.time(), self.ttl)
+                except Exception:  # a busy database now is retried at the next beat
+                    continue
+                if not held:
+                    self.lost.set()
+                    if on_lost is not None:
+                        on_lost()
+                    return
+
+        self._thread = threading.Thread(target=beat, name="lock-heartbeat", daemon=True)
+        self._thread.start()
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if not self.lost.is_set():
+            self.store.release_lock(self.record.id)
+
+
+def new_lock_id() -> str:
+    return "lk-" + secrets.token_hex(5)
+
+
+def acquire(
+    store: StateStore,
+    name: str,
+    run_id: str,
+    timeout: float,
+    *,
+    stop: threading.Event | None = None,
+    on_wait: Callable[[LockRecord], None] | None = None,
+) -> HeldLock:
+    """Take the lock `name`, waiting up to `timeout` seconds for its holder to let go."""
+    ttl = lock_ttl()
+    request_id = new_lock_id()
+    started = time.monotonic()
+    told: str | None = None
+    while True:
+        request = LockRequest(
+            id=request_id,
+            name=name,
+            owner=owner_of_this_process(),
+            host=host_name(),
+            pid=os.getpid(),
+            run_id=run_id,
+            now=time.time(),
+            ttl=ttl,
+        )
+        holder = store.acquire_lock(request)
+        if holder.id == request_id:
+            return HeldLock(store=store, record=holder, ttl=ttl)
+        if on_wait is not None and told != holder.id:
+            told = holder.id
+            on_wait(holder)
+        waited = time.monotonic() - started
+        if waited >= timeout:
+            raise locked_error(holder, waited)
+        pause = min(POLL_INTERVAL, timeout - waited)
+        if stop is not None:
+            if stop.wait(pause):
+                raise Interrupted("interrupted while waiting for the lock")
+        else:
+            time.sleep(pause)
+
+
+def locked_error(holder: LockRecord, waited: float) -> ReconcilerError:
+    return ReconcilerError(
+        f"the console {holder.name} is locked by {holder.owner} (run {holder.run_id}) "
+        f"since {format_time(holder.acquired)}; waited {format_seconds(waited)}",
+        hint=f"wait for that run to finish (or raise --lock-timeout); if its holder is gone for good, "
+        f"'reconciler unlock {holder.id}' releases the lock",
+    )
+
+
+def format_seconds(seconds: float) -> str:
+    if seconds >= 10:
+        return f"{seconds:.0f}s"
+    return f"{seconds:.1f}s"

@@ -1,0 +1,210 @@
+"""The state store protocol on a real SQLite file: runs, the journal, locks."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from reconciler.errors import ReconcilerError
+from reconciler.store import (
+    AttemptOutcome,
+    LockRequest,
+    NewAttempt,
+    NewRun,
+    RunOutcome,
+    StateStore,
+    format_time,
+    open_store,
+)
+from reconciler.store.identity import ci_commit
+
+
+def new_run(run_id: str, started: float = 1000.0, lock_name: str = "sandbox:console.db") -> NewRun:
+    return NewRun(
+        id=run_id,
+        started=started,
+        actor="alice@acme.example",
+        user="alice@host pid 1",
+        provider="sandbox:console.db",
+        lock_name=lock_name,
+        commit="abc123",
+        paths=("desired-state",),
+    )
+
+
+def attempt(run_id: str, change_id: str, number: int = 1) -> NewAttempt:
+    return NewAttempt(
+        run_id=run_id,
+        change_id=change_id,
+        action="provision",
+        subject=change_id,
+        number=number,
+        idempotency_key="k-" + change_id,
+        started=1001.0,
+    )
+
+
+def lock_request(lock_id: str, run_id: str, *, now: float, host: str = "ci-2", pid: int = 1) -> LockRequest:
+    return LockRequest(
+        id=lock_id,
+        name="sandbox:console.db",
+        owner=f"bob@{host} pid {pid}",
+        host=host,
+        pid=pid,
+        run_id=run_id,
+        now=now,
+        ttl=30.0,
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> StateStore:
+    return open_store(f"sqlite:{tmp_path / 'nested' / 'state.db'}")
+
+
+def test_open_store_creates_parent_directories(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:{tmp_path / 'a' / 'b' / 'state.db'}")
+    assert (tmp_path / "a" / "b" / "state.db").is_file()
+    assert store.description == f"sqlite:{tmp_path / 'a' / 'b' / 'state.db'}"
+
+
+def test_open_store_rejects_other_schemes() -> None:
+    with pytest.raises(ReconcilerError) as caught:
+        open_store("postgres://db/state")
+    assert caught.value.message == "unknown state store 'postgres://db/state'"
+    assert caught.value.hint == (
+        "--state / RECONCILER_STATE takes sqlite:PATH, e.g. sqlite:.reconciler/state.db"
+    )
+
+
+def test_open_store_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("hello, this is not SQLite" * 100)
+    with pytest.raises(ReconcilerError) as caught:
+        open_store(f"sqlite:{path}")
+    assert caught.value.message == f"cannot open the state store {path}: file is not a database"
+
+
+def test_open_store_refuses_someone_elses_database(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE invoices (id INTEGER)")
+    with pytest.raises(ReconcilerError) as caught:
+        open_store(f"sqlite:{path}")
+    assert caught.value.message == f"{path} is an SQLite database but not a reconciler state store"
+
+
+def test_a_run_and_its_attempts_round_trip(store: StateStore) -> None:
+    store.start_run(new_run("r1"))
+    store.set_plan_checksum("r1", "sha256:feed")
+    first = store.start_attempt(attempt("r1", "provision:SUB-1:focus"))
+    store.finish_attempt(first, AttemptOutcome.FAILED, 1002.0, "unavailable", "503 from the console")
+    second = store.start_attempt(attempt("r1", "provision:SUB-1:focus", number=2))
+    store.set_attempt_operation(second, "op-7")
+    store.finish_attempt(second, AttemptOutcome.SUCCEEDED, 1003.0)
+    third = store.start_attempt(attempt("r1", "provision:SUB-1:talent"))
+    store.finish_attempt(third, AttemptOutcome.SKIPPED, 1003.5, "dependency-failed", "create-site failed")
+    store.start_attempt(attempt("r1", "provision:SUB-2:talent"))
+    store.finish_run("r1", RunOutcome.FAILED, 1004.0, "1 change did not succeed")
+
+    run = store.run("r1")
+    assert run is not None
+    assert (run.outcome, run.finished, run.message) == (RunOutcome.FAILED, 1004.0, "1 change did not succeed")
+    assert (run.plan_checksum, run.commit, run.paths) == ("sha256:feed", "abc123", ("desired-state",))
+    # Counted by each change's last attempt: the failed first try of focus does not count.
+    assert (run.succeeded, run.failed, run.skipped, run.unfinished) == (1, 0, 1, 1)
+
+    attempts = store.attempts("r1")
+    assert [(a.change_id, a.number, a.outcome) for a in attempts] == [
+        ("provision:SUB-1:focus", 1, AttemptOutcome.FAILED),
+        ("provision:SUB-1:focus", 2, AttemptOutcome.SUCCEEDED),
+        ("provision:SUB-1:talent", 1, AttemptOutcome.SKIPPED),
+        ("provision:SUB-2:talent", 1, AttemptOutcome.STARTED),
+    ]
+    assert (attempts[0].error_code, attempts[0].error_message) == ("unavailable", "503 from the console")
+    assert attempts[1].operation_id == "op-7"
+    assert attempts[3].finished is None
+
+
+def test_runs_are_listed_newest_first_with_a_limit(store: StateStore) -> None:
+    for index in range(5):
+        store.start_run(new_run(f"r{index}", started=1000.0 + index))
+        store.finish_run(f"r{index}", RunOutcome.CONVERGED, 1000.5 + index, None)
+    assert [run.id for run in store.runs(3)] == ["r4", "r3", "r2"]
+    assert store.run("missing") is None
+
+
+def test_a_running_run_without_its_lock_shows_as_abandoned(store: StateStore) -> None:
+    store.start_run(new_run("r1"))
+    held = store.acquire_lock(lock_request("lk-1", "r1", now=time.time()))
+    assert held.id == "lk-1"
+    assert store.runs(5)[0].outcome is RunOutcome.RUNNING
+    store.release_lock("lk-1")
+    record = store.runs(5)[0]
+    assert record.outcome is RunOutcome.ABANDONED
+    assert record.message == "its process ended without finishing and no longer holds the lock"
+
+
+def test_a_free_lock_is_taken_and_a_live_one_is_not(store: StateStore) -> None:
+    now = time.time()
+    first = store.acquire_lock(lock_request("lk-1", "r1", now=now))
+    second = store.acquire_lock(lock_request("lk-2", "r2", now=now + 1))
+    assert first.id == second.id == "lk-1"
+    assert (second.owner, second.run_id, second.expires) == ("bob@ci-2 pid 1", "r1", now + 30.0)
+    assert [lock.id for lock in store.locks()] == ["lk-1"]
+
+
+def test_an_expired_lock_is_taken_over_and_its_run_marked_abandoned(store: StateStore) -> None:
+    store.start_run(new_run("r1"))
+    store.acquire_lock(lock_request("lk-1", "r1", now=1000.0))
+    taken = store.acquire_lock(lock_request("lk-2", "r2", now=1030.0))
+    assert taken.id == "lk-2"
+    run = store.run("r1")
+    assert run is not None
+    assert run.outcome is RunOutcome.ABANDONED
+    assert run.message == "its process ended without finishing; run r2 took the lock"
+
+
+def test_renewing_pushes_the_expiry_and_fails_once_released(store: StateStore) -> None:
+    store.acquire_lock(lock_request("lk-1", "r1", now=1000.0))
+    assert store.renew_lock("lk-1", 1020.0, 30.0)
+    assert store.locks()[0].expires == 1050.0
+    assert store.acquire_lock(lock_request("lk-2", "r2", now=1040.0)).id == "lk-1"
+    released = store.release_lock("lk-1")
+    assert released is not None and released.id == "lk-1"
+    assert not store.renew_lock("lk-1", 1041.0, 30.0)
+    assert store.release_lock("lk-1") is None
+    assert store.locks() == []
+
+
+def test_many_threads_write_the_journal_without_losing_a_record(store: StateStore) -> None:
+    store.start_run(new_run("r1"))
+
+    def work(thread: int) -> None:
+        for index in range(50):
+            attempt_id = store.start_attempt(attempt("r1", f"c{thread}-{index}"))
+            store.finish_attempt(attempt_id, AttemptOutcome.SUCCEEDED, 1002.0)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    run = store.run("r1")
+    assert run is not None and run.succeeded == 400
+    assert len(store.attempts("r1")) == 400
+
+
+def test_the_commit_comes_from_the_first_ci_variable_set() -> None:
+    assert ci_commit({}) is None
+    assert ci_commit({"GIT_COMMIT": "jenkins1", "GITHUB_SHA": "gh1"}) == "gh1"
+    assert ci_commit({"CI_COMMIT_SHA": "  ", "BUILDKITE_COMMIT": "bk1"}) == "bk1"
+
+
+def test_times_are_shown_in_utc_to_the_second() -> None:
+    assert format_time(0.0) == "1970-01-01T00:00:00Z"
+    assert format_time(1795262403.9) == "2026-11-21T12:00:03Z"
