@@ -1,0 +1,176 @@
+"""What the planner knows: desired state and the console, indexed for constant-time questions.
+
+Every question a rule asks ("which org is this site in?", "who already runs focus in this org?")
+is answered from dictionaries built once, so planning stays linear in the size of the estate.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from reconciler.model import Console, DesiredState, Origin, Status, Subscription
+
+SITE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A broken rule, before its position is resolved (resolving costs a parse, so it waits)."""
+
+    rule: str
+    message: str
+    origin: Origin
+    subscription: str | None = None
+    app: str | None = None
+    site: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A site an app can go to: its org, and whether this plan creates it."""
+
+    site: str
+    org: str
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """An app of a subscription on a site of an org: live, pending, or planned."""
+
+    subscription: str
+    site: str
+
+
+def site_name_problem(name: str, retired: frozenset[str]) -> str | None:
+    """Why a new site cannot have this name, or None when it can."""
+    if not 3 <= len(name) <= 63:
+        return f"site name {name!r} must be 3 to 63 characters long (it has {len(name)})"
+    if not SITE_NAME.match(name):
+        return (
+            f"site name {name!r} may only use lowercase letters, digits and inner hyphens "
+            f"(pattern ^[a-z0-9][a-z0-9-]*[a-z0-9]$)"
+        )
+    if name in retired:
+        return f"site name {name!r} was used before and is retired; retired names are never reused"
+    return None
+
+
+def list_people(people: frozenset[str]) -> str:
+    return ", ".join(sorted(people)) if people else "none"
+
+
+class Facts:
+    """Desired state and the console, with the indexes the rules need."""
+
+    def __init__(self, desired: DesiredState, console: Console) -> None:
+        self.desired = desired
+        self.console = console
+        self.live_instances = self._index_live_instances(console)
+
+    @staticmethod
+    def _index_live_instances(console: Console) -> Mapping[tuple[str, str], tuple[Instance, ...]]:
+        """(org, app) -> the instances there now, counting pending provisioning; deleted ones hold none."""
+        index: dict[tuple[str, str], list[Instance]] = defaultdict(list)
+        for sub in console.subscriptions.values():
+            if sub.status == Status.DELETED:
+                continue
+            for app, site in live_placements(sub).items():
+                live_site = console.sites.get(site)
+                if live_site is not None:
+                    index[(live_site.org, app)].append(Instance(sub.id, site))
+        return {
+            key: tuple(sorted(found, key=lambda i: (i.subscription, i.site))) for key, found in index.items()
+        }
+
+    def resolve_site(self, name: str) -> Target | tuple[str, str]:
+        """Where an app targeting `name` would land, or (rule, message) saying why it cannot."""
+        declared = self.desired.sites.get(name)
+        live = self.console.sites.get(name)
+        if live is not None:
+            if declared is not None and declared.org != live.org:
+                return (
+                    "site-org",
+                    f"site {name} is in org {live.org}, but desired state declares it in org {declared.org}",
+                )
+            return Target(name, live.org, created=False)
+        if declared is None:
+            return ("site-exists", f"site {name} does not exist and is not declared with create: true")
+        if not declared.create:
+            return ("site-exists", f"site {name} does not exist; it is declared without create: true")
+        if declared.org not in self.console.organizations:
+            return ("site-org", f"site {name} would be created in org {declared.org}, which does not exist")
+        problem = site_name_problem(name, self.console.retired_site_names)
+        if problem is not None:
+            return ("site-name", f"site {name} cannot be created: {problem}")
+        return Target(name, declared.org, created=True)
+
+    # --- the actor's rights ----------------------------------------------------------------------
+
+    def billing_admin_problem(self, sub: Subscription) -> str | None:
+        account = self.console.billing_accounts.get(sub.billing_account)
+        admins = account.billing_admins if account is not None else frozenset()
+        actor = self.console.actor
+        if actor is None:
+            return (
+                f"no acting user is known, so nobody can be checked as a billing admin of "
+                f"{sub.billing_account}; set --actor or RECONCILER_ACTOR"
+            )
+        if actor in admins:
+            return None
+        admins_now = list_people(admins)
+        return f"{actor} is not a billing admin of {sub.billing_account} (its billing admins: {admins_now})"
+
+    def org_admin_problem(self, org_id: str) -> str | None:
+        org = self.console.organizations.get(org_id)
+        admins = org.admins if org is not None else frozenset()
+        actor = self.console.actor
+        if actor is None:
+            return (
+                f"no acting user is known, so nobody can be checked as an admin of org {org_id}; "
+                f"set --actor or RECONCILER_ACTOR"
+            )
+        if actor in admins:
+            return None
+        return f"{actor} is not an admin of org {org_id} (its admins: {list_people(admins)})"
+
+    # --- the site and the org an app goes to ---------------------------------------------------
+
+    def premium_problem(self, app: str, target: Target) -> str | None:
+        needs = f"{app} needs a site with Jira Premium or Enterprise; "
+        if target.created:
+            return needs + f"{target.site} is created by this plan and has no Jira"
+        site = self.console.sites[target.site]
+        if site.sandbox:
+            return needs + f"{target.site} is a sandbox site"
+        if site.jira is None:
+            return needs + f"{target.site} has no Jira"
+        if not site.hosts_premium_jira:
+            return needs + f"{target.site} has Jira {site.jira.capitalize()}"
+        return None
+
+    def partner_problem(self, sub: Subscription, org_id: str) -> str | None:
+        account = self.console.billing_accounts.get(sub.billing_account)
+        if account is None or account.managed_by != "partner":
+            return None
+        org = self.console.organizations.get(org_id)
+        people = (org.admins | org.members) if org is not None else frozenset()
+        if account.billing_admins & people:
+            return None
+        partner = account.partner or "a partner"
+        return (
+            f"{sub.billing_account} is managed by {partner}, and none of its billing admins "
+            f"({list_people(account.billing_admins)}) is a member or admin of org {org_id}; "
+            f"add one to the org first"
+        )
+
+
+def live_placements(sub: Subscription) -> dict[str, str]:
+    """app -> site for every app that is on a site or on its way there."""
+    placed = {app: site for app, site in sub.apps.items() if site is not None}
+    for app, site in sub.pending.items():
+        placed.setdefault(app, site)
+    return placed

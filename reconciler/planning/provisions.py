@@ -1,0 +1,165 @@
+"""Declared apps: which ones need provisioning, and every rule each provision would break.
+
+Each declared app that is not yet where desired state says becomes a `Candidate`. Rules about one
+app are checked as it is built; `one-per-org` needs all candidates at once (two planned instances
+in one org are both blocked), so it runs afterwards over the whole set.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from reconciler.model import PREMIUM_APPS, PRODUCT_APPS, Action, Change, DesiredApp, Subscription
+from reconciler.planning.facts import Facts, Finding, Target, live_placements
+from reconciler.planning.sites import create_site_id
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An app that desired state puts on a site where it is not yet."""
+
+    subscription: Subscription
+    app: DesiredApp
+    target: Target | None  # None when the site (or the app itself) cannot be resolved
+    findings: tuple[Finding, ...]
+    deferred: bool  # an upcoming subscription: provisioned once it starts
+    after_reactivate: bool  # the plan reactivates the subscription first
+
+
+def reactivate_id(subscription: str) -> str:
+    return f"reactivate:{subscription}"
+
+
+def provision_id(subscription: str, app: str) -> str:
+    return f"provision:{subscription}:{app}"
+
+
+def app_candidates(
+    facts: Facts, sub: Subscription, apps: Iterable[DesiredApp], *, deferred: bool, after_reactivate: bool
+) -> list[Candidate]:
+    candidates = []
+    for declared in sorted(apps, key=lambda a: a.app):
+        findings = _app_findings(facts, sub, declared)
+        if findings is None:
+            continue  # already there, or on its way there
+        target = None
+        if not findings:
+            findings, target = _target_findings(facts, sub, declared)
+        candidates.append(Candidate(sub, declared, target, tuple(findings), deferred, after_reactivate))
+    return candidates
+
+
+def _app_findings(facts: Facts, sub: Subscription, declared: DesiredApp) -> list[Finding] | None:
+    """None when nothing is to be done; otherwise the rules that stop the app before any site check."""
+    app, site = declared.app, declared.site
+    product_apps = PRODUCT_APPS.get(sub.product, ())
+    if app not in product_apps:
+        message = (
+            f"{app} is not part of {sub.id}: its product {sub.product} carries only {', '.join(product_apps)}"
+        )
+        return [Finding("app-in-product", message, declared.origin, sub.id, app, site)]
+    placed = live_placements(sub).get(app)
+    if placed == site:
+        return None
+    if placed is not None:
+        state = "is being provisioned to" if sub.apps.get(app) is None else "is provisioned to"
+        message = (
+            f"{app} of {sub.id} {state} {placed}; moving it to {site} is a support case, not self-service"
+        )
+        return [Finding("no-move", message, declared.site_origin, sub.id, app, site)]
+    return []
+
+
+def _target_findings(
+    facts: Facts, sub: Subscription, declared: DesiredApp
+) -> tuple[list[Finding], Target | None]:
+    app, site = declared.app, declared.site
+    findings = []
+
+    def add(rule: str, message: str | None, at_site: bool) -> None:
+        if message is not None:
+            origin = declared.site_origin if at_site else declared.origin
+            findings.append(Finding(rule, message, origin, sub.id, app, site))
+
+    if sub.migration:
+        add("migration", f"{sub.id} is a migration: Atlassian provisions its apps, not the reconciler", False)
+    add("billing-admin", facts.billing_admin_problem(sub), False)
+    resolved = facts.resolve_site(site)
+    if not isinstance(resolved, Target):
+        add(resolved[0], resolved[1], True)
+        return findings, None
+    if app in PREMIUM_APPS:
+        add("premium-site", facts.premium_problem(app, resolved), True)
+    add("partner-in-org", facts.partner_problem(sub, resolved.org), True)
+    admin = facts.org_admin_problem(resolved.org)
+    add("org-admin", None if admin is None else f"cannot provision {app} to {site}: {admin}", False)
+    return findings, resolved
+
+
+def check_one_per_org(facts: Facts, candidates: Sequence[Candidate]) -> list[Candidate]:
+    """Add a `one-per-org` finding to every candidate that would share an org with another instance."""
+    claims: dict[tuple[str, str], list[Candidate]] = defaultdict(list)
+    for candidate in candidates:
+        if candidate.target is not None:
+            claims[(candidate.target.org, candidate.app.app)].append(candidate)
+    checked = []
+    for candidate in candidates:
+        finding = _one_per_org_finding(facts, candidate, claims)
+        if finding is not None:
+            candidate = dataclasses.replace(candidate, findings=(*candidate.findings, finding))
+        checked.append(candidate)
+    return checked
+
+
+def _one_per_org_finding(
+    facts: Facts, candidate: Candidate, claims: dict[tuple[str, str], list[Candidate]]
+) -> Finding | None:
+    if candidate.target is None:
+        return None
+    org, app, sub = candidate.target.org, candidate.app.app, candidate.subscription.id
+    live = [i for i in facts.live_instances.get((org, app), ()) if i.subscription != sub]
+    if live:
+        held = ", ".join(f"{i.subscription} on {i.site}" for i in live)
+        message = f"org {org} already has {app}: {held}"
+    else:
+        # A deferred candidate meets every other claim; a planned one only other planned ones,
+        # because a deferred subscription is not provisioned by this plan.
+        others = [
+            c
+            for c in claims[(org, app)]
+            if c.subscription.id != sub and (candidate.deferred or not c.deferred)
+        ]
+        if not others:
+            return None
+        also = ", ".join(f"{c.subscription.id} on {c.app.site}" for c in others)
+        message = f"org {org} would hold {app} twice: desired state also puts it there for {also}"
+    origin = candidate.app.site_origin
+    return Finding("one-per-org", message, origin, sub, app, candidate.app.site)
+
+
+def provision_change(candidate: Candidate) -> Change:
+    target = candidate.target
+    assert target is not None, "only a candidate with a resolved site becomes a change"
+    sub, app = candidate.subscription.id, candidate.app.app
+    depends_on: list[str] = []
+    if target.created:
+        depends_on.append(create_site_id(target.site))
+    if candidate.after_reactivate:
+        depends_on.append(reactivate_id(sub))
+        shows = "has no site"
+    else:
+        shows = "shows Site setup required"
+    return Change(
+        id=provision_id(sub, app),
+        action=Action.PROVISION,
+        subscription=sub,
+        app=app,
+        site=target.site,
+        org=target.org,
+        depends_on=tuple(sorted(depends_on)),
+        reason=f"{app} of {sub} {shows}; provision it to {target.site} ({target.org})",
+        source=candidate.app.origin.span(),
+    )

@@ -1,0 +1,71 @@
+"""Declared sites: which ones the plan creates, and which declarations break a rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reconciler.model import Action, Change, DesiredSite
+from reconciler.planning.facts import Facts, Finding, site_name_problem
+
+
+@dataclass(frozen=True, slots=True)
+class SitePlan:
+    changes: tuple[Change, ...]
+    findings: tuple[Finding, ...]
+
+
+def create_site_id(site: str) -> str:
+    return f"create-site:{site}"
+
+
+def plan_sites(facts: Facts) -> SitePlan:
+    changes: list[Change] = []
+    findings: list[Finding] = []
+    for name in sorted(facts.desired.sites):
+        declared = facts.desired.sites[name]
+        problems = _site_findings(facts, declared)
+        if problems:
+            findings.extend(problems)
+        elif declared.create and name not in facts.console.sites:
+            changes.append(_create_site(declared))
+    return SitePlan(tuple(changes), tuple(findings))
+
+
+def _site_findings(facts: Facts, declared: DesiredSite) -> list[Finding]:
+    name = declared.name
+    live = facts.console.sites.get(name)
+    if live is not None:
+        if live.org == declared.org:
+            return []
+        message = f"site {name} is in org {live.org}, not in org {declared.org} as declared"
+        return [Finding("site-org", message, declared.org_origin, site=name)]
+    if not declared.create:
+        message = f"site {name} does not exist; declare it with create: true to have the plan create it"
+        return [Finding("site-exists", message, declared.origin, site=name)]
+    findings: list[Finding] = []
+    org_known = declared.org in facts.console.organizations
+    if not org_known:
+        message = f"site {name} would be created in org {declared.org}, which does not exist"
+        findings.append(Finding("site-org", message, declared.org_origin, site=name))
+    name_problem = site_name_problem(name, facts.console.retired_site_names)
+    if name_problem is not None:
+        findings.append(Finding("site-name", name_problem, declared.origin, site=name))
+    admin_problem = facts.org_admin_problem(declared.org) if org_known else None
+    if admin_problem is not None:
+        message = f"cannot create site {name}: {admin_problem}"
+        findings.append(Finding("org-admin", message, declared.origin, site=name))
+    return findings
+
+
+def _create_site(declared: DesiredSite) -> Change:
+    return Change(
+        id=create_site_id(declared.name),
+        action=Action.CREATE_SITE,
+        subscription=None,
+        app=None,
+        site=declared.name,
+        org=declared.org,
+        depends_on=(),
+        reason=f"site {declared.name} does not exist; declared with create: true in org {declared.org}",
+        source=declared.origin.span(),
+    )

@@ -1,0 +1,188 @@
+"""Declared subscriptions: what each one's live status and declared status call for.
+
+The table in docs/rules.md ("Statuses") is implemented by `_plan_one`: upcoming ones are deferred,
+active ones get their missing apps provisioned, cancelled or deactivated ones declared active are
+reactivated first, deleted ones are blocked by `retention`, and `status: cancelled` cancels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from reconciler.model import (
+    Action,
+    Change,
+    Deferred,
+    DesiredSubscription,
+    Origin,
+    Status,
+    Subscription,
+)
+from reconciler.planning.facts import Facts, Finding, live_placements
+from reconciler.planning.provisions import Candidate, app_candidates, reactivate_id
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A warning, before its position is resolved."""
+
+    message: str
+    origin: Origin | None
+
+
+@dataclass(slots=True)
+class Draft:
+    """What the subscriptions call for, gathered while walking them (internal to the planner)."""
+
+    changes: list[Change] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)
+    deferred: list[tuple[DesiredSubscription, Subscription]] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+
+
+def cancel_id(subscription: str) -> str:
+    return f"cancel:{subscription}"
+
+
+def plan_subscriptions(facts: Facts) -> Draft:
+    draft = Draft()
+    for sub_id in sorted(facts.desired.subscriptions):
+        _plan_one(facts, facts.desired.subscriptions[sub_id], draft)
+    return draft
+
+
+def _plan_one(facts: Facts, declared: DesiredSubscription, draft: Draft) -> None:
+    live = facts.console.subscriptions.get(declared.id)
+    if live is None:
+        message = f"subscription {declared.id} does not exist in the console"
+        draft.findings.append(Finding("unknown-subscription", message, declared.origin, declared.id))
+        return
+    mismatches = _mismatches(declared, live)
+    if mismatches:
+        draft.findings.extend(mismatches)
+        return
+    if declared.status == Status.CANCELLED:
+        _plan_cancelled(facts, declared, live, draft)
+        return
+    apps = declared.apps
+    if live.status == Status.UPCOMING:
+        draft.deferred.append((declared, live))
+        draft.candidates += app_candidates(facts, live, apps, deferred=True, after_reactivate=False)
+    elif live.status == Status.ACTIVE:
+        draft.candidates += app_candidates(facts, live, apps, deferred=False, after_reactivate=False)
+    elif live.status in (Status.CANCELLED, Status.DEACTIVATED):
+        if _plan_reactivate(facts, declared, live, draft):
+            draft.candidates += app_candidates(facts, live, apps, deferred=False, after_reactivate=True)
+    else:
+        draft.findings.append(_retention(declared, live))
+
+
+def _mismatches(declared: DesiredSubscription, live: Subscription) -> list[Finding]:
+    # The loader does not keep separate positions for `billing_account` and `product`, so
+    # these point at the subscription's `id`, the line right above them.
+    findings = []
+    for key, stated, actual in (
+        ("billing_account", declared.billing_account, live.billing_account),
+        ("product", declared.product, live.product),
+    ):
+        if stated is not None and stated != actual:
+            message = f"{declared.id} is declared with {key} {stated}, but the console has {actual}"
+            findings.append(Finding("subscription-mismatch", message, declared.origin, declared.id))
+    return findings
+
+
+def _plan_cancelled(facts: Facts, declared: DesiredSubscription, live: Subscription, draft: Draft) -> None:
+    placed = live_placements(live)
+    waiting = [f"{a.app} ({a.site})" for a in declared.apps if placed.get(a.app) != a.site]
+    if waiting:
+        draft.notes.append(
+            Note(
+                f"{declared.id} is declared cancelled, so its apps are not provisioned: {', '.join(waiting)}",
+                declared.status_origin,
+            )
+        )
+    if live.status not in (Status.UPCOMING, Status.ACTIVE):
+        return  # already cancelled, deactivated or deleted: nothing left to cancel
+    problem = facts.billing_admin_problem(live)
+    if problem is not None:
+        draft.findings.append(Finding("billing-admin", problem, declared.status_origin, declared.id))
+        return
+    takes_down = {app: site for app, site in sorted(live.apps.items())}
+    for app, site in live.pending.items():
+        if takes_down.get(app) is None:
+            takes_down[app] = site
+    draft.changes.append(
+        Change(
+            id=cancel_id(declared.id),
+            action=Action.CANCEL,
+            subscription=declared.id,
+            app=None,
+            site=None,
+            org=None,
+            depends_on=(),
+            reason=_cancel_reason(live, takes_down),
+            source=declared.status_origin.span(),
+            takes_down=takes_down,
+            deactivation_date=live.deactivation_date,
+        )
+    )
+
+
+def _cancel_reason(live: Subscription, takes_down: dict[str, str | None]) -> str:
+    when = f"on {live.deactivation_date}" if live.deactivation_date else "15 days after the term ends"
+    named = [f"{app} ({site or 'no site'})" for app, site in takes_down.items()]
+    if not named:
+        return f"{live.id} is declared cancelled: it is deactivated {when}"
+    verb = "goes" if len(named) == 1 else "go"
+    apps = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+    return f"{live.id} is declared cancelled: {apps} {verb} off {when}"
+
+
+def _plan_reactivate(facts: Facts, declared: DesiredSubscription, live: Subscription, draft: Draft) -> bool:
+    """Add the reactivation (or what blocks it); True when the apps can be planned after it."""
+    deletion = live.deletion_date
+    if live.status == Status.DEACTIVATED and deletion is not None and deletion <= facts.console.now:
+        draft.findings.append(_retention(declared, live))
+        return False
+    if live.status == Status.CANCELLED:
+        was = f"{live.id} was cancelled (deactivates on {live.deactivation_date or 'its term end + 15 days'})"
+    else:
+        gone = f"data deleted on {deletion}" if deletion else "data not yet deleted"
+        was = f"{live.id} was deactivated on {live.deactivated_on or 'an unknown date'} ({gone})"
+    problem = facts.billing_admin_problem(live)
+    if problem is not None:
+        draft.findings.append(Finding("billing-admin", problem, declared.status_origin, declared.id))
+    else:
+        draft.changes.append(
+            Change(
+                id=reactivate_id(declared.id),
+                action=Action.REACTIVATE,
+                subscription=declared.id,
+                app=None,
+                site=None,
+                org=None,
+                depends_on=(),
+                reason=f"{was}; declared active",
+                source=declared.status_origin.span(),
+            )
+        )
+    return True
+
+
+def _retention(declared: DesiredSubscription, live: Subscription) -> Finding:
+    when = f" on {live.deletion_date}" if live.deletion_date else ""
+    message = (
+        f"{declared.id} was deleted{when} and its data is gone; it cannot be reactivated: "
+        f"declare it cancelled or remove it"
+    )
+    return Finding("retention", message, declared.status_origin, declared.id)
+
+
+def deferred_entry(declared: DesiredSubscription, live: Subscription) -> Deferred:
+    return Deferred(
+        subscription=declared.id,
+        start_date=live.start_date,
+        apps={a.app: a.site for a in sorted(declared.apps, key=lambda a: a.app)},
+        source=declared.origin.span(),
+    )
