@@ -33,23 +33,39 @@ __all__ = [
     "RunRecord",
     "StateStore",
     "format_time",
+    "open_existing_store",
     "open_store",
 ]
 
 
 def open_store(url: str) -> StateStore:
-    scheme, sep, rest = url.partition(":")
-    if sep and scheme.lower() == "sqlite":
-        path = rest.removeprefix("//") if rest.startswith("///") else rest
-        if not path:
-            raise ReconcilerError(
-                f"the state store {url!r} names no file",
-                hint="use sqlite:PATH, e.g. sqlite:.reconciler/state.db",
-            )
-        from reconciler.store.sqlite import SqliteStore
+    """The store at `url`, created when missing."""
+    from reconciler.store.sqlite import SqliteStore
 
-        return SqliteStore(Path(path))
-    raise ReconcilerError(
-        f"unknown state store {url!r}",
-        hint="--state / RECONCILER_STATE takes sqlite:PATH, e.g. sqlite:.reconciler/state.db",
-    )
+    return SqliteStore(_sqlite_path(url))
+
+
+def open_existing_store(url: str) -> StateStore | None:
+    """The store at `url`, or None when nothing was ever recorded there (reading creates nothing)."""
+    path = _sqlite_path(url)
+    if not path.exists():
+        return None
+    from reconciler.store.sqlite import SqliteStore
+
+    return SqliteStore(path)
+
+
+def _sqlite_path(url: str) -> Path:
+    scheme, sep, rest = url.partition(":")
+    if not (sep and scheme.lower() == "sqlite"):
+        raise ReconcilerError(
+            f"unknown state store {url!r}",
+            hint="--state / RECONCILER_STATE takes sqlite:PATH, e.g. sqlite:.reconciler/state.db",
+        )
+    path = rest.removeprefix("//") if rest.startswith("///") else rest
+    if not path:
+        raise ReconcilerError(
+            f"the state store {url!r} names no file",
+            hint="use sqlite:PATH, e.g. sqlite:.reconciler/state.db",
+        )
+    return Path(path)
