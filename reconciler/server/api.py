@@ -1,0 +1,294 @@
+"""The console API over a console service: one request in, one response out, no sockets.
+
+The HTTP layer (httpserver.py) parses bytes into a `Request` and writes the `Response` back; fault
+injection happens around this, so the API itself is deterministic.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import dataclasses
+import json
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import quote, unquote
+
+from reconciler.errors import ProviderError
+from reconciler.model import Console, Operation
+from reconciler.server import wire
+from reconciler.server.wire import JsonObject
+
+
+class ConsoleService(Protocol):
+    """What the API needs of a console: the sandbox's `SandboxConsole` provides it."""
+
+    def actor_for_token(self, token: str) -> str | None: ...
+    def observe(self, actor: str | None) -> Console: ...
+    def create_site(self, actor: str | None, org: str, name: str, key: str) -> Operation: ...
+    def provision(self, actor: str | None, subscription: str, app: str, site: str, key: str) -> Operation: ...
+    def cancel(self, actor: str | None, subscription: str, key: str) -> Operation: ...
+    def reactivate(self, actor: str | None, subscription: str, key: str) -> Operation: ...
+    def operation(self, operation_id: str) -> Operation: ...
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: Mapping[str, list[str]]
+    #: header names lower-cased
+    headers: Mapping[str, str] = field(repr=False)
+    body: bytes = b""
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: JsonObject
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+class ApiError(Exception):
+    """A request the API answers with an error body."""
+
+    def __init__(self, code: str, detail: str, *, status: int | None = None) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.status = wire.status_of(code) if status is None else status
+
+
+def error_response(code: str, detail: str, *, status: int | None = None) -> Response:
+    error = ApiError(code, detail, status=status)
+    return Response(error.status, wire.error_body(error.status, code, detail))
+
+
+APPS = ("jira-align", "focus", "talent")
+_KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
+_BEARER = re.compile(r"bearer +(\S+)\s*", re.IGNORECASE)
+
+#: method, path pattern, handler; the first match wins
+ROUTES: list[tuple[str, re.Pattern[str], str]] = [
+    ("GET", re.compile(r"/v1/me"), "_me"),
+    (
+        "GET",
+        re.compile(r"/v1/(users|organizations|billing-accounts|sites|retired-site-names|subscriptions)"),
+        "_collection",
+    ),
+    ("POST", re.compile(r"/v1/sites"), "_create_site"),
+    ("POST", re.compile(r"/v1/subscriptions/([^/]+)/apps/([^/]+)/provision"), "_provision"),
+    ("POST", re.compile(r"/v1/subscriptions/([^/]+)/(cancel|reactivate)"), "_lifecycle"),
+    ("GET", re.compile(r"/v1/operations/([^/]+)"), "_operation"),
+]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    console: Console
+    collections: dict[str, list[JsonObject]]
+    version: str
+
+
+class ConsoleApi:
+    def __init__(self, console: ConsoleService) -> None:
+        self._console = console
+        self._lock = threading.Lock()
+        self._last: Snapshot | None = None
+
+    def handle(self, request: Request) -> Response:
+        try:
+            actor = self._authenticate(request)
+            name, params = self._route(request)
+            response: Response = getattr(self, name)(actor, request, params)
+            return response
+        except ApiError as exc:
+            response = error_response(exc.code, exc.detail, status=exc.status)
+            if exc.status == 401:
+                return Response(401, response.body, (("WWW-Authenticate", 'Bearer realm="console"'),))
+            if exc.status == 405:
+                return Response(405, response.body, (("Allow", _allowed(request.path)),))
+            return response
+        except ProviderError as exc:
+            return error_response(exc.code, exc.message)
+
+    # --- plumbing ----------------------------------------------------------------------------------
+
+    def _authenticate(self, request: Request) -> str:
+        match = _BEARER.fullmatch(request.headers.get("authorization", ""))
+        actor = self._console.actor_for_token(match.group(1)) if match else None
+        if actor is None:
+            # Never echo what was sent: it may be someone's real token.
+            raise ApiError("unauthorized", "a valid bearer token is required (Authorization: Bearer TOKEN)")
+        return actor
+
+    def _route(self, request: Request) -> tuple[str, tuple[str, ...]]:
+        path_matched = False
+        for method, pattern, name in ROUTES:
+            match = pattern.fullmatch(request.path)
+            if match is None:
+                continue
+            path_matched = True
+            if method == request.method:
+                return name, tuple(unquote(group) for group in match.groups())
+        if path_matched:
+            raise ApiError("method-not-allowed", f"{request.method} is not allowed on {request.path}")
+        raise ApiError("not-found", f"no such resource: {request.path}")
+
+    # --- reads -----------------------------------------------------------------------------------------
+
+    def _snapshot(self, actor: str) -> Snapshot:
+        """One observation, encoded. Encoding is reused while the console is unchanged: comparing two
+        consoles costs a tenth of encoding one, and a client reads seven collections at once."""
+        state = dataclasses.replace(self._console.observe(actor), actor=None)
+        with self._lock:
+            last = self._last
+        if last is not None and last.console == state:
+            return last
+        collections = wire.encode_collections(state)
+        snapshot = Snapshot(state, collections, wire.version_of(state.now, collections))
+        with self._lock:
+            self._last = snapshot
+        return snapshot
+
+    def _me(self, actor: str, request: Request, params: tuple[str, ...]) -> Response:
+        console = self._console.observe(actor)
+        version = wire.version_of(console.now, wire.encode_collections(console))
+        return Response(
+            200, {"data": {"email": actor}, "meta": {"now": console.now.isoformat(), "version": version}}
+        )
+
+    def _collection(self, actor: str, request: Request, params: tuple[str, ...]) -> Response:
+        (name,) = params
+        limit = _limit(request.query)
+        after = _cursor(request.query)
+        snapshot = self._snapshot(actor)
+        items = snapshot.collections[name]
+        keys = [wire.item_key(name, item) for item in items]
+        start = 0 if after is None else bisect.bisect_right(keys, after)
+        page = items[start : start + limit]
+        more = start + limit < len(items)
+        next_link = _page_link(name, limit, keys[start + limit - 1]) if more else None
+        return Response(
+            200,
+            {
+                "data": page,
+                "links": {"self": _self_link(name, limit, after), "next": next_link},
+                "meta": {
+                    "version": snapshot.version,
+                    "total": len(items),
+                    "limit": limit,
+                },
+            },
+        )
+
+    def _operation(self, actor: str, request: Request, params: tuple[str, ...]) -> Response:
+        (operation_id,) = params
+        return _operation_response(self._console.operation(operation_id), status=200)
+
+    # --- writes ----------------------------------------------------------------------------------------
+
+    def _create_site(self, actor: str, request: Request, params: tuple[str, ...]) -> Response:
+        key = _idempotency_key(request)
+        body = _json_body(request, required=("org", "name"))
+        return _operation_response(self._console.create_site(actor, body["org"], body["name"], key))
+
+    def _provision(self, actor: str, request: Request, params: tuple[str, ...]) -> Response:
+        subscription, app = params
+        key = _idempotency_key(request)
+        if app not in APPS:
+            raise ApiError("invalid-request", f"{app!r} is not an app of the console ({', '.join(APPS)})")
+        body = _json_body(request, required=("site",))
+        return _operation_response(self._console.provision(actor, subscription, app, body["site"], key))
+
+    def _lifecycle(self, actor: str, request: Request, params: tuple[str, ...]) -> Response:
+        subscription, action = params
+        key = _idempotency_key(request)
+        _json_body(request, required=(), allow_empty=True)
+        write = self._console.cancel if action == "cancel" else self._console.reactivate
+        return _operation_response(write(actor, subscription, key))
+
+
+# --- request parsing ---------------------------------------------------------------------------------
+
+
+def _allowed(path: str) -> str:
+    return ", ".join(sorted({method for method, pattern, _ in ROUTES if pattern.fullmatch(path)}))
+
+
+def _idempotency_key(request: Request) -> str:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        raise ApiError("invalid-request", "every write needs an Idempotency-Key header")
+    if not _KEY_PATTERN.fullmatch(key):
+        raise ApiError("invalid-request", "Idempotency-Key must be 1 to 255 visible ASCII characters")
+    return key
+
+
+def _json_body(request: Request, *, required: tuple[str, ...], allow_empty: bool = False) -> dict[str, str]:
+    if allow_empty and not request.body.strip():
+        return {}
+    try:
+        body: Any = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError("invalid-request", "the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError("invalid-request", "the request body must be a JSON object")
+    unknown = sorted(set(body) - set(required))
+    if unknown:
+        raise ApiError("invalid-request", f"unknown field(s) in the request body: {', '.join(unknown)}")
+    for name in required:
+        value = body.get(name)
+        if not isinstance(value, str) or not 1 <= len(value) <= 200:
+            raise ApiError(
+                "invalid-request", f"the request body needs {name!r}: a string of 1 to 200 characters"
+            )
+    return body
+
+
+def _limit(query: Mapping[str, list[str]]) -> int:
+    values = query.get("limit")
+    if not values:
+        return wire.DEFAULT_LIMIT
+    raw = values[-1]
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= wire.MAX_LIMIT:
+        raise ApiError("invalid-request", f"limit must be an integer from 1 to {wire.MAX_LIMIT}")
+    return int(raw)
+
+
+def _cursor(query: Mapping[str, list[str]]) -> str | None:
+    values = query.get("cursor")
+    if not values:
+        return None
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(values[-1].encode("ascii") + b"=="))
+        after = decoded["after"]
+    except (ValueError, UnicodeError, binascii.Error, KeyError, TypeError):
+        raise ApiError("invalid-request", "cursor is not one this console issued") from None
+    if not isinstance(after, str):
+        raise ApiError("invalid-request", "cursor is not one this console issued")
+    return after
+
+
+def encode_cursor(after: str) -> str:
+    raw = json.dumps({"after": after}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _page_link(name: str, limit: int, after: str) -> str:
+    return f"/v1/{name}?limit={limit}&cursor={encode_cursor(after)}"
+
+
+def _self_link(name: str, limit: int, after: str | None) -> str:
+    return f"/v1/{name}?limit={limit}" if after is None else _page_link(name, limit, after)
+
+
+def _operation_response(operation: Operation, *, status: int | None = None) -> Response:
+    location = f"/v1/operations/{quote(operation.id, safe='')}"
+    code = status if status is not None else (200 if operation.done else 202)
+    body = {"data": wire.encode_operation(operation), "links": {"self": location}}
+    return Response(code, body, (("Location", location),))

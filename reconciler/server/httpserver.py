@@ -1,0 +1,181 @@
+"""The console API on a socket: the standard library's threading HTTP server, with faults around it.
+
+Each request runs in its own thread: the latency is slept there, so 16 concurrent requests with
+50 ms of latency take 50 ms, not 800.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, TextIO
+from urllib.parse import parse_qs, urlsplit
+
+from reconciler.server.api import ConsoleApi, Request, Response, error_response
+from reconciler.server.faults import Fault, FaultInjector, FaultSettings, RateLimiter
+
+MAX_BODY = 1 << 20
+
+
+class ConsoleHttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        api: ConsoleApi,
+        faults: FaultSettings,
+        *,
+        log: TextIO | None = None,
+    ) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, ConsoleRequestHandler)
+        self.api = api
+        self.latency = faults.latency_ms / 1000.0
+        self.injector = FaultInjector(faults.fail_rate, faults.seed)
+        self.limiter = RateLimiter(faults.rate_limit)
+        self.log = log
+        self._log_lock = threading.Lock()
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    def write_log(self, line: str) -> None:
+        if self.log is None:
+            return
+        with self._log_lock:
+            self.log.write(line + "\n")
+            self.log.flush()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-request is routine under fault injection, not worth a traceback.
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            return
+        self.write_log(f"{client_address[0]} internal error: {type(error).__name__}: {error}")
+
+
+class ConsoleRequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "reconciler-sandbox-console"
+    server: ConsoleHttpServer
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # BaseHTTPRequestHandler's own log lines; ours (without headers, so never a token) are in _serve.
+        return
+
+    def _serve(self) -> None:
+        started = time.monotonic()
+        response, fault = self._answer()
+        if response is None or fault is Fault.DROP_AFTER_WRITE:
+            self._reset()
+            status = "reset"
+        else:
+            self._send(response)
+            status = str(response.status)
+        elapsed = (time.monotonic() - started) * 1000
+        suffix = "" if fault is Fault.NONE else f" (injected: {fault.value})"
+        self.server.write_log(
+            f"{self.client_address[0]} {self.command} {self._path()} {status} {elapsed:.0f}ms{suffix}"
+        )
+
+    def _answer(self) -> tuple[Response | None, Fault]:
+        """The response to send (None: drop the connection) and the fault injected, if any."""
+        body = self._read_body()
+        if isinstance(body, Response):
+            return body, Fault.NONE
+        if self.server.latency:
+            time.sleep(self.server.latency)
+        if self.server.limiter.enabled:
+            decision = self.server.limiter.acquire()
+            if not decision.allowed:
+                limited = error_response("rate-limited", "too many requests; retry after Retry-After seconds")
+                return Response(429, limited.body, decision.headers()), Fault.NONE
+        is_write = self.command == "POST"
+        fault = self.server.injector.draw(is_write=is_write)
+        if fault is Fault.RESET:
+            return None, fault
+        if fault is Fault.SERVER_ERROR:
+            return error_response("internal-error", "the console failed (injected fault)"), fault
+        split = urlsplit(self.path)
+        request = Request(
+            method=self.command,
+            path=split.path,
+            query=parse_qs(split.query, keep_blank_values=True),
+            headers={name.lower(): value for name, value in self.headers.items()},
+            body=body,
+        )
+        try:
+            response = self.server.api.handle(request)
+        except Exception as exc:
+            self.server.write_log(f"internal error: {type(exc).__name__}: {exc}")
+            return error_response("internal-error", "the console failed unexpectedly"), Fault.NONE
+        return response, fault
+
+    def _read_body(self) -> bytes | Response:
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+            return error_response("invalid-request", "send the body with a Content-Length, not chunked")
+        raw = self.headers.get("Content-Length") or "0"
+        length = int(raw) if raw.isdigit() else -1
+        if length < 0:
+            self.close_connection = True
+            return error_response("invalid-request", "Content-Length is not a number")
+        if length > MAX_BODY:
+            self.close_connection = True
+            return error_response("payload-too-large", f"the request body is over {MAX_BODY} bytes")
+        return self.rfile.read(length) if length else b""
+
+    def _path(self) -> str:
+        return urlsplit(self.path).path
+
+    def _send(self, response: Response) -> None:
+        payload = json.dumps(response.body, separators=(",", ":")).encode()
+        self.send_response(response.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in response.headers:
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _reset(self) -> None:
+        """Drop the connection with a TCP reset: the client sees no response at all."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+
+
+def make_server(
+    api: ConsoleApi, host: str, port: int, faults: FaultSettings, *, log: TextIO | None = None
+) -> ConsoleHttpServer:
+    return ConsoleHttpServer((host, port), api, faults, log=log)

@@ -1,0 +1,249 @@
+"""The console API's resources as JSON, both ways: the server encodes them, the http provider decodes them.
+
+One module for both sides so that what `reconciler sandbox serve` sends and what the `http` provider
+reads cannot drift apart; schemas/console-api.openapi.yaml documents the same shapes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from reconciler.model import (
+    BillingAccount,
+    Console,
+    Operation,
+    OperationStatus,
+    Organization,
+    Site,
+    Subscription,
+)
+
+JsonObject = dict[str, Any]
+
+#: The paginated collections, in the order a client reads them.
+COLLECTIONS: tuple[str, ...] = (
+    "users",
+    "organizations",
+    "billing-accounts",
+    "sites",
+    "retired-site-names",
+    "subscriptions",
+)
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+
+#: The HTTP status a console error code is answered with; any other rule id is 422.
+STATUS_OF_CODE: Mapping[str, int] = {
+    "invalid-request": 400,
+    "unauthorized": 401,
+    "billing-admin": 403,
+    "org-admin": 403,
+    "not-found": 404,
+    "unknown-subscription": 404,
+    "method-not-allowed": 405,
+    "one-per-org": 409,
+    "no-move": 409,
+    "retention": 409,
+    "payload-too-large": 413,
+    "rate-limited": 429,
+    "internal-error": 500,
+}
+
+TITLE_OF_STATUS: Mapping[int, str] = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Payload too large",
+    422: "Rule refused",
+    429: "Too many requests",
+    500: "Internal error",
+}
+
+
+def status_of(code: str) -> int:
+    return STATUS_OF_CODE.get(code, 422)
+
+
+def error_body(status: int, code: str, detail: str) -> JsonObject:
+    title = TITLE_OF_STATUS.get(status, "Error")
+    return {"errors": [{"status": str(status), "code": code, "title": title, "detail": detail}]}
+
+
+# --- encoding (server side) ------------------------------------------------------------------------
+
+
+def _day(value: dt.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def encode_organization(org: Organization) -> JsonObject:
+    return {"id": org.id, "name": org.name, "admins": sorted(org.admins), "members": sorted(org.members)}
+
+
+def encode_billing_account(account: BillingAccount) -> JsonObject:
+    return {
+        "id": account.id,
+        "managed_by": account.managed_by,
+        "partner": account.partner,
+        "billing_admins": sorted(account.billing_admins),
+    }
+
+
+def encode_site(site: Site) -> JsonObject:
+    products = {} if site.jira is None else {"jira": site.jira}
+    return {"name": site.name, "org": site.org, "products": products, "sandbox": site.sandbox}
+
+
+def encode_subscription(sub: Subscription) -> JsonObject:
+    return {
+        "id": sub.id,
+        "billing_account": sub.billing_account,
+        "product": sub.product,
+        "status": sub.status,
+        "start_date": _day(sub.start_date),
+        "term_end": _day(sub.term_end),
+        "apps": {app: sub.apps[app] for app in sorted(sub.apps)},
+        "pending": {app: sub.pending[app] for app in sorted(sub.pending)},
+        "migration": sub.migration,
+        "deactivated_on": _day(sub.deactivated_on),
+    }
+
+
+def encode_collections(console: Console) -> dict[str, list[JsonObject]]:
+    """Every collection of the console, each sorted by its key (the order pages are cut in)."""
+    return {
+        "users": [{"email": email} for email in sorted(console.users)],
+        "organizations": [
+            encode_organization(console.organizations[k]) for k in sorted(console.organizations)
+        ],
+        "billing-accounts": [
+            encode_billing_account(console.billing_accounts[k]) for k in sorted(console.billing_accounts)
+        ],
+        "sites": [encode_site(console.sites[k]) for k in sorted(console.sites)],
+        "retired-site-names": [{"name": name} for name in sorted(console.retired_site_names)],
+        "subscriptions": [
+            encode_subscription(console.subscriptions[k]) for k in sorted(console.subscriptions)
+        ],
+    }
+
+
+def item_key(collection: str, item: JsonObject) -> str:
+    """The key a collection is sorted and paginated by."""
+    field = {"users": "email", "sites": "name", "retired-site-names": "name"}.get(collection, "id")
+    return str(item[field])
+
+
+def version_of(now: dt.date, collections: Mapping[str, list[JsonObject]]) -> str:
+    """A digest of the whole console: equal versions, equal state (whatever the page or collection)."""
+    blob = json.dumps([now.isoformat(), collections], sort_keys=True, separators=(",", ":"))
+    return "v1-" + hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def encode_operation(operation: Operation) -> JsonObject:
+    error = None
+    if operation.error_code is not None:
+        error = {"code": operation.error_code, "detail": operation.error_detail}
+    return {"id": operation.id, "status": str(operation.status), "error": error}
+
+
+# --- decoding (client side) ------------------------------------------------------------------------
+
+
+class WireError(ValueError):
+    """A response that does not have the shape the contract promises."""
+
+
+def _date(value: Any) -> dt.date | None:
+    return None if value is None else dt.date.fromisoformat(str(value))
+
+
+def _emails(values: Any) -> frozenset[str]:
+    return frozenset(str(v) for v in values)
+
+
+def decode_organization(item: JsonObject) -> Organization:
+    return Organization(
+        id=str(item["id"]),
+        name=str(item["name"]),
+        admins=_emails(item["admins"]),
+        members=_emails(item["members"]),
+    )
+
+
+def decode_billing_account(item: JsonObject) -> BillingAccount:
+    partner = item.get("partner")
+    return BillingAccount(
+        id=str(item["id"]),
+        managed_by=str(item["managed_by"]),
+        partner=None if partner is None else str(partner),
+        billing_admins=_emails(item["billing_admins"]),
+    )
+
+
+def decode_site(item: JsonObject) -> Site:
+    jira = item["products"].get("jira")
+    return Site(
+        name=str(item["name"]),
+        org=str(item["org"]),
+        jira=None if jira is None else str(jira),
+        sandbox=bool(item.get("sandbox", False)),
+    )
+
+
+def decode_subscription(item: JsonObject) -> Subscription:
+    return Subscription(
+        id=str(item["id"]),
+        billing_account=str(item["billing_account"]),
+        product=str(item["product"]),
+        status=str(item["status"]),
+        start_date=_date(item.get("start_date")),
+        term_end=_date(item.get("term_end")),
+        apps={str(app): (None if site is None else str(site)) for app, site in item["apps"].items()},
+        migration=bool(item.get("migration", False)),
+        deactivated_on=_date(item.get("deactivated_on")),
+        pending={str(app): str(site) for app, site in (item.get("pending") or {}).items()},
+    )
+
+
+def _index(items: list[JsonObject], decode: Callable[[JsonObject], Any], key: str) -> dict[str, Any]:
+    decoded = [decode(item) for item in items]
+    return {getattr(value, key): value for value in decoded}
+
+
+def decode_console(me: JsonObject, collections: Mapping[str, list[JsonObject]]) -> Console:
+    """The Console that `GET /v1/me` and every collection's items describe."""
+    try:
+        return Console(
+            now=dt.date.fromisoformat(str(me["meta"]["now"])),
+            actor=str(me["data"]["email"]),
+            users=frozenset(str(item["email"]) for item in collections["users"]),
+            billing_accounts=_index(collections["billing-accounts"], decode_billing_account, "id"),
+            organizations=_index(collections["organizations"], decode_organization, "id"),
+            sites=_index(collections["sites"], decode_site, "name"),
+            subscriptions=_index(collections["subscriptions"], decode_subscription, "id"),
+            retired_site_names=frozenset(str(item["name"]) for item in collections["retired-site-names"]),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise WireError(f"a console resource is malformed ({type(exc).__name__}: {exc})") from exc
+
+
+def decode_operation(body: Any) -> Operation:
+    try:
+        data = body["data"]
+        error = data.get("error") or {}
+        return Operation(
+            id=str(data["id"]),
+            status=OperationStatus(data["status"]),
+            error_code=None if error.get("code") is None else str(error["code"]),
+            error_detail=None if error.get("detail") is None else str(error["detail"]),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise WireError(f"an operation is malformed ({type(exc).__name__}: {exc})") from exc
