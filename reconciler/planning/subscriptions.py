@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from reconciler.model import (
+    PRODUCT_APPS,
     Action,
     Change,
     Deferred,
@@ -108,10 +109,10 @@ def _plan_cancelled(facts: Facts, declared: DesiredSubscription, live: Subscript
     if problem is not None:
         draft.findings.append(Finding("billing-admin", problem, declared.status_origin, declared.id))
         return
-    takes_down = {app: site for app, site in sorted(live.apps.items())}
-    for app, site in live.pending.items():
-        if takes_down.get(app) is None:
-            takes_down[app] = site
+    # In the product's own order (jira-align, focus, talent), as the console lists them.
+    order = {app: i for i, app in enumerate(PRODUCT_APPS.get(live.product, ()))}
+    placed_now = live_placements(live)
+    takes_down = {app: placed_now.get(app) for app in sorted(live.apps, key=lambda a: (order.get(a, 9), a))}
     draft.changes.append(
         Change(
             id=cancel_id(declared.id),

@@ -1,0 +1,171 @@
+"""The plan for a terminal: Terraform-like, one `+` / `~` / `-` line per change, then why and where.
+
+Colour is the caller's decision (`terminal.color_enabled`): on a TTY, never with NO_COLOR.
+Lines fit in 100 columns where the names allow it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from collections.abc import Iterable, Mapping
+
+from reconciler.model import Action, Blocked, Change, Deferred, Plan, PlanWarning, SourceSpan, Unmanaged
+from reconciler.planning.planfile import summary
+from reconciler.terminal import paint
+
+WIDTH = 100
+DETAIL = " " * 6
+
+_SIGN = {Action.CREATE_SITE: "+", Action.PROVISION: "+", Action.REACTIVATE: "~", Action.CANCEL: "-"}
+_COLOR = {"+": "green", "~": "yellow", "-": "red"}
+
+
+def render_text(plan: Plan, *, color: bool = False) -> str:
+    sections = [
+        _header(plan),
+        _changes(plan.changes, color),
+        _blocked(plan.blocked, color),
+        _deferred(plan.deferred, plan.observed_on),
+        _unmanaged(plan.unmanaged),
+        _warnings(plan.warnings, color),
+        _footer(plan, color),
+    ]
+    return "\n\n".join(s for s in sections if s) + "\n"
+
+
+def _header(plan: Plan) -> str:
+    paths = ", ".join(plan.paths) or "(none)"
+    console = f" (console date {plan.observed_on})" if plan.observed_on else ""
+    return "\n".join(
+        [
+            f"Desired state: {paths}",
+            f"Provider:      {plan.provider or '(unknown)'}{console}",
+            f"Actor:         {plan.actor or '(none: billing-admin and org-admin cannot be checked)'}",
+        ]
+    )
+
+
+def _where(source: SourceSpan | None) -> str:
+    return str(source) if source is not None else "(no location)"
+
+
+def _wrapped(text: str) -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=DETAIL, subsequent_indent=DETAIL) or [DETAIL]
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def change_title(change: Change) -> str:
+    """What a change does, in a few words: `provision SUB-1001 focus -> acme (acme-corp)`."""
+    if change.action == Action.CREATE_SITE:
+        return f"create-site {change.site} in org {change.org}"
+    if change.action == Action.PROVISION:
+        return f"provision   {change.subscription} {change.app} -> {change.site} ({change.org})"
+    return f"{change.action:<11} {change.subscription}"
+
+
+def _changes(changes: Iterable[Change], color: bool) -> str:
+    lines = []
+    for change in changes:
+        sign = _SIGN[change.action]
+        title = f"  {paint(sign, _COLOR[sign], color)} {change_title(change)}"
+        lines.append(_with_location(title, len(change_title(change)) + 4, change.source, color))
+        lines.extend(_wrapped(change.reason))
+        if change.depends_on:
+            lines.append(f"{DETAIL}after {', '.join(change.depends_on)}")
+    return "Changes:\n" + "\n".join(lines) if lines else ""
+
+
+def _with_location(title: str, visible: int, source: SourceSpan | None, color: bool) -> str:
+    where = paint(_where(source), "dim", color)
+    gap = max(2, WIDTH - visible - len(_where(source)))
+    return f"{title}{' ' * gap}{where}"
+
+
+def _blocked(blocked: tuple[Blocked, ...], color: bool) -> str:
+    if not blocked:
+        return ""
+    head = paint(
+        f"Blocked: {plural(len(blocked), 'broken rule')}; nothing can be applied until they are fixed",
+        "red",
+        color,
+    )
+    lines = [head]
+    for entry in blocked:
+        mark = paint("x", "red", color)
+        lines.append(f"  {mark} {paint(entry.rule, 'bold', color)}  {_where(entry.source)}")
+        lines.extend(_wrapped(entry.message))
+    return "\n".join(lines)
+
+
+def starts_in(start: dt.date | None, today: dt.date | None) -> str:
+    if start is None:
+        return "start date unknown"
+    if today is None:
+        return f"starts on {start}"
+    days = (start - today).days
+    if days > 0:
+        return f"starts on {start} (in {plural(days, 'day')})"
+    return f"starts on {start} (today)" if days == 0 else f"start date {start} has passed"
+
+
+def apps_text(apps: Mapping[str, str | None], arrow: str = " -> ") -> str:
+    return ", ".join(f"{app}{arrow}{site or 'no site'}" for app, site in apps.items()) or "no apps declared"
+
+
+def _deferred(deferred: tuple[Deferred, ...], today: dt.date | None) -> str:
+    if not deferred:
+        return ""
+    lines = [f"Deferred: {plural(len(deferred), 'upcoming subscription')}, provisioned once started"]
+    for entry in deferred:
+        lines.append(f"  {entry.subscription} {starts_in(entry.start_date, today)}  {_where(entry.source)}")
+        lines.extend(_wrapped(apps_text(entry.apps)))
+    return "\n".join(lines)
+
+
+def _unmanaged(unmanaged: tuple[Unmanaged, ...]) -> str:
+    if not unmanaged:
+        return ""
+    lines = [f"Unmanaged: {plural(len(unmanaged), 'live subscription')} no file declares (left alone)"]
+    for entry in unmanaged:
+        lines.append(
+            f"  {entry.subscription} {entry.product}, {entry.status}: {apps_text(entry.apps, ' on ')}"
+        )
+    return "\n".join(lines)
+
+
+def _warnings(warnings: tuple[PlanWarning, ...], color: bool) -> str:
+    if not warnings:
+        return ""
+    lines = [paint(f"Warnings: {len(warnings)}", "yellow", color)]
+    for warning in warnings:
+        lines.append(f"  {paint('!', 'yellow', color)} {_where(warning.source)}")
+        lines.extend(_wrapped(warning.message))
+    return "\n".join(lines)
+
+
+def summary_line(plan: Plan) -> str:
+    counts = summary(plan)
+    return (
+        f"Plan: {plural(counts['create_site'], 'site')} to create, "
+        f"{plural(counts['provision'], 'app')} to provision, "
+        f"{counts['reactivate']} to reactivate, {counts['cancel']} to cancel; "
+        f"{counts['blocked']} blocked, {counts['deferred']} deferred, {counts['unmanaged']} unmanaged."
+    )
+
+
+def _footer(plan: Plan, color: bool) -> str:
+    if not plan.changes and not plan.blocked:
+        extra = f" ({plan_extras(plan)})" if plan.deferred or plan.unmanaged else ""
+        return paint("No changes.", "green", color) + f" The console matches desired state{extra}."
+    line = summary_line(plan)
+    if plan.blocked:
+        line = paint(line, "red", color)
+    return f"{line}\nChecksum: {plan.checksum}" if plan.changes else line
+
+
+def plan_extras(plan: Plan) -> str:
+    return f"{len(plan.deferred)} deferred, {len(plan.unmanaged)} unmanaged"
