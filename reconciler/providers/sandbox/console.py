@@ -1,0 +1,325 @@
+"""`SandboxConsole`: the billing console's service layer over one SQLite file.
+
+The in-process provider and the REST server both stand on this class. It checks every rule
+itself (docs/rules.md), gives each write an idempotency key, completes asynchronous operations
+lazily when the database is next touched, and moves its own clock only when asked.
+Safe to share between threads (a connection per thread) and between processes (WAL, immediate
+transactions, a generous busy timeout).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from types import TracebackType
+
+from reconciler.errors import ProviderError, ReconcilerError
+from reconciler.model import Console, Operation, OperationStatus
+from reconciler.providers.sandbox import writes
+from reconciler.providers.sandbox.database import (
+    Connections,
+    build,
+    check_is_sandbox,
+    creation_lock,
+    database_exists,
+    transaction,
+)
+from reconciler.providers.sandbox.lifecycle import Lifecycle, transitions
+from reconciler.providers.sandbox.reading import read_console, read_meta
+from reconciler.providers.sandbox.seed import Seed
+
+#: Overrides the seed's provisioning delay (seconds) for the process that sets it.
+ENV_DELAY = "RECONCILER_SANDBOX_DELAY"
+
+MAX_KEY_LENGTH = 255
+
+Action = Callable[[sqlite3.Connection, writes.Clock], writes.Outcome]
+
+
+def delay_from_env() -> float | None:
+    text = os.environ.get(ENV_DELAY)
+    if text is None or text.strip() == "":
+        return None
+    try:
+        delay = float(text)
+    except ValueError:
+        delay = -1.0
+    if not delay >= 0 or delay == float("inf"):
+        raise ReconcilerError(
+            f"{ENV_DELAY}={text!r} is not a number of seconds",
+            hint=f"set {ENV_DELAY} to 0 or more, e.g. {ENV_DELAY}=0.05",
+        )
+    return delay
+
+
+def _require_text(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ProviderError(f"{what} must be a non-empty string", code="invalid-request")
+    return value
+
+
+def _read_operation(db: sqlite3.Connection, op_id: str) -> Operation | None:
+    row = db.execute(
+        "SELECT id, status, error_code, error_detail FROM operations WHERE id = ?", (op_id,)
+    ).fetchone()
+    return None if row is None else Operation(row[0], OperationStatus(row[1]), row[2], row[3])
+
+
+class SandboxConsole:
+    def __init__(self, path: Path) -> None:
+        """Open an existing sandbox database."""
+        self.path = Path(path)
+        if not database_exists(self.path):
+            raise ReconcilerError(
+                f"the sandbox console {self.path} does not exist",
+                hint="create it with 'reconciler sandbox init [--from FILE]'",
+            )
+        self._delay_override = delay_from_env()
+        self._connections = Connections(self.path)
+        try:
+            check_is_sandbox(self._connections.get(), self.path)
+        except BaseException:
+            self._connections.close()
+            raise
+
+    @classmethod
+    def create(cls, path: Path, seed: Seed) -> SandboxConsole:
+        """Create the database from a seed, replacing any database at `path`.
+
+        Transitions already due at the seed's clock (a term that has ended, say) are applied.
+        """
+        path = Path(path)
+        with creation_lock(path):
+            build(path, seed)
+            console = cls(path)
+            console.advance(0)
+        return console
+
+    @classmethod
+    def open_or_create(cls, path: Path, make_seed: Callable[[], Seed]) -> tuple[SandboxConsole, bool]:
+        """Open the database at `path`, creating it from `make_seed()` first if there is none.
+
+        Returns the console and whether it was created. The seed is only made when needed.
+        """
+        path = Path(path)
+        if database_exists(path):
+            return cls(path), False
+        with creation_lock(path):
+            if database_exists(path):
+                return cls(path), False
+            build(path, make_seed())
+            console = cls(path)
+            console.advance(0)
+        return console, True
+
+    # --- who acts ----------------------------------------------------------------------------------
+
+    def default_actor(self) -> str | None:
+        """The seed's first user."""
+        return self._meta().get("default_actor")
+
+    def actor_for_token(self, token: str) -> str | None:
+        """The user whose token this is. Every token is compared, in constant time."""
+        found: str | None = None
+        rows = self._db().execute("SELECT email, token FROM users WHERE token IS NOT NULL").fetchall()
+        for email, candidate in rows:
+            if hmac.compare_digest(str(candidate).encode(), token.encode()) and found is None:
+                found = email
+        return found
+
+    def users(self) -> list[str]:
+        """Every user's email, in seed order (the first is the default actor)."""
+        return [email for (email,) in self._db().execute("SELECT email FROM users ORDER BY position")]
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def observe(self, actor: str | None) -> Console:
+        """The whole console in one consistent read, as `actor` would see it."""
+        self._complete_due()
+        db = self._db()
+        with transaction(db, write=False):
+            return read_console(db, actor)
+
+    def operation(self, operation_id: str) -> Operation:
+        self._complete_due()
+        found = _read_operation(self._db(), operation_id)
+        if found is None:
+            raise ProviderError(f"operation {operation_id} does not exist", code="not-found")
+        return found
+
+    def provisioning_delay(self) -> float:
+        """Seconds an asynchronous operation takes: the environment's override, else the seed's."""
+        if self._delay_override is not None:
+            return self._delay_override
+        return float(self._meta()["provisioning_delay_seconds"])
+
+    def pending_sites(self) -> dict[str, str]:
+        """Sites whose creation has not completed yet: name -> org."""
+        self._complete_due()
+        rows = self._db().execute(
+            "SELECT site, org FROM operations WHERE status = 'pending' AND kind = 'create-site' ORDER BY site"
+        )
+        return dict(rows.fetchall())
+
+    def write_count(self) -> int:
+        """How many write requests took effect (replays and no-ops do not count)."""
+        return int(self._meta()["writes"])
+
+    # --- writing ---------------------------------------------------------------------------------
+
+    def create_site(self, actor: str | None, org: str, name: str, key: str) -> Operation:
+        org, name = _require_text(org, "org"), _require_text(name, "site name")
+        request = {"kind": "create-site", "org": org, "site": name}
+        return self._write(
+            actor, key, request, lambda db, clock: writes.create_site(db, actor, org, name, clock)
+        )
+
+    def provision(self, actor: str | None, subscription: str, app: str, site: str, key: str) -> Operation:
+        for value, what in ((subscription, "subscription"), (app, "app"), (site, "site")):
+            _require_text(value, what)
+        request = {"kind": "provision", "subscription": subscription, "app": app, "site": site}
+        return self._write(
+            actor, key, request, lambda db, clock: writes.provision(db, actor, subscription, app, site, clock)
+        )
+
+    def cancel(self, actor: str | None, subscription: str, key: str) -> Operation:
+        _require_text(subscription, "subscription")
+        request = {"kind": "cancel", "subscription": subscription}
+        return self._write(
+            actor, key, request, lambda db, clock: writes.cancel(db, actor, subscription, clock)
+        )
+
+    def reactivate(self, actor: str | None, subscription: str, key: str) -> Operation:
+        _require_text(subscription, "subscription")
+        request = {"kind": "reactivate", "subscription": subscription}
+        return self._write(
+            actor, key, request, lambda db, clock: writes.reactivate(db, actor, subscription, clock)
+        )
+
+    def _write(self, actor: str | None, key: str, request: dict[str, str], action: Action) -> Operation:
+        _require_text(key, "idempotency key")
+        if len(key) > MAX_KEY_LENGTH:
+            raise ProviderError(
+                f"idempotency key is over {MAX_KEY_LENGTH} characters", code="invalid-request"
+            )
+        fingerprint = json.dumps({**request, "actor": actor}, sort_keys=True)
+        db = self._db()
+        with self._busy_is_transient(), transaction(db, write=True):
+            wall = time.time()
+            writes.complete_due(db, wall)
+            known = db.execute(
+                "SELECT request, operation FROM idempotency_keys WHERE key = ?", (key,)
+            ).fetchone()
+            if known is not None and known[0] != fingerprint:
+                raise ProviderError(
+                    f"idempotency key {key!r} was already used for another request ({known[0]})",
+                    code="idempotency-mismatch",
+                )
+            if known is None:
+                outcome = action(db, self._clock(db, wall))
+                if outcome.effect:
+                    db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'writes'")
+                db.execute(
+                    "INSERT INTO idempotency_keys VALUES (?, ?, ?)", (key, fingerprint, outcome.operation)
+                )
+                op_id = outcome.operation
+            else:
+                op_id = known[1]
+            found = _read_operation(db, op_id)
+            assert found is not None, "an idempotency key points at its operation"
+            return found
+
+    # --- the clock ---------------------------------------------------------------------------------
+
+    def advance(self, days: int) -> list[str]:
+        """Move the clock `days` forward and apply every transition due, in date order."""
+        if days < 0:
+            raise ReconcilerError(f"the sandbox clock only moves forward ({days} days asked)")
+        db = self._db()
+        with self._busy_is_transient(), transaction(db, write=True):
+            writes.complete_due(db, time.time())
+            until = dt.date.fromisoformat(read_meta(db)["now"]) + dt.timedelta(days=days)
+            rows = db.execute(
+                "SELECT id, status, start_date, term_end, deactivated_on FROM subscriptions"
+                " WHERE status != 'deleted' ORDER BY id"
+            ).fetchall()
+            events = []
+            for sub_id, status, start, term_end, deactivated_on in rows:
+                state = Lifecycle(sub_id, status, _day(start), _day(term_end), _day(deactivated_on))
+                happened = transitions(state, until)
+                if happened:
+                    _store_lifecycle(db, happened[-1].after)
+                    events.extend(happened)
+            db.execute("UPDATE meta SET value = ? WHERE key = 'now'", (until.isoformat(),))
+        events.sort(key=lambda e: (e.day, e.subscription))
+        return [event.line for event in events]
+
+    # --- plumbing ----------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._connections.close()
+
+    def __enter__(self) -> SandboxConsole:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _db(self) -> sqlite3.Connection:
+        return self._connections.get()
+
+    def _meta(self) -> dict[str, str]:
+        return read_meta(self._db())
+
+    def _clock(self, db: sqlite3.Connection, wall: float) -> writes.Clock:
+        today = dt.date.fromisoformat(read_meta(db)["now"])
+        return writes.Clock(wall=wall, today=today, delay=self.provisioning_delay())
+
+    def _complete_due(self) -> None:
+        db = self._db()
+        if writes.any_due(db, time.time()):
+            with self._busy_is_transient(), transaction(db, write=True):
+                writes.complete_due(db, time.time())
+
+    def _busy_is_transient(self) -> AbstractContextManager[None]:
+        return _busy_is_transient(self.path)
+
+
+@contextmanager
+def _busy_is_transient(path: Path) -> Iterator[None]:
+    """A database still locked after the busy timeout is a transient failure, worth a retry."""
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        if "locked" not in str(error) and "busy" not in str(error):
+            raise
+        raise ProviderError(
+            f"the sandbox console {path} stayed busy: {error}", code="unavailable", transient=True
+        ) from error
+
+
+def _day(text: str | None) -> dt.date | None:
+    return None if text is None else dt.date.fromisoformat(text)
+
+
+def _store_lifecycle(db: sqlite3.Connection, state: Lifecycle) -> None:
+    db.execute(
+        "UPDATE subscriptions SET status = ?, term_end = ?, deactivated_on = ? WHERE id = ?",
+        (
+            state.status,
+            None if state.term_end is None else state.term_end.isoformat(),
+            None if state.deactivated_on is None else state.deactivated_on.isoformat(),
+            state.subscription,
+        ),
+    )
+    if state.status == "deleted":
+        db.execute("UPDATE subscription_apps SET site = NULL WHERE subscription = ?", (state.subscription,))

@@ -1,0 +1,285 @@
+"""The sandbox console's SQLite file: its tables, its connections and its transactions.
+
+Every write runs in a `BEGIN IMMEDIATE` transaction, so a rule check and the write it guards are
+one atomic step even when several processes share the file (WAL lets readers carry on meanwhile).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from reconciler.errors import ReconcilerError
+from reconciler.model import Subscription
+from reconciler.providers.sandbox.seed import Seed
+
+#: Written into `meta` so a sandbox database is recognised (and a future layout can be told apart).
+FORMAT = "reconciler-sandbox/1"
+
+#: How long a writer waits for another process's transaction before giving up.
+BUSY_TIMEOUT_SECONDS = 30.0
+
+DDL = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE users (
+    email TEXT PRIMARY KEY,
+    token TEXT UNIQUE,
+    position INTEGER NOT NULL UNIQUE
+);
+CREATE TABLE billing_accounts (
+    id TEXT PRIMARY KEY,
+    managed_by TEXT NOT NULL CHECK (managed_by IN ('direct', 'partner')),
+    partner TEXT
+);
+CREATE TABLE billing_admins (
+    account TEXT NOT NULL REFERENCES billing_accounts (id),
+    email TEXT NOT NULL REFERENCES users (email),
+    PRIMARY KEY (account, email)
+) WITHOUT ROWID;
+CREATE TABLE organizations (id TEXT PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE org_users (
+    org TEXT NOT NULL REFERENCES organizations (id),
+    email TEXT NOT NULL REFERENCES users (email),
+    role TEXT NOT NULL CHECK (role IN ('admin', 'member')),
+    PRIMARY KEY (org, email)
+) WITHOUT ROWID;
+CREATE TABLE sites (
+    name TEXT PRIMARY KEY,
+    org TEXT NOT NULL REFERENCES organizations (id),
+    jira TEXT,
+    sandbox INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX sites_by_org ON sites (org);
+CREATE TABLE subscriptions (
+    id TEXT PRIMARY KEY,
+    billing_account TEXT NOT NULL REFERENCES billing_accounts (id),
+    product TEXT NOT NULL,
+    status TEXT NOT NULL,
+    start_date TEXT,
+    term_end TEXT,
+    migration INTEGER NOT NULL DEFAULT 0,
+    deactivated_on TEXT
+);
+CREATE TABLE subscription_apps (
+    subscription TEXT NOT NULL REFERENCES subscriptions (id),
+    app TEXT NOT NULL,
+    site TEXT REFERENCES sites (name),
+    PRIMARY KEY (subscription, app)
+) WITHOUT ROWID;
+CREATE INDEX apps_by_site ON subscription_apps (site, app);
+CREATE TABLE retired_site_names (name TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE operations (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    actor TEXT,
+    subscription TEXT,
+    app TEXT,
+    site TEXT,
+    org TEXT,
+    status TEXT NOT NULL,
+    error_code TEXT,
+    error_detail TEXT,
+    due REAL NOT NULL,
+    created REAL NOT NULL
+);
+CREATE INDEX pending_operations ON operations (due) WHERE status = 'pending';
+CREATE INDEX pending_sites ON operations (site) WHERE status = 'pending';
+CREATE TABLE idempotency_keys (
+    key TEXT PRIMARY KEY,
+    request TEXT NOT NULL,
+    operation TEXT NOT NULL REFERENCES operations (id)
+) WITHOUT ROWID;
+"""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection in autocommit mode: transactions are begun explicitly, never implicitly."""
+    db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
+    db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+    db.execute("PRAGMA foreign_keys = ON")
+    # WAL with synchronous=NORMAL survives a killed process; only a power cut may lose the last commit.
+    db.execute("PRAGMA synchronous = NORMAL")
+    return db
+
+
+def create_file(path: Path) -> sqlite3.Connection:
+    """A new, empty sandbox database at `path` (which must not exist), in WAL mode."""
+    db = connect(path)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.executescript(DDL)
+    return db
+
+
+def remove_database(path: Path) -> None:
+    """Delete a database file and the WAL and shared-memory files beside it."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def check_is_sandbox(db: sqlite3.Connection, path: Path) -> None:
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+    except sqlite3.DatabaseError:
+        row = None
+    if row is None or row[0] != FORMAT:
+        raise ReconcilerError(
+            f"{path} is not a sandbox console database",
+            hint="create one with 'reconciler sandbox init [--from FILE]', "
+            "or point --provider at another file",
+        )
+
+
+class Connections:
+    """One connection per thread, all closed together.
+
+    sqlite3 connections must not be shared by threads that use them at the same time; the
+    console is called from an HTTP server's handler threads, so each thread gets its own.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def get(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            with self._lock:
+                if self._closed:
+                    raise ReconcilerError(f"the sandbox console {self.path} is closed")
+                db = connect(self.path)
+                self._all.append(db)
+            self._local.db = db
+        return db
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            for db in self._all:
+                db.close()
+            self._all.clear()
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection, *, write: bool) -> Iterator[sqlite3.Connection]:
+    """One transaction: IMMEDIATE for a write (takes the write lock up front), DEFERRED for a read."""
+    db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def database_exists(path: Path) -> bool:
+    return path.is_file() and os.path.getsize(path) > 0
+
+
+@contextmanager
+def creation_lock(path: Path) -> Iterator[None]:
+    """Serialise creating or replacing the database at `path` between processes.
+
+    Two first runs at once must not both build the example console and rename it into place.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f"{path.name}.lock"), "a") as handle:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not on POSIX: creation is rare enough to go unguarded
+            yield
+            return
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def build(path: Path, seed: Seed) -> None:
+    """Build a database from a seed beside `path`, then rename it over `path` in one step.
+
+    No reader ever sees a half-built console. Hold `creation_lock(path)` around this.
+    """
+    building = path.with_name(f".{path.name}.{os.getpid()}.building")
+    remove_database(building)
+    db = create_file(building)
+    try:
+        populate(db, seed)
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except BaseException:
+        db.close()
+        remove_database(building)
+        raise
+    db.close()
+    # The old file's WAL must never be replayed into the new file.
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    os.replace(building, path)
+
+
+def populate(db: sqlite3.Connection, seed: Seed) -> None:
+    """Fill a new database's tables from a seed, in one transaction."""
+    with transaction(db, write=True):
+        meta = {
+            "format": FORMAT,
+            "now": seed.now.isoformat(),
+            "provisioning_delay_seconds": repr(float(seed.provisioning_delay)),
+            "writes": "0",
+        }
+        if seed.default_actor is not None:
+            meta["default_actor"] = seed.default_actor
+        db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+        db.executemany(
+            "INSERT INTO users VALUES (?, ?, ?)", ((u.email, u.token, i) for i, u in enumerate(seed.users))
+        )
+        _populate_accounts_and_orgs(db, seed)
+        db.executemany(
+            "INSERT INTO sites VALUES (?, ?, ?, ?)",
+            ((s.name, s.org, s.jira, int(s.sandbox)) for s in seed.sites),
+        )
+        db.executemany(
+            "INSERT INTO subscriptions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (_subscription_row(s) for s in seed.subscriptions),
+        )
+        db.executemany(
+            "INSERT INTO subscription_apps VALUES (?, ?, ?)",
+            ((s.id, app, site) for s in seed.subscriptions for app, site in s.apps.items()),
+        )
+        db.executemany("INSERT INTO retired_site_names VALUES (?)", ((n,) for n in seed.retired_site_names))
+
+
+def _populate_accounts_and_orgs(db: sqlite3.Connection, seed: Seed) -> None:
+    db.executemany(
+        "INSERT INTO billing_accounts VALUES (?, ?, ?)",
+        ((a.id, a.managed_by, a.partner) for a in seed.billing_accounts),
+    )
+    db.executemany(
+        "INSERT INTO billing_admins VALUES (?, ?)",
+        ((a.id, email) for a in seed.billing_accounts for email in sorted(a.billing_admins)),
+    )
+    db.executemany("INSERT INTO organizations VALUES (?, ?)", ((o.id, o.name) for o in seed.organizations))
+    db.executemany(
+        "INSERT INTO org_users VALUES (?, ?, ?)",
+        (
+            (o.id, email, "admin" if email in o.admins else "member")
+            for o in seed.organizations
+            for email in sorted(o.admins | o.members)
+        ),
+    )
+
+
+def _subscription_row(s: Subscription) -> tuple[object, ...]:
+    start, term_end, deactivated_on = _iso(s.start_date), _iso(s.term_end), _iso(s.deactivated_on)
+    return (s.id, s.billing_account, s.product, s.status, start, term_end, int(s.migration), deactivated_on)
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return None if day is None else day.isoformat()

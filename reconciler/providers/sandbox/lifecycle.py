@@ -1,0 +1,86 @@
+"""The subscription lifecycle as the console's clock drives it. Pure: dates in, events out.
+
+- upcoming -> active on its start date;
+- active renews on its term end (the term end moves a year on);
+- cancelled -> deactivated 15 days after its term end;
+- deactivated -> deleted 60 days after deactivation (the apps are cleared).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+from reconciler.model import DATA_RETENTION, DEACTIVATION_GRACE, Status
+
+
+def add_years(day: dt.date, years: int = 1) -> dt.date:
+    """The same day `years` later; 29 February becomes 28 February in a common year."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    """The dates and status of one subscription: all the clock looks at."""
+
+    subscription: str
+    status: str
+    start_date: dt.date | None
+    term_end: dt.date | None
+    deactivated_on: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One transition: what happened to which subscription, on which day."""
+
+    day: dt.date
+    subscription: str
+    description: str
+    after: Lifecycle
+
+    @property
+    def line(self) -> str:
+        return f"{self.day.isoformat()}  {self.subscription}  {self.description}"
+
+
+def _next_event(state: Lifecycle, until: dt.date) -> Event | None:
+    sub = state.subscription
+    if state.status == Status.UPCOMING and state.start_date is not None and state.start_date <= until:
+        after = replace(state, status=Status.ACTIVE)
+        return Event(state.start_date, sub, "upcoming -> active (its start date)", after)
+    if state.status == Status.ACTIVE and state.term_end is not None and state.term_end <= until:
+        renewed = add_years(state.term_end)
+        after = replace(state, term_end=renewed)
+        return Event(state.term_end, sub, f"renewed: the term now ends on {renewed.isoformat()}", after)
+    if state.status == Status.CANCELLED and state.term_end is not None:
+        day = state.term_end + DEACTIVATION_GRACE
+        if day <= until:
+            after = replace(state, status=Status.DEACTIVATED, deactivated_on=day)
+            return Event(day, sub, "cancelled -> deactivated (15 days after its term end)", after)
+    if state.status == Status.DEACTIVATED and state.deactivated_on is not None:
+        day = state.deactivated_on + DATA_RETENTION
+        if day <= until:
+            after = replace(state, status=Status.DELETED)
+            return Event(day, sub, "deactivated -> deleted (60 days after deactivation): data gone", after)
+    return None
+
+
+def transitions(state: Lifecycle, until: dt.date) -> list[Event]:
+    """Every transition due on or before `until`, in date order."""
+    events: list[Event] = []
+    event = _next_event(state, until)
+    while event is not None:
+        events.append(event)
+        event = _next_event(event.after, until)
+    return events
+
+
+def renew_until(term_end: dt.date | None, today: dt.date) -> dt.date | None:
+    """The term end an active subscription has on `today` once every renewal due has happened."""
+    while term_end is not None and term_end <= today:
+        term_end = add_years(term_end)
+    return term_end

@@ -1,0 +1,296 @@
+"""Reading a console seed file (SPEC §4): the schema first, then every cross-reference.
+
+Like desired state, a seed's problems are reported all at once, each at its `file:line:column`:
+an unknown user, billing account, org or site referenced; an app outside its product; two
+instances of an app in one org; a duplicate id; an invalid or retired site name; a bad date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from reconciler.loading.yamlfile import DiagnosticsError, YamlDocument, read_yaml
+from reconciler.model import (
+    DEACTIVATION_GRACE,
+    PRODUCT_APPS,
+    BillingAccount,
+    Diagnostic,
+    Organization,
+    Site,
+    Status,
+    Subscription,
+)
+from reconciler.providers.sandbox.lifecycle import add_years
+from reconciler.providers.sandbox.rules import SITE_NAME_RULE, valid_site_name
+from reconciler.providers.sandbox.seed import DEFAULT_PROVISIONING_DELAY, EXAMPLE_SEED, Seed, SeedUser
+from reconciler.resources import package_file
+
+SCHEMA = "console-seed.schema.json"
+EXAMPLE_DISPLAY = "example-console.yaml (built in)"
+
+YamlPath = tuple[str | int, ...]
+
+
+def load_seed(path: Path, display: str | None = None) -> Seed:
+    """Read and check a seed file; raise DiagnosticsError listing every problem."""
+    from reconciler.validation.schema import schema_diagnostics
+
+    doc = read_yaml(path, display)
+    problems = schema_diagnostics(doc, SCHEMA)
+    seed = None
+    if not problems:
+        seed, problems = SeedReader(doc).read()
+    if problems or seed is None:
+        raise DiagnosticsError(
+            problems,
+            f"{doc.display} is not a valid console seed",
+            hint="fix the seed and run 'reconciler sandbox init --from FILE' again",
+        )
+    return seed
+
+
+def example_seed() -> Seed:
+    """The example console shipped in the package: the estate desired-state/ describes."""
+    return load_seed(package_file(EXAMPLE_SEED), EXAMPLE_DISPLAY)
+
+
+def _items(data: dict[str, Any], name: str) -> list[tuple[int, dict[str, Any]]]:
+    return list(enumerate(data.get(name) or []))
+
+
+class SeedReader:
+    """Builds a Seed from a schema-valid document, collecting every cross-reference problem."""
+
+    def __init__(self, doc: YamlDocument) -> None:
+        self.doc = doc
+        self.data: dict[str, Any] = doc.data
+        self.problems: list[Diagnostic] = []
+        #: where each subscription kept was declared: its index under `subscriptions`
+        self._declared_at: dict[str, int] = {}
+
+    def read(self) -> tuple[Seed | None, list[Diagnostic]]:
+        now = self._date(self.data.get("now"), ("now",)) or dt.date.today()
+        users = self._users()
+        emails = {user.email for user in users}
+        accounts = self._billing_accounts(emails)
+        orgs = self._organizations(emails)
+        retired = frozenset(self.data.get("retired_site_names") or [])
+        sites = self._sites(orgs, retired)
+        subscriptions = self._subscriptions(now, accounts, sites)
+        self._one_per_org(subscriptions, sites)
+        if self.problems:
+            return None, self.problems
+        delay = self.data.get("provisioning_delay_seconds", DEFAULT_PROVISIONING_DELAY)
+        seed = Seed(
+            now=now,
+            users=tuple(users),
+            billing_accounts=tuple(accounts.values()),
+            organizations=tuple(orgs.values()),
+            sites=tuple(sites.values()),
+            subscriptions=tuple(subscriptions),
+            retired_site_names=retired,
+            provisioning_delay=float(delay),
+        )
+        return seed, []
+
+    # --- reporting -------------------------------------------------------------------------------
+
+    def _error(self, rule: str, message: str, path: YamlPath, *, hint: str | None = None) -> None:
+        self.problems.append(Diagnostic(rule, message, self.doc.locate(path), hint))
+
+    def _unique(self, seen: dict[str, YamlPath], value: str, path: YamlPath, what: str) -> bool:
+        """Record `value` as declared at `path`; a second declaration is an error naming the first."""
+        if value in seen:
+            first = self.doc.locate(seen[value])
+            self._error("duplicate", f"{what} {value} is declared twice: here and at {first}", path)
+            return False
+        seen[value] = path
+        return True
+
+    def _known(self, value: str, known: set[str] | dict[str, Any], what: str, path: YamlPath) -> bool:
+        if value in known:
+            return True
+        listed = ", ".join(sorted(known)) or "none"
+        self._error(
+            "unknown-reference", f"{what} {value} is not declared in this seed (declared: {listed})", path
+        )
+        return False
+
+    def _date(self, value: str | None, path: YamlPath) -> dt.date | None:
+        if value is None:
+            return None
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            self._error("date", f"{value} is not a calendar date", path, hint="write dates as YYYY-MM-DD")
+            return None
+
+    # --- people and places -----------------------------------------------------------------------
+
+    def _users(self) -> list[SeedUser]:
+        users: list[SeedUser] = []
+        seen: dict[str, YamlPath] = {}
+        tokens: dict[str, YamlPath] = {}
+        for i, item in _items(self.data, "users"):
+            email, token = item["email"], item.get("token")
+            if self._unique(seen, email, ("users", i, "email"), "user"):
+                users.append(SeedUser(email, token))
+            if token is not None and token in tokens:
+                first = self.doc.locate(tokens[token])
+                self._error("duplicate", f"this token is also the token at {first}", ("users", i, "token"))
+            elif token is not None:
+                tokens[token] = ("users", i, "token")
+        return users
+
+    def _emails(self, item: dict[str, Any], key: str, base: YamlPath, users: set[str]) -> frozenset[str]:
+        for j, email in enumerate(item.get(key) or []):
+            self._known(email, users, "user", (*base, key, j))
+        return frozenset(item.get(key) or [])
+
+    def _billing_accounts(self, users: set[str]) -> dict[str, BillingAccount]:
+        accounts: dict[str, BillingAccount] = {}
+        seen: dict[str, YamlPath] = {}
+        for i, item in _items(self.data, "billing_accounts"):
+            base: YamlPath = ("billing_accounts", i)
+            managed_by, partner = item.get("managed_by", "direct"), item.get("partner")
+            if managed_by == "partner" and partner is None:
+                self._error(
+                    "partner", f"{item['id']} is partner-managed: name its partner", (*base, "managed_by")
+                )
+            if managed_by == "direct" and partner is not None:
+                self._error(
+                    "partner", f"{item['id']} is managed directly: it has no partner", (*base, "partner")
+                )
+            admins = self._emails(item, "billing_admins", base, users)
+            if self._unique(seen, item["id"], (*base, "id"), "billing account"):
+                accounts[item["id"]] = BillingAccount(item["id"], managed_by, partner, admins)
+        return accounts
+
+    def _organizations(self, users: set[str]) -> dict[str, Organization]:
+        orgs: dict[str, Organization] = {}
+        seen: dict[str, YamlPath] = {}
+        for i, item in _items(self.data, "organizations"):
+            base: YamlPath = ("organizations", i)
+            admins = self._emails(item, "admins", base, users)
+            members = self._emails(item, "members", base, users) - admins
+            if self._unique(seen, item["id"], (*base, "id"), "organization"):
+                orgs[item["id"]] = Organization(item["id"], item.get("name", item["id"]), admins, members)
+        return orgs
+
+    def _sites(self, orgs: dict[str, Organization], retired: frozenset[str]) -> dict[str, Site]:
+        sites: dict[str, Site] = {}
+        seen: dict[str, YamlPath] = {}
+        for i, item in _items(self.data, "sites"):
+            base: YamlPath = ("sites", i)
+            name = item["name"]
+            if not valid_site_name(name):
+                self._error("site-name", f"site name {name!r} is invalid: {SITE_NAME_RULE}", (*base, "name"))
+            elif name in retired:
+                self._error("site-name", f"site name {name} is retired: it cannot be live", (*base, "name"))
+            self._known(item["org"], orgs, "organization", (*base, "org"))
+            jira = (item.get("products") or {}).get("jira")
+            if self._unique(seen, name, (*base, "name"), "site"):
+                sites[name] = Site(name, item["org"], jira, bool(item.get("sandbox", False)))
+        return sites
+
+    # --- subscriptions -----------------------------------------------------------------------------
+
+    def _subscriptions(
+        self, now: dt.date, accounts: dict[str, BillingAccount], sites: dict[str, Site]
+    ) -> list[Subscription]:
+        subscriptions: list[Subscription] = []
+        seen: dict[str, YamlPath] = {}
+        for i, item in _items(self.data, "subscriptions"):
+            base: YamlPath = ("subscriptions", i)
+            self._known(item["billing_account"], accounts, "billing account", (*base, "billing_account"))
+            subscription = self._subscription(item, base, now, sites)
+            if self._unique(seen, item["id"], (*base, "id"), "subscription") and subscription is not None:
+                subscriptions.append(subscription)
+                self._declared_at[subscription.id] = i
+        return subscriptions
+
+    def _subscription(
+        self, item: dict[str, Any], base: YamlPath, now: dt.date, sites: dict[str, Site]
+    ) -> Subscription | None:
+        status = item.get("status", Status.ACTIVE)
+        dates = self._lifecycle_dates(item, base, now, status)
+        apps = self._apps(item, base, sites, status)
+        if dates is None:
+            return None
+        start, term_end, deactivated_on = dates
+        return Subscription(
+            id=item["id"],
+            billing_account=item["billing_account"],
+            product=item["product"],
+            status=status,
+            start_date=start,
+            term_end=term_end,
+            apps=apps,
+            migration=bool(item.get("migration", False)),
+            deactivated_on=deactivated_on,
+        )
+
+    def _lifecycle_dates(
+        self, item: dict[str, Any], base: YamlPath, now: dt.date, status: str
+    ) -> tuple[dt.date, dt.date, dt.date | None] | None:
+        count = len(self.problems)
+        start = self._date(item.get("start_date"), (*base, "start_date"))
+        term_end = self._date(item.get("term_end"), (*base, "term_end"))
+        deactivated_on = self._date(item.get("deactivated_on"), (*base, "deactivated_on"))
+        if len(self.problems) > count:
+            return None
+        start = start or now
+        term_end = term_end or add_years(start) - dt.timedelta(days=1)
+        sub = item["id"]
+        if term_end < start:
+            self._error(
+                "date", f"{sub}'s term ends ({term_end}) before it starts ({start})", (*base, "term_end")
+            )
+        if status == Status.UPCOMING and start <= now:
+            where = (*base, "start_date") if "start_date" in item else (*base, "status")
+            self._error(
+                "date", f"{sub} is upcoming but starts on {start}, not after the clock ({now})", where
+            )
+        if status in (Status.DEACTIVATED, Status.DELETED):
+            deactivated_on = deactivated_on or term_end + DEACTIVATION_GRACE
+        elif deactivated_on is not None:
+            message = f"{sub} is {status}: only a deactivated or deleted subscription has deactivated_on"
+            self._error("status", message, (*base, "deactivated_on"))
+        return start, term_end, deactivated_on
+
+    def _apps(
+        self, item: dict[str, Any], base: YamlPath, sites: dict[str, Site], status: str
+    ) -> dict[str, str | None]:
+        product_apps = PRODUCT_APPS[item["product"]]
+        apps: dict[str, str | None] = dict.fromkeys(product_apps)
+        for app, site in (item.get("apps") or {}).items():
+            path: YamlPath = (*base, "apps", app)
+            if app not in product_apps:
+                listed = ", ".join(product_apps)
+                message = f"{app} is not an app of {item['product']} (its apps: {listed})"
+                self._error("app-in-product", message, path)
+                continue
+            if site is not None and status == Status.DELETED:
+                self._error("status", f"{item['id']} is deleted: its apps are on no site", path)
+            elif site is not None:
+                self._known(site, sites, "site", path)
+            apps[app] = site
+        return apps
+
+    def _one_per_org(self, subscriptions: list[Subscription], sites: dict[str, Site]) -> None:
+        """An org holds at most one instance of each app among the subscriptions not deleted."""
+        holders: dict[tuple[str, str], tuple[Subscription, YamlPath]] = {}
+        for sub in subscriptions:
+            if sub.status == Status.DELETED:
+                continue
+            for app, site in sub.apps.items():
+                if site is None or site not in sites:
+                    continue
+                org = sites[site].org
+                path: YamlPath = ("subscriptions", self._declared_at[sub.id], "apps", app)
+                first = holders.setdefault((org, app), (sub, path))
+                if first[0] is not sub:
+                    other = f"{first[0].id} on {first[0].apps[app]} (at {self.doc.locate(first[1])})"
+                    self._error("one-per-org", f"org {org} already has {app}: {other}", path)
