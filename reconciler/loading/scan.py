@@ -1,0 +1,115 @@
+"""Scans of YAML text with PyYAML, for what the fast parser cannot tell: where things are.
+
+Only the error path and the locator use this module, so PyYAML is imported here and nowhere
+on the fast path. Positions returned are 1-based (line, column), columns counted in characters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+Position = tuple[int, int]
+
+
+def _position(mark: Any) -> Position:
+    return (int(mark.line) + 1, int(mark.column) + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class TagUse:
+    tag: str
+    at: Position
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateKey:
+    key: str
+    at: Position
+    first: Position
+
+
+class ScanFailed(Exception):
+    """PyYAML could not read text the fast parser accepted (the two disagree on an edge case)."""
+
+    def __init__(self, message: str, at: Position) -> None:
+        super().__init__(message)
+        self.message = message
+        self.at = at
+
+
+def _failure(error: yaml.YAMLError) -> ScanFailed:
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    return ScanFailed(str(problem), _position(mark) if mark is not None else (1, 1))
+
+
+def explicit_tags(text: str) -> list[TagUse]:
+    """Every explicit tag (`!foo`, `!!python/object`), at the node that carries it."""
+    found: list[TagUse] = []
+    try:
+        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+            tag = getattr(event, "tag", None)
+            if tag is not None:
+                found.append(TagUse(_shorthand(str(tag)), _position(event.start_mark)))
+    except yaml.YAMLError as error:
+        raise _failure(error) from error
+    return found
+
+
+def _shorthand(tag: str) -> str:
+    """A tag as it is written: `!!python/object`, not `tag:yaml.org,2002:python/object`."""
+    prefix = "tag:yaml.org,2002:"
+    return "!!" + tag[len(prefix) :] if tag.startswith(prefix) else tag
+
+
+def document_starts(text: str) -> list[Position]:
+    """Where each YAML document of the text starts."""
+    try:
+        return [
+            _position(event.start_mark)
+            for event in yaml.parse(text, Loader=yaml.CSafeLoader)
+            if isinstance(event, yaml.DocumentStartEvent)
+        ]
+    except yaml.YAMLError as error:
+        raise _failure(error) from error
+
+
+def compose(text: str) -> Node | None:
+    """The node tree of a one-document text: every key and value with its position."""
+    try:
+        return yaml.compose(text, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError as error:
+        raise _failure(error) from error
+
+
+def duplicate_keys(root: Node | None) -> list[DuplicateKey]:
+    """Every key that repeats an earlier key of the same mapping, with the earlier one's position."""
+    found: list[DuplicateKey] = []
+    seen_nodes: set[int] = set()
+    stack: list[Node] = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if id(node) in seen_nodes:  # an alias points at a node already checked
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, MappingNode):
+            first: dict[str, Position] = {}
+            for key, value in node.value:
+                if isinstance(key, ScalarNode):
+                    where = _position(key.start_mark)
+                    if key.value in first:
+                        found.append(DuplicateKey(key.value, where, first[key.value]))
+                    else:
+                        first[key.value] = where
+                stack.extend((key, value))
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+    return sorted(found, key=lambda d: d.at)
+
+
+def start(node: Node) -> Position:
+    return _position(node.start_mark)

@@ -1,0 +1,322 @@
+"""Reading one YAML file: safely, fast, and with positions only when someone asks for one.
+
+The fast parser (yaml-rs, YAML 1.2 core schema) reads the data. It refuses repeated keys and
+alias bombs itself; the rest of the safety net is here: strict UTF-8, a size limit, a nesting
+limit, string keys only, one document per file, and no explicit tags (the fast parser would
+silently drop a `!!python/...` tag, so a file with one is refused). Positions come from PyYAML,
+which is imported only on the error path and by the locator.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml_rs
+
+from reconciler.errors import ReconcilerError
+from reconciler.loading.locate import Locator, YamlPath
+from reconciler.model import Diagnostic, SourceSpan
+
+ENV_MAX_FILE_BYTES = "RECONCILER_MAX_FILE_BYTES"
+DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024
+#: Containers inside containers; desired state needs five, so 64 only stops abuse.
+MAX_DEPTH = 64
+#: Nodes an alias may replay in total: a real estate replays a few thousand, a "billion laughs"
+#: file billions. Reaching the limit takes a few hundredths of a second.
+MAX_ALIAS_EVENTS = 250_000
+
+# A tag starts a token: at the start of a line, after a space, or after a flow indicator.
+_MAYBE_TAG = re.compile(r"(?:^|[\s\[\{,])!", re.MULTILINE)
+_PARSER_POSITION = re.compile(r"at line (\d+), column (\d+)")
+
+
+class DiagnosticsError(ReconcilerError):
+    """Problems found in a file (or files), each with its position. `message` is their text rendering."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic], headline: str, *, hint: str | None = None) -> None:
+        from reconciler.rendering.diagnostics import render_lines
+
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(sorted(diagnostics, key=lambda d: d.sort_key))
+        super().__init__(f"{headline}:\n{render_lines(self.diagnostics)}", hint=hint)
+
+
+class YamlDocument:
+    """One parsed file: plain data, and positions of its keys and values on demand.
+
+    Not a frozen dataclass on purpose: it caches what the locator composed, so locating the
+    next value in the same file is cheap.
+    """
+
+    __slots__ = ("_locator", "_text", "data", "display")
+
+    def __init__(self, display: str, data: Any, text: str) -> None:
+        self.display = display
+        self.data = data
+        self._text = text
+        self._locator: Locator | None = None
+
+    def locate(self, path: YamlPath, *, key: bool = False) -> SourceSpan:
+        """Where the value at `path` is (its key, with key=True); a missing path: its nearest ancestor."""
+        if self._locator is None:
+            self._locator = Locator(self._text, self.data)
+        line, column = self._locator.position(path, key=key)
+        return SourceSpan(self.display, line, column)
+
+    def __repr__(self) -> str:
+        return f"YamlDocument({self.display!r})"
+
+
+def max_file_bytes() -> int:
+    raw = os.environ.get(ENV_MAX_FILE_BYTES)
+    if raw is None or not raw.strip():
+        return DEFAULT_MAX_FILE_BYTES
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ReconcilerError(
+            f"{ENV_MAX_FILE_BYTES}={raw!r} is not a positive number of bytes",
+            hint=f"unset it to use the default ({DEFAULT_MAX_FILE_BYTES} bytes) or give a size in bytes",
+        )
+    return value
+
+
+def read_bytes(path: Path, display: str) -> tuple[bytes | None, list[Diagnostic]]:
+    """A file's bytes, unless it is larger than the limit (or unreadable)."""
+    limit = max_file_bytes()
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            return None, [_too_large(display, size, limit)]
+        return path.read_bytes(), []
+    except OSError as error:
+        raise ReconcilerError(
+            f"cannot read {display}: {error.strerror or error}",
+            hint="check that the file exists and is readable",
+        ) from error
+
+
+def _too_large(display: str, size: int, limit: int) -> Diagnostic:
+    return Diagnostic(
+        "file-too-large",
+        f"file is {size} bytes, more than the limit of {limit} bytes",
+        SourceSpan(display, 1, 1),
+        hint=f"split it into several files, or raise the limit with {ENV_MAX_FILE_BYTES}",
+    )
+
+
+def read_yaml(path: Path, display: str | None = None) -> YamlDocument:
+    """Read and parse one file; raise DiagnosticsError when it is unreadable, unsafe or invalid YAML."""
+    shown = display if display is not None else path.as_posix()
+    raw, problems = read_bytes(path, shown)
+    doc = None
+    if raw is not None:
+        doc, problems = parse_yaml(raw, shown)
+    if problems or doc is None:
+        raise DiagnosticsError(problems, f"cannot read {shown}", hint="fix the file and try again")
+    return doc
+
+
+def parse_yaml(raw: bytes, display: str) -> tuple[YamlDocument | None, list[Diagnostic]]:
+    """Parse one file's bytes. The document is None when it cannot be used at all.
+
+    A document with repeated keys comes back with its diagnostics (the last value wins), so the
+    rest of the file can still be checked and every error reported in one run.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return None, [_encoding(raw, error, display)]
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    data, problems = _parse(text, display)
+    if data is _FAILED:
+        return None, problems
+    if _MAYBE_TAG.search(text):
+        tags = _tags(text, display)
+        if tags:
+            return None, problems + tags
+    if isinstance(data, list):
+        second = _second_document(text, display)
+        if second is not None:
+            return None, [*problems, second]
+    shape = _shape(data, text, display)
+    if shape is not None:
+        return None, [*problems, shape]
+    return YamlDocument(display, data, text), problems
+
+
+_FAILED: Any = object()
+
+
+def _loads(text: str, duplicates: yaml_rs.DuplicateKeyPolicy) -> Any:
+    limits = yaml_rs.AliasLimits(max_total_replayed_events=MAX_ALIAS_EVENTS)
+    return yaml_rs.loads(text, parse_datetime=False, alias_limits=limits, duplicate_key_policy=duplicates)
+
+
+def _parse(text: str, display: str) -> tuple[Any, list[Diagnostic]]:
+    try:
+        return _loads(text, yaml_rs.DuplicateKeyPolicy.Error), []
+    except yaml_rs.YAMLDecodeError as error:
+        message = str(error)
+    if not message.startswith("duplicate mapping key"):
+        return _FAILED, [_parse_error(message, text, display)]
+    problems = _duplicates(text, display, message)
+    try:
+        return _loads(text, yaml_rs.DuplicateKeyPolicy.LastWins), problems
+    except yaml_rs.YAMLDecodeError as error:
+        return _FAILED, [*problems, _parse_error(str(error), text, display)]
+
+
+def _parse_error(message: str, text: str, display: str) -> Diagnostic:
+    lines = [line for line in message.splitlines() if line.strip()]
+    problem = lines[-1].strip() if lines else message
+    found = _PARSER_POSITION.search(message)
+    line, column = (int(found.group(1)), int(found.group(2))) if found else (1, 1)
+    where = SourceSpan(display, line, column)
+    if "alias replay limit" in message:
+        return Diagnostic(
+            "yaml-limit",
+            f"aliases expand to more than {MAX_ALIAS_EVENTS} nodes: refusing to expand them",
+            _first_alias(text, display) or where,
+            hint="write the values out instead of repeating a large anchor through aliases",
+        )
+    if "recursion limit" in problem:
+        return _too_deep(where)
+    return Diagnostic("yaml-syntax", f"invalid YAML: {problem}", where)
+
+
+def _first_alias(text: str, display: str) -> SourceSpan | None:
+    found = re.search(r"(?:^|[\s\[\{,])(\*)[^\s,\]\}]", text, re.MULTILINE)
+    if found is None:
+        return None
+    offset = found.start(1)
+    line = text.count("\n", 0, offset) + 1
+    return SourceSpan(display, line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
+
+
+def _too_deep(where: SourceSpan) -> Diagnostic:
+    return Diagnostic(
+        "yaml-limit",
+        f"values are nested more than {MAX_DEPTH} levels deep",
+        where,
+        hint="desired state needs only a few levels: check the indentation and the brackets",
+    )
+
+
+def _encoding(raw: bytes, error: UnicodeDecodeError, display: str) -> Diagnostic:
+    line_start = raw.rfind(b"\n", 0, error.start) + 1
+    line = raw.count(b"\n", 0, error.start) + 1
+    column = len(raw[line_start : error.start].decode("utf-8", errors="replace")) + 1
+    return Diagnostic(
+        "encoding",
+        f"the file is not UTF-8: byte 0x{raw[error.start]:02x} cannot be decoded",
+        SourceSpan(display, line, column),
+        hint="save the file as UTF-8",
+    )
+
+
+def _duplicates(text: str, display: str, message: str) -> list[Diagnostic]:
+    from reconciler.loading import scan
+
+    try:
+        found = scan.duplicate_keys(scan.compose(text))
+    except scan.ScanFailed:
+        found = []
+    problems = [
+        Diagnostic(
+            "duplicate-key",
+            f"key '{dup.key}' appears twice in the same mapping: here and at "
+            f"{SourceSpan(display, *dup.first)}",
+            SourceSpan(display, *dup.at),
+            hint="keep one of them (the last one is the one that would count)",
+        )
+        for dup in found
+    ]
+    if not problems:  # the two parsers disagree on what is the same key: report what the parser said
+        key = message.split(":", 1)[1].strip()
+        where = SourceSpan(display, 1, 1)
+        problems.append(Diagnostic("duplicate-key", f"key {key} appears twice in the same mapping", where))
+    return problems
+
+
+def _tags(text: str, display: str) -> list[Diagnostic]:
+    from reconciler.loading import scan
+
+    try:
+        uses = scan.explicit_tags(text)
+    except scan.ScanFailed as failure:
+        where = SourceSpan(display, *failure.at)
+        return [Diagnostic("yaml-syntax", f"invalid YAML: {failure.message}", where)]
+    return [
+        Diagnostic(
+            "yaml-tag",
+            f"explicit tag {use.tag} is not allowed: files are read as plain data",
+            SourceSpan(display, *use.at),
+            hint="remove the tag; quote the value if it must stay a string",
+        )
+        for use in uses
+    ]
+
+
+def _second_document(text: str, display: str) -> Diagnostic | None:
+    from reconciler.loading import scan
+
+    try:
+        starts = scan.document_starts(text)
+    except scan.ScanFailed:
+        return None
+    if len(starts) < 2:
+        return None
+    return Diagnostic(
+        "yaml-syntax",
+        "a second YAML document starts here: a file holds one document",
+        SourceSpan(display, *starts[1]),
+        hint="move each document to a file of its own, or remove the `---` line",
+    )
+
+
+def _shape(data: Any, text: str, display: str) -> Diagnostic | None:
+    """Refuse nesting beyond the limit and keys that are not strings (data is JSON-like from here on)."""
+    problem = _first_bad_node(data)
+    if problem is None:
+        return None
+    path, bad_key = problem
+    where = YamlDocument(display, data, text).locate(path)
+    if bad_key is _NO_KEY:
+        return _too_deep(where)
+    shown = "null" if bad_key is None else repr(bad_key)
+    return Diagnostic(
+        "schema",
+        f"key {shown} is not a string",
+        where,
+        hint=f"quote it: '{bad_key}'" if bad_key is not None else "give the key a name",
+    )
+
+
+_NO_KEY: Any = object()
+
+
+def _first_bad_node(data: Any) -> tuple[YamlPath, Any] | None:
+    """(path, key) of a mapping with a key that is not a string, or (path, _NO_KEY) of a too-deep node."""
+    stack: list[tuple[Any, YamlPath]] = [(data, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) >= MAX_DEPTH:
+            return path, _NO_KEY
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if type(key) is not str:
+                    return path, key
+                if isinstance(value, dict | list):
+                    stack.append((value, (*path, key)))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                if isinstance(value, dict | list):
+                    stack.append((value, (*path, index)))
+    return None

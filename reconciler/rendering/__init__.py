@@ -1,0 +1,1 @@
+"""Rendering: diagnostics and plans to text, markdown, JSON and CI annotations. No I/O."""
