@@ -1,0 +1,54 @@
+"""The pipeline plan and apply share: load desired state, observe the console, plan.
+
+Desired state is loaded first, so invalid files fail before any provider is contacted;
+the provider is closed whatever happens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from reconciler.model import Console, DesiredState, Plan
+from reconciler.options import GlobalOptions
+from reconciler.planning import plan_changes
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRun:
+    plan: Plan
+    desired: DesiredState
+    console: Console
+
+
+def make_plan(options: GlobalOptions, paths: Sequence[str]) -> PlanRun:
+    from reconciler.loading.desired import load_desired
+
+    desired = load_desired(paths)
+    console = observe(options)
+    plan = plan_changes(desired, console, paths=paths, provider=public_provider(options))
+    return PlanRun(plan, desired, console)
+
+
+def observe(options: GlobalOptions) -> Console:
+    """One consistent read of the console through the configured provider."""
+    from reconciler.providers import open_provider
+
+    provider = open_provider(options.provider_settings())
+    try:
+        return provider.observe()
+    finally:
+        provider.close()
+
+
+def public_provider(options: GlobalOptions) -> str:
+    """The provider URL as it may be shown and saved: no userinfo, query or fragment, never the token."""
+    url = options.provider
+    parts = urlsplit(url)
+    if parts.netloc:
+        host = parts.netloc.rpartition("@")[2]
+        url = urlunsplit((parts.scheme, host, parts.path, "", ""))
+    if options.token:
+        url = url.replace(options.token, "***")
+    return url
