@@ -114,7 +114,8 @@ class ConsoleApi:
                 return Response(405, response.body, (("Allow", _allowed(request.path)),))
             return response
         except ProviderError as exc:
-            return error_response(exc.code, exc.message)
+            # A console too busy to answer now is a 503: worth a retry, unlike a refusal.
+            return error_response(exc.code, exc.message, status=503 if exc.transient else None)
 
     # --- plumbing ----------------------------------------------------------------------------------
 

@@ -52,6 +52,7 @@ STATUS_OF_CODE: Mapping[str, int] = {
     "payload-too-large": 413,
     "rate-limited": 429,
     "internal-error": 500,
+    "unavailable": 503,
 }
 
 TITLE_OF_STATUS: Mapping[int, str] = {
@@ -65,6 +66,7 @@ TITLE_OF_STATUS: Mapping[int, str] = {
     422: "Rule refused",
     429: "Too many requests",
     500: "Internal error",
+    503: "Unavailable",
 }
 
 

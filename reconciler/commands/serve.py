@@ -1,0 +1,91 @@
+"""`reconciler sandbox serve`: the sandbox console over its REST API, with optional fault injection."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from reconciler.errors import EXIT_OK, ReconcilerError
+from reconciler.options import GlobalOptions
+from reconciler.server.network import is_loopback, without_credentials
+from reconciler.terminal import info
+
+if TYPE_CHECKING:
+    from reconciler.server.httpserver import ConsoleHttpServer
+
+SANDBOX_SCHEME = "sandbox:"
+
+
+def run(
+    options: GlobalOptions,
+    *,
+    host: str,
+    port: int,
+    latency_ms: float,
+    fail_rate: float,
+    rate_limit: float,
+    fault_seed: int | None,
+) -> int:
+    from reconciler.providers.sandbox.provider import open_console
+    from reconciler.server.api import ConsoleApi
+    from reconciler.server.faults import FaultSettings
+    from reconciler.server.httpserver import make_server
+
+    _require_sandbox(options.provider)
+    if not is_loopback(host):
+        info(
+            f"warning: serving on {host}, reachable from the network; this sandbox's tokens are in its "
+            "seed file, so anyone who can reach it can act as its users"
+        )
+    console = open_console(options.provider)
+    try:
+        faults = FaultSettings(
+            latency_ms=latency_ms, fail_rate=fail_rate, rate_limit=rate_limit, seed=fault_seed
+        )
+        try:
+            server = make_server(ConsoleApi(console), host, port, faults, log=sys.stderr)
+        except OSError as exc:
+            raise ReconcilerError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                hint="choose another --port, or --port 0 for a free one",
+            ) from None
+        shown = f"[{host}]" if ":" in host else host
+        print(f"Serving {options.provider} on http://{shown}:{server.port}", flush=True)
+        _serve_until_signalled(server)
+    finally:
+        console.close()
+    return EXIT_OK
+
+
+def _require_sandbox(provider: str) -> None:
+    if not provider.startswith(SANDBOX_SCHEME):
+        raise ReconcilerError(
+            f"sandbox serve serves a sandbox console, and the provider is {without_credentials(provider)}",
+            hint="name the database to serve with --provider sandbox:PATH "
+            "(default: sandbox:.reconciler/sandbox.db)",
+        )
+
+
+def _serve_until_signalled(server: ConsoleHttpServer) -> None:
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # serve_forever runs in a thread because shutdown() waits for it: calling it from a signal
+    # handler interrupting serve_forever on the same thread would wait forever.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+    thread.start()
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
