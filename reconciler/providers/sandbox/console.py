@@ -154,6 +154,10 @@ class SandboxConsole:
             raise ProviderError(f"operation {operation_id} does not exist", code="not-found")
         return found
 
+    def today(self) -> dt.date:
+        """The console's clock."""
+        return dt.date.fromisoformat(self._meta()["now"])
+
     def provisioning_delay(self) -> float:
         """Seconds an asynchronous operation takes: the environment's override, else the seed's."""
         if self._delay_override is not None:
