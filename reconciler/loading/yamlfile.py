@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml_rs
 
@@ -44,6 +44,21 @@ class DiagnosticsError(ReconcilerError):
         super().__init__(f"{headline}:\n{render_lines(self.diagnostics)}", hint=hint)
 
 
+class ValueOrigin(NamedTuple):
+    """Where a value of a document was declared, located only when asked (a model.Origin).
+
+    A NamedTuple rather than a frozen dataclass: a 10,000-subscription estate makes ~80,000 of
+    them, and a frozen dataclass takes three times as long to build (immutable all the same).
+    """
+
+    doc: YamlDocument
+    path: YamlPath
+    key: bool = False
+
+    def span(self) -> SourceSpan:
+        return self.doc.locate(self.path, key=self.key)
+
+
 class YamlDocument:
     """One parsed file: plain data, and positions of its keys and values on demand.
 
@@ -65,6 +80,10 @@ class YamlDocument:
             self._locator = Locator(self._text, self.data)
         line, column = self._locator.position(path, key=key)
         return SourceSpan(self.display, line, column)
+
+    def origin(self, path: YamlPath, *, key: bool = False) -> ValueOrigin:
+        """The lazy origin of the value at `path` (of its key, with key=True)."""
+        return ValueOrigin(self, path, key)
 
     def __repr__(self) -> str:
         return f"YamlDocument({self.display!r})"

@@ -1,0 +1,33 @@
+"""`reconciler validate [PATHS]... [--format text|json|github]`: schema and offline checks, no provider."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from reconciler.errors import EXIT_ERROR, EXIT_OK
+from reconciler.loading.desired import CheckResult, check_desired
+from reconciler.rendering.diagnostics import plural, render_diagnostics
+from reconciler.terminal import color_enabled
+
+
+def run(paths: Sequence[str], fmt: str) -> int:
+    result = check_desired(paths)
+    color = fmt == "text" and color_enabled(sys.stdout)
+    sys.stdout.write(
+        render_diagnostics(
+            result.diagnostics, fmt, result.files, summary=_summary(paths, result), color=color
+        )
+    )
+    return EXIT_OK if result.valid else EXIT_ERROR
+
+
+def _summary(paths: Sequence[str], result: CheckResult) -> str | None:
+    """`desired-state: 3 files, 3 sites, 4 subscriptions, valid`; None keeps the error count line."""
+    if result.state is None:
+        return None
+    state = result.state
+    return (
+        f"{', '.join(paths)}: {plural(len(result.files), 'file')}, {plural(len(state.sites), 'site')}, "
+        f"{plural(len(state.subscriptions), 'subscription')}, valid"
+    )

@@ -1,0 +1,196 @@
+"""Desired state: every YAML file under the given paths, checked and merged into one DesiredState.
+
+`check_desired` never raises for a bad file: it returns every problem as a diagnostic (the
+`validate` command prints them). `load_desired` is what plan and apply call: it raises
+InvalidDesiredState, whose message is the diagnostics in text form, when anything is wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.errors import ReconcilerError
+from reconciler.loading.yamlfile import DiagnosticsError, YamlDocument, parse_yaml, read_bytes
+from reconciler.model import (
+    DesiredApp,
+    DesiredSite,
+    DesiredState,
+    DesiredSubscription,
+    Diagnostic,
+    SourceSpan,
+    Status,
+)
+
+SCHEMA = "desired-state.schema.json"
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    state: DesiredState | None  # None when there is any error
+    diagnostics: tuple[Diagnostic, ...]  # sorted
+    files: tuple[str, ...]  # display paths, in the order read
+
+    @property
+    def valid(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+
+class InvalidDesiredState(DiagnosticsError):
+    """Desired state with errors; `message` lists them in text form, `files` are the files read."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic], files: Sequence[str]) -> None:
+        from reconciler.rendering.diagnostics import summary_line
+
+        self.files = tuple(files)
+        super().__init__(
+            diagnostics,
+            f"desired state is invalid ({summary_line(diagnostics, files)})",
+            hint="fix the files; `reconciler validate` checks them without contacting the console",
+        )
+
+
+def load_desired(paths: Sequence[str]) -> DesiredState:
+    """The desired state of `paths`; raises InvalidDesiredState listing every error."""
+    result = check_desired(paths)
+    if result.state is None:
+        raise InvalidDesiredState(result.diagnostics, result.files)
+    return result.state
+
+
+def check_desired(paths: Sequence[str]) -> CheckResult:
+    """Read, check and merge every desired-state file under `paths` (a missing path raises)."""
+    from reconciler.validation.rules import desired_rule_diagnostics
+
+    files = desired_files(paths)
+    digest = hashlib.sha256()
+    docs: list[YamlDocument] = []
+    problems: list[Diagnostic] = []
+    for path, display in files:
+        raw, found = read_bytes(path, display)
+        if raw is not None:
+            digest.update(f"{display}\0{len(raw)}\0".encode())
+            digest.update(raw)
+            doc, found = parse_yaml(raw, display)
+            if doc is not None:
+                usable, checked = _check_file(doc)
+                found += checked
+                docs += [doc] if usable else []
+        problems += found
+    problems += desired_rule_diagnostics(docs)
+    diagnostics = tuple(sorted(problems, key=lambda d: d.sort_key))
+    displays = tuple(display for _, display in files)
+    state = None
+    if not any(d.severity == "error" for d in diagnostics):
+        state = build_state(docs, displays, "sha256:" + digest.hexdigest())
+    return CheckResult(state, diagnostics, displays)
+
+
+def _check_file(doc: YamlDocument) -> tuple[bool, list[Diagnostic]]:
+    """The file's own problems, and whether its data can take part in the checks across files."""
+    from reconciler.validation.schema import schema_diagnostics
+
+    data = doc.data
+    if data is None:
+        where = SourceSpan(doc.display, 1, 1)
+        message = "empty file: expected `version: 1` and sites or subscriptions"
+        return False, [Diagnostic("version", message, where, hint="add `version: 1`, or delete the file")]
+    problems = schema_diagnostics(doc, SCHEMA)
+    if isinstance(data, dict) and "version" in data and not _is_version_1(data["version"]):
+        # Another format's keys would only add noise: the version is the one thing to fix.
+        return False, [p for p in problems if p.rule == "version"]
+    return isinstance(data, dict), problems
+
+
+def _is_version_1(value: object) -> bool:
+    return type(value) is int and value == 1
+
+
+def desired_files(paths: Sequence[str]) -> list[tuple[Path, str]]:
+    """(path, display path) of every file to read, in a stable order; each file once."""
+    seen: set[Path] = set()
+    files: list[tuple[Path, str]] = []
+    for given in paths:
+        for path in _files_of(given):
+            resolved = path.resolve()
+            if resolved not in seen:
+                seen.add(resolved)
+                files.append((path, path.as_posix()))
+    return files
+
+
+def _files_of(given: str) -> list[Path]:
+    root = Path(given)
+    if root.is_dir():
+        found = sorted(_yaml_beneath(root), key=lambda p: p.relative_to(root).as_posix())
+        if not found:
+            raise ReconcilerError(
+                f"no *.yaml or *.yml file in {given}",
+                hint="put desired-state files there, or pass the files or directories to read",
+            )
+        return found
+    if root.exists():
+        return [root]
+    raise ReconcilerError(
+        f"{given} does not exist",
+        hint="pass desired-state files or directories (by default, desired-state/ in the current directory)",
+    )
+
+
+def _yaml_beneath(root: Path) -> list[Path]:
+    found = []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]  # .git and friends
+        base = Path(folder)
+        found += [base / n for n in names if n.endswith(YAML_SUFFIXES) and not n.startswith(".")]
+    return found
+
+
+def build_state(docs: Sequence[YamlDocument], files: tuple[str, ...], digest: str) -> DesiredState:
+    """Merge valid documents into one DesiredState; every origin resolves lazily to its value."""
+    sites: dict[str, DesiredSite] = {}
+    subscriptions: dict[str, DesiredSubscription] = {}
+    for doc in docs:
+        for index, site in enumerate(doc.data.get("sites") or ()):
+            here = ("sites", index)
+            sites[site["name"]] = DesiredSite(
+                name=site["name"],
+                org=site["org"],
+                create=site.get("create", False),
+                origin=doc.origin((*here, "name")),
+                org_origin=doc.origin((*here, "org")),
+            )
+        for index, item in enumerate(doc.data.get("subscriptions") or ()):
+            subscriptions[item["id"]] = _subscription(doc, index, item)
+    return DesiredState(sites=sites, subscriptions=subscriptions, files=files, digest=digest)
+
+
+def _subscription(doc: YamlDocument, index: int, item: dict[str, object]) -> DesiredSubscription:
+    here = ("subscriptions", index)
+    apps = item.get("apps") or {}
+    assert isinstance(apps, dict)
+    return DesiredSubscription(
+        id=str(item["id"]),
+        status=str(item.get("status", Status.ACTIVE)),
+        apps=tuple(
+            DesiredApp(
+                app=app,
+                site=target["site"],
+                origin=doc.origin((*here, "apps", app), key=True),
+                site_origin=doc.origin((*here, "apps", app, "site")),
+            )
+            for app, target in apps.items()
+        ),
+        billing_account=_optional(item.get("billing_account")),
+        product=_optional(item.get("product")),
+        origin=doc.origin((*here, "id")),
+        status_origin=doc.origin((*here, "status" if "status" in item else "id")),
+    )
+
+
+def _optional(value: object) -> str | None:
+    return None if value is None else str(value)

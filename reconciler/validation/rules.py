@@ -1,0 +1,109 @@
+"""Offline checks of desired state across files: what a schema cannot say.
+
+Each check reads the data defensively (a file may also have schema errors: those are reported
+by the schema check, and the other problems are still found here, so a user sees all at once).
+Positions are located only for the values that are wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from reconciler.loading.yamlfile import YamlDocument
+from reconciler.model import PRODUCT_APPS, Diagnostic
+
+NEW_SITE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
+NEW_SITE_MIN, NEW_SITE_MAX = 3, 63
+
+
+def desired_rule_diagnostics(docs: Sequence[YamlDocument]) -> list[Diagnostic]:
+    """Duplicate sites and subscriptions across files, new-site names, apps outside their product."""
+    return [
+        *_declared_twice(docs, "sites", "name", "duplicate-site", "site"),
+        *_declared_twice(docs, "subscriptions", "id", "duplicate-subscription", "subscription"),
+        *_new_site_names(docs),
+        *_apps_in_product(docs),
+    ]
+
+
+def items(doc: YamlDocument, section: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(index, item) of each mapping item of a top-level list; nothing when the shape is wrong."""
+    data = doc.data
+    values = data.get(section) if isinstance(data, dict) else None
+    if isinstance(values, list):
+        for index, item in enumerate(values):
+            if isinstance(item, dict):
+                yield index, item
+
+
+def _declared_twice(
+    docs: Sequence[YamlDocument], section: str, field: str, rule: str, noun: str
+) -> list[Diagnostic]:
+    first: dict[str, tuple[YamlDocument, int]] = {}
+    seen: dict[str, int] = {}
+    problems = []
+    for doc in docs:
+        for index, item in items(doc, section):
+            name = item.get(field)
+            if not isinstance(name, str):
+                continue
+            seen[name] = seen.get(name, 0) + 1
+            if name not in first:
+                first[name] = (doc, index)
+                continue
+            origin_doc, origin_index = first[name]
+            there = origin_doc.locate((section, origin_index, field))
+            times = "twice" if seen[name] == 2 else "more than twice"
+            problems.append(
+                Diagnostic(
+                    rule,
+                    f"{noun} {name} is declared {times}: here and at {there}",
+                    doc.locate((section, index, field)),
+                    hint=f"declare each {noun} once, in one file",
+                )
+            )
+    return problems
+
+
+def _new_site_names(docs: Sequence[YamlDocument]) -> Iterator[Diagnostic]:
+    # The schema checks the characters of every site name; a site to create must also have
+    # 3 to 63 of them (an existing site's name is whatever the console has).
+    for doc in docs:
+        for index, site in items(doc, "sites"):
+            name = site.get("name")
+            if site.get("create") is not True or not isinstance(name, str) or not NEW_SITE_NAME.match(name):
+                continue
+            if not NEW_SITE_MIN <= len(name) <= NEW_SITE_MAX:
+                yield Diagnostic(
+                    "site-name",
+                    f"site name '{name}' is too {'short' if len(name) < NEW_SITE_MIN else 'long'}: "
+                    f"a site to create needs {NEW_SITE_MIN} to {NEW_SITE_MAX} characters",
+                    doc.locate(("sites", index, "name")),
+                    hint="pick a name of 3 to 63 lowercase letters, digits and hyphens",
+                )
+
+
+def _apps_in_product(docs: Sequence[YamlDocument]) -> Iterator[Diagnostic]:
+    for doc in docs:
+        for index, subscription in items(doc, "subscriptions"):
+            product, apps = subscription.get("product"), subscription.get("apps")
+            if not isinstance(product, str) or product not in PRODUCT_APPS or not isinstance(apps, dict):
+                continue
+            allowed = PRODUCT_APPS[product]
+            for app in apps:
+                if app in _ALL_APPS and app not in allowed:
+                    yield Diagnostic(
+                        "app-in-product",
+                        f"app {app} is not part of product {product}",
+                        doc.locate(("subscriptions", index, "apps", app), key=True),
+                        hint=f"a {product} subscription has the {_apps(allowed)}; remove {app} here",
+                    )
+
+
+def _apps(apps: Sequence[str]) -> str:
+    return f"app {apps[0]} only" if len(apps) == 1 else f"apps {', '.join(apps)}"
+
+
+_ALL_APPS = frozenset(app for apps in PRODUCT_APPS.values() for app in apps)
