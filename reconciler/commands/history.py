@@ -103,7 +103,7 @@ def change_counts(run: RunRecord) -> str:
         )
         if count
     ]
-    return ", ".join(parts) or "none"
+    return ", ".join(parts) or "no changes"
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "") -> str:

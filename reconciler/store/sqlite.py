@@ -179,8 +179,12 @@ class SqliteStore:
             ),
         )
 
-    def set_plan_checksum(self, run_id: str, checksum: str) -> None:
-        self._write("UPDATE runs SET plan_checksum = ? WHERE id = ?", (checksum, run_id))
+    def record_plan(self, run_id: str, checksum: str, actor: str | None) -> None:
+        """The re-plan is made once the lock is held: only then are its checksum and actor known."""
+        self._write(
+            "UPDATE runs SET plan_checksum = ?, actor = coalesce(?, actor) WHERE id = ?",
+            (checksum, actor, run_id),
+        )
 
     def finish_run(self, run_id: str, outcome: RunOutcome, finished: float, message: str | None) -> None:
         self._write(

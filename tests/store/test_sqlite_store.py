@@ -100,7 +100,7 @@ def test_open_store_refuses_someone_elses_database(tmp_path: Path) -> None:
 
 def test_a_run_and_its_attempts_round_trip(store: StateStore) -> None:
     store.start_run(new_run("r1"))
-    store.set_plan_checksum("r1", "sha256:feed")
+    store.record_plan("r1", "sha256:feed", "dana@acme.example")
     first = store.start_attempt(attempt("r1", "provision:SUB-1:focus"))
     store.finish_attempt(first, AttemptOutcome.FAILED, 1002.0, "unavailable", "503 from the console")
     second = store.start_attempt(attempt("r1", "provision:SUB-1:focus", number=2))
@@ -115,6 +115,7 @@ def test_a_run_and_its_attempts_round_trip(store: StateStore) -> None:
     assert run is not None
     assert (run.outcome, run.finished, run.message) == (RunOutcome.FAILED, 1004.0, "1 change did not succeed")
     assert (run.plan_checksum, run.commit, run.paths) == ("sha256:feed", "abc123", ("desired-state",))
+    assert run.actor == "dana@acme.example"
     # Counted by each change's last attempt: the failed first try of focus does not count.
     assert (run.succeeded, run.failed, run.skipped, run.unfinished) == (1, 0, 1, 1)
 

@@ -1,0 +1,236 @@
+"""Making one change: send it, retry what is transient, poll until the console is done, journal it all.
+
+Every try is journaled as `started` before the request goes out, so a crash at any point leaves
+a record of what may have reached the console; every try carries the same idempotency key, so
+the console applies the change at most once however many times it is sent.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+
+from reconciler.applying.outcomes import ChangeOutcome, ChangeResult, idempotency_key, subject
+from reconciler.applying.progress import Progress
+from reconciler.errors import ProviderError, ReconcilerError
+from reconciler.model import Change, Operation, OperationStatus
+from reconciler.providers.base import Provider
+from reconciler.store import AttemptOutcome, NewAttempt, StateStore
+
+ENV_OPERATION_TIMEOUT = "RECONCILER_OPERATION_TIMEOUT"
+DEFAULT_OPERATION_TIMEOUT = 600.0
+
+
+def operation_timeout() -> float:
+    raw = os.environ.get(ENV_OPERATION_TIMEOUT, "")
+    try:
+        return float(raw) if raw else DEFAULT_OPERATION_TIMEOUT
+    except ValueError:
+        raise ReconcilerError(
+            f"{ENV_OPERATION_TIMEOUT}={raw!r} is not a number of seconds",
+            hint=f"e.g. {ENV_OPERATION_TIMEOUT}=600",
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter, bounded in tries; a console's Retry-After wins."""
+
+    max_attempts: int = 5
+    base: float = 0.25
+    cap: float = 10.0
+    #: the longest Retry-After honoured as is
+    max_retry_after: float = 60.0
+
+    def delay(self, number: int, retry_after: float | None, rng: random.Random) -> float:
+        wait = rng.uniform(0, min(self.cap, self.base * 2 ** (number - 1)))
+        if retry_after is not None:
+            wait = max(wait, min(retry_after, self.max_retry_after))
+        return wait
+
+
+@dataclass(frozen=True, slots=True)
+class PollPolicy:
+    """Poll soon (a fast console answers in tens of ms), then less and less often."""
+
+    first: float = 0.05
+    factor: float = 1.5
+    cap: float = 2.0
+    timeout: float = DEFAULT_OPERATION_TIMEOUT
+    #: say that a change is waiting on the console only once it has waited this long
+    notice_after: float = 2.0
+
+
+class _Stopped(Exception):
+    """The run is stopping: leave this change where it is."""
+
+
+@dataclass
+class ChangeRunner:
+    """Makes changes of one plan in one run; shared by the executor's threads."""
+
+    provider: Provider
+    store: StateStore
+    run_id: str
+    plan_checksum: str
+    stop: threading.Event
+    progress: Progress
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    poll: PollPolicy = field(default_factory=PollPolicy)
+    _rng: random.Random = field(default_factory=random.Random)
+    _in_flight: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def run(self, change: Change) -> ChangeResult:
+        started = time.monotonic()
+        key = idempotency_key(self.plan_checksum, change.id)
+        number = 0
+        while True:
+            number += 1
+            if self.stop.is_set():
+                return self._record_stop(change, key, number, started)
+            outcome = self._attempt(change, key, number, started)
+            if isinstance(outcome, ChangeResult):
+                return outcome
+            if number >= self.retry.max_attempts:
+                return self._result(change, ChangeOutcome.FAILED, number, started, outcome)
+            pause = self.retry.delay(number, outcome.retry_after, self._rng)
+            self.progress.change_retrying(change, number, f"[{outcome.code}] {outcome.message}", pause)
+            if self.stop.wait(pause):
+                return self._record_stop(change, key, number + 1, started)
+
+    def _attempt(self, change: Change, key: str, number: int, started: float) -> ChangeResult | ProviderError:
+        """One try: the result when it is final, or the transient error to retry after."""
+        attempt_id = self._journal_start(change, key, number)
+        operation: Operation | None = None
+        try:
+            operation = self.provider.execute(change, key)
+            self.store.set_attempt_operation(attempt_id, operation.id)
+            operation = self._wait(change, operation)
+        except _Stopped:
+            assert operation is not None
+            detail = f"stopped while operation {operation.id} was pending; the console finishes it on its own"
+            self._journal_finish(change, attempt_id, AttemptOutcome.INTERRUPTED, "interrupted", detail)
+            return self._result(change, ChangeOutcome.INTERRUPTED, number, started, None, operation.id)
+        except ProviderError as error:
+            self._journal_finish(change, attempt_id, AttemptOutcome.FAILED, error.code, error.message)
+            if error.transient:
+                return error
+            op_id = None if operation is None else operation.id
+            return self._result(change, ChangeOutcome.FAILED, number, started, error, op_id)
+        except Exception as error:  # a provider bug must not leave the journal without an outcome
+            message = f"{type(error).__name__}: {error}"
+            self._journal_finish(change, attempt_id, AttemptOutcome.FAILED, "internal-error", message)
+            failure = ProviderError(message, code="internal-error")
+            return self._result(change, ChangeOutcome.FAILED, number, started, failure)
+        if operation.status is OperationStatus.SUCCEEDED:
+            self._journal_finish(change, attempt_id, AttemptOutcome.SUCCEEDED)
+            return self._result(change, ChangeOutcome.SUCCEEDED, number, started, None, operation.id)
+        code = operation.error_code or "operation-failed"
+        detail = operation.error_detail or f"operation {operation.id} failed"
+        self._journal_finish(change, attempt_id, AttemptOutcome.FAILED, code, detail)
+        refusal = ProviderError(detail, code=code)
+        return self._result(change, ChangeOutcome.FAILED, number, started, refusal, operation.id)
+
+    def _wait(self, change: Change, operation: Operation) -> Operation:
+        """Poll a pending operation until it is done; transient read errors are polled through."""
+        if operation.done:
+            return operation
+        since = time.monotonic()
+        deadline = since + self.poll.timeout
+        interval = self.poll.first
+        announced = False
+        while True:
+            if not announced and time.monotonic() - since >= self.poll.notice_after:
+                announced = True
+                self.progress.change_pending(change, operation.id)
+            if self.stop.wait(min(interval, max(0.0, deadline - time.monotonic()))):
+                raise _Stopped
+            try:
+                operation = self.provider.operation(operation.id)
+            except ProviderError as error:
+                if not error.transient:
+                    raise
+            if operation.done:
+                return operation
+            if time.monotonic() >= deadline:
+                raise ProviderError(
+                    f"operation {operation.id} was still {operation.status} after {self.poll.timeout:g}s",
+                    code="timeout",
+                )
+            interval = min(interval * self.poll.factor, self.poll.cap)
+
+    def _journal_start(self, change: Change, key: str, number: int) -> int:
+        attempt_id = self.store.start_attempt(
+            NewAttempt(
+                run_id=self.run_id,
+                change_id=change.id,
+                action=str(change.action),
+                subject=subject(change),
+                number=number,
+                idempotency_key=key,
+                started=time.time(),
+            )
+        )
+        with self._lock:
+            self._in_flight[change.id] = attempt_id
+        return attempt_id
+
+    def _journal_finish(
+        self,
+        change: Change,
+        attempt_id: int,
+        outcome: AttemptOutcome,
+        code: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        self.store.finish_attempt(attempt_id, outcome, time.time(), code, message)
+        with self._lock:
+            self._in_flight.pop(change.id, None)
+
+    def _record_stop(self, change: Change, key: str, number: int, started: float) -> ChangeResult:
+        """The run stopped between tries of this change: say so in the journal."""
+        attempt_id = self._journal_start(change, key, number)
+        detail = "stopped before this try was sent"
+        self._journal_finish(change, attempt_id, AttemptOutcome.INTERRUPTED, "interrupted", detail)
+        return self._result(change, ChangeOutcome.INTERRUPTED, number - 1, started, None)
+
+    def record_skip(self, change: Change, reason: str) -> ChangeResult:
+        key = idempotency_key(self.plan_checksum, change.id)
+        attempt_id = self._journal_start(change, key, 1)
+        self._journal_finish(change, attempt_id, AttemptOutcome.SKIPPED, "dependency-failed", reason)
+        failure = ProviderError(reason, code="dependency-failed")
+        return ChangeResult(change, ChangeOutcome.SKIPPED, 0, 0.0, failure.code, failure.message)
+
+    def abandon(self, change: Change, started: float) -> ChangeResult:
+        """A change still running when the grace after a stop ran out: journal it as interrupted."""
+        with self._lock:
+            attempt_id = self._in_flight.pop(change.id, None)
+        if attempt_id is not None:
+            detail = "still waiting for the console when the run stopped; the next apply re-checks it"
+            self.store.finish_attempt(
+                attempt_id, AttemptOutcome.INTERRUPTED, time.time(), "interrupted", detail
+            )
+        return ChangeResult(change, ChangeOutcome.INTERRUPTED, 1, time.monotonic() - started)
+
+    def _result(
+        self,
+        change: Change,
+        outcome: ChangeOutcome,
+        attempts: int,
+        started: float,
+        error: ProviderError | None,
+        operation_id: str | None = None,
+    ) -> ChangeResult:
+        return ChangeResult(
+            change=change,
+            outcome=outcome,
+            attempts=attempts,
+            seconds=time.monotonic() - started,
+            error_code=None if error is None else error.code,
+            error_message=None if error is None else error.message,
+            operation_id=operation_id,
+        )

@@ -1,0 +1,137 @@
+"""Executing a plan's changes: dependency order, independent changes in parallel, stoppable.
+
+The scheduler runs on the calling (main) thread, so signals reach it; each change runs on a
+daemon thread of its own, at most `parallelism` at a time. Daemon threads matter: after a stop,
+a request stuck in the network must not keep the process alive past its grace period.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from reconciler.applying.attempts import ChangeRunner
+from reconciler.applying.outcomes import ChangeOutcome, ChangeResult
+from reconciler.model import Change
+
+#: How long in-flight changes get to return after a stop, before they are journaled as interrupted.
+STOP_GRACE = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionReport:
+    results: tuple[ChangeResult, ...]  # in plan order
+    seconds: float
+    stopped: bool
+
+    def count(self, outcome: ChangeOutcome) -> int:
+        return sum(1 for r in self.results if r.outcome is outcome)
+
+    @property
+    def all_succeeded(self) -> bool:
+        return all(r.outcome is ChangeOutcome.SUCCEEDED for r in self.results)
+
+
+class _Schedule:
+    """Which changes may start: those whose dependencies (within the plan) all succeeded."""
+
+    def __init__(self, changes: tuple[Change, ...]) -> None:
+        self.order = {c.id: index for index, c in enumerate(changes)}
+        self.changes = {c.id: c for c in changes}
+        self.waiting_on = {c.id: {d for d in c.depends_on if d in self.order} for c in changes}
+        self.dependents: dict[str, list[str]] = {c.id: [] for c in changes}
+        for change in changes:
+            for dependency in self.waiting_on[change.id]:
+                self.dependents[dependency].append(change.id)
+        self.ready = [c.id for c in changes if not self.waiting_on[c.id]]
+        self.unscheduled = set(self.order) - set(self.ready)
+
+    def next_ready(self) -> Change | None:
+        if not self.ready:
+            return None
+        return self.changes[self.ready.pop(0)]
+
+    def succeeded(self, change_id: str) -> None:
+        for dependent in self.dependents[change_id]:
+            waiting = self.waiting_on[dependent]
+            waiting.discard(change_id)
+            if not waiting and dependent in self.unscheduled:
+                self.unscheduled.discard(dependent)
+                self.ready.append(dependent)
+        self.ready.sort(key=self.order.__getitem__)
+
+    def did_not_succeed(self, change_id: str) -> list[tuple[Change, str]]:
+        """Everything that (transitively) depends on it, with the failed change it waited for."""
+        skipped: list[tuple[Change, str]] = []
+        stack = [change_id]
+        while stack:
+            current = stack.pop()
+            for dependent in self.dependents[current]:
+                if dependent in self.unscheduled:
+                    self.unscheduled.discard(dependent)
+                    skipped.append((self.changes[dependent], current))
+                    stack.append(dependent)
+        return sorted(skipped, key=lambda item: self.order[item[0].id])
+
+
+def execute(changes: tuple[Change, ...], runner: ChangeRunner, parallelism: int) -> ExecutionReport:
+    started = time.monotonic()
+    runner.progress.begin(len(changes))
+    schedule = _Schedule(changes)
+    results: dict[str, ChangeResult] = {}
+    running: dict[str, float] = {}
+    done: queue.Queue[ChangeResult] = queue.Queue()
+
+    def work(change: Change) -> None:
+        done.put(runner.run(change))
+
+    def settle(result: ChangeResult) -> None:
+        running.pop(result.change.id, None)
+        results[result.change.id] = result
+        runner.progress.change_finished(result)
+        if result.outcome is ChangeOutcome.SUCCEEDED:
+            schedule.succeeded(result.change.id)
+            return
+        if result.outcome is ChangeOutcome.INTERRUPTED:
+            return  # dependents stay unscheduled: they were never reached
+        for dependent, cause in schedule.did_not_succeed(result.change.id):
+            settle(runner.record_skip(dependent, f"{cause} did not succeed"))
+
+    while not runner.stop.is_set():
+        while len(running) < parallelism and (change := schedule.next_ready()) is not None:
+            running[change.id] = time.monotonic()
+            runner.progress.change_started(change)
+            threading.Thread(target=work, args=(change,), name=f"change {change.id}", daemon=True).start()
+        if not running:
+            break
+        try:
+            settle(done.get(timeout=0.1))
+        except queue.Empty:
+            continue
+
+    stopped = runner.stop.is_set()
+    if stopped:
+        _drain(done, running, settle)
+        for change_id, since in list(running.items()):
+            settle(runner.abandon(schedule.changes[change_id], since))
+    for change in changes:
+        if change.id not in results:
+            results[change.id] = ChangeResult(change, ChangeOutcome.NOT_STARTED, 0, 0.0)
+    runner.progress.end()
+    ordered = tuple(results[c.id] for c in changes)
+    return ExecutionReport(ordered, time.monotonic() - started, stopped)
+
+
+def _drain(
+    done: queue.Queue[ChangeResult], running: dict[str, float], settle: Callable[[ChangeResult], None]
+) -> None:
+    """Give in-flight changes a short grace to come back and record how they ended."""
+    deadline = time.monotonic() + STOP_GRACE
+    while running and (left := deadline - time.monotonic()) > 0:
+        try:
+            settle(done.get(timeout=left))
+        except queue.Empty:
+            break

@@ -1,0 +1,230 @@
+"""`reconciler apply`: lock, re-plan, check the approval, execute, verify, record every step.
+
+Each step that refuses raises `Refusal` before anything is written to the console; the run is
+recorded in the state store whatever happens, and the lock is always given back.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from reconciler.applying.approval import (
+    Refusal,
+    ask,
+    check_cancels_allowed,
+    check_checksum,
+    check_not_blocked,
+    check_saved_plan,
+)
+from reconciler.applying.attempts import ChangeRunner, PollPolicy, operation_timeout
+from reconciler.applying.executor import ExecutionReport, execute
+from reconciler.applying.outcomes import ChangeOutcome
+from reconciler.applying.progress import progress_for
+from reconciler.applying.signals import StopSignals
+from reconciler.applying.summary import interrupted_message, render_summary
+from reconciler.applying.verify import Verification, verify
+from reconciler.errors import EXIT_OK, Interrupted, ReconcilerError
+from reconciler.model import Plan
+from reconciler.options import DEFAULT_PATHS, GlobalOptions
+from reconciler.pipeline import make_plan, public_provider
+from reconciler.store import LockRecord, NewRun, RunOutcome, StateStore, format_time, open_store
+from reconciler.store.identity import ci_commit, owner_of_this_process
+from reconciler.store.locking import HeldLock, acquire, format_seconds
+from reconciler.terminal import color_enabled, info
+
+
+def run(
+    options: GlobalOptions,
+    paths: tuple[str, ...],
+    *,
+    plan_file: str | None,
+    checksum: str | None,
+    allow_cancel: bool,
+    parallelism: int,
+    lock_timeout: float,
+    auto_approve: bool,
+) -> int:
+    from reconciler.planning.planfile import read_plan
+
+    saved = None if plan_file is None else read_plan(plan_file)
+    request = ApplyRequest(
+        options=options,
+        paths=paths or (saved.paths if saved is not None and saved.paths else DEFAULT_PATHS),
+        plan_file=plan_file,
+        saved=saved,
+        checksum=checksum,
+        allow_cancel=allow_cancel,
+        parallelism=parallelism,
+        lock_timeout=lock_timeout,
+        auto_approve=auto_approve,
+    )
+    store = open_store(options.state)
+    try:
+        with StopSignals() as signals:
+            return Apply(request, store, signals).run()
+    finally:
+        store.close()
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    options: GlobalOptions
+    paths: Sequence[str]
+    plan_file: str | None
+    saved: Plan | None
+    checksum: str | None
+    allow_cancel: bool
+    parallelism: int
+    lock_timeout: float
+    auto_approve: bool
+
+
+def new_run_id() -> str:
+    """Sortable by time, unique across hosts: `20261121-120003-a1b2c3`."""
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+class Apply:
+    def __init__(self, request: ApplyRequest, store: StateStore, signals: StopSignals) -> None:
+        self.request = request
+        self.store = store
+        self.signals = signals
+        self.run_id = new_run_id()
+        # One lock per console, named the way plans name it: without any credential.
+        self.lock_name = public_provider(request.options)
+
+    def run(self) -> int:
+        held = self._lock()
+        held.start_heartbeat(on_lost=self.signals.stop.set)
+        try:
+            outcome, message = self._apply(held)
+        except Refusal as refusal:
+            self._finish(RunOutcome.REFUSED, refusal.message.splitlines()[0])
+            raise
+        except Interrupted as interrupted:
+            self._finish(RunOutcome.INTERRUPTED, interrupted.message)
+            raise
+        except ReconcilerError as error:
+            self._finish(RunOutcome.FAILED, error.message.splitlines()[0])
+            raise
+        except BaseException as error:
+            self._finish(RunOutcome.FAILED, f"internal error: {type(error).__name__}")
+            raise
+        finally:
+            held.release()
+        self._finish(outcome, message)
+        if outcome is RunOutcome.CONVERGED:
+            return EXIT_OK
+        if outcome is RunOutcome.INTERRUPTED:
+            raise Interrupted(message or "interrupted")
+        raise ReconcilerError(
+            message or "the apply failed",
+            hint=f"'reconciler history --run {self.run_id}' shows every attempt; fix the cause and apply "
+            "again: what succeeded is not repeated",
+        )
+
+    def _new_run(self) -> NewRun:
+        return NewRun(
+            id=self.run_id,
+            started=time.time(),
+            actor=self.request.options.actor,
+            user=owner_of_this_process(),
+            provider=self.lock_name,
+            lock_name=self.lock_name,
+            commit=ci_commit(),
+            paths=tuple(self.request.paths),
+        )
+
+    def _lock(self) -> HeldLock:
+        timeout = self.request.lock_timeout
+
+        def waiting(holder: LockRecord) -> None:
+            info(
+                f"waiting up to {format_seconds(timeout)} for the lock on {holder.name}, held by "
+                f"{holder.owner} (run {holder.run_id}) since {format_time(holder.acquired)}"
+            )
+
+        try:
+            held = acquire(
+                self.store, self.lock_name, self.run_id, timeout, stop=self.signals.stop, on_wait=waiting
+            )
+        except ReconcilerError as error:
+            self.store.start_run(self._new_run())
+            outcome = RunOutcome.INTERRUPTED if isinstance(error, Interrupted) else RunOutcome.REFUSED
+            self._finish(outcome, error.message)
+            raise
+        self.store.start_run(self._new_run())
+        return held
+
+    def _finish(self, outcome: RunOutcome, message: str | None) -> None:
+        self.store.finish_run(self.run_id, outcome, time.time(), message)
+
+    def _apply(self, held: HeldLock) -> tuple[RunOutcome, str | None]:
+        request = self.request
+        plan = make_plan(request.options, request.paths).plan
+        self.store.record_plan(self.run_id, plan.checksum, plan.actor)
+        self._check(plan)
+        if not plan.changes:
+            sys.stdout.write("No changes: the console already matches desired state; nothing was applied.\n")
+            return RunOutcome.CONVERGED, "no changes"
+        if not (request.auto_approve or request.saved is not None or request.checksum is not None):
+            from reconciler.rendering.text import render_text
+
+            ask(plan, lambda p: render_text(p, color=color_enabled(sys.stdout)))
+        report = self._execute(plan)
+        if report.stopped:
+            sys.stdout.write(render_summary(report, None, self.run_id))
+            if held.lost.is_set():
+                return RunOutcome.FAILED, "the lock was released by someone else during the run; stopped"
+            return RunOutcome.INTERRUPTED, interrupted_message(report, self.signals.received)
+        verification = verify(report, make_plan(request.options, request.paths).plan)
+        sys.stdout.write(render_summary(report, verification, self.run_id))
+        return _outcome(report, verification)
+
+    def _check(self, plan: Plan) -> None:
+        request = self.request
+        if request.saved is not None and request.plan_file is not None:
+            if request.saved.provider and request.saved.provider != plan.provider:
+                made_for = request.saved.provider
+                info(f"warning: the saved plan was made for {made_for}; applying to {plan.provider}")
+            check_saved_plan(plan, request.saved, request.plan_file)
+        if request.checksum is not None:
+            check_checksum(plan, request.checksum, request.saved)
+        check_not_blocked(plan)
+        check_cancels_allowed(plan, request.allow_cancel)
+
+    def _execute(self, plan: Plan) -> ExecutionReport:
+        from reconciler.providers import open_provider
+
+        provider = open_provider(self.request.options.provider_settings())
+        try:
+            with self.signals.deferred() as stop:
+                runner = ChangeRunner(
+                    provider=provider,
+                    store=self.store,
+                    run_id=self.run_id,
+                    plan_checksum=plan.checksum,
+                    stop=stop,
+                    progress=progress_for(sys.stderr),
+                    poll=PollPolicy(timeout=operation_timeout()),
+                )
+                return execute(plan.changes, runner, self.request.parallelism)
+        finally:
+            provider.close()
+
+
+def _outcome(report: ExecutionReport, verification: Verification) -> tuple[RunOutcome, str | None]:
+    if report.all_succeeded and verification.converged:
+        return RunOutcome.CONVERGED, None
+    problems = len(report.results) - report.count(ChangeOutcome.SUCCEEDED)
+    not_converged = len(verification.not_converged)
+    parts = []
+    if problems:
+        parts.append(f"{problems} of {len(report.results)} changes did not succeed")
+    if not_converged:
+        parts.append(f"{not_converged} did not converge")
+    return RunOutcome.FAILED, "; ".join(parts)
