@@ -42,18 +42,26 @@ def console(seed: dict[str, Any], actor: str | None = "alice@acme.example") -> C
         users=frozenset(u["email"] for u in seed.get("users", [])),
         billing_accounts={
             a["id"]: BillingAccount(
-                a["id"], a.get("managed_by", "direct"), a.get("partner"), frozenset(a.get("billing_admins", []))
+                a["id"],
+                a.get("managed_by", "direct"),
+                a.get("partner"),
+                frozenset(a.get("billing_admins", [])),
             )
             for a in seed.get("billing_accounts", [])
         },
         organizations={
             o["id"]: Organization(
-                o["id"], o.get("name", o["id"]), frozenset(o.get("admins", [])), frozenset(o.get("members", []))
+                o["id"],
+                o.get("name", o["id"]),
+                frozenset(o.get("admins", [])),
+                frozenset(o.get("members", [])),
             )
             for o in seed.get("organizations", [])
         },
         sites={
-            s["name"]: Site(s["name"], s["org"], (s.get("products") or {}).get("jira"), s.get("sandbox", False))
+            s["name"]: Site(
+                s["name"], s["org"], (s.get("products") or {}).get("jira"), s.get("sandbox", False)
+            )
             for s in seed.get("sites", [])
         },
         subscriptions={

@@ -1,0 +1,391 @@
+"""Every rule of docs/rules.md: what blocks, the message a reviewer reads, and where it points."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reconciler.model import Plan
+from tests.planning.conftest import sub
+from tests.planning.test_actions import make_plan
+
+
+def blocked(plan: Plan) -> list[tuple[str, str, str]]:
+    """(rule, where, message) of each blocked entry."""
+    return [(b.rule, b.source.file if b.source else "", b.message) for b in plan.blocked]
+
+
+def provisions(plan: Plan) -> list[str]:
+    return [c.id for c in plan.changes]
+
+
+def focus_on(site: str, sub_id: str = "SUB-1") -> dict[str, Any]:
+    return {"id": sub_id, "apps": {"focus": {"site": site}}}
+
+
+def test_unknown_subscription(seed: dict[str, Any]) -> None:
+    plan = make_plan(seed, subs=[focus_on("acme", "SUB-404")])
+    assert blocked(plan) == [
+        ("unknown-subscription", "SUB-404/id", "subscription SUB-404 does not exist in the console")
+    ]
+
+
+def test_subscription_mismatch_names_what_the_console_has(seed: dict[str, Any]) -> None:
+    declared = {
+        "id": "SUB-1",
+        "billing_account": "AC-9",
+        "product": "talent",
+        "apps": {"focus": {"site": "acme"}},
+    }
+    plan = make_plan(seed, live=[sub("SUB-1", "focus")], subs=[declared])
+    assert blocked(plan) == [
+        (
+            "subscription-mismatch",
+            "SUB-1/id",
+            "SUB-1 is declared with billing_account AC-9, but the console has AC-1",
+        ),
+        (
+            "subscription-mismatch",
+            "SUB-1/id",
+            "SUB-1 is declared with product talent, but the console has focus",
+        ),
+    ]
+    assert plan.changes == ()
+
+
+def test_app_in_product(seed: dict[str, Any]) -> None:
+    plan = make_plan(
+        seed, live=[sub("SUB-1", "focus")], subs=[{"id": "SUB-1", "apps": {"talent": {"site": "acme"}}}]
+    )
+    assert blocked(plan) == [
+        (
+            "app-in-product",
+            "SUB-1/apps/talent",
+            "talent is not part of SUB-1: its product focus carries only focus",
+        )
+    ]
+
+
+def test_migration_is_never_self_provisioned(seed: dict[str, Any]) -> None:
+    plan = make_plan(seed, live=[sub("SUB-1", migration=True)], subs=[focus_on("acme")])
+    assert blocked(plan) == [
+        (
+            "migration",
+            "SUB-1/apps/focus",
+            "SUB-1 is a migration: Atlassian provisions its apps, not the reconciler",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("declared_sites", "message", "where"),
+    [
+        ([], "site nowhere does not exist and is not declared with create: true", "SUB-1/apps/focus/site"),
+        (
+            [{"name": "nowhere", "org": "acme-corp"}],
+            "site nowhere does not exist; it is declared without create: true",
+            "SUB-1/apps/focus/site",
+        ),
+    ],
+)
+def test_site_exists(
+    seed: dict[str, Any], declared_sites: list[dict[str, Any]], message: str, where: str
+) -> None:
+    plan = make_plan(seed, live=[sub("SUB-1")], sites=declared_sites, subs=[focus_on("nowhere")])
+    assert ("site-exists", where, message) in blocked(plan)
+    assert plan.changes == ()
+
+
+def test_a_declared_site_that_does_not_exist_without_create_is_blocked_itself(seed: dict[str, Any]) -> None:
+    plan = make_plan(seed, sites=[{"name": "nowhere", "org": "acme-corp"}])
+    assert blocked(plan) == [
+        (
+            "site-exists",
+            "nowhere/name",
+            "site nowhere does not exist; declare it with create: true to have the plan create it",
+        )
+    ]
+
+
+def test_site_org_when_the_declared_org_is_not_the_live_one(seed: dict[str, Any]) -> None:
+    plan = make_plan(
+        seed, live=[sub("SUB-1")], sites=[{"name": "acme", "org": "acme-labs"}], subs=[focus_on("acme")]
+    )
+    assert blocked(plan) == [
+        ("site-org", "acme/org", "site acme is in org acme-corp, not in org acme-labs as declared"),
+        (
+            "site-org",
+            "SUB-1/apps/focus/site",
+            "site acme is in org acme-corp, but desired state declares it in org acme-labs",
+        ),
+    ]
+
+
+def test_site_org_when_the_org_of_a_site_to_create_does_not_exist(seed: dict[str, Any]) -> None:
+    sites = [{"name": "new-site", "org": "no-org", "create": True}]
+    plan = make_plan(
+        seed,
+        live=[sub("SUB-1")],
+        sites=sites,
+        subs=[{"id": "SUB-1", "apps": {"jira-align": {"site": "new-site"}}}],
+    )
+    assert blocked(plan) == [
+        ("site-org", "new-site/org", "site new-site would be created in org no-org, which does not exist"),
+        (
+            "site-org",
+            "SUB-1/apps/jira-align/site",
+            "site new-site would be created in org no-org, which does not exist",
+        ),
+    ]
+    assert plan.changes == ()
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("ab", "site name 'ab' must be 3 to 63 characters long (it has 2)"),
+        (
+            "Bad_Name",
+            "site name 'Bad_Name' may only use lowercase letters, digits and inner hyphens "
+            "(pattern ^[a-z0-9][a-z0-9-]*[a-z0-9]$)",
+        ),
+        ("old-acme", "site name 'old-acme' was used before and is retired; retired names are never reused"),
+    ],
+)
+def test_site_name(seed: dict[str, Any], name: str, message: str) -> None:
+    sites = [{"name": name, "org": "acme-corp", "create": True}]
+    plan = make_plan(
+        seed, live=[sub("SUB-1")], sites=sites, subs=[{"id": "SUB-1", "apps": {"jira-align": {"site": name}}}]
+    )
+    assert blocked(plan) == [
+        ("site-name", f"{name}/name", message),
+        ("site-name", "SUB-1/apps/jira-align/site", f"site {name} cannot be created: {message}"),
+    ]
+    assert plan.changes == ()
+
+
+@pytest.mark.parametrize(
+    ("site", "why"),
+    [
+        ("acme-std", "acme-std has Jira Standard"),
+        ("acme-sandbox", "acme-sandbox is a sandbox site"),
+        ("acme-bare", "acme-bare has no Jira"),
+        ("new-site", "new-site is created by this plan and has no Jira"),
+    ],
+)
+def test_premium_site(seed: dict[str, Any], site: str, why: str) -> None:
+    sites = [{"name": "new-site", "org": "acme-corp", "create": True}]
+    plan = make_plan(seed, live=[sub("SUB-1")], sites=sites, subs=[focus_on(site)])
+    assert blocked(plan) == [
+        (
+            "premium-site",
+            "SUB-1/apps/focus/site",
+            f"focus needs a site with Jira Premium or Enterprise; {why}",
+        )
+    ]
+
+
+def test_jira_align_needs_no_premium_site(seed: dict[str, Any]) -> None:
+    plan = make_plan(
+        seed, live=[sub("SUB-1")], subs=[{"id": "SUB-1", "apps": {"jira-align": {"site": "acme-bare"}}}]
+    )
+    assert provisions(plan) == ["provision:SUB-1:jira-align"]
+
+
+def test_one_per_org_counts_live_instances(seed: dict[str, Any]) -> None:
+    live = [sub("SUB-1"), sub("SUB-2", "focus", apps={"focus": "acme"})]
+    plan = make_plan(seed, live=live, subs=[focus_on("acme"), focus_on("acme", "SUB-2")])
+    assert blocked(plan) == [
+        ("one-per-org", "SUB-1/apps/focus/site", "org acme-corp already has focus: SUB-2 on acme")
+    ]
+
+
+def test_one_per_org_counts_pending_and_cancelled_but_not_deleted(seed: dict[str, Any]) -> None:
+    live = [
+        sub("SUB-1"),
+        sub("SUB-2", "focus", pending={"focus": "labs"}),
+        sub("SUB-3", "talent", status="cancelled", apps={"talent": "acme"}),
+        sub("SUB-4", "jira-align", status="deleted", apps={"jira-align": "acme"}),
+    ]
+    subs = [
+        {
+            "id": "SUB-1",
+            "apps": {
+                "focus": {"site": "labs-2"},
+                "talent": {"site": "acme"},
+                "jira-align": {"site": "acme-std"},
+            },
+        }
+    ]
+    plan = make_plan(seed, live=live, subs=subs)
+    assert blocked(plan) == [
+        ("one-per-org", "SUB-1/apps/focus/site", "org acme-labs already has focus: SUB-2 on labs"),
+        ("one-per-org", "SUB-1/apps/talent/site", "org acme-corp already has talent: SUB-3 on acme"),
+    ]
+    assert provisions(plan) == ["provision:SUB-1:jira-align"]
+
+
+def test_one_per_org_blocks_both_of_two_planned_instances(seed: dict[str, Any]) -> None:
+    live = [sub("SUB-1", "focus"), sub("SUB-2", "focus")]
+    plan = make_plan(seed, live=live, subs=[focus_on("labs", "SUB-1"), focus_on("labs-2", "SUB-2")])
+    assert blocked(plan) == [
+        (
+            "one-per-org",
+            "SUB-1/apps/focus/site",
+            "org acme-labs would hold focus twice: desired state also puts it there for SUB-2 on labs-2",
+        ),
+        (
+            "one-per-org",
+            "SUB-2/apps/focus/site",
+            "org acme-labs would hold focus twice: desired state also puts it there for SUB-1 on labs",
+        ),
+    ]
+    assert plan.changes == ()
+
+
+def test_a_deferred_instance_does_not_block_a_planned_one_but_is_warned(seed: dict[str, Any]) -> None:
+    live = [sub("SUB-1", "focus"), sub("SUB-2", "focus", status="upcoming")]
+    plan = make_plan(seed, live=live, subs=[focus_on("labs", "SUB-1"), focus_on("labs-2", "SUB-2")])
+    assert provisions(plan) == ["provision:SUB-1:focus"]
+    assert [w.message for w in plan.warnings] == [
+        "SUB-2 will be blocked when it starts: [one-per-org] org acme-labs would hold focus twice: "
+        "desired state also puts it there for SUB-1 on labs"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("live_apps", "message"),
+    [
+        (
+            {"focus": "labs"},
+            "focus of SUB-1 is provisioned to labs; moving it to acme is a support case, not self-service",
+        ),
+        (
+            {"pending": {"focus": "labs"}},
+            "focus of SUB-1 is being provisioned to labs; "
+            "moving it to acme is a support case, not self-service",
+        ),
+    ],
+)
+def test_no_move(seed: dict[str, Any], live_apps: dict[str, Any], message: str) -> None:
+    pending = live_apps.pop("pending", {})
+    plan = make_plan(
+        seed, live=[sub("SUB-1", "focus", apps=live_apps, pending=pending)], subs=[focus_on("acme")]
+    )
+    assert blocked(plan) == [("no-move", "SUB-1/apps/focus/site", message)]
+
+
+def test_partner_in_org(seed: dict[str, Any]) -> None:
+    seed["billing_accounts"][1]["billing_admins"].append("alice@acme.example")
+    live = [sub("SUB-1", "focus", account="AC-P"), sub("SUB-2", "focus", account="AC-P")]
+    plan = make_plan(seed, live=live, subs=[focus_on("acme", "SUB-1"), focus_on("labs", "SUB-2")])
+    # acme-labs has the partner as a member; in acme-corp no billing admin... except alice, an admin there.
+    assert plan.blocked == ()
+    seed["billing_accounts"][1]["billing_admins"].remove("alice@acme.example")
+    seed["subscriptions"] = []
+    plan = make_plan(seed, live=live, subs=[focus_on("acme", "SUB-1"), focus_on("labs", "SUB-2")], actor=None)
+    assert (
+        "partner-in-org",
+        "SUB-1/apps/focus/site",
+        (
+            "AC-P is managed by globex-partners, and none of its billing admins (partner@globex.example) "
+            "is a member or admin of org acme-corp; add one to the org first"
+        ),
+    ) in blocked(plan)
+    assert not any(rule == "partner-in-org" and "acme-labs" in message for rule, _, message in blocked(plan))
+
+
+def test_billing_admin_for_provision_cancel_and_reactivate(seed: dict[str, Any]) -> None:
+    live = [
+        sub("SUB-1", "focus", account="AC-P"),
+        sub("SUB-2", "talent", account="AC-P"),
+        sub("SUB-3", "talent", account="AC-P", status="cancelled"),
+    ]
+    subs = [focus_on("labs"), {"id": "SUB-2", "status": "cancelled"}, {"id": "SUB-3", "status": "active"}]
+    plan = make_plan(seed, live=live, subs=subs)
+    why = "alice@acme.example is not a billing admin of AC-P (its billing admins: partner@globex.example)"
+    assert blocked(plan) == [
+        ("billing-admin", "SUB-1/apps/focus", why),
+        ("billing-admin", "SUB-2/status", why),
+        ("billing-admin", "SUB-3/status", why),
+    ]
+    assert plan.changes == ()
+
+
+def test_without_an_actor_the_actor_rules_block_and_say_how_to_set_one(seed: dict[str, Any]) -> None:
+    sites = [{"name": "new-site", "org": "acme-corp", "create": True}]
+    plan = make_plan(
+        seed,
+        live=[sub("SUB-1", "jira-align")],
+        sites=sites,
+        subs=[{"id": "SUB-1", "apps": {"jira-align": {"site": "new-site"}}}],
+        actor=None,
+    )
+    assert blocked(plan) == [
+        (
+            "org-admin",
+            "new-site/name",
+            "cannot create site new-site: no acting user is known, so nobody can be checked as an admin "
+            "of org acme-corp; set --actor or RECONCILER_ACTOR",
+        ),
+        (
+            "billing-admin",
+            "SUB-1/apps/jira-align",
+            "no acting user is known, so nobody can be checked as a billing admin of AC-1; "
+            "set --actor or RECONCILER_ACTOR",
+        ),
+        (
+            "org-admin",
+            "SUB-1/apps/jira-align",
+            "cannot provision jira-align to new-site: no acting user is known, so nobody can be checked as "
+            "an admin of org acme-corp; set --actor or RECONCILER_ACTOR",
+        ),
+    ]
+    assert plan.changes == ()
+
+
+def test_org_admin_for_site_creation(seed: dict[str, Any]) -> None:
+    plan = make_plan(seed, sites=[{"name": "new-site", "org": "other-org", "create": True}])
+    assert blocked(plan) == [
+        (
+            "org-admin",
+            "new-site/name",
+            "cannot create site new-site: alice@acme.example is not an admin of org other-org "
+            "(its admins: dana@acme.example)",
+        )
+    ]
+
+
+def test_retention(seed: dict[str, Any]) -> None:
+    live = [
+        sub("SUB-1", "focus", status="deleted", deactivated_on="2026-08-01"),
+        sub("SUB-2", "focus", status="deactivated", deactivated_on="2026-09-22"),
+    ]
+    plan = make_plan(seed, live=live, subs=[focus_on("acme"), {"id": "SUB-2", "status": "active"}])
+    assert blocked(plan) == [
+        (
+            "retention",
+            "SUB-1/id",
+            "SUB-1 was deleted on 2026-09-30 and its data is gone; it cannot be reactivated: "
+            "declare it cancelled or remove it",
+        ),
+        (
+            "retention",
+            "SUB-2/status",
+            "SUB-2 was deleted on 2026-11-21 and its data is gone; it cannot be reactivated: "
+            "declare it cancelled or remove it",
+        ),
+    ]
+    assert plan.changes == ()
+
+
+def test_several_broken_rules_are_each_listed(seed: dict[str, Any]) -> None:
+    live = [sub("SUB-1", "focus", account="AC-P", migration=True)]
+    plan = make_plan(seed, live=live, subs=[focus_on("acme-std")])
+    assert [rule for rule, _, _ in blocked(plan)] == [
+        "billing-admin",
+        "migration",
+        "partner-in-org",
+        "premium-site",
+    ]
