@@ -32,6 +32,9 @@ EXAMPLE_DISPLAY = "example-console.yaml (built in)"
 
 YamlPath = tuple[str | int, ...]
 
+#: An unknown reference lists what is declared, when that list is short enough to read.
+MAX_LISTED = 8
+
 
 def load_seed(path: Path, display: str | None = None) -> Seed:
     """Read and check a seed file; raise DiagnosticsError listing every problem."""
@@ -112,10 +115,10 @@ class SeedReader:
     def _known(self, value: str, known: set[str] | dict[str, Any], what: str, path: YamlPath) -> bool:
         if value in known:
             return True
-        listed = ", ".join(sorted(known)) or "none"
-        self._error(
-            "unknown-reference", f"{what} {value} is not declared in this seed (declared: {listed})", path
-        )
+        message = f"{what} {value} is not declared in this seed"
+        if len(known) <= MAX_LISTED:
+            message += f" (declared: {', '.join(sorted(known)) or 'none'})"
+        self._error("unknown-reference", message, path)
         return False
 
     def _date(self, value: str | None, path: YamlPath) -> dt.date | None:
@@ -269,7 +272,7 @@ class SeedReader:
             path: YamlPath = (*base, "apps", app)
             if app not in product_apps:
                 listed = ", ".join(product_apps)
-                message = f"{app} is not an app of {item['product']} (its apps: {listed})"
+                message = f"{app} is not an app of {item['id']} (product {item['product']} has: {listed})"
                 self._error("app-in-product", message, path)
                 continue
             if site is not None and status == Status.DELETED:

@@ -151,13 +151,14 @@ def provision(
     rules.require_not_migration(sub)
     rules.require_provisionable_status(sub)
     target = rules.require_live_site(db, site)
+    # Before org-admin: an actor who is both billing admin and org admin would always satisfy it.
+    rules.require_partner_in_org(db, sub.billing_account, target.org)
     rules.require_org_admin(db, actor, target.org)
     already = _already_there(db, actor, sub_id, app, site, clock)
     if already is not None:
         return already
     rules.require_premium_site(target, app)
     rules.require_one_per_org(db, target, app, sub_id)
-    rules.require_partner_in_org(db, sub.billing_account, target.org)
     return _start(db, "provision", actor, clock, subject(sub_id, app, site, target.org))
 
 
