@@ -55,6 +55,23 @@ class RetryPolicy:
         return rng.uniform(0, min(self.max_delay, self.base_delay * 2**failures))
 
 
+class Secret:
+    """A value that never shows itself: not in repr, str or any attribute dump."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
 class HttpProvider:
     def __init__(
         self,
@@ -66,7 +83,7 @@ class HttpProvider:
         trust_env: bool = True,
     ) -> None:
         self._url = base_url
-        self._token = token
+        self._token = Secret(token)
         self._retry = retry or RetryPolicy()
         self._rng = random.Random()
         self._gate_lock = threading.Lock()
@@ -278,7 +295,7 @@ class HttpProvider:
             ) from None
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._token, "***")
+        return text.replace(self._token.reveal(), "***")
 
 
 # --- helpers ----------------------------------------------------------------------------------------
@@ -356,7 +373,8 @@ def open_http_provider(settings: ProviderSettings) -> HttpProvider:
     if scheme == "http" and not is_loopback(host):
         raise ReconcilerError(
             f"refusing plain http:// to {host}: the token would cross the network unencrypted",
-            hint=f"use https://{host}... (plain http:// is only for loopback: 127.0.0.1, ::1, localhost)",
+            hint="use https:// for a console on another machine; plain http:// is only for loopback "
+            "(127.0.0.1, ::1, localhost)",
         )
     token = _checked_token(settings.token)
     # Loopback traffic must not go through a proxy from the environment (HTTP_PROXY and friends).

@@ -1,0 +1,86 @@
+"""`reconciler sandbox serve` as a process: what it prints, how it stops, what it refuses."""
+
+from __future__ import annotations
+
+import signal
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import RunCli
+from tests.http.conftest import TOKEN, ServerFactory, sandbox_db
+
+
+def test_prints_where_it_serves_and_stops_cleanly_on_sigterm(estate: Path, serve: ServerFactory) -> None:
+    served = serve()
+    response = httpx.get(f"{served.url}/v1/me", headers={"Authorization": f"Bearer {TOKEN}"}, trust_env=False)
+    assert response.status_code == 200
+    assert response.json()["data"] == {"email": "alice@acme.example"}
+    assert served.stop(signal.SIGTERM) == 0
+
+
+def test_stops_cleanly_on_ctrl_c(estate: Path, serve: ServerFactory) -> None:
+    assert serve().stop(signal.SIGINT) == 0
+
+
+def test_first_line_names_the_database_and_the_address(tmp_path: Path, serve: ServerFactory) -> None:
+    served = serve("--provider", "sandbox:console.db")
+    port = int(served.url.rpartition(":")[2])
+    assert served.url == f"http://127.0.0.1:{port}"
+    served.stop()
+    assert (tmp_path / "console.db").exists()
+    # A missing database is created from the built-in example, as the sandbox provider does.
+    assert served.log.read_text().splitlines()[0] == (
+        "Created the sandbox console console.db from the built-in example "
+        "(use 'reconciler sandbox init --from FILE' for your own)."
+    )
+
+
+def test_a_request_log_line_per_request_without_headers(estate: Path, serve: ServerFactory) -> None:
+    served = serve()
+    httpx.get(f"{served.url}/v1/sites?limit=2", headers={"Authorization": f"Bearer {TOKEN}"}, trust_env=False)
+    served.stop()
+    lines = served.log.read_text().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("127.0.0.1 GET /v1/sites 200 ")
+    assert TOKEN not in served.log.read_text()
+
+
+def test_refuses_to_serve_a_provider_that_is_not_a_sandbox(tmp_path: Path, run_cli: RunCli) -> None:
+    result = run_cli("sandbox", "serve", "--provider", "https://alice:secret@console.example.com")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "error: sandbox serve serves a sandbox console, and the provider is https://console.example.com\n"
+        "hint: name the database to serve with --provider sandbox:PATH "
+        "(default: sandbox:.reconciler/sandbox.db)\n"
+    )
+
+
+def test_a_port_in_use_is_an_error_with_a_hint(estate: Path, run_cli: RunCli) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("sandbox", "serve", "--port", str(port))
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+        "hint: choose another --port, or --port 0 for a free one\n"
+    )
+
+
+def test_warns_when_serving_beyond_loopback(estate: Path, serve: ServerFactory) -> None:
+    try:
+        served = serve("--host", "0.0.0.0")
+    except AssertionError as error:  # pragma: no cover - a runner without a network interface
+        pytest.skip(f"cannot bind 0.0.0.0 here: {error}")
+    served.stop()
+    assert served.url.startswith("http://0.0.0.0:")
+    assert served.log.read_text().splitlines()[0] == (
+        "warning: serving on 0.0.0.0, reachable from the network; this sandbox's tokens are in its "
+        "seed file, so anyone who can reach it can act as its users"
+    )
+    assert sandbox_db(estate).exists()
