@@ -24,10 +24,10 @@ def run(paths: Sequence[str], fmt: str) -> int:
 
 def _summary(paths: Sequence[str], result: CheckResult) -> str | None:
     """`desired-state: 3 files, 3 sites, 4 subscriptions, valid`; None keeps the error count line."""
-    if result.state is None:
+    if not result.valid:
         return None
-    state = result.state
+    sites, subscriptions = result.count("sites"), result.count("subscriptions")
     return (
-        f"{', '.join(paths)}: {plural(len(result.files), 'file')}, {plural(len(state.sites), 'site')}, "
-        f"{plural(len(state.subscriptions), 'subscription')}, valid"
+        f"{', '.join(paths)}: {plural(len(result.files), 'file')}, {plural(sites, 'site')}, "
+        f"{plural(subscriptions, 'subscription')}, valid"
     )

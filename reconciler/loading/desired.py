@@ -11,10 +11,12 @@ import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from reconciler.errors import ReconcilerError
-from reconciler.loading.yamlfile import DiagnosticsError, YamlDocument, parse_yaml, read_bytes
+from reconciler.loading.yamlfile import DiagnosticsError, ValueOrigin, YamlDocument, parse_yaml, read_bytes
 from reconciler.model import (
     DesiredApp,
     DesiredSite,
@@ -31,13 +33,29 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 @dataclass(frozen=True)
 class CheckResult:
-    state: DesiredState | None  # None when there is any error
+    """Every problem of the files read, and the merged state when there is no error.
+
+    The state is built on first access: `validate` only needs the counts, and a big estate's
+    model (an origin for every value that may be located) is the slowest part of loading.
+    """
+
     diagnostics: tuple[Diagnostic, ...]  # sorted
     files: tuple[str, ...]  # display paths, in the order read
+    docs: tuple[YamlDocument, ...] = ()
+    digest: str = ""
 
     @property
     def valid(self) -> bool:
         return not any(d.severity == "error" for d in self.diagnostics)
+
+    @cached_property
+    def state(self) -> DesiredState | None:
+        """The merged desired state; None when there is any error."""
+        return build_state(self.docs, self.files, self.digest) if self.valid else None
+
+    def count(self, section: str) -> int:
+        """How many items the files declare under `sites` or `subscriptions`."""
+        return sum(len(doc.data.get(section) or ()) for doc in self.docs if isinstance(doc.data, dict))
 
 
 class InvalidDesiredState(DiagnosticsError):
@@ -82,12 +100,12 @@ def check_desired(paths: Sequence[str]) -> CheckResult:
                 docs += [doc] if usable else []
         problems += found
     problems += desired_rule_diagnostics(docs)
-    diagnostics = tuple(sorted(problems, key=lambda d: d.sort_key))
-    displays = tuple(display for _, display in files)
-    state = None
-    if not any(d.severity == "error" for d in diagnostics):
-        state = build_state(docs, displays, "sha256:" + digest.hexdigest())
-    return CheckResult(state, diagnostics, displays)
+    return CheckResult(
+        diagnostics=tuple(sorted(problems, key=lambda d: d.sort_key)),
+        files=tuple(display for _, display in files),
+        docs=tuple(docs),
+        digest="sha256:" + digest.hexdigest(),
+    )
 
 
 def _check_file(doc: YamlDocument) -> tuple[bool, list[Diagnostic]]:
@@ -156,41 +174,35 @@ def build_state(docs: Sequence[YamlDocument], files: tuple[str, ...], digest: st
     subscriptions: dict[str, DesiredSubscription] = {}
     for doc in docs:
         for index, site in enumerate(doc.data.get("sites") or ()):
-            here = ("sites", index)
             sites[site["name"]] = DesiredSite(
                 name=site["name"],
                 org=site["org"],
                 create=site.get("create", False),
-                origin=doc.origin((*here, "name")),
-                org_origin=doc.origin((*here, "org")),
+                origin=ValueOrigin(doc, ("sites", index, "name")),
+                org_origin=ValueOrigin(doc, ("sites", index, "org")),
             )
         for index, item in enumerate(doc.data.get("subscriptions") or ()):
             subscriptions[item["id"]] = _subscription(doc, index, item)
     return DesiredState(sites=sites, subscriptions=subscriptions, files=files, digest=digest)
 
 
-def _subscription(doc: YamlDocument, index: int, item: dict[str, object]) -> DesiredSubscription:
-    here = ("subscriptions", index)
+def _subscription(doc: YamlDocument, index: int, item: dict[str, Any]) -> DesiredSubscription:
+    # Called once per subscription of a big estate: origins are built directly, paths spelled out.
     apps = item.get("apps") or {}
-    assert isinstance(apps, dict)
     return DesiredSubscription(
-        id=str(item["id"]),
-        status=str(item.get("status", Status.ACTIVE)),
+        id=item["id"],
+        status=item.get("status", Status.ACTIVE.value),
         apps=tuple(
             DesiredApp(
-                app=app,
-                site=target["site"],
-                origin=doc.origin((*here, "apps", app), key=True),
-                site_origin=doc.origin((*here, "apps", app, "site")),
+                app,
+                target["site"],
+                ValueOrigin(doc, ("subscriptions", index, "apps", app), True),
+                ValueOrigin(doc, ("subscriptions", index, "apps", app, "site")),
             )
             for app, target in apps.items()
         ),
-        billing_account=_optional(item.get("billing_account")),
-        product=_optional(item.get("product")),
-        origin=doc.origin((*here, "id")),
-        status_origin=doc.origin((*here, "status" if "status" in item else "id")),
+        billing_account=item.get("billing_account"),
+        product=item.get("product"),
+        origin=ValueOrigin(doc, ("subscriptions", index, "id")),
+        status_origin=ValueOrigin(doc, ("subscriptions", index, "status" if "status" in item else "id")),
     )
-
-
-def _optional(value: object) -> str | None:
-    return None if value is None else str(value)

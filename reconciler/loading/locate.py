@@ -10,6 +10,8 @@ chunk is the item the parser saw, and composes the whole file when anything does
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 import threading
 from dataclasses import dataclass
@@ -29,12 +31,29 @@ _UNSET: Any = object()
 
 
 @dataclass(frozen=True, slots=True)
-class _Block:
-    """A top-level key's lines [start, end), and the first line of each of its sequence items."""
+class _Span:
+    """Lines of the text: [start, end) in characters, and the 0-based number of the first line."""
 
     start: int
     end: int
-    items: tuple[int, ...]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """A top-level key's lines, and where each item of its block sequence starts.
+
+    Items are kept as two flat tuples (offsets and line numbers) rather than a span each:
+    a 10,000-item sequence is indexed in a few milliseconds this way.
+    """
+
+    whole: _Span
+    starts: tuple[int, ...] = ()
+    lines: tuple[int, ...] = ()
+
+    def item(self, index: int) -> _Span:
+        end = self.starts[index + 1] if index + 1 < len(self.starts) else self.whole.end
+        return _Span(self.starts[index], end, self.lines[index])
 
 
 class Locator:
@@ -44,7 +63,6 @@ class Locator:
         self._text = text
         self._data = data
         self._lock = threading.Lock()
-        self._lines: list[str] = []
         self._blocks: dict[str, _Block] | None = None
         self._chunks: dict[tuple[int, int], Node | None] = {}
         self._full: Node | None = _UNSET
@@ -60,52 +78,48 @@ class Locator:
     def _from_blocks(self, path: YamlPath, key: bool) -> Position | None:
         if not path or not isinstance(path[0], str):
             return None
-        block = self._index().get(path[0])
+        if self._blocks is None:
+            self._blocks = _scan_blocks(self._text, self._data)
+        block = self._blocks.get(path[0])
         if block is None:
             return None
-        if block.items and len(path) >= 2 and isinstance(path[1], int):
+        if block.starts and len(path) >= 2 and isinstance(path[1], int):
             return self._from_item(block, path, key)
         # The key line and at most the first item place the key and the start of its value.
-        end = block.items[1] if len(block.items) > 1 else block.end
-        root = self._chunk(block.start, end)
+        whole = block.whole
+        if block.starts:
+            whole = _Span(whole.start, block.item(0).end, whole.line)
+            path = path[:2]  # deeper than the sequence: only its first item is composed
+        root = self._chunk(whole)
         if not isinstance(root, MappingNode) or len(root.value) != 1:
             return None
         first_key = root.value[0][0]
         if not isinstance(first_key, ScalarNode) or first_key.value != path[0]:
             return None
-        if block.items and len(path) > 1:
-            path = path[:2]  # deeper than the sequence: only its first item was composed
-        return _descend(root, path, key, block.start)
+        return _descend(root, path, key, whole.line)
 
     def _from_item(self, block: _Block, path: YamlPath, key: bool) -> Position | None:
         index = path[1]
         assert isinstance(index, int)
-        if not 0 <= index < len(block.items):
+        if not 0 <= index < len(block.starts):
             return None
-        start = block.items[index]
-        end = block.items[index + 1] if index + 1 < len(block.items) else block.end
-        root = self._chunk(start, end)
+        span = block.item(index)
+        root = self._chunk(span)
         if not isinstance(root, SequenceNode) or len(root.value) != 1:
             return None
         item = root.value[0]
         if not _same_item(item, self._data[path[0]][index]):
             return None
-        return _descend(item, path[2:], key, start)
+        return _descend(item, path[2:], key, span.line)
 
-    def _index(self) -> dict[str, _Block]:
-        if self._blocks is None:
-            self._lines = self._text.split("\n")
-            self._blocks = _scan_blocks(self._lines, self._data)
-        return self._blocks
-
-    def _chunk(self, start: int, end: int) -> Node | None:
-        if (start, end) not in self._chunks:
+    def _chunk(self, span: _Span) -> Node | None:
+        if (span.start, span.end) not in self._chunks:
             try:
-                node = scan.compose("\n".join(self._lines[start:end]))
+                node = scan.compose(self._text[span.start : span.end])
             except scan.ScanFailed:
                 node = None
-            self._chunks[(start, end)] = node
-        return self._chunks[(start, end)]
+            self._chunks[(span.start, span.end)] = node
+        return self._chunks[(span.start, span.end)]
 
     # --- the sure way: the whole file ---------------------------------------------------------------
 
@@ -160,57 +174,79 @@ def _same_item(node: Node, item: Any) -> bool:
     return isinstance(node, ScalarNode)
 
 
-def _content(line: str) -> bool:
-    stripped = line.strip()
-    return bool(stripped) and not stripped.startswith("#")
+# The scans below search "\n" + text, so that every line, the first included, starts after a
+# "\n": a pattern that begins with a literal "\n" is found by a fast search, where `^` in
+# MULTILINE mode is tried at every character. A match at offset q is the line at text offset q.
+#
+# A line at column 0 with content that is not a sequence item (those belong to the key above):
+_TOP_LINE = re.compile(r"\n(?=[^ #\r\n])(?!-(?:[ \t\r\n]|$))")
+_FIRST_CONTENT = re.compile(r"\n( *)[^ #\r\n]")
 
 
-def _scan_blocks(lines: list[str], data: Any) -> dict[str, _Block]:
+@functools.cache
+def _item_patterns(indent: int) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(an item's first line, a content line that is neither an item nor inside one) at `indent`."""
+    item = re.compile(rf"\n {{{indent}}}-(?=[ \r\n]|$)")
+    stray = rf"\n {{{indent}}}(?!-(?:[ \r\n]|$))[^ #\r\n]"
+    if indent:
+        stray += rf"|\n {{0,{indent - 1}}}[^ #\r\n]"
+    return item, re.compile(stray)
+
+
+def _line_at(text: str, start: int) -> str:
+    end = text.find("\n", start)
+    return text[start : end if end >= 0 else len(text)]
+
+
+def _scan_blocks(text: str, data: Any) -> dict[str, _Block]:
     """Line ranges of the top-level keys and their block-sequence items; {} when the file is not plain."""
     if not isinstance(data, dict):
         return {}
-    tops: list[tuple[str, int]] = []
-    for number, line in enumerate(lines):
-        if not line or line[0] in " #\r" or (line[0] == "-" and line[1:2] in ("", " ", "\r")):
+    padded = "\n" + text
+    tops: list[tuple[str, int, int]] = []  # key, offset, line
+    line, counted = 0, 0
+    for match in _TOP_LINE.finditer(padded):
+        start = match.start()
+        line += text.count("\n", counted, start)
+        counted = start
+        content = _line_at(text, start)
+        if not tops and content.rstrip() == "---":
             continue
-        if not tops and line.rstrip() == "---":
-            continue
-        match = _TOP_KEY.match(line)
-        if match is None:
+        key = _TOP_KEY.match(content)
+        if key is None:
             return {}
-        tops.append((match.group(1), number))
-    names = [name for name, _ in tops]
+        tops.append((key.group(1), start, line))
+    names = [name for name, _, _ in tops]
     if len(set(names)) != len(names) or set(names) != set(data):
         return {}
     blocks: dict[str, _Block] = {}
-    for position, (name, start) in enumerate(tops):
-        end = tops[position + 1][1] if position + 1 < len(tops) else len(lines)
-        items = _sequence_items(lines, start, end)
+    for number, (name, start, first_line) in enumerate(tops):
+        end = tops[number + 1][1] if number + 1 < len(tops) else len(text)
+        whole = _Span(start, end, first_line)
         value = data[name]
-        if isinstance(value, list) and len(items) != len(value):
-            items = ()  # not a block sequence the scan understands: compose the whole block
-        blocks[name] = _Block(start, end, items if isinstance(value, list) else ())
+        starts = _sequence_items(text, padded, whole) if isinstance(value, list) else ()
+        if not isinstance(value, list) or len(starts) != len(value):
+            # A count that differs means a shape the scan misread: the whole block is composed instead.
+            blocks[name] = _Block(whole)
+            continue
+        steps = (text.count("\n", a, b) for a, b in itertools.pairwise((whole.start, *starts)))
+        lines = tuple(itertools.accumulate(steps, initial=whole.line))[1:]
+        blocks[name] = _Block(whole, starts, lines)
     return blocks
 
 
-def _sequence_items(lines: list[str], start: int, end: int) -> tuple[int, ...]:
-    """First lines of the items of the block sequence that is the value of the key on line `start`."""
-    rest = lines[start].split(":", 1)[1].strip()
-    if rest and not rest.startswith("#"):
+def _sequence_items(text: str, padded: str, whole: _Span) -> tuple[int, ...]:
+    """Where the items start of the block sequence that is the value of the key on `whole`'s first line."""
+    key_end = text.find("\n", whole.start, whole.end)
+    rest = _line_at(text, whole.start).split(":", 1)[1].strip()
+    if key_end < 0 or (rest and not rest.startswith("#")):
         return ()  # an inline value: `sites: []`
-    indent = -1
-    items: list[int] = []
-    for number in range(start + 1, end):
-        line = lines[number]
-        if not _content(line):
-            continue
-        here = len(line) - len(line.lstrip(" "))
-        if indent < 0:
-            indent = here
-        if here < indent:
-            return ()
-        if here == indent:
-            if line[here] != "-" or line[here + 1 : here + 2] not in ("", " ", "\r"):
-                return ()
-            items.append(number)
-    return tuple(items)
+    # In `padded`, the newline that ends the key line is at key_end + 1; the block's last line
+    # starts before whole.end.
+    first = _FIRST_CONTENT.search(padded, key_end + 1, whole.end)
+    if first is None:
+        return ()
+    item, stray = _item_patterns(len(first.group(1)))
+    if stray.search(padded, key_end + 1, whole.end):
+        return ()
+    return tuple(m.start() for m in item.finditer(padded, key_end + 1, whole.end))

@@ -302,6 +302,8 @@ def _second_document(text: str, display: str) -> Diagnostic | None:
 
 def _shape(data: Any, text: str, display: str) -> Diagnostic | None:
     """Refuse nesting beyond the limit and keys that are not strings (data is JSON-like from here on)."""
+    if _plain_shape(data):
+        return None
     problem = _first_bad_node(data)
     if problem is None:
         return None
@@ -316,6 +318,27 @@ def _shape(data: Any, text: str, display: str) -> Diagnostic | None:
         where,
         hint=f"quote it: '{bad_key}'" if bad_key is not None else "give the key a name",
     )
+
+
+def _plain_shape(data: Any) -> bool:
+    """Whether every key is a string and no container is nested too deep: one pass, level by level."""
+    level, depth = [data], 0
+    while level:
+        depth += 1
+        if depth > MAX_DEPTH:
+            return False
+        below = []
+        for node in level:
+            if type(node) is dict:
+                for key, value in node.items():
+                    if type(key) is not str:
+                        return False
+                    if type(value) is dict or type(value) is list:
+                        below.append(value)
+            elif type(node) is list:
+                below += [value for value in node if type(value) is dict or type(value) is list]
+        level = below
+    return True
 
 
 _NO_KEY: Any = object()
