@@ -6,6 +6,7 @@ the provider is closed whatever happens.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
@@ -13,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from reconciler.model import Console, DesiredState, Plan
 from reconciler.options import GlobalOptions
 from reconciler.planning import plan_changes
+from reconciler.terminal import color_enabled
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,12 +25,24 @@ class PlanRun:
 
 
 def make_plan(options: GlobalOptions, paths: Sequence[str]) -> PlanRun:
-    from reconciler.loading.desired import load_desired
-
-    desired = load_desired(paths)
+    desired = load(paths)
     console = observe(options)
     plan = plan_changes(desired, console, paths=paths, provider=public_provider(options))
     return PlanRun(plan, desired, console)
+
+
+def load(paths: Sequence[str]) -> DesiredState:
+    """Desired state; when invalid, every diagnostic goes to stderr before the error propagates."""
+    from reconciler.loading.desired import InvalidDesiredState, load_desired
+
+    try:
+        return load_desired(paths)
+    except InvalidDesiredState as exc:
+        from reconciler.rendering.diagnostics import render_diagnostics
+
+        color = color_enabled(sys.stderr)
+        sys.stderr.write(render_diagnostics(exc.diagnostics, "text", exc.files, color=color))
+        raise
 
 
 def observe(options: GlobalOptions) -> Console:

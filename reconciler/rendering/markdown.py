@@ -60,11 +60,13 @@ def render_markdown(plan: Plan, *, limit: int = LIMIT) -> str:
 
 def _title(plan: Plan) -> str:
     counts = summary(plan)
-    if not plan.changes and not plan.blocked:
-        headline = "no changes"
+    changes = f"{counts['changes']} change{'' if counts['changes'] == 1 else 's'}"
+    if plan.blocked:
+        headline = f"⛔ {counts['blocked']} blocked, {changes}"
+    elif plan.changes:
+        headline = changes + (f" (🗑️ {counts['cancel']} to cancel)" if counts["cancel"] else "")
     else:
-        noun = "change" if counts["changes"] == 1 else "changes"
-        headline = f"{counts['changes']} {noun}, {counts['blocked']} blocked"
+        headline = "no changes"
     actor = f" as {code(plan.actor)}" if plan.actor else ""
     paths = ", ".join(code(p) for p in plan.paths) or "(no paths)"
     date = f" on {plan.observed_on}" if plan.observed_on else ""
@@ -219,13 +221,10 @@ def _unmanaged(plan: Plan) -> str:
 
 
 def _checksums(plan: Plan) -> str:
-    return "\n".join(
-        [
-            f"Checksum: {code(plan.checksum)}",
-            "",
-            f"<sub>desired {code(plan.desired_digest)} · observed {code(plan.observed_fingerprint)}</sub>",
-        ]
-    )
+    digests = f"<sub>desired {code(plan.desired_digest)} · observed {code(plan.observed_fingerprint)}</sub>"
+    if not plan.changes:
+        return digests
+    return f"Checksum: {code(plan.checksum)}\n\n{digests}"
 
 
 def _shortened(plan: Plan, full_length: int, limit: int) -> str:

@@ -89,7 +89,8 @@ def _blocked(blocked: tuple[Blocked, ...], color: bool) -> str:
     if not blocked:
         return ""
     head = paint(
-        f"Blocked: {plural(len(blocked), 'broken rule')}; nothing can be applied until they are fixed",
+        f"Blocked: {plural(len(blocked), 'broken rule')}; nothing can be applied until "
+        + ("it is fixed" if len(blocked) == 1 else "they are fixed"),
         "red",
         color,
     )
@@ -113,7 +114,9 @@ def starts_in(start: dt.date | None, today: dt.date | None) -> str:
 
 
 def apps_text(apps: Mapping[str, str | None], arrow: str = " -> ") -> str:
-    return ", ".join(f"{app}{arrow}{site or 'no site'}" for app, site in apps.items()) or "no apps declared"
+    """`focus -> acme, talent: Site setup required`: where each app goes (or is, with arrow=" on ")."""
+    parts = [f"{app}{arrow}{site}" if site else f"{app}: Site setup required" for app, site in apps.items()]
+    return ", ".join(parts) or "no apps declared"
 
 
 def _deferred(deferred: tuple[Deferred, ...], today: dt.date | None) -> str:
@@ -159,7 +162,7 @@ def summary_line(plan: Plan) -> str:
 
 def _footer(plan: Plan, color: bool) -> str:
     if not plan.changes and not plan.blocked:
-        extra = f" ({plan_extras(plan)})" if plan.deferred or plan.unmanaged else ""
+        extra = f" ({plan_extras(plan)})" if plan_extras(plan) else ""
         return paint("No changes.", "green", color) + f" The console matches desired state{extra}."
     line = summary_line(plan)
     if plan.blocked:
@@ -168,4 +171,7 @@ def _footer(plan: Plan, color: bool) -> str:
 
 
 def plan_extras(plan: Plan) -> str:
-    return f"{len(plan.deferred)} deferred, {len(plan.unmanaged)} unmanaged"
+    """What a plan without changes still lists: `1 deferred, 1 unmanaged` (only what is there)."""
+    counts = [(len(plan.deferred), "deferred"), (len(plan.unmanaged), "unmanaged"), (len(plan.warnings), "")]
+    parts = [f"{n} {what}" if what else plural(n, "warning") for n, what in counts if n]
+    return ", ".join(parts)

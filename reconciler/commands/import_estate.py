@@ -1,0 +1,185 @@
+"""`reconciler import`: write desired state for everything live, so a team can adopt an existing estate.
+
+The files describe the console exactly as it is, so `import` then `plan` shows no changes:
+`sites.yaml` holds every live site with its org, and one file per billing account holds its
+subscriptions (deleted ones are gone for good and skipped). Apps still showing "Site setup
+required" are listed as comments, ready to be given a site.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.errors import EXIT_OK, ReconcilerError
+from reconciler.model import PRODUCT_APPS, Console, Status, Subscription
+from reconciler.options import GlobalOptions
+from reconciler.pipeline import observe, public_provider
+
+SCHEMA_FILE = Path("schemas") / "desired-state.schema.json"
+_PLAIN = re.compile(r"^[A-Za-z][A-Za-z0-9._@/-]*$")
+# Words some YAML readers take for booleans or null; quoted so every reader sees a string.
+_RESERVED = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n"})
+
+
+@dataclass(frozen=True, slots=True)
+class EstateFile:
+    name: str
+    text: str
+    summary: str
+
+
+def run(options: GlobalOptions, out_dir: str) -> int:
+    out = Path(out_dir)
+    _refuse_existing(out, out_dir)
+    console = observe(options)
+    provider = public_provider(options)
+    files = estate_files(console, provider, schema_comment_path(out))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for estate_file in files:
+            (out / estate_file.name).write_text(estate_file.text, encoding="utf-8")
+    except OSError as exc:
+        raise ReconcilerError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
+    for estate_file in files:
+        print(f"Wrote {(out / estate_file.name).as_posix()}: {estate_file.summary}")
+    print(_closing_line(console, provider, out_dir))
+    return EXIT_OK
+
+
+def _closing_line(console: Console, provider: str, out_dir: str) -> str:
+    kept = [s for s in console.subscriptions.values() if s.status != Status.DELETED]
+    skipped = len(console.subscriptions) - len(kept)
+    gone = f" ({_count(skipped, 'deleted subscription')} skipped)" if skipped else ""
+    return (
+        f"Imported {_count(len(console.sites), 'site')} and {_count(len(kept), 'subscription')} "
+        f"from {provider}{gone}. `reconciler plan {out_dir}` should now show no changes."
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _refuse_existing(out: Path, out_dir: str) -> None:
+    if out.exists() and not out.is_dir():
+        raise ReconcilerError(f"{out_dir} is a file, not a directory", hint="pass --out with a directory")
+    if not out.is_dir():
+        return
+    existing = sorted(
+        path.relative_to(out).as_posix()
+        for path in out.rglob("*")
+        if path.suffix in (".yaml", ".yml")
+        and path.is_file()
+        and not any(part.startswith(".") for part in path.relative_to(out).parts)
+    )
+    if existing:
+        shown = ", ".join(f"{out.as_posix()}/{name}" for name in existing[:5])
+        more = f" and {len(existing) - 5} more" if len(existing) > 5 else ""
+        raise ReconcilerError(
+            f"{out_dir} already holds YAML files ({shown}{more}); import never overwrites desired state",
+            hint="import into an empty directory, e.g. --out imported, and compare",
+        )
+
+
+def schema_comment_path(out: Path) -> str:
+    """Where the schema is from the files' directory, for the editor hint (schemas/ in the repository)."""
+    return Path(os.path.relpath(Path.cwd() / SCHEMA_FILE, out.resolve())).as_posix()
+
+
+def scalar(value: str) -> str:
+    """A YAML scalar that every YAML reader reads back as this very string."""
+    if _PLAIN.match(value) and value.lower() not in _RESERVED:
+        return value
+    return json.dumps(value)
+
+
+# --- the files -------------------------------------------------------------------------------------
+
+
+def estate_files(console: Console, provider: str, schema: str) -> list[EstateFile]:
+    header = f"# yaml-language-server: $schema={schema}\n"
+    origin = f"# Imported from {provider} (console date {console.now}).\n"
+    files = [_sites_file(console, header, origin)]
+    by_account: dict[str, list[Subscription]] = defaultdict(list)
+    for sub in console.subscriptions.values():
+        if sub.status != Status.DELETED:
+            by_account[sub.billing_account].append(sub)
+    for account in sorted(by_account):
+        subs = sorted(by_account[account], key=lambda s: s.id)
+        files.append(_account_file(console, account, subs, header, origin))
+    return files
+
+
+def _sites_file(console: Console, header: str, origin: str) -> EstateFile:
+    lines = [header + origin + "# Every live site and its org.", "version: 1"]
+    if not console.sites:
+        lines.append("sites: []")
+    else:
+        lines.append("sites:")
+    for name in sorted(console.sites):
+        site = console.sites[name]
+        jira = f"Jira {site.jira.capitalize()}" if site.jira else "no Jira"
+        note = f"{jira}, sandbox site" if site.sandbox else jira
+        lines += [f"  - name: {scalar(name)}  # {note}", f"    org: {scalar(site.org)}"]
+    return EstateFile("sites.yaml", "\n".join(lines) + "\n", _count(len(console.sites), "site"))
+
+
+def account_file_name(account: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "-", account).lstrip(".") + ".yaml"
+
+
+def _account_file(
+    console: Console, account: str, subs: list[Subscription], header: str, origin: str
+) -> EstateFile:
+    billing = console.billing_accounts.get(account)
+    managed = f", managed by {billing.partner}" if billing and billing.partner else ""
+    lines = [header + origin + f"# Billing account {account}{managed}.", "version: 1", "subscriptions:"]
+    for sub in subs:
+        lines += _subscription_lines(sub)
+    return EstateFile(account_file_name(account), "\n".join(lines) + "\n", _count(len(subs), "subscription"))
+
+
+def _subscription_lines(sub: Subscription) -> list[str]:
+    lines = [f"  - id: {scalar(sub.id)}{_status_note(sub)}"]
+    lines += [f"    billing_account: {scalar(sub.billing_account)}", f"    product: {scalar(sub.product)}"]
+    if sub.status in (Status.CANCELLED, Status.DEACTIVATED):
+        lines.append("    status: cancelled")
+    placed, waiting = _apps(sub)
+    if placed:
+        lines.append("    apps:")
+        lines += [f"      {app}: {{site: {scalar(site)}}}" for app, site in placed]
+    if waiting and sub.status in (Status.UPCOMING, Status.ACTIVE):
+        lines.append(
+            f"    # Site setup required: {', '.join(waiting)} (declare a site under apps to provision)"
+        )
+    return lines
+
+
+def _status_note(sub: Subscription) -> str:
+    if sub.status == Status.UPCOMING:
+        return f"  # upcoming: starts on {sub.start_date}"
+    if sub.status == Status.CANCELLED:
+        return f"  # cancelled: deactivates on {sub.deactivation_date}"
+    if sub.status == Status.DEACTIVATED:
+        return f"  # deactivated: data deleted on {sub.deletion_date}"
+    if sub.migration:
+        return "  # migration: Atlassian provisions its apps"
+    return ""
+
+
+def _apps(sub: Subscription) -> tuple[list[tuple[str, str]], list[str]]:
+    """(app, site) for every app on a site or on its way there, and the apps still without one."""
+    order = {app: i for i, app in enumerate(PRODUCT_APPS.get(sub.product, ()))}
+    placed, waiting = [], []
+    for app in sorted(set(sub.apps) | set(sub.pending), key=lambda a: (order.get(a, 9), a)):
+        site = sub.apps.get(app) or sub.pending.get(app)
+        if site is None:
+            waiting.append(app)
+        else:
+            placed.append((app, site))
+    return placed, waiting
