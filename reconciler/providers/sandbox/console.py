@@ -29,6 +29,7 @@ from reconciler.providers.sandbox.database import (
     check_is_sandbox,
     creation_lock,
     database_exists,
+    not_a_sandbox,
     transaction,
 )
 from reconciler.providers.sandbox.lifecycle import Lifecycle, transitions
@@ -85,6 +86,9 @@ class SandboxConsole:
         self._connections = Connections(self.path)
         try:
             check_is_sandbox(self._connections.get(), self.path)
+        except sqlite3.DatabaseError as error:
+            self._connections.close()
+            raise not_a_sandbox(self.path) from error
         except BaseException:
             self._connections.close()
             raise

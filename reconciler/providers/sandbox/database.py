@@ -121,17 +121,20 @@ def remove_database(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
+def not_a_sandbox(path: Path) -> ReconcilerError:
+    return ReconcilerError(
+        f"{path} is not a sandbox console database",
+        hint="create one with 'reconciler sandbox init [--from FILE]', or point --provider at another file",
+    )
+
+
 def check_is_sandbox(db: sqlite3.Connection, path: Path) -> None:
     try:
         row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
     except sqlite3.DatabaseError:
         row = None
     if row is None or row[0] != FORMAT:
-        raise ReconcilerError(
-            f"{path} is not a sandbox console database",
-            hint="create one with 'reconciler sandbox init [--from FILE]', "
-            "or point --provider at another file",
-        )
+        raise not_a_sandbox(path)
 
 
 class Connections:

@@ -70,11 +70,15 @@ class SeedReader:
         self.doc = doc
         self.data: dict[str, Any] = doc.data
         self.problems: list[Diagnostic] = []
+        self._clock_known = True
         #: where each subscription kept was declared: its index under `subscriptions`
         self._declared_at: dict[str, int] = {}
 
     def read(self) -> tuple[Seed | None, list[Diagnostic]]:
-        now = self._date(self.data.get("now"), ("now",)) or dt.date.today()
+        now = self._date(self.data.get("now"), ("now",))
+        # A clock given but unreadable is reported once; checks against it are skipped.
+        self._clock_known = now is not None or "now" not in self.data
+        now = now or dt.date.today()
         users = self._users()
         emails = {user.email for user in users}
         accounts = self._billing_accounts(emails)
@@ -142,7 +146,8 @@ class SeedReader:
                 users.append(SeedUser(email, token))
             if token is not None and token in tokens:
                 first = self.doc.locate(tokens[token])
-                self._error("duplicate", f"this token is also the token at {first}", ("users", i, "token"))
+                message = f"user {email} has the same token as the user at {first}"
+                self._error("duplicate", message, ("users", i, "token"))
             elif token is not None:
                 tokens[token] = ("users", i, "token")
         return users
@@ -251,7 +256,7 @@ class SeedReader:
             self._error(
                 "date", f"{sub}'s term ends ({term_end}) before it starts ({start})", (*base, "term_end")
             )
-        if status == Status.UPCOMING and start <= now:
+        if status == Status.UPCOMING and start <= now and self._clock_known:
             where = (*base, "start_date") if "start_date" in item else (*base, "status")
             self._error(
                 "date", f"{sub} is upcoming but starts on {start}, not after the clock ({now})", where
