@@ -69,20 +69,12 @@ class ConsoleRequestHandler(BaseHTTPRequestHandler):
     server_version = "reconciler-sandbox-console"
     server: ConsoleHttpServer
 
+    # Every standard method goes through the API, which answers 405 (with Allow) where the
+    # contract has none, instead of the base class's HTML 501.
     def do_GET(self) -> None:
         self._serve()
 
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = do_CONNECT = do_QUERY = do_GET
 
     def log_message(self, format: str, *args: Any) -> None:
         # BaseHTTPRequestHandler's own log lines; ours (without headers, so never a token) are in _serve.
@@ -163,7 +155,8 @@ class ConsoleRequestHandler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(payload)
+        if self.command != "HEAD":
+            self.wfile.write(payload)
 
     def _reset(self) -> None:
         """Drop the connection with a TCP reset: the client sees no response at all."""
