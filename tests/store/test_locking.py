@@ -136,7 +136,7 @@ def test_a_killed_holder_on_another_host_is_waited_out_until_expiry(url: str) ->
 
 def test_only_one_of_several_racing_processes_gets_the_lock(url: str) -> None:
     open_store(url).close()
-    racers = [start_holder(url, f"run-{n}", hold=2.0) for n in range(4)]
+    racers = [start_holder(url, f"run-{n}", hold=1.0) for n in range(4)]
     try:
         outputs = [racer.communicate(timeout=30) for racer in racers]
         assert sum(out.startswith("lk-") for out, _ in outputs) == 1

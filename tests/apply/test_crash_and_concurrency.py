@@ -1,0 +1,151 @@
+"""Real processes racing, crashing and being stopped: nothing is written twice, nothing is lost."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from reconciler.store import RunOutcome, format_time
+from reconciler.store.identity import host_name, user_name
+from tests.apply.conftest import Estate, wait_for
+
+SLOW = {"RECONCILER_SANDBOX_DELAY": "1.0"}
+
+
+def in_flight(estate: Estate, count: int) -> bool:
+    """Whether the running apply has sent `count` requests the console answered `pending`."""
+    runs = estate.runs() if (estate.root / ".reconciler" / "state.db").exists() else []
+    return bool(runs) and sum(a.operation_id is not None for a in estate.attempts(runs[0].id)) >= count
+
+
+def test_kill_9_mid_apply_then_apply_again_converges_without_a_duplicate(estate: Estate) -> None:
+    first = estate.start("apply", "--auto-approve", env=SLOW)
+    wait_for(lambda: in_flight(estate, 3), what="three requests in flight")
+    first.kill()
+    first.wait()
+
+    again = estate.cli("apply", "--auto-approve", env=SLOW)
+    assert again.returncode == 0, again.stderr
+    assert estate.cli("plan", "--detailed-exitcode").returncode == 0
+    # One site and three provisions took effect, whatever was sent twice.
+    assert estate.writes() == 4
+    console = estate.console()
+    assert "acme-align" in console.observe(None).sites
+    console.close()
+
+    second_run, first_run = estate.runs()
+    assert first_run.outcome is RunOutcome.ABANDONED
+    assert first_run.message == f"its process ended without finishing; run {second_run.id} took the lock"
+    crashed = estate.attempts(first_run.id)
+    assert {a.change_id for a in crashed} == {
+        "create-site:acme-align",
+        "provision:SUB-1001:focus",
+        "provision:SUB-1001:talent",
+    }
+    assert {str(a.outcome) for a in crashed} == {"started"}
+    assert all(a.operation_id is not None and a.finished is None for a in crashed)
+    assert second_run.outcome is RunOutcome.CONVERGED
+    assert estate.cli("locks").stdout == "No locks held.\n"
+
+
+def test_two_applies_at_once_one_waits_then_fails_naming_the_holder(estate: Estate) -> None:
+    first = estate.start("apply", "--auto-approve", env=SLOW)
+    wait_for(lambda: in_flight(estate, 1), what="the first apply to hold the lock")
+    store = estate.store()
+    (lock,) = store.locks()
+    store.close()
+
+    second = estate.cli("apply", "--auto-approve", "--lock-timeout", "0.5")
+    assert (second.returncode, second.stdout) == (1, "")
+    holder = f"{user_name()}@{host_name()} pid {first.pid} (run {lock.run_id})"
+    since = format_time(lock.acquired)
+    assert second.stderr == (
+        f"waiting up to 0.5s for the lock on sandbox:.reconciler/sandbox.db, held by {holder} since {since}\n"
+        f"error: the console sandbox:.reconciler/sandbox.db is locked by {holder} since {since}; "
+        "waited 0.5s\n"
+        "hint: wait for that run to finish (or raise --lock-timeout); if its holder is gone for good, "
+        f"'reconciler unlock {lock.id}' releases the lock\n"
+    )
+    assert first.wait(timeout=60) == 0
+    assert estate.writes() == 4
+    refused = estate.runs()[0]
+    assert (refused.outcome, estate.attempts(refused.id)) == (RunOutcome.REFUSED, [])
+
+
+def test_a_waiting_apply_proceeds_once_the_holder_is_done(estate: Estate) -> None:
+    first = estate.start("apply", "--auto-approve", env=SLOW)
+    wait_for(lambda: in_flight(estate, 1), what="the first apply to hold the lock")
+    second = estate.cli("apply", "--auto-approve", "--lock-timeout", "60")
+    assert first.wait(timeout=60) == 0
+    assert second.returncode == 0, second.stderr
+    assert second.stdout == "No changes: the console already matches desired state; nothing was applied.\n"
+    assert estate.writes() == 4
+
+
+def test_a_dead_holders_lock_is_listed_and_taken_over(estate: Estate) -> None:
+    first = estate.start("apply", "--auto-approve", env=SLOW)
+    wait_for(lambda: in_flight(estate, 1), what="the first apply to hold the lock")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    listed = estate.cli("locks")
+    store = estate.store()
+    (lock,) = store.locks()
+    store.close()
+    assert listed.stdout == (
+        f"{lock.id}  sandbox:.reconciler/sandbox.db  (its process is gone: the next apply takes it over)\n"
+        f"  held by    {user_name()}@{host_name()} pid {first.pid}, run {lock.run_id}\n"
+        f"  acquired   {format_time(lock.acquired)}\n"
+        f"  heartbeat  {format_time(lock.heartbeat)}\n"
+        f"  expires    {format_time(lock.expires)}\n"
+    )
+    assert estate.cli("apply", "--auto-approve", "--lock-timeout", "0").returncode == 0
+
+
+def test_unlock_releases_a_lock_by_id(estate: Estate) -> None:
+    first = estate.start("apply", "--auto-approve", env=SLOW)
+    wait_for(lambda: in_flight(estate, 1), what="the first apply to hold the lock")
+    first.kill()
+    first.wait()
+    store = estate.store()
+    (lock,) = store.locks()
+    store.close()
+    released = estate.cli("unlock", lock.id)
+    assert released.returncode == 0
+    assert released.stdout == (
+        f"Released lock {lock.id} on sandbox:.reconciler/sandbox.db "
+        f"(held by {user_name()}@{host_name()} pid {first.pid}, run {lock.run_id}).\n"
+    )
+    assert estate.cli("locks").stdout == "No locks held.\n"
+    assert str(estate.runs()[0].outcome) == "abandoned"
+    unknown = estate.cli("unlock", lock.id)
+    assert unknown.returncode == 1
+    assert (
+        unknown.stderr
+        == f"error: no lock with id '{lock.id}'\nhint: 'reconciler locks' lists the locks held\n"
+    )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_mid_apply_records_in_flight_work_releases_the_lock_and_exits_130(
+    estate: Estate, sig: signal.Signals
+) -> None:
+    first = estate.start("apply", "--auto-approve", env=SLOW)
+    wait_for(lambda: in_flight(estate, 3), what="three requests in flight")
+    first.send_signal(sig)
+    _, stderr = first.communicate(timeout=30)
+    assert first.returncode == 130
+    assert stderr.splitlines()[-1] == (
+        f"error: interrupted by {sig.name}: 3 interrupted, 1 not started; "
+        "in-flight changes are recorded in the journal and the lock is released"
+    )
+    assert estate.cli("locks").stdout == "No locks held.\n"
+    (run,) = estate.runs()
+    assert (run.outcome, run.interrupted, run.unfinished) == (RunOutcome.INTERRUPTED, 3, 0)
+    assert {a.error_message for a in estate.attempts(run.id)} == {
+        f"stopped while operation {a.operation_id} was pending; the console finishes it on its own"
+        for a in estate.attempts(run.id)
+    }
+    again = estate.cli("apply", "--auto-approve", env=SLOW)
+    assert again.returncode == 0, again.stderr
+    assert estate.writes() == 4

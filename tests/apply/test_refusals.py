@@ -1,0 +1,152 @@
+"""Apply refuses before any write: stale or unapproved plans, blocked entries, cancels not allowed."""
+
+from __future__ import annotations
+
+import json
+
+from reconciler.applying.approval import plan_difference
+from reconciler.model import Action, Change
+from tests.apply.conftest import Estate
+
+BLOCKED = """\
+version: 1
+subscriptions:
+  - id: SUB-1001
+    apps:
+      focus: {site: acme-std}
+      talent: {site: acme}
+"""
+
+CANCELLED = """\
+version: 1
+subscriptions:
+  - id: SUB-1001
+    status: cancelled
+"""
+
+
+def current_checksum(estate: Estate) -> str:
+    planned = estate.cli("plan", "--format", "json")
+    return str(json.loads(planned.stdout)["checksum"])
+
+
+def test_a_stale_saved_plan_is_refused_and_the_difference_shown(estate: Estate) -> None:
+    assert estate.cli("plan", "--out", "plan.json").returncode == 0
+    saved = json.loads((estate.root / "plan.json").read_text())["checksum"]
+    console = estate.console()
+    console.provision(
+        "alice@acme.example", "SUB-1001", "focus", "acme", "done-by-hand"
+    )  # the console moved on
+    console.close()
+    writes = estate.writes()
+
+    result = estate.cli("apply", "--plan", "plan.json")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"error: the saved plan plan.json is stale: re-planning now gives {current_checksum(estate)}, "
+        f"the saved plan has {saved}; nothing was applied\n"
+        "  - provision:SUB-1001:focus: in the approved plan, no longer needed\n"
+        "hint: make the plan again (reconciler plan --out plan.json), review it, then apply it\n"
+    )
+    assert estate.writes() == writes
+    (run,) = estate.runs()
+    assert str(run.outcome) == "refused"
+    assert run.message is not None and run.message.startswith("the saved plan plan.json is stale")
+
+
+def test_the_difference_names_changes_added_removed_and_changed() -> None:
+    def change(change_id: str, site: str) -> Change:
+        return Change(change_id, Action.PROVISION, "SUB-1", "focus", site, "org", (), "why", None)
+
+    approved = (change("provision:SUB-1:focus", "acme"), change("provision:SUB-1:talent", "acme"))
+    current = (change("provision:SUB-1:focus", "acme-2"), change("provision:SUB-2:focus", "acme"))
+    assert plan_difference(approved, current) == [
+        "  ~ provision:SUB-1:focus: site acme -> acme-2",
+        "  - provision:SUB-1:talent: in the approved plan, no longer needed",
+        "  + provision:SUB-2:focus: planned now, not in the approved plan",
+    ]
+
+
+def test_a_checksum_that_is_not_the_plans_is_refused(estate: Estate) -> None:
+    wrong = "sha256:" + "0" * 64
+    result = estate.cli("apply", "--checksum", wrong)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"error: the plan's checksum is now {current_checksum(estate)}, not the approved {wrong}; "
+        "nothing was applied\n"
+        "the changes planned now:\n"
+        "  create-site:acme-align\n"
+        "  provision:SUB-1001:focus\n"
+        "  provision:SUB-1001:talent\n"
+        "  provision:SUB-1001:jira-align\n"
+        "hint: review the current plan ('reconciler plan') and approve its checksum\n"
+    )
+    assert estate.writes() == 0
+
+
+def test_the_approved_checksum_is_enough_approval(estate: Estate) -> None:
+    result = estate.cli("apply", "--checksum", current_checksum(estate))
+    assert result.returncode == 0, result.stderr
+    assert estate.writes() == 4
+
+
+def test_a_blocked_entry_refuses_everything_before_any_write(estate: Estate) -> None:
+    estate.write_desired({"acme.yaml": BLOCKED})
+    result = estate.cli("apply", "--auto-approve")
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: the plan has 1 blocked entry; nothing was applied\n"
+        "  [premium-site] desired-state/acme.yaml:5:21: focus needs a site with Jira Premium or Enterprise; "
+        "acme-std has Jira Standard\n"
+        "hint: fix the desired state where each entry points ('reconciler plan' explains them), "
+        "then apply again\n"
+    )
+    assert estate.writes() == 0  # talent -> acme alone would have been fine: it was not made either
+
+
+def test_a_cancel_runs_only_with_allow_cancel(estate: Estate) -> None:
+    estate.write_desired({"acme.yaml": CANCELLED})
+    refused = estate.cli("apply", "--auto-approve")
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        "error: the plan cancels 1 subscription and --allow-cancel was not given; nothing was applied\n"
+        "  - cancel:SUB-1001: SUB-1001 is declared cancelled: jira-align (no site), focus (no site) and "
+        "talent (no site) go off on 2027-10-15\n"
+        "hint: review what the cancellation takes down, then apply again with --allow-cancel\n"
+    )
+    assert estate.writes() == 0
+
+    allowed = estate.cli("apply", "--auto-approve", "--allow-cancel")
+    assert allowed.returncode == 0, allowed.stderr
+    assert estate.writes() == 1
+    console = estate.console()
+    assert console.observe(None).subscriptions["SUB-1001"].status == "cancelled"
+    console.close()
+
+
+def test_without_a_terminal_and_without_approval_apply_refuses(estate: Estate) -> None:
+    result = estate.cli("apply", input="yes\n")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "error: apply needs an approval and there is no terminal to ask on; nothing was applied\n"
+        "hint: review the plan, then pass --auto-approve, or apply a reviewed plan with --plan PLAN or "
+        "--checksum SHA\n"
+    )
+    assert estate.writes() == 0
+
+
+def test_with_no_changes_apply_needs_no_approval(estate: Estate) -> None:
+    assert estate.cli("apply", "--auto-approve").returncode == 0
+    result = estate.cli("apply")
+    assert result.returncode == 0
+    assert result.stdout == "No changes: the console already matches desired state; nothing was applied.\n"
+
+
+def test_an_invalid_saved_plan_is_refused_before_anything_else(estate: Estate) -> None:
+    result = estate.cli("apply", "--plan", "missing.json")
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: plan file missing.json does not exist\n"
+        "hint: make one with: reconciler plan --out missing.json\n"
+    )
+    assert not (estate.root / ".reconciler" / "state.db").exists()
