@@ -1,0 +1,94 @@
+"""https: the certificate is verified, and a private CA is trusted only when RECONCILER_CA_BUNDLE names it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reconciler.errors import ReconcilerError
+from reconciler.providers.base import ProviderSettings
+from reconciler.providers.http import open_http_provider
+from reconciler.providers.sandbox import SandboxConsole
+from reconciler.server.api import ConsoleApi
+from reconciler.server.faults import FaultSettings
+from reconciler.server.httpserver import make_server
+from tests.http.conftest import ALICE, TOKEN, sandbox_db
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.fixture
+def https_url(estate: Path, certificate: tuple[Path, Path]) -> Iterator[str]:
+    """The console API over TLS on 127.0.0.1, with a self-signed certificate."""
+    console = SandboxConsole(sandbox_db(estate))
+    server = make_server(ConsoleApi(console), "127.0.0.1", 0, FaultSettings())
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{server.port}"
+    server.shutdown()
+    server.server_close()
+    console.close()
+
+
+def test_an_unverifiable_certificate_is_refused(https_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RECONCILER_CA_BUNDLE", raising=False)
+    provider = open_http_provider(ProviderSettings(url=https_url, token=TOKEN))
+    with pytest.raises(ReconcilerError) as caught:
+        provider.observe()
+    provider.close()
+    assert re.fullmatch(
+        rf"the console at {re.escape(https_url)} presented a certificate that cannot be verified: "
+        r"\[SSL: CERTIFICATE_VERIFY_FAILED\] certificate verify failed: self[- ]signed certificate .*",
+        caught.value.message,
+    ), caught.value.message
+    assert caught.value.hint == (
+        "if it is signed by your own CA, point RECONCILER_CA_BUNDLE at that CA's PEM bundle"
+    )
+
+
+def test_a_ca_bundle_makes_it_trusted(
+    https_url: str, certificate: tuple[Path, Path], estate: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECONCILER_CA_BUNDLE", str(certificate[0]))
+    provider = open_http_provider(ProviderSettings(url=https_url, token=TOKEN))
+    try:
+        observed = provider.observe()
+    finally:
+        provider.close()
+    with SandboxConsole(sandbox_db(estate)) as console:
+        assert observed == console.observe(ALICE)
+
+
+def test_an_unreadable_ca_bundle_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = tmp_path / "nowhere.pem"
+    monkeypatch.setenv("RECONCILER_CA_BUNDLE", str(missing))
+    with pytest.raises(ReconcilerError) as caught:
+        open_http_provider(ProviderSettings(url="https://console.example.com", token=TOKEN))
+    assert caught.value.message == (
+        f"cannot use the CA bundle {missing} from RECONCILER_CA_BUNDLE: [Errno 2] No such file or directory"
+    )
+    assert caught.value.hint == (
+        "point RECONCILER_CA_BUNDLE at a readable PEM file of CA certificates, or unset it"
+    )
