@@ -1,0 +1,131 @@
+"""The saved plan: round trip, refusal of anything that is not a trustworthy plan, checksum, fingerprint."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.errors import ReconcilerError
+from reconciler.model import Plan
+from reconciler.options import GlobalOptions
+from reconciler.pipeline import public_provider
+from reconciler.planning import plan_changes
+from reconciler.planning.fingerprint import observed_fingerprint
+from reconciler.planning.planfile import plan_from_json, plan_to_json, read_plan, write_plan
+from tests.planning.builders import console, desired
+from tests.planning.conftest import sub
+
+
+@pytest.fixture
+def plan(seed: dict[str, Any]) -> Plan:
+    seed["subscriptions"] += [
+        sub("SUB-1"),
+        sub("SUB-2", "talent", apps={"talent": "labs"}),
+        sub("SUB-3", "focus", status="upcoming"),
+        sub("SUB-4", "jira-align"),
+    ]
+    sites = [{"name": "new-site", "org": "acme-corp", "create": True}]
+    subs = [
+        {"id": "SUB-1", "apps": {"jira-align": {"site": "new-site"}, "focus": {"site": "acme"}}},
+        {"id": "SUB-2", "status": "cancelled"},
+        {"id": "SUB-3", "apps": {"focus": {"site": "acme-std"}}},
+        {"id": "SUB-404"},
+    ]
+    return plan_changes(desired(sites, subs), console(seed), paths=["desired-state"], provider="sandbox:x.db")
+
+
+def test_a_saved_plan_reads_back_equal(plan: Plan, tmp_path: Path) -> None:
+    assert plan.changes and plan.blocked and plan.deferred and plan.unmanaged and plan.warnings
+    write_plan(tmp_path / "deep" / "plan.json", plan)
+    assert read_plan(tmp_path / "deep" / "plan.json") == plan
+    assert plan_from_json(json.loads(json.dumps(plan_to_json(plan)))) == plan
+
+
+def test_the_same_plan_is_the_same_bytes(plan: Plan, tmp_path: Path) -> None:
+    write_plan(tmp_path / "a.json", plan)
+    write_plan(tmp_path / "b.json", read_plan(tmp_path / "a.json"))
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+
+
+def write(path: Path, data: object) -> Path:
+    path.write_text(json.dumps(data) if not isinstance(data, str) else data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "p.json is not a plan: invalid JSON at line 1 column 2: Expecting property name"),
+        ("[1, 2]", "p.json is not a plan: it has no format_version"),
+        ('{"checksum": "x"}', "p.json is not a plan: it has no format_version"),
+    ],
+)
+def test_what_is_not_a_plan_is_refused(tmp_path: Path, content: str, message: str, monkeypatch: Any) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "p.json", content)
+    with pytest.raises(ReconcilerError) as error:
+        read_plan("p.json")
+    assert error.value.message.startswith(message)
+
+
+def test_another_format_version_is_refused(plan: Plan, tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "p.json", {**plan_to_json(plan), "format_version": 2})
+    with pytest.raises(ReconcilerError) as error:
+        read_plan("p.json")
+    assert error.value.message == "p.json is a plan of format version 2; this reconciler reads version 1"
+    assert error.value.hint == "make the plan again with this reconciler: reconciler plan --out p.json"
+
+
+def test_a_plan_that_breaks_its_schema_is_refused(plan: Plan, tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.chdir(tmp_path)
+    data = plan_to_json(plan)
+    data["changes"][0]["action"] = "delete-everything"
+    write(tmp_path / "p.json", data)
+    with pytest.raises(ReconcilerError) as error:
+        read_plan("p.json")
+    assert error.value.message.startswith("p.json is not a valid plan: at changes/0/action: ")
+
+
+def test_hand_edited_changes_break_the_checksum(plan: Plan, tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.chdir(tmp_path)
+    data = plan_to_json(plan)
+    data["changes"] = data["changes"][1:]
+    write(tmp_path / "p.json", data)
+    with pytest.raises(ReconcilerError) as error:
+        read_plan("p.json")
+    assert error.value.message.startswith(f"the changes in p.json do not match its checksum {plan.checksum}")
+
+
+def test_a_reworded_reason_or_a_moved_declaration_keeps_the_checksum(plan: Plan) -> None:
+    moved = tuple(dataclasses.replace(c, reason="reworded", source=None) for c in reversed(plan.changes))
+    assert dataclasses.replace(plan, changes=moved).checksum == plan.checksum
+    other_site = (dataclasses.replace(plan.changes[-1], site="elsewhere"), *plan.changes[:-1])
+    assert dataclasses.replace(plan, changes=other_site).checksum != plan.checksum
+
+
+def test_the_fingerprint_covers_the_console_not_who_observed_it(seed: dict[str, Any]) -> None:
+    seed["subscriptions"] += [sub("SUB-1"), sub("SUB-2", "focus")]
+    first = console(seed)
+    seed["subscriptions"].reverse()
+    seed["sites"].reverse()
+    reordered = console(seed, actor="dana@acme.example")
+    assert observed_fingerprint(first) == observed_fingerprint(reordered)
+    seed["subscriptions"][0]["apps"] = {"focus": "acme"}
+    assert observed_fingerprint(console(seed)) != observed_fingerprint(first)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("sandbox:.reconciler/sandbox.db", "sandbox:.reconciler/sandbox.db"),
+        ("https://bot:s3cret@console.example/api?token=abc#x", "https://console.example/api"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+    ],
+)
+def test_the_provider_is_saved_without_credentials(url: str, shown: str) -> None:
+    assert public_provider(GlobalOptions(provider=url, token="abc")) == shown

@@ -1,0 +1,92 @@
+"""Renderer details the golden plans do not reach: the comment size cap, colour, dates, escaping."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from reconciler.model import Plan
+from reconciler.planning import plan_changes
+from reconciler.rendering.markdown import LIMIT, escape, render_markdown
+from reconciler.rendering.text import render_text, starts_in
+from tests.planning.builders import console, desired
+from tests.planning.conftest import sub
+
+
+def big_plan(seed: dict[str, Any], count: int, *, blocked: int = 0, cancelled: int = 0) -> Plan:
+    """`count` provisions over as many orgs, `blocked` of them on a Standard site, some cancels."""
+    subs = []
+    for n in range(count):
+        org, site = f"org-{n:05d}", f"site-{n:05d}"
+        seed["organizations"].append({"id": org, "admins": ["alice@acme.example"]})
+        seed["sites"].append(
+            {"name": site, "org": org, "products": {"jira": "standard" if n < blocked else "premium"}}
+        )
+        seed["subscriptions"].append(sub(f"SUB-{n:05d}", "focus"))
+        subs.append({"id": f"SUB-{n:05d}", "apps": {"focus": {"site": site}}})
+    for n in range(cancelled):
+        seed["subscriptions"].append(sub(f"SUB-C{n:04d}", apps={"jira-align": "acme", "focus": "acme"}))
+        subs.append({"id": f"SUB-C{n:04d}", "status": "cancelled"})
+    return plan_changes(desired(None, subs), console(seed), paths=["desired-state"], provider="sandbox:x")
+
+
+def test_a_plan_too_long_for_a_comment_keeps_the_summary_and_what_must_not_be_missed(
+    seed: dict[str, Any],
+) -> None:
+    plan = big_plan(seed, 600, blocked=3, cancelled=2)
+    assert len(plan.changes) == 599 and len(plan.blocked) == 3
+    text = render_markdown(plan)
+    assert len(text) <= LIMIT
+    assert "The full plan is " in text and "JSON plan artifact" in text
+    assert "| ⛔ blocked | 3 |" in text and "| 📦 apps to provision | 597 |" in text
+    assert text.count("| `premium-site` |") == 3  # every blocked entry still shown
+    assert "cancel `SUB-C0001`" in text  # and every cancellation
+    assert f"Checksum: `{plan.checksum}`" in text
+    assert "provision `focus` of `SUB-00599`" not in text  # the routine changes are left to the JSON
+
+
+def test_when_even_the_loud_parts_are_too_long_they_are_cut_with_a_count(seed: dict[str, Any]) -> None:
+    plan = big_plan(seed, 40, blocked=40)
+    text = render_markdown(plan, limit=3_000)
+    assert len(text) <= 3_000
+    assert "…and " in text and " more in the JSON plan." in text
+
+
+def test_a_plan_within_the_limit_is_rendered_whole(seed: dict[str, Any]) -> None:
+    plan = big_plan(seed, 5)
+    text = render_markdown(plan)
+    assert "The full plan is" not in text
+    assert text.count("📦 provision `focus`") == 5
+
+
+def test_text_colour_is_the_callers_choice(seed: dict[str, Any]) -> None:
+    plan = big_plan(seed, 2, blocked=1)
+    plain, coloured = render_text(plan), render_text(plan, color=True)
+    assert "\x1b[" not in plain
+    assert "\x1b[32m+\x1b[0m provision" in coloured and "\x1b[31mx\x1b[0m" in coloured
+    # Everything fits in 100 columns but the summary line, whose wording CI logs are grepped for.
+    assert [line for line in plain.splitlines() if len(line) > 100] == [
+        "Plan: 0 sites to create, 1 app to provision, 0 to reactivate, 0 to cancel; "
+        "1 blocked, 0 deferred, 0 unmanaged."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("start", "today", "shown"),
+    [
+        (dt.date(2026, 12, 15), dt.date(2026, 11, 21), "starts on 2026-12-15 (in 24 days)"),
+        (dt.date(2026, 11, 22), dt.date(2026, 11, 21), "starts on 2026-11-22 (in 1 day)"),
+        (dt.date(2026, 11, 21), dt.date(2026, 11, 21), "starts on 2026-11-21 (today)"),
+        (dt.date(2026, 11, 20), dt.date(2026, 11, 21), "start date 2026-11-20 has passed"),
+        (dt.date(2026, 12, 15), None, "starts on 2026-12-15"),
+        (None, dt.date(2026, 11, 21), "start date unknown"),
+    ],
+)
+def test_starts_in(start: dt.date | None, today: dt.date | None, shown: str) -> None:
+    assert starts_in(start, today) == shown
+
+
+def test_markdown_escapes_what_would_become_markup() -> None:
+    assert escape("a | b <script> `x` *y*") == "a \\| b &lt;script> \\`x\\` \\*y\\*"
