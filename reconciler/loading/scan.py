@@ -33,18 +33,23 @@ class DuplicateKey:
 
 
 class ScanFailed(Exception):
-    """PyYAML could not read text the fast parser accepted (the two disagree on an edge case)."""
+    """PyYAML could not read the text: what, where, and what it was reading (`context`, if known)."""
 
-    def __init__(self, message: str, at: Position) -> None:
+    def __init__(self, message: str, at: Position, context: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.at = at
+        self.context = context
 
 
 def _failure(error: yaml.YAMLError) -> ScanFailed:
     mark = getattr(error, "problem_mark", None)
     problem = getattr(error, "problem", None) or str(error)
-    return ScanFailed(str(problem), _position(mark) if mark is not None else (1, 1))
+    context, context_mark = getattr(error, "context", None), getattr(error, "context_mark", None)
+    if context and context_mark is not None:
+        line, column = _position(context_mark)
+        context = f"{context} that starts at line {line}, column {column}"
+    return ScanFailed(str(problem), _position(mark) if mark is not None else (1, 1), context)
 
 
 def explicit_tags(text: str) -> list[TagUse]:

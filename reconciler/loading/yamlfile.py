@@ -183,6 +183,8 @@ def _parse(text: str, display: str) -> tuple[Any, list[Diagnostic]]:
         return _loads(text, yaml_rs.DuplicateKeyPolicy.Error), []
     except yaml_rs.YAMLDecodeError as error:
         message = str(error)
+    if message.startswith("Invalid tag"):  # some tags the fast parser refuses, without a position
+        return _FAILED, _tags(text, display) or [_parse_error(message, text, display)]
     if not message.startswith("duplicate mapping key"):
         return _FAILED, [_parse_error(message, text, display)]
     problems = _duplicates(text, display, message)
@@ -207,7 +209,20 @@ def _parse_error(message: str, text: str, display: str) -> Diagnostic:
         )
     if "recursion limit" in problem:
         return _too_deep(where)
-    return Diagnostic("yaml-syntax", f"invalid YAML: {problem}", where)
+    return _syntax_error(text, display) or Diagnostic("yaml-syntax", f"invalid YAML: {problem}", where)
+
+
+def _syntax_error(text: str, display: str) -> Diagnostic | None:
+    """PyYAML's account of a syntax error, when it has one: it says what it was reading, and where."""
+    from reconciler.loading import scan
+
+    try:
+        scan.compose(text)
+    except scan.ScanFailed as failure:
+        context = f" ({failure.context})" if failure.context else ""
+        where = SourceSpan(display, *failure.at)
+        return Diagnostic("yaml-syntax", f"invalid YAML: {failure.message}{context}", where)
+    return None  # the two parsers disagree: the fast parser's account will do
 
 
 def _first_alias(text: str, display: str) -> SourceSpan | None:
@@ -232,9 +247,12 @@ def _encoding(raw: bytes, error: UnicodeDecodeError, display: str) -> Diagnostic
     line_start = raw.rfind(b"\n", 0, error.start) + 1
     line = raw.count(b"\n", 0, error.start) + 1
     column = len(raw[line_start : error.start].decode("utf-8", errors="replace")) + 1
+    utf16 = raw.startswith((b"\xff\xfe", b"\xfe\xff"))
     return Diagnostic(
         "encoding",
-        f"the file is not UTF-8: byte 0x{raw[error.start]:02x} cannot be decoded",
+        "the file is UTF-16, not UTF-8"
+        if utf16
+        else f"the file is not UTF-8: byte 0x{raw[error.start]:02x} cannot be decoded",
         SourceSpan(display, line, column),
         hint="save the file as UTF-8",
     )

@@ -175,7 +175,8 @@ def _type_failure(
         hint = "use true or false (in YAML 1.2, yes, no, on and off are strings)"
     elif "object" in names and not isinstance(value, dict | list) and len(schema.get("required", ())) == 1:
         name = f"{path[-1]}: " if path and isinstance(path[-1], str) else ""
-        hint = f"write `{name}{{{schema['required'][0]}: {value}}}`"
+        shown = "NAME" if value is None else value
+        hint = f"write `{name}{{{schema['required'][0]}: {shown}}}`"
     elif "array" in names and isinstance(value, dict):
         hint = "write each item on its own line, starting with `- `"
     elif path == () and "version" in schema.get("properties", {}):
@@ -186,7 +187,10 @@ def _type_failure(
 def _site_name_failure(value: str) -> tuple[str, str | None]:
     hint = "use lowercase letters, digits and hyphens, starting and ending with a letter or digit"
     if len(value) > 63:
-        return f"site name '{value}' is {len(value)} characters long: at most 63 are allowed", None
+        return (
+            f"site name '{value}' is {len(value)} characters long: at most 63 are allowed",
+            "pick a shorter name",
+        )
     suggestion = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")
     if suggestion and suggestion != value:
         hint += f" (e.g. '{suggestion}')"
