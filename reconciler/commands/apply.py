@@ -25,7 +25,7 @@ from reconciler.applying.executor import ExecutionReport, execute
 from reconciler.applying.outcomes import ChangeOutcome
 from reconciler.applying.progress import progress_for
 from reconciler.applying.signals import StopSignals
-from reconciler.applying.summary import interrupted_message, render_summary
+from reconciler.applying.summary import counts, interrupted_message, render_summary
 from reconciler.applying.verify import Verification, verify
 from reconciler.errors import EXIT_OK, Interrupted, ReconcilerError
 from reconciler.model import Plan
@@ -179,7 +179,10 @@ class Apply:
         if report.stopped:
             sys.stdout.write(render_summary(report, None, self.run_id))
             if held.lost.is_set():
-                return RunOutcome.FAILED, "the lock was released by someone else during the run; stopped"
+                return RunOutcome.FAILED, (
+                    f"the lock on {self.lock_name} was released by someone else ('reconciler unlock') "
+                    f"during the run: stopped starting changes; {counts(report)}"
+                )
             return RunOutcome.INTERRUPTED, interrupted_message(report, self.signals.received)
         verification = verify(report, make_plan(request.options, request.paths).plan)
         sys.stdout.write(render_summary(report, verification, self.run_id))

@@ -149,3 +149,23 @@ def test_a_signal_mid_apply_records_in_flight_work_releases_the_lock_and_exits_1
     again = estate.cli("apply", "--auto-approve", env=SLOW)
     assert again.returncode == 0, again.stderr
     assert estate.writes() == 4
+
+
+def test_an_apply_whose_lock_is_taken_away_stops_starting_changes(estate: Estate) -> None:
+    env = {**SLOW, "RECONCILER_LOCK_TTL": "0.6"}  # a heartbeat every 0.2 s notices quickly
+    first = estate.start("apply", "--auto-approve", env=env)
+    wait_for(lambda: in_flight(estate, 3), what="three requests in flight")
+    store = estate.store()
+    (lock,) = store.locks()
+    store.close()
+    assert estate.cli("unlock", lock.id).returncode == 0
+    _, stderr = first.communicate(timeout=30)
+    assert first.returncode == 1
+    assert stderr.splitlines()[-2:] == [
+        "error: the lock on sandbox:.reconciler/sandbox.db was released by someone else "
+        "('reconciler unlock') during the run: stopped starting changes; 3 interrupted, 1 not started",
+        f"hint: 'reconciler history --run {lock.run_id}' shows every attempt; fix the cause and apply again: "
+        "what succeeded is not repeated",
+    ]
+    (run,) = estate.runs()
+    assert (run.outcome, run.interrupted) == (RunOutcome.FAILED, 3)
