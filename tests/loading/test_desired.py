@@ -1,0 +1,144 @@
+"""Desired state: which files are read, how they merge, and where every value came from."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reconciler.errors import ReconcilerError
+from reconciler.loading.desired import InvalidDesiredState, check_desired, desired_files, load_desired
+from reconciler.model import DesiredApp, SourceSpan
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The repository's example estate, copied into a fresh working directory."""
+    shutil.copytree(REPO / "desired-state", tmp_path / "desired-state")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_example_estate_loads(example: Path) -> None:
+    state = load_desired(["desired-state"])
+    assert state.files == (
+        "desired-state/acme-corp.yaml",
+        "desired-state/acme-labs.yaml",
+        "desired-state/sites.yaml",
+    )
+    assert sorted(state.sites) == ["acme", "acme-align", "labs"]
+    assert sorted(state.subscriptions) == ["SUB-1001", "SUB-1002", "SUB-1003"]
+    assert state.digest.startswith("sha256:") and len(state.digest) == 71
+
+
+def test_defaults_and_origins(example: Path) -> None:
+    state = load_desired(["desired-state"])
+    align, acme = state.sites["acme-align"], state.sites["acme"]
+    assert (align.org, align.create, acme.create) == ("acme-corp", True, False)
+    assert align.origin.span() == SourceSpan("desired-state/sites.yaml", 8, 11)
+    assert align.org_origin.span() == SourceSpan("desired-state/sites.yaml", 9, 10)
+    sub = state.subscriptions["SUB-1001"]
+    assert (sub.status, sub.product, sub.billing_account) == (
+        "active",
+        "strategy-collection",
+        "AC-1111-2222-3333",
+    )
+    assert sub.origin.span() == SourceSpan("desired-state/acme-corp.yaml", 4, 9)
+    assert sub.status_origin.span() == sub.origin.span()  # status defaulted: its id
+    focus = next(app for app in sub.apps if app.app == "focus")
+    assert isinstance(focus, DesiredApp) and focus.site == "acme"
+    assert focus.origin.span() == SourceSpan("desired-state/acme-corp.yaml", 9, 7)
+    assert focus.site_origin.span() == SourceSpan("desired-state/acme-corp.yaml", 9, 21)
+    assert [app.app for app in sub.apps] == ["jira-align", "focus", "talent"]
+    assert state.subscriptions["SUB-1002"].billing_account is None
+
+
+def test_a_declared_status_is_its_own_origin(tmp_path: Path) -> None:
+    path = write(tmp_path / "s.yaml", "version: 1\nsubscriptions:\n  - id: SUB-9\n    status: cancelled\n")
+    sub = load_desired([str(path)]).subscriptions["SUB-9"]
+    assert sub.status == "cancelled" and sub.apps == ()
+    assert sub.status_origin.span() == SourceSpan(path.as_posix(), 4, 13)
+
+
+def test_the_digest_covers_names_and_bytes(example: Path) -> None:
+    first = load_desired(["desired-state"]).digest
+    assert load_desired(["desired-state"]).digest == first
+    sites = example / "desired-state" / "sites.yaml"
+    sites.write_text(sites.read_text() + "\n")
+    changed = load_desired(["desired-state"]).digest
+    assert changed != first
+    sites.rename(example / "desired-state" / "zz-sites.yaml")
+    assert load_desired(["desired-state"]).digest not in (first, changed)
+
+
+def test_files_are_found_in_a_stable_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("b.yaml", "a.yml", "team/c.yaml", "team/a.yaml", ".git/x.yaml", "team/.hidden.yaml"):
+        write(tmp_path / "ds" / name, "version: 1\n")
+    write(tmp_path / "ds" / "README.md", "not yaml")
+    write(tmp_path / "extra.txt", "version: 1\n")
+    found = [display for _, display in desired_files(["./ds/", "extra.txt", "ds/b.yaml"])]
+    assert found == ["ds/a.yml", "ds/b.yaml", "ds/team/a.yaml", "ds/team/c.yaml", "extra.txt"]
+
+
+def test_a_missing_path_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ReconcilerError) as raised:
+        check_desired(["desired-state"])
+    assert raised.value.message == "desired-state does not exist"
+    assert raised.value.hint == (
+        "pass desired-state files or directories (by default, desired-state/ in the current directory)"
+    )
+
+
+def test_a_directory_without_yaml_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "ds" / "notes.txt", "")
+    with pytest.raises(ReconcilerError) as raised:
+        check_desired(["ds"])
+    assert raised.value.message == "no *.yaml or *.yml file in ds"
+
+
+def test_check_reports_instead_of_raising(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "ds" / "a.yaml", "version: 1\nsites: [\n")
+    write(tmp_path / "ds" / "b.yaml", "version: 1\nsites:\n  - name: x1\n    org: o\n")
+    result = check_desired(["ds"])
+    assert result.files == ("ds/a.yaml", "ds/b.yaml")
+    assert not result.valid and result.state is None
+    assert [(d.rule, d.source) for d in result.diagnostics] == [
+        ("yaml-syntax", SourceSpan("ds/a.yaml", 3, 1))
+    ]
+
+
+def test_load_raises_every_error_as_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "ds" / "a.yaml", "version: 1\nsites:\n  - name: x1\n    org: o\n    create: yes\n")
+    write(tmp_path / "ds" / "b.yaml", "version: 1\nsites:\n  - name: x1\n    org: o\n")
+    with pytest.raises(InvalidDesiredState) as raised:
+        load_desired(["ds"])
+    error = raised.value
+    assert error.files == ("ds/a.yaml", "ds/b.yaml")
+    assert [d.rule for d in error.diagnostics] == ["schema", "duplicate-site"]
+    assert error.message == (
+        "desired state is invalid (2 errors in 2 files):\n"
+        "ds/a.yaml:5:13: error[schema]: expected a boolean (true or false), got the string 'yes'\n"
+        "  hint: use true or false (in YAML 1.2, yes, no, on and off are strings)\n"
+        "ds/b.yaml:3:11: error[duplicate-site]: site x1 is declared twice: here and at ds/a.yaml:3:11\n"
+        "  hint: declare each site once, in one file"
+    )
+    assert error.hint == "fix the files; `reconciler validate` checks them without contacting the console"
+
+
+def test_a_file_listed_twice_is_read_once(example: Path) -> None:
+    state = load_desired(["desired-state", "desired-state/sites.yaml"])
+    assert len(state.files) == 3

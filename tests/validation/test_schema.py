@@ -1,0 +1,67 @@
+"""The desired-state JSON Schema: a valid 2020-12 schema, documented for editors, and the one truth."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+import pytest
+from jsonschema import Draft202012Validator
+
+from reconciler.loading.yamlfile import parse_yaml
+from reconciler.validation.schema import schema_diagnostics
+from tests.conftest import REPO_ROOT
+
+SCHEMA_FILE = REPO_ROOT / "schemas" / "desired-state.schema.json"
+GOLDEN = REPO_ROOT / "tests" / "golden" / "validate"
+
+
+def schema() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    return loaded
+
+
+def properties(node: Any, where: str = "#") -> Iterator[tuple[str, dict[str, Any]]]:
+    if isinstance(node, dict):
+        for name, value in node.get("properties", {}).items():
+            yield f"{where}/{name}", value
+        for key, value in node.items():
+            yield from properties(value, f"{where}/{key}")
+
+
+def test_it_is_a_valid_2020_12_schema() -> None:
+    Draft202012Validator.check_schema(schema())
+    assert schema()["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+def test_every_property_is_described() -> None:
+    undescribed = [where for where, value in properties(schema()) if "description" not in value]
+    assert undescribed == []
+
+
+def test_the_example_estate_is_valid() -> None:
+    validator = jsonschema_rs.validator_for(schema())
+    for path in sorted((REPO_ROOT / "desired-state").glob("*.yaml")):
+        doc, problems = parse_yaml(path.read_bytes(), path.name)
+        assert problems == [] and doc is not None
+        assert validator.is_valid(doc.data), path
+        assert schema_diagnostics(doc, "desired-state.schema.json") == []
+
+
+def readable_golden_files() -> list[Path]:
+    """Every golden input that is readable YAML (the others never reach the schema check)."""
+    files = sorted(p for p in GOLDEN.glob("*/desired-state/**/*.y*ml") if ".hidden" not in p.parts)
+    return [p for p in files if parse_yaml(p.read_bytes(), p.name)[0] is not None]
+
+
+@pytest.mark.parametrize("path", readable_golden_files(), ids=lambda p: str(p.relative_to(GOLDEN)))
+def test_the_fast_check_and_the_detailed_one_agree(path: Path) -> None:
+    doc, _ = parse_yaml(path.read_bytes(), path.name)
+    assert doc is not None
+    fast = jsonschema_rs.validator_for(schema()).is_valid(doc.data)
+    detailed = list(Draft202012Validator(schema()).iter_errors(doc.data))
+    assert fast == (detailed == [])
+    assert (schema_diagnostics(doc, "desired-state.schema.json") == []) == fast
