@@ -1,12 +1,13 @@
 """Executing a plan's changes: dependency order, independent changes in parallel, stoppable.
 
-The scheduler runs on the calling (main) thread, so signals reach it; each change runs on a
-daemon thread of its own, at most `parallelism` at a time. Daemon threads matter: after a stop,
-a request stuck in the network must not keep the process alive past its grace period.
+The scheduler runs on the calling (main) thread, so signals reach it; changes run on a pool of
+`parallelism` daemon threads. Daemon threads matter: after a stop, a request stuck in the
+network must not keep the process alive past its grace period.
 """
 
 from __future__ import annotations
 
+import heapq
 import queue
 import threading
 import time
@@ -46,13 +47,14 @@ class _Schedule:
         for change in changes:
             for dependency in self.waiting_on[change.id]:
                 self.dependents[dependency].append(change.id)
-        self.ready = [c.id for c in changes if not self.waiting_on[c.id]]
-        self.unscheduled = set(self.order) - set(self.ready)
+        #: (plan position, id): changes start in plan order as soon as they may
+        self.ready = [(self.order[c.id], c.id) for c in changes if not self.waiting_on[c.id]]
+        self.unscheduled = {c.id for c in changes if self.waiting_on[c.id]}
 
     def next_ready(self) -> Change | None:
         if not self.ready:
             return None
-        return self.changes[self.ready.pop(0)]
+        return self.changes[heapq.heappop(self.ready)[1]]
 
     def succeeded(self, change_id: str) -> None:
         for dependent in self.dependents[change_id]:
@@ -60,8 +62,7 @@ class _Schedule:
             waiting.discard(change_id)
             if not waiting and dependent in self.unscheduled:
                 self.unscheduled.discard(dependent)
-                self.ready.append(dependent)
-        self.ready.sort(key=self.order.__getitem__)
+                heapq.heappush(self.ready, (self.order[dependent], dependent))
 
     def did_not_succeed(self, change_id: str) -> list[tuple[Change, str]]:
         """Everything that (transitively) depends on it, with the failed change it waited for."""
@@ -77,16 +78,37 @@ class _Schedule:
         return sorted(skipped, key=lambda item: self.order[item[0].id])
 
 
+class _Workers:
+    """`size` daemon threads taking changes from a queue: no thread start per change."""
+
+    def __init__(self, runner: ChangeRunner, size: int) -> None:
+        self.jobs: queue.Queue[Change | None] = queue.Queue()
+        self.done: queue.Queue[ChangeResult] = queue.Queue()
+        self.size = size
+        for number in range(size):
+            threading.Thread(target=self._work, args=(runner,), name=f"apply-{number}", daemon=True).start()
+
+    def _work(self, runner: ChangeRunner) -> None:
+        while (change := self.jobs.get()) is not None:
+            try:
+                result = runner.run(change)
+            except Exception as error:  # e.g. the journal's disk is full: report it, never hang the run
+                message = f"{type(error).__name__}: {error}"
+                result = ChangeResult(change, ChangeOutcome.FAILED, 1, 0.0, "internal-error", message)
+            self.done.put(result)
+
+    def close(self) -> None:
+        for _ in range(self.size):
+            self.jobs.put(None)
+
+
 def execute(changes: tuple[Change, ...], runner: ChangeRunner, parallelism: int) -> ExecutionReport:
     started = time.monotonic()
     runner.progress.begin(len(changes))
     schedule = _Schedule(changes)
     results: dict[str, ChangeResult] = {}
     running: dict[str, float] = {}
-    done: queue.Queue[ChangeResult] = queue.Queue()
-
-    def work(change: Change) -> None:
-        done.put(runner.run(change))
+    workers = _Workers(runner, max(1, min(parallelism, len(changes))))
 
     def settle(result: ChangeResult) -> None:
         running.pop(result.change.id, None)
@@ -101,20 +123,21 @@ def execute(changes: tuple[Change, ...], runner: ChangeRunner, parallelism: int)
             settle(runner.record_skip(dependent, f"{cause} did not succeed"))
 
     while not runner.stop.is_set():
-        while len(running) < parallelism and (change := schedule.next_ready()) is not None:
+        while len(running) < workers.size and (change := schedule.next_ready()) is not None:
             running[change.id] = time.monotonic()
             runner.progress.change_started(change)
-            threading.Thread(target=work, args=(change,), name=f"change {change.id}", daemon=True).start()
+            workers.jobs.put(change)
         if not running:
             break
         try:
-            settle(done.get(timeout=0.1))
+            settle(workers.done.get(timeout=0.1))
         except queue.Empty:
             continue
 
     stopped = runner.stop.is_set()
+    workers.close()
     if stopped:
-        _drain(done, running, settle)
+        _drain(workers.done, running, settle)
         for change_id, since in list(running.items()):
             settle(runner.abandon(schedule.changes[change_id], since))
     for change in changes:
