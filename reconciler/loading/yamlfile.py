@@ -13,13 +13,15 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import yaml_rs
 
 from reconciler.errors import ReconcilerError
-from reconciler.loading.locate import Locator, YamlPath
 from reconciler.model import Diagnostic, SourceSpan
+
+if TYPE_CHECKING:  # the locator imports PyYAML: only when a position is asked for
+    from reconciler.loading.locate import Locator, YamlPath
 
 ENV_MAX_FILE_BYTES = "RECONCILER_MAX_FILE_BYTES"
 DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -77,6 +79,8 @@ class YamlDocument:
     def locate(self, path: YamlPath, *, key: bool = False) -> SourceSpan:
         """Where the value at `path` is (its key, with key=True); a missing path: its nearest ancestor."""
         if self._locator is None:
+            from reconciler.loading.locate import Locator
+
             self._locator = Locator(self._text, self.data)
         line, column = self._locator.position(path, key=key)
         return SourceSpan(self.display, line, column)

@@ -15,12 +15,14 @@ import functools
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from reconciler.loading.locate import YamlPath
 from reconciler.loading.yamlfile import YamlDocument
 from reconciler.model import Diagnostic
 from reconciler.resources import schema_path
+
+if TYPE_CHECKING:
+    from reconciler.loading.locate import YamlPath
 
 _TYPE_NAMES = {
     "object": "a mapping",
