@@ -17,6 +17,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
@@ -29,6 +30,7 @@ from reconciler.providers.sandbox.database import (
     check_is_sandbox,
     creation_lock,
     database_exists,
+    generation,
     not_a_sandbox,
     transaction,
 )
@@ -83,6 +85,8 @@ class SandboxConsole:
                 hint="create it with 'reconciler sandbox init [--from FILE]'",
             )
         self._delay_override = delay_from_env()
+        #: the last observation and the database generation it was read at
+        self._observed: tuple[int, Console] | None = None
         self._connections = Connections(self.path)
         try:
             check_is_sandbox(self._connections.get(), self.path)
@@ -149,7 +153,14 @@ class SandboxConsole:
         self._complete_due()
         db = self._db()
         with transaction(db, write=False):
-            return read_console(db, actor)
+            current = generation(db)
+            cached = self._observed
+            if cached is not None and cached[0] == current:
+                return replace(cached[1], actor=actor)
+            console = read_console(db, actor)
+        # Values are immutable: the next observer of the same generation shares them.
+        self._observed = (current, console)
+        return console
 
     def operation(self, operation_id: str) -> Operation:
         self._complete_due()

@@ -30,18 +30,18 @@ CREATE TABLE users (
     email TEXT PRIMARY KEY,
     token TEXT UNIQUE,
     position INTEGER NOT NULL UNIQUE
-);
+) WITHOUT ROWID;
 CREATE TABLE billing_accounts (
     id TEXT PRIMARY KEY,
     managed_by TEXT NOT NULL CHECK (managed_by IN ('direct', 'partner')),
     partner TEXT
-);
+) WITHOUT ROWID;
 CREATE TABLE billing_admins (
     account TEXT NOT NULL REFERENCES billing_accounts (id),
     email TEXT NOT NULL REFERENCES users (email),
     PRIMARY KEY (account, email)
 ) WITHOUT ROWID;
-CREATE TABLE organizations (id TEXT PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE organizations (id TEXT PRIMARY KEY, name TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE org_users (
     org TEXT NOT NULL REFERENCES organizations (id),
     email TEXT NOT NULL REFERENCES users (email),
@@ -53,7 +53,7 @@ CREATE TABLE sites (
     org TEXT NOT NULL REFERENCES organizations (id),
     jira TEXT,
     sandbox INTEGER NOT NULL DEFAULT 0
-);
+) WITHOUT ROWID;
 CREATE INDEX sites_by_org ON sites (org);
 CREATE TABLE subscriptions (
     id TEXT PRIMARY KEY,
@@ -64,7 +64,7 @@ CREATE TABLE subscriptions (
     term_end TEXT,
     migration INTEGER NOT NULL DEFAULT 0,
     deactivated_on TEXT
-);
+) WITHOUT ROWID;
 CREATE TABLE subscription_apps (
     subscription TEXT NOT NULL REFERENCES subscriptions (id),
     app TEXT NOT NULL,
@@ -176,10 +176,19 @@ def transaction(db: sqlite3.Connection, *, write: bool) -> Iterator[sqlite3.Conn
     db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
     try:
         yield db
+        if write:
+            # Every committed write moves the generation on: a reader's cache is valid while it stays.
+            db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
     except BaseException:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+def generation(db: sqlite3.Connection) -> int:
+    """How many write transactions the database has committed (moves on with every one)."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+    return int(row[0])
 
 
 def database_exists(path: Path) -> bool:
@@ -236,6 +245,7 @@ def populate(db: sqlite3.Connection, seed: Seed) -> None:
             "now": seed.now.isoformat(),
             "provisioning_delay_seconds": repr(float(seed.provisioning_delay)),
             "writes": "0",
+            "generation": "0",
         }
         if seed.default_actor is not None:
             meta["default_actor"] = seed.default_actor

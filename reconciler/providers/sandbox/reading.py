@@ -16,16 +16,11 @@ def read_meta(db: sqlite3.Connection) -> dict[str, str]:
     return dict(db.execute("SELECT key, value FROM meta").fetchall())
 
 
-def _date_reader() -> dict[str | None, dt.date | None]:
-    """A cache of parsed dates: an estate shares few distinct dates among many rows."""
-    return {None: None}
+class _Dates(dict[str | None, dt.date | None]):
+    """Parsed dates by their text: an estate shares few distinct dates among many rows."""
 
-
-def _parse(cache: dict[str | None, dt.date | None], text: str | None) -> dt.date | None:
-    try:
-        return cache[text]
-    except KeyError:
-        day = cache[text] = dt.date.fromisoformat(text)  # type: ignore[arg-type]
+    def __missing__(self, text: str | None) -> dt.date | None:
+        day = self[text] = None if text is None else dt.date.fromisoformat(text)
         return day
 
 
@@ -60,7 +55,7 @@ def _subscriptions(db: sqlite3.Connection) -> dict[str, Subscription]:
         "SELECT subscription, app, site FROM operations WHERE status = 'pending' AND kind = 'provision'"
     ):
         pending[sub][app] = site
-    dates = _date_reader()
+    dates = _Dates()
     no_pending: dict[str, str] = {}
     return {
         sub: Subscription(
@@ -68,11 +63,11 @@ def _subscriptions(db: sqlite3.Connection) -> dict[str, Subscription]:
             account,
             product,
             status,
-            _parse(dates, start),
-            _parse(dates, term_end),
+            dates[start],
+            dates[term_end],
             apps[sub],
-            bool(migration),
-            _parse(dates, deactivated_on),
+            migration == 1,
+            dates[deactivated_on],
             pending.get(sub, no_pending),
         )
         for sub, account, product, status, start, term_end, migration, deactivated_on in db.execute(
@@ -92,7 +87,7 @@ def read_console(db: sqlite3.Connection, actor: str | None) -> Console:
         billing_accounts=_billing_accounts(db),
         organizations=_organizations(db),
         sites={
-            name: Site(name, org, jira, bool(sandbox))
+            name: Site(name, org, jira, sandbox == 1)
             for name, org, jira, sandbox in db.execute(
                 "SELECT name, org, jira, sandbox FROM sites ORDER BY name"
             )
