@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from reconciler.errors import EXIT_OK, ReconcilerError
 from reconciler.options import GlobalOptions
-from reconciler.store import AttemptRecord, RunRecord, format_time, open_existing_store
+from reconciler.store import AttemptRecord, RunOutcome, RunRecord, format_time, open_existing_store
 
 
 def run(options: GlobalOptions, *, limit: int, run_id: str | None, fmt: str) -> int:
@@ -103,7 +103,9 @@ def change_counts(run: RunRecord) -> str:
         )
         if count
     ]
-    return ", ".join(parts) or "no changes"
+    if parts:
+        return ", ".join(parts)
+    return "no changes" if run.outcome is RunOutcome.CONVERGED else "-"
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "") -> str:
