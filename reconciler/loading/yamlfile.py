@@ -160,7 +160,7 @@ def parse_yaml(raw: bytes, display: str) -> tuple[YamlDocument | None, list[Diag
     data, problems = _parse(text, display)
     if data is _FAILED:
         return None, problems
-    if _MAYBE_TAG.search(text):
+    if "!" in text and _MAYBE_TAG.search(text):  # `in` first: the regex is tried at every character
         tags = _tags(text, display)
         if tags:
             return None, problems + tags
