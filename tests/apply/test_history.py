@@ -1,0 +1,57 @@
+"""`reconciler history` as a user reads it, against golden files (times, ids and pids masked)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from reconciler.store.identity import host_name, user_name
+from tests.apply.conftest import RUN_ID, Estate
+from tests.helpers import assert_golden
+
+GOLDEN = Path(__file__).parent / "golden"
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def mask(text: str) -> str:
+    """Mask what changes between runs with placeholders of the same width, so columns stay aligned."""
+    ids: dict[str, str] = {}
+    text = RUN_ID.sub(lambda m: ids.setdefault(m.group(), f"YYYYMMDD-HHMMSS-run{len(ids) + 1:03d}"), text)
+    text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "YYYY-MM-DDTHH:MM:SSZ", text)
+    text = re.sub(r"op-[0-9a-f]{32}", "op-" + "0" * 32, text)
+    text = re.sub(r"\b\d\.\ds\b", "0.0s", text)
+    return re.sub(rf"{re.escape(user_name())}@{re.escape(host_name())} pid \d+", "USER@HOST pid PID", text)
+
+
+def three_runs(estate: Estate) -> None:
+    assert (
+        estate.cli("apply", "--auto-approve", "--parallelism", "1", env={"GITHUB_SHA": SHA}).returncode == 0
+    )
+    assert estate.cli("apply", "--auto-approve").returncode == 0
+    assert (
+        estate.cli("apply", "--checksum", "sha256:" + "0" * 64, env={"CI_COMMIT_SHA": "feedbeef"}).returncode
+        == 1
+    )
+
+
+def test_history_lists_runs_newest_first(estate: Estate, update_golden: bool) -> None:
+    three_runs(estate)
+    result = estate.cli("history")
+    assert result.returncode == 0
+    assert_golden(GOLDEN / "history" / "runs.txt", mask(result.stdout), update_golden)
+
+
+def test_history_of_one_run_lists_its_attempts(estate: Estate, update_golden: bool) -> None:
+    three_runs(estate)
+    oldest = estate.runs()[-1].id
+    result = estate.cli("history", "--run", oldest)
+    assert result.returncode == 0
+    assert_golden(GOLDEN / "history" / "run.txt", mask(result.stdout), update_golden)
+    refused = estate.cli("history", "--run", estate.runs()[0].id)
+    assert_golden(GOLDEN / "history" / "refused-run.txt", mask(refused.stdout), update_golden)
+
+
+def test_history_limit(estate: Estate) -> None:
+    three_runs(estate)
+    lines = estate.cli("history", "--limit", "1").stdout.splitlines()
+    assert len(lines) == 2 and lines[1].split()[-2:] == ["refused", "-"]
