@@ -80,6 +80,8 @@ class ChangeRunner:
     progress: Progress
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     poll: PollPolicy = field(default_factory=PollPolicy)
+    #: the provider's credential: kept out of the journal even if a message quoted it
+    secret: str | None = field(default=None, repr=False)
     _rng: random.Random = field(default_factory=random.Random)
     _in_flight: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -187,6 +189,8 @@ class ChangeRunner:
         code: str | None = None,
         message: str | None = None,
     ) -> None:
+        if message is not None and self.secret:
+            message = message.replace(self.secret, "***")
         self.store.finish_attempt(attempt_id, outcome, time.time(), code, message)
         with self._lock:
             self._in_flight.pop(change.id, None)

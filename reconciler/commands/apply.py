@@ -161,6 +161,9 @@ class Apply:
         return held
 
     def _finish(self, outcome: RunOutcome, message: str | None) -> None:
+        token = self.request.options.token
+        if message is not None and token:
+            message = message.replace(token, "***")
         self.store.finish_run(self.run_id, outcome, time.time(), message)
 
     def _apply(self, held: HeldLock) -> tuple[RunOutcome, str | None]:
@@ -214,6 +217,7 @@ class Apply:
                     stop=stop,
                     progress=progress_for(sys.stderr),
                     poll=PollPolicy(timeout=operation_timeout()),
+                    secret=self.request.options.token,
                 )
                 return execute(plan.changes, runner, self.request.parallelism)
         finally:

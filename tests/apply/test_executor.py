@@ -88,7 +88,9 @@ def store(tmp_path: Path) -> Iterator[StateStore]:
 QUICK_POLLS = PollPolicy(first=0.001, cap=0.01)
 
 
-def runner_for(console: ScriptedConsole, store: StateStore, poll: PollPolicy = QUICK_POLLS) -> ChangeRunner:
+def runner_for(
+    console: ScriptedConsole, store: StateStore, poll: PollPolicy = QUICK_POLLS, secret: str | None = None
+) -> ChangeRunner:
     return ChangeRunner(
         provider=console,
         store=store,
@@ -98,6 +100,7 @@ def runner_for(console: ScriptedConsole, store: StateStore, poll: PollPolicy = Q
         progress=PlainProgress(io.StringIO()),
         retry=RetryPolicy(base=0.001, cap=0.01),
         poll=poll,
+        secret=secret,
     )
 
 
@@ -231,3 +234,10 @@ def test_a_stop_interrupts_polling_and_starts_nothing_new(store: StateStore) -> 
     assert store.attempts("run-1")[0].error_message == (
         "stopped while operation op-a was pending; the console finishes it on its own"
     )
+
+
+def test_a_credential_quoted_in_an_error_never_reaches_the_journal(store: StateStore) -> None:
+    leaky = ProviderError("rejected token s3cr3t-token for alice", code="unauthorized")
+    runner = runner_for(ScriptedConsole({"a": [leaky]}), store, secret="s3cr3t-token")
+    execute((change("a"),), runner, parallelism=1)
+    assert store.attempts("run-1")[0].error_message == "rejected token *** for alice"
