@@ -10,6 +10,7 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from reconciler.model import Console, DesiredState, Origin, Status, Subscription
 
@@ -37,9 +38,8 @@ class Target:
     created: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Instance:
-    """An app of a subscription on a site of an org: live, pending, or planned."""
+class Instance(NamedTuple):
+    """An app of a subscription on a site of an org, live or pending (a tuple: there are many)."""
 
     subscription: str
     site: str
@@ -72,19 +72,21 @@ class Facts:
         self.live_instances = self._index_live_instances(console)
 
     @staticmethod
-    def _index_live_instances(console: Console) -> Mapping[tuple[str, str], tuple[Instance, ...]]:
+    def _index_live_instances(console: Console) -> Mapping[tuple[str, str], list[Instance]]:
         """(org, app) -> the instances there now, counting pending provisioning; deleted ones hold none."""
         index: dict[tuple[str, str], list[Instance]] = defaultdict(list)
+        sites = console.sites
+        deleted = Status.DELETED
         for sub in console.subscriptions.values():
-            if sub.status == Status.DELETED:
+            if sub.status == deleted:
                 continue
-            for app, site in live_placements(sub).items():
-                live_site = console.sites.get(site)
+            for app, site in (live_placements(sub) if sub.pending else sub.apps).items():
+                if site is None:
+                    continue
+                live_site = sites.get(site)
                 if live_site is not None:
                     index[(live_site.org, app)].append(Instance(sub.id, site))
-        return {
-            key: tuple(sorted(found, key=lambda i: (i.subscription, i.site))) for key, found in index.items()
-        }
+        return index
 
     def resolve_site(self, name: str) -> Target | tuple[str, str]:
         """Where an app targeting `name` would land, or (rule, message) saying why it cannot."""
@@ -174,3 +176,8 @@ def live_placements(sub: Subscription) -> dict[str, str]:
     for app, site in sub.pending.items():
         placed.setdefault(app, site)
     return placed
+
+
+def placement(sub: Subscription, app: str) -> str | None:
+    """The site `app` is on or on its way to, or None when it shows Site setup required."""
+    return sub.apps.get(app) or sub.pending.get(app)

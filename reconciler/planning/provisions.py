@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reconciler.model import PREMIUM_APPS, PRODUCT_APPS, Action, Change, DesiredApp, Subscription
-from reconciler.planning.facts import Facts, Finding, Target, live_placements
+from reconciler.planning.facts import Facts, Finding, Target, placement
 from reconciler.planning.sites import create_site_id
 
 
@@ -38,10 +38,10 @@ def provision_id(subscription: str, app: str) -> str:
 
 
 def app_candidates(
-    facts: Facts, sub: Subscription, apps: Iterable[DesiredApp], *, deferred: bool, after_reactivate: bool
+    facts: Facts, sub: Subscription, apps: Sequence[DesiredApp], *, deferred: bool, after_reactivate: bool
 ) -> list[Candidate]:
     candidates = []
-    for declared in sorted(apps, key=lambda a: a.app):
+    for declared in sorted(apps, key=lambda a: a.app) if len(apps) > 1 else apps:
         findings = _app_findings(facts, sub, declared)
         if findings is None:
             continue  # already there, or on its way there
@@ -61,7 +61,7 @@ def _app_findings(facts: Facts, sub: Subscription, declared: DesiredApp) -> list
             f"{app} is not part of {sub.id}: its product {sub.product} carries only {', '.join(product_apps)}"
         )
         return [Finding("app-in-product", message, declared.origin, sub.id, app, site)]
-    placed = live_placements(sub).get(app)
+    placed = placement(sub, app)
     if placed == site:
         return None
     if placed is not None:
@@ -120,7 +120,7 @@ def _one_per_org_finding(
     if candidate.target is None:
         return None
     org, app, sub = candidate.target.org, candidate.app.app, candidate.subscription.id
-    live = [i for i in facts.live_instances.get((org, app), ()) if i.subscription != sub]
+    live = sorted(i for i in facts.live_instances.get((org, app), ()) if i.subscription != sub)
     if live:
         held = ", ".join(f"{i.subscription} on {i.site}" for i in live)
         message = f"org {org} already has {app}: {held}"
