@@ -145,6 +145,10 @@ class DesiredSubscription:
     product: str | None
     origin: Origin  # the `id` value
     status_origin: Origin  # the `status` value, or the `id` value when status is defaulted
+    #: the `billing_account` and `product` values, where a mismatch with the console points
+    #: (None: not declared, or not located by the loader; the plan then points at `id`)
+    billing_account_origin: Origin | None = None
+    product_origin: Origin | None = None
 
 
 @dataclass(frozen=True, slots=True)

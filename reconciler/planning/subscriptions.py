@@ -80,16 +80,15 @@ def _plan_one(facts: Facts, declared: DesiredSubscription, draft: Draft) -> None
 
 
 def _mismatches(declared: DesiredSubscription, live: Subscription) -> list[Finding]:
-    # The loader does not keep separate positions for `billing_account` and `product`, so
-    # these point at the subscription's `id`, the line right above them.
     findings = []
-    for key, stated, actual in (
-        ("billing_account", declared.billing_account, live.billing_account),
-        ("product", declared.product, live.product),
+    for key, stated, actual, origin in (
+        ("billing_account", declared.billing_account, live.billing_account, declared.billing_account_origin),
+        ("product", declared.product, live.product, declared.product_origin),
     ):
         if stated is not None and stated != actual:
             message = f"{declared.id} is declared with {key} {stated}, but the console has {actual}"
-            findings.append(Finding("subscription-mismatch", message, declared.origin, declared.id))
+            where = origin or declared.origin
+            findings.append(Finding("subscription-mismatch", message, where, declared.id))
     return findings
 
 

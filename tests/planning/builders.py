@@ -114,4 +114,6 @@ def _subscription(s: dict[str, Any]) -> DesiredSubscription:
         product=s.get("product"),
         origin=at(f"{sub}/id"),
         status_origin=at(f"{sub}/status" if "status" in s else f"{sub}/id"),
+        billing_account_origin=at(f"{sub}/billing_account") if "billing_account" in s else None,
+        product_origin=at(f"{sub}/product") if "product" in s else None,
     )
