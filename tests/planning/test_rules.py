@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
 from reconciler.model import Plan
+from reconciler.planning import plan_changes
+from tests.planning.builders import console, desired
 from tests.planning.conftest import sub
 from tests.planning.test_actions import make_plan
 
@@ -42,16 +45,30 @@ def test_subscription_mismatch_names_what_the_console_has(seed: dict[str, Any]) 
     assert blocked(plan) == [
         (
             "subscription-mismatch",
-            "SUB-1/id",
+            "SUB-1/billing_account",
             "SUB-1 is declared with billing_account AC-9, but the console has AC-1",
         ),
         (
             "subscription-mismatch",
-            "SUB-1/id",
+            "SUB-1/product",
             "SUB-1 is declared with product talent, but the console has focus",
         ),
     ]
     assert plan.changes == ()
+
+
+def test_subscription_mismatch_points_at_the_id_when_the_value_was_not_located(seed: dict[str, Any]) -> None:
+    seed["subscriptions"].append(sub("SUB-1", "focus"))
+    state = desired(subscriptions=[{"id": "SUB-1", "product": "talent"}])
+    unlocated = dataclasses.replace(state.subscriptions["SUB-1"], product_origin=None)
+    plan = plan_changes(dataclasses.replace(state, subscriptions={"SUB-1": unlocated}), console(seed))
+    assert blocked(plan) == [
+        (
+            "subscription-mismatch",
+            "SUB-1/id",
+            "SUB-1 is declared with product talent, but the console has focus",
+        )
+    ]
 
 
 def test_app_in_product(seed: dict[str, Any]) -> None:
