@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 
 from reconciler.model import BillingAccount, Organization, Site, Subscription
 from reconciler.providers.sandbox import SandboxConsole, Seed, SeedUser
+from reconciler.providers.sandbox.database import Connections
 from tests.helpers import clean_env
 
 WORKER = Path(__file__).resolve().parent / "race_worker.py"
@@ -95,3 +98,33 @@ def test_two_first_runs_at_once_create_the_example_console_once(tmp_path: Path) 
     assert [run.returncode for run in runs] == [0, 0]
     assert sorted(bool(err) for _, err in outputs) == [False, True]
     assert outputs[0][0] == outputs[1][0]
+
+
+def open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts open files through /proc")
+def test_many_threads_share_one_console_without_leaking_connections(tmp_path: Path) -> None:
+    """A server runs each request on a new thread: connections are pooled, not one per thread."""
+    with SandboxConsole.create(tmp_path / "sandbox.db", race_seed()) as console:
+        console.observe(ALICE)
+        before = open_files()
+        errors: list[BaseException] = []
+
+        def request(i: int) -> None:
+            try:
+                console.cancel(ALICE, f"SUB-w1-{i % COUNT}", f"cancel-{i}")
+                console.observe(ALICE)
+            except BaseException as error:  # reported below: a thread's exception is otherwise lost
+                errors.append(error)
+
+        for batch in range(0, 4 * COUNT, 16):
+            threads = [threading.Thread(target=request, args=(i,)) for i in range(batch, batch + 16)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        assert errors == []
+        assert console.write_count() == COUNT
+        assert open_files() - before <= 3 * Connections.KEEP_IDLE  # a connection holds the db, WAL and shm

@@ -34,7 +34,7 @@ from reconciler.providers.sandbox.database import (
     not_a_sandbox,
     transaction,
 )
-from reconciler.providers.sandbox.lifecycle import Lifecycle, transitions
+from reconciler.providers.sandbox.lifecycle import Event, Lifecycle, transitions
 from reconciler.providers.sandbox.reading import read_console, read_meta
 from reconciler.providers.sandbox.seed import Seed
 
@@ -89,7 +89,8 @@ class SandboxConsole:
         self._observed: tuple[int, Console] | None = None
         self._connections = Connections(self.path)
         try:
-            check_is_sandbox(self._connections.get(), self.path)
+            with self._connections.connection() as db:
+                check_is_sandbox(db, self.path)
         except sqlite3.DatabaseError as error:
             self._connections.close()
             raise not_a_sandbox(self.path) from error
@@ -136,7 +137,8 @@ class SandboxConsole:
     def actor_for_token(self, token: str) -> str | None:
         """The user whose token this is. Every token is compared, in constant time."""
         found: str | None = None
-        rows = self._db().execute("SELECT email, token FROM users WHERE token IS NOT NULL").fetchall()
+        with self._connections.connection() as db:
+            rows = db.execute("SELECT email, token FROM users WHERE token IS NOT NULL").fetchall()
         for email, candidate in rows:
             if hmac.compare_digest(str(candidate).encode(), token.encode()) and found is None:
                 found = email
@@ -144,27 +146,29 @@ class SandboxConsole:
 
     def users(self) -> list[str]:
         """Every user's email, in seed order (the first is the default actor)."""
-        return [email for (email,) in self._db().execute("SELECT email FROM users ORDER BY position")]
+        with self._connections.connection() as db:
+            return [email for (email,) in db.execute("SELECT email FROM users ORDER BY position")]
 
     # --- reading ---------------------------------------------------------------------------------
 
     def observe(self, actor: str | None) -> Console:
         """The whole console in one consistent read, as `actor` would see it."""
-        self._complete_due()
-        db = self._db()
-        with transaction(db, write=False):
-            current = generation(db)
-            cached = self._observed
-            if cached is not None and cached[0] == current:
-                return replace(cached[1], actor=actor)
-            console = read_console(db, actor)
+        with self._connections.connection() as db:
+            self._complete_due(db)
+            with transaction(db, write=False):
+                current = generation(db)
+                cached = self._observed
+                if cached is not None and cached[0] == current:
+                    return replace(cached[1], actor=actor)
+                console = read_console(db, actor)
         # Values are immutable: the next observer of the same generation shares them.
         self._observed = (current, console)
         return console
 
     def operation(self, operation_id: str) -> Operation:
-        self._complete_due()
-        found = _read_operation(self._db(), operation_id)
+        with self._connections.connection() as db:
+            self._complete_due(db)
+            found = _read_operation(db, operation_id)
         if found is None:
             raise ProviderError(f"operation {operation_id} does not exist", code="not-found")
         return found
@@ -181,11 +185,13 @@ class SandboxConsole:
 
     def pending_sites(self) -> dict[str, str]:
         """Sites whose creation has not completed yet: name -> org."""
-        self._complete_due()
-        rows = self._db().execute(
-            "SELECT site, org FROM operations WHERE status = 'pending' AND kind = 'create-site' ORDER BY site"
-        )
-        return dict(rows.fetchall())
+        with self._connections.connection() as db:
+            self._complete_due(db)
+            rows = db.execute(
+                "SELECT site, org FROM operations WHERE status = 'pending' AND kind = 'create-site'"
+                " ORDER BY site"
+            )
+            return dict(rows.fetchall())
 
     def write_count(self) -> int:
         """How many write requests took effect (replays and no-ops do not count)."""
@@ -229,31 +235,36 @@ class SandboxConsole:
                 f"idempotency key is over {MAX_KEY_LENGTH} characters", code="invalid-request"
             )
         fingerprint = json.dumps({**request, "actor": actor}, sort_keys=True)
-        db = self._db()
-        with self._busy_is_transient(), transaction(db, write=True):
+        with (
+            self._busy_is_transient(),
+            self._connections.connection() as db,
+            transaction(db, write=True),
+        ):
             wall = time.time()
             writes.complete_due(db, wall)
-            known = db.execute(
-                "SELECT request, operation FROM idempotency_keys WHERE key = ?", (key,)
-            ).fetchone()
-            if known is not None and known[0] != fingerprint:
+            op_id = self._apply_once(db, key, fingerprint, lambda: action(db, self._clock(db, wall)))
+            found = _read_operation(db, op_id)
+            assert found is not None, "an idempotency key points at its operation"
+            return found
+
+    @staticmethod
+    def _apply_once(
+        db: sqlite3.Connection, key: str, fingerprint: str, apply: Callable[[], writes.Outcome]
+    ) -> str:
+        """The operation for `key`: the one recorded, or the outcome of applying the request now."""
+        known = db.execute("SELECT request, operation FROM idempotency_keys WHERE key = ?", (key,)).fetchone()
+        if known is not None:
+            if known[0] != fingerprint:
                 raise ProviderError(
                     f"idempotency key {key!r} was already used for another request ({known[0]})",
                     code="idempotency-mismatch",
                 )
-            if known is None:
-                outcome = action(db, self._clock(db, wall))
-                if outcome.effect:
-                    db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'writes'")
-                db.execute(
-                    "INSERT INTO idempotency_keys VALUES (?, ?, ?)", (key, fingerprint, outcome.operation)
-                )
-                op_id = outcome.operation
-            else:
-                op_id = known[1]
-            found = _read_operation(db, op_id)
-            assert found is not None, "an idempotency key points at its operation"
-            return found
+            return str(known[1])
+        outcome = apply()
+        if outcome.effect:
+            db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'writes'")
+        db.execute("INSERT INTO idempotency_keys VALUES (?, ?, ?)", (key, fingerprint, outcome.operation))
+        return outcome.operation
 
     # --- the clock ---------------------------------------------------------------------------------
 
@@ -261,21 +272,14 @@ class SandboxConsole:
         """Move the clock `days` forward and apply every transition due, in date order."""
         if days < 0:
             raise ReconcilerError(f"the sandbox clock only moves forward ({days} days asked)")
-        db = self._db()
-        with self._busy_is_transient(), transaction(db, write=True):
+        with (
+            self._busy_is_transient(),
+            self._connections.connection() as db,
+            transaction(db, write=True),
+        ):
             writes.complete_due(db, time.time())
             until = dt.date.fromisoformat(read_meta(db)["now"]) + dt.timedelta(days=days)
-            rows = db.execute(
-                "SELECT id, status, start_date, term_end, deactivated_on FROM subscriptions"
-                " WHERE status != 'deleted' ORDER BY id"
-            ).fetchall()
-            events = []
-            for sub_id, status, start, term_end, deactivated_on in rows:
-                state = Lifecycle(sub_id, status, _day(start), _day(term_end), _day(deactivated_on))
-                happened = transitions(state, until)
-                if happened:
-                    _store_lifecycle(db, happened[-1].after)
-                    events.extend(happened)
+            events = _age(db, until)
             db.execute("UPDATE meta SET value = ? WHERE key = 'now'", (until.isoformat(),))
         events.sort(key=lambda e: (e.day, e.subscription))
         return [event.line for event in events]
@@ -293,18 +297,15 @@ class SandboxConsole:
     ) -> None:
         self.close()
 
-    def _db(self) -> sqlite3.Connection:
-        return self._connections.get()
-
     def _meta(self) -> dict[str, str]:
-        return read_meta(self._db())
+        with self._connections.connection() as db:
+            return read_meta(db)
 
     def _clock(self, db: sqlite3.Connection, wall: float) -> writes.Clock:
         today = dt.date.fromisoformat(read_meta(db)["now"])
         return writes.Clock(wall=wall, today=today, delay=self.provisioning_delay())
 
-    def _complete_due(self) -> None:
-        db = self._db()
+    def _complete_due(self, db: sqlite3.Connection) -> None:
         if writes.any_due(db, time.time()):
             with self._busy_is_transient(), transaction(db, write=True):
                 writes.complete_due(db, time.time())
@@ -324,6 +325,22 @@ def _busy_is_transient(path: Path) -> Iterator[None]:
         raise ProviderError(
             f"the sandbox console {path} stayed busy: {error}", code="unavailable", transient=True
         ) from error
+
+
+def _age(db: sqlite3.Connection, until: dt.date) -> list[Event]:
+    """Apply every lifecycle transition due by `until`; return them."""
+    rows = db.execute(
+        "SELECT id, status, start_date, term_end, deactivated_on FROM subscriptions WHERE status != 'deleted'"
+    ).fetchall()
+    events: list[Event] = []
+    for sub_id, status, start, term_end, deactivated_on in rows:
+        happened = transitions(
+            Lifecycle(sub_id, status, _day(start), _day(term_end), _day(deactivated_on)), until
+        )
+        if happened:
+            _store_lifecycle(db, happened[-1].after)
+            events.extend(happened)
+    return events
 
 
 def _day(text: str | None) -> dt.date | None:

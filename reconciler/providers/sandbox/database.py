@@ -138,36 +138,51 @@ def check_is_sandbox(db: sqlite3.Connection, path: Path) -> None:
 
 
 class Connections:
-    """One connection per thread, all closed together.
+    """A pool of connections to one database file, shared by every thread of a process.
 
-    sqlite3 connections must not be shared by threads that use them at the same time; the
-    console is called from an HTTP server's handler threads, so each thread gets its own.
+    A sqlite3 connection must not be used by two threads at once, so each call checks one out
+    for its duration. Pooling (rather than a connection per thread) keeps the number of open
+    connections bounded when a server runs each request on a new thread.
     """
+
+    #: idle connections kept open; more are opened under load and closed when returned
+    KEEP_IDLE = 8
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._idle: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
 
-    def get(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._closed:
+                raise ReconcilerError(f"the sandbox console {self.path} is closed")
+            db = self._idle.pop() if self._idle else None
         if db is None:
-            with self._lock:
-                if self._closed:
-                    raise ReconcilerError(f"the sandbox console {self.path} is closed")
-                db = connect(self.path)
-                self._all.append(db)
-            self._local.db = db
-        return db
+            db = connect(self.path)
+        try:
+            yield db
+        finally:
+            self._give_back(db)
+
+    def _give_back(self, db: sqlite3.Connection) -> None:
+        if db.in_transaction:  # interrupted half-way: never hand on an open transaction
+            db.close()
+            return
+        with self._lock:
+            if not self._closed and len(self._idle) < self.KEEP_IDLE:
+                self._idle.append(db)
+                return
+        db.close()
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            for db in self._all:
-                db.close()
-            self._all.clear()
+            idle, self._idle = self._idle, []
+        for db in idle:
+            db.close()
 
 
 @contextmanager
