@@ -109,9 +109,12 @@ def estate_files(console: Console, provider: str, schema: str) -> list[EstateFil
     for sub in console.subscriptions.values():
         if sub.status != Status.DELETED:
             by_account[sub.billing_account].append(sub)
+    taken = {"sites.yaml"}
     for account in sorted(by_account):
         subs = sorted(by_account[account], key=lambda s: s.id)
-        files.append(_account_file(console, account, subs, header, origin))
+        name = account_file_name(account, taken)
+        taken.add(name.lower())
+        files.append(_account_file(console, account, name, subs, header, origin))
     return files
 
 
@@ -129,19 +132,25 @@ def _sites_file(console: Console, header: str, origin: str) -> EstateFile:
     return EstateFile("sites.yaml", "\n".join(lines) + "\n", _count(len(console.sites), "site"))
 
 
-def account_file_name(account: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "-", account).lstrip(".") + ".yaml"
+def account_file_name(account: str, taken: set[str]) -> str:
+    """`AC-1111-2222-3333.yaml`: the account id made safe for any file system, never a name taken."""
+    stem = re.sub(r"[^A-Za-z0-9._-]", "-", account).lstrip(".") or "account"
+    name, n = f"{stem}.yaml", 1
+    while name.lower() in taken:  # case-insensitive file systems would merge the two
+        n += 1
+        name = f"{stem}-{n}.yaml"
+    return name
 
 
 def _account_file(
-    console: Console, account: str, subs: list[Subscription], header: str, origin: str
+    console: Console, account: str, name: str, subs: list[Subscription], header: str, origin: str
 ) -> EstateFile:
     billing = console.billing_accounts.get(account)
     managed = f", managed by {billing.partner}" if billing and billing.partner else ""
     lines = [header + origin + f"# Billing account {account}{managed}.", "version: 1", "subscriptions:"]
     for sub in subs:
         lines += _subscription_lines(sub)
-    return EstateFile(account_file_name(account), "\n".join(lines) + "\n", _count(len(subs), "subscription"))
+    return EstateFile(name, "\n".join(lines) + "\n", _count(len(subs), "subscription"))
 
 
 def _subscription_lines(sub: Subscription) -> list[str]:
