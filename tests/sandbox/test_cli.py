@@ -123,8 +123,13 @@ def test_a_custom_database_path(run_cli: RunCli, tmp_path: Path) -> None:
             "error: cannot read missing.yaml: No such file or directory\n"
             "hint: check that the file exists and is readable\n",
         ),
+        (
+            ["--provider", "sandbox:notes.txt/sandbox.db", "sandbox", "init"],
+            "error: cannot create the sandbox console notes.txt/sandbox.db: [Errno 17] File exists: 'notes.txt'\n"
+            "hint: check that its directory is writable, or pick another file with --provider sandbox:PATH\n",
+        ),
     ],
-    ids=["http-provider", "no-path", "not-a-sandbox", "missing-seed"],
+    ids=["http-provider", "no-path", "not-a-sandbox", "missing-seed", "cannot-create"],
 )
 def test_user_errors_are_one_message_and_a_hint(
     run_cli: RunCli, tmp_path: Path, args: list[str], stderr: str

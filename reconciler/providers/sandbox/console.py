@@ -105,7 +105,7 @@ class SandboxConsole:
         Transitions already due at the seed's clock (a term that has ended, say) are applied.
         """
         path = Path(path)
-        with creation_lock(path):
+        with _creating(path), creation_lock(path):
             build(path, seed)
             console = cls(path)
             console.advance(0)
@@ -120,7 +120,7 @@ class SandboxConsole:
         path = Path(path)
         if database_exists(path):
             return cls(path), False
-        with creation_lock(path):
+        with _creating(path), creation_lock(path):
             if database_exists(path):
                 return cls(path), False
             build(path, make_seed())
@@ -321,9 +321,20 @@ def _busy_is_transient(path: Path) -> Iterator[None]:
         yield
     except sqlite3.OperationalError as error:
         if "locked" not in str(error) and "busy" not in str(error):
-            raise
+            raise ProviderError(f"the sandbox console {path} failed: {error}", code="unavailable") from error
         raise ProviderError(
             f"the sandbox console {path} stayed busy: {error}", code="unavailable", transient=True
+        ) from error
+
+
+@contextmanager
+def _creating(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except (OSError, sqlite3.Error) as error:
+        raise ReconcilerError(
+            f"cannot create the sandbox console {path}: {error}",
+            hint="check that its directory is writable, or pick another file with --provider sandbox:PATH",
         ) from error
 
 
