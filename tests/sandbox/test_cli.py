@@ -125,7 +125,8 @@ def test_a_custom_database_path(run_cli: RunCli, tmp_path: Path) -> None:
         ),
         (
             ["--provider", "sandbox:notes.txt/sandbox.db", "sandbox", "init"],
-            "error: cannot create the sandbox console notes.txt/sandbox.db: [Errno 17] File exists: 'notes.txt'\n"
+            "error: cannot create the sandbox console notes.txt/sandbox.db: "
+            "[Errno 17] File exists: 'notes.txt'\n"
             "hint: check that its directory is writable, or pick another file with --provider sandbox:PATH\n",
         ),
     ],
