@@ -100,11 +100,27 @@ def wait_for(condition: Callable[[], bool], timeout: float = 20.0, what: str = "
         time.sleep(0.05)
 
 
-@pytest.fixture
-def estate(tmp_path: Path, run_cli: RunCli) -> Iterator[Estate]:
-    shutil.copytree(REPO_ROOT / "desired-state", tmp_path / "desired-state")
-    result = run_cli("sandbox", "init", cwd=tmp_path)
+@pytest.fixture(scope="session")
+def example_console(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example console, made once by `reconciler sandbox init`; each test gets a copy."""
+    folder = tmp_path_factory.mktemp("example-console")
+    result = subprocess.run(
+        [sys.executable, "-m", "reconciler", "sandbox", "init"],
+        cwd=folder,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
+    return folder / ".reconciler" / "sandbox.db"
+
+
+@pytest.fixture
+def estate(tmp_path: Path, run_cli: RunCli, example_console: Path) -> Iterator[Estate]:
+    shutil.copytree(REPO_ROOT / "desired-state", tmp_path / "desired-state")
+    (tmp_path / ".reconciler").mkdir()
+    shutil.copy(example_console, tmp_path / ".reconciler" / "sandbox.db")
     made = Estate(tmp_path, run_cli)
     yield made
     made.cleanup()

@@ -34,24 +34,18 @@ def three_runs(estate: Estate) -> None:
     )
 
 
-def test_history_lists_runs_newest_first(estate: Estate, update_golden: bool) -> None:
+def test_history_lists_runs_newest_first_and_each_runs_attempts(estate: Estate, update_golden: bool) -> None:
     three_runs(estate)
-    result = estate.cli("history")
-    assert result.returncode == 0
-    assert_golden(GOLDEN / "history" / "runs.txt", mask(result.stdout), update_golden)
+    listed = estate.cli("history")
+    assert listed.returncode == 0
+    assert_golden(GOLDEN / "history" / "runs.txt", mask(listed.stdout), update_golden)
 
-
-def test_history_of_one_run_lists_its_attempts(estate: Estate, update_golden: bool) -> None:
-    three_runs(estate)
-    oldest = estate.runs()[-1].id
-    result = estate.cli("history", "--run", oldest)
-    assert result.returncode == 0
-    assert_golden(GOLDEN / "history" / "run.txt", mask(result.stdout), update_golden)
-    refused = estate.cli("history", "--run", estate.runs()[0].id)
+    newest, _, oldest = estate.runs()
+    one = estate.cli("history", "--run", oldest.id)
+    assert one.returncode == 0
+    assert_golden(GOLDEN / "history" / "run.txt", mask(one.stdout), update_golden)
+    refused = estate.cli("history", "--run", newest.id)
     assert_golden(GOLDEN / "history" / "refused-run.txt", mask(refused.stdout), update_golden)
 
-
-def test_history_limit(estate: Estate) -> None:
-    three_runs(estate)
     lines = estate.cli("history", "--limit", "1").stdout.splitlines()
     assert len(lines) == 2 and lines[1].split()[-2:] == ["refused", "-"]
