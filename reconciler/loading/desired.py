@@ -59,7 +59,12 @@ class CheckResult:
 
 
 class InvalidDesiredState(DiagnosticsError):
-    """Desired state with errors; `message` lists them in text form, `files` are the files read."""
+    """Desired state with errors: `diagnostics`, the `files` read, and a one-line `message`.
+
+    The message is only the headline ("desired state is invalid: 2 errors in 1 file"): plan and
+    apply print the diagnostics themselves (with colour on a terminal) before the CLI prints the
+    error. `rendered` is their text form.
+    """
 
     def __init__(self, diagnostics: Sequence[Diagnostic], files: Sequence[str]) -> None:
         from reconciler.rendering.diagnostics import summary_line
@@ -67,8 +72,9 @@ class InvalidDesiredState(DiagnosticsError):
         self.files = tuple(files)
         super().__init__(
             diagnostics,
-            f"desired state is invalid ({summary_line(diagnostics, files)})",
+            f"desired state is invalid: {summary_line(diagnostics, files)}",
             hint="fix the files; `reconciler validate` checks them without contacting the console",
+            listed=False,
         )
 
 

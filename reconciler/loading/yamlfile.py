@@ -37,13 +37,26 @@ _PARSER_POSITION = re.compile(r"at line (\d+), column (\d+)")
 
 
 class DiagnosticsError(ReconcilerError):
-    """Problems found in a file (or files), each with its position. `message` is their text rendering."""
+    """Problems found in a file (or files), each with its position.
 
-    def __init__(self, diagnostics: Sequence[Diagnostic], headline: str, *, hint: str | None = None) -> None:
+    `message` is the headline followed by the diagnostics in text form, so the CLI's one error
+    handler shows them all; with `listed=False` it is the headline alone, for a caller that
+    prints the diagnostics itself. `rendered` is their text form either way.
+    """
+
+    def __init__(
+        self,
+        diagnostics: Sequence[Diagnostic],
+        headline: str,
+        *,
+        hint: str | None = None,
+        listed: bool = True,
+    ) -> None:
         from reconciler.rendering.diagnostics import render_lines
 
         self.diagnostics: tuple[Diagnostic, ...] = tuple(sorted(diagnostics, key=lambda d: d.sort_key))
-        super().__init__(f"{headline}:\n{render_lines(self.diagnostics)}", hint=hint)
+        self.rendered = render_lines(self.diagnostics)
+        super().__init__(f"{headline}:\n{self.rendered}" if listed else headline, hint=hint)
 
 
 class ValueOrigin(NamedTuple):

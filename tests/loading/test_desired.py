@@ -129,8 +129,8 @@ def test_load_raises_every_error_as_text(tmp_path: Path, monkeypatch: pytest.Mon
     error = raised.value
     assert error.files == ("ds/a.yaml", "ds/b.yaml")
     assert [d.rule for d in error.diagnostics] == ["schema", "duplicate-site"]
-    assert error.message == (
-        "desired state is invalid (2 errors in 2 files):\n"
+    assert error.message == "desired state is invalid: 2 errors in 2 files"
+    assert error.rendered == (
         "ds/a.yaml:5:13: error[schema]: expected a boolean (true or false), got the string 'yes'\n"
         "  hint: use true or false (in YAML 1.2, yes, no, on and off are strings)\n"
         "ds/b.yaml:3:11: error[duplicate-site]: site x1 is declared twice: here and at ds/a.yaml:3:11\n"
