@@ -7,6 +7,7 @@ reactivated first, deleted ones are blocked by `retention`, and `status: cancell
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from reconciler.model import (
@@ -20,7 +21,7 @@ from reconciler.model import (
     Subscription,
 )
 from reconciler.planning.facts import Facts, Finding, live_placements
-from reconciler.planning.provisions import Candidate, app_candidates, reactivate_id
+from reconciler.planning.provisions import Candidate, app_candidates
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +41,6 @@ class Draft:
     candidates: list[Candidate] = field(default_factory=list)
     deferred: list[tuple[DesiredSubscription, Subscription]] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
-
-
-def cancel_id(subscription: str) -> str:
-    return f"cancel:{subscription}"
 
 
 def plan_subscriptions(facts: Facts) -> Draft:
@@ -112,20 +109,32 @@ def _plan_cancelled(facts: Facts, declared: DesiredSubscription, live: Subscript
     order = {app: i for i, app in enumerate(PRODUCT_APPS.get(live.product, ()))}
     placed_now = live_placements(live)
     takes_down = {app: placed_now.get(app) for app in sorted(live.apps, key=lambda a: (order.get(a, 9), a))}
+    reason = _cancel_reason(live, takes_down)
     draft.changes.append(
-        Change(
-            id=cancel_id(declared.id),
-            action=Action.CANCEL,
-            subscription=declared.id,
-            app=None,
-            site=None,
-            org=None,
-            depends_on=(),
-            reason=_cancel_reason(live, takes_down),
-            source=declared.status_origin.span(),
-            takes_down=takes_down,
-            deactivation_date=live.deactivation_date,
-        )
+        _lifecycle_change(Action.CANCEL, declared, reason, takes_down, live.deactivation_date)
+    )
+
+
+def _lifecycle_change(
+    action: Action,
+    declared: DesiredSubscription,
+    reason: str,
+    takes_down: dict[str, str | None] | None = None,
+    deactivation_date: dt.date | None = None,
+) -> Change:
+    """A cancel or a reactivation: a change of the whole subscription, declared at its `status`."""
+    return Change(
+        id=f"{action}:{declared.id}",
+        action=action,
+        subscription=declared.id,
+        app=None,
+        site=None,
+        org=None,
+        depends_on=(),
+        reason=reason,
+        source=declared.status_origin.span(),
+        takes_down=takes_down,
+        deactivation_date=deactivation_date,
     )
 
 
@@ -154,19 +163,7 @@ def _plan_reactivate(facts: Facts, declared: DesiredSubscription, live: Subscrip
     if problem is not None:
         draft.findings.append(Finding("billing-admin", problem, declared.status_origin, declared.id))
     else:
-        draft.changes.append(
-            Change(
-                id=reactivate_id(declared.id),
-                action=Action.REACTIVATE,
-                subscription=declared.id,
-                app=None,
-                site=None,
-                org=None,
-                depends_on=(),
-                reason=f"{was}; declared active",
-                source=declared.status_origin.span(),
-            )
-        )
+        draft.changes.append(_lifecycle_change(Action.REACTIVATE, declared, f"{was}; declared active"))
     return True
 
 
