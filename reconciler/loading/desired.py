@@ -124,14 +124,11 @@ def _check_file(doc: YamlDocument) -> tuple[bool, list[Diagnostic]]:
         message = "empty file: expected `version: 1` and sites or subscriptions"
         return False, [Diagnostic("version", message, where, hint="add `version: 1`, or delete the file")]
     problems = schema_diagnostics(doc, SCHEMA)
-    if isinstance(data, dict) and "version" in data and not _is_version_1(data["version"]):
+    unsupported = [p for p in problems if p.rule == "version"]
+    if unsupported and isinstance(data, dict) and "version" in data:
         # Another format's keys would only add noise: the version is the one thing to fix.
-        return False, [p for p in problems if p.rule == "version"]
+        return False, unsupported
     return isinstance(data, dict), problems
-
-
-def _is_version_1(value: object) -> bool:
-    return type(value) is int and value == 1
 
 
 def desired_files(paths: Sequence[str]) -> list[tuple[Path, str]]:

@@ -181,6 +181,8 @@ def _type_failure(
         hint = f"write `{name}{{{schema['required'][0]}: {shown}}}`"
     elif "array" in names and isinstance(value, dict):
         hint = "write each item on its own line, starting with `- `"
+    elif "array" in names and value is None:
+        hint = "list the items below it, each starting with `- `, or write `[]` for none"
     elif path == () and "version" in schema.get("properties", {}):
         hint = "a desired-state file is a mapping that starts with `version: 1`"
     return message, hint

@@ -142,3 +142,24 @@ def test_load_raises_every_error_as_text(tmp_path: Path, monkeypatch: pytest.Mon
 def test_a_file_listed_twice_is_read_once(example: Path) -> None:
     state = load_desired(["desired-state", "desired-state/sites.yaml"])
     assert len(state.files) == 3
+
+
+def test_version_follows_json_numbers(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.yaml", "version: 1.0\nsites:\n  - name: x1\n    org: o\n")
+    assert list(load_desired([str(path)]).sites) == ["x1"]
+
+
+def test_an_empty_list_may_be_left_empty_but_not_null(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "a.yaml", "version: 1\nsites: []\nsubscriptions:\n")
+    result = check_desired(["a.yaml"])
+    assert [(d.rule, d.message, d.source, d.hint) for d in result.diagnostics] == [
+        (
+            "schema",
+            "expected a list, got null",
+            SourceSpan("a.yaml", 3, 15),
+            "list the items below it, each starting with `- `, or write `[]` for none",
+        )
+    ]
