@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -15,8 +16,9 @@ from tests.helpers import clean_env
 PROMPT = "Apply 4 changes to sandbox:.reconciler/sandbox.db? Only 'yes' is accepted: "
 
 
-def on_terminal(estate: Estate, *args: str, answer: str) -> tuple[int, str]:
-    """Run `reconciler ARGS...` with a pseudo-terminal as stdin, stdout and stderr; answer the prompt."""
+def on_terminal(estate: Estate, *args: str, answer: str | None) -> tuple[int, str]:
+    """Run `reconciler ARGS...` with a pseudo-terminal as stdin, stdout and stderr; answer the prompt
+    (or, with no answer, press Ctrl-C there)."""
     leader, follower = pty.openpty()
     process = subprocess.Popen(
         [sys.executable, "-m", "reconciler", *args],
@@ -41,7 +43,10 @@ def on_terminal(estate: Estate, *args: str, answer: str) -> tuple[int, str]:
                 break
             seen += chunk
         if not answered and PROMPT.encode() in seen:
-            os.write(leader, answer.encode() + b"\n")
+            if answer is None:
+                process.send_signal(signal.SIGINT)
+            else:
+                os.write(leader, answer.encode() + b"\n")
             answered = True
     os.close(leader)
     return process.wait(timeout=30), seen.decode().replace("\r\n", "\n")
@@ -70,3 +75,13 @@ def test_on_a_terminal_any_answer_but_yes_applies_nothing(estate: Estate) -> Non
         "refused",
         "apply cancelled: the answer was not 'yes'; nothing was applied",
     )
+
+
+def test_ctrl_c_at_the_prompt_stops_with_130_and_releases_the_lock(estate: Estate) -> None:
+    code, screen = on_terminal(estate, "apply", answer=None)
+    assert code == 130
+    assert screen.endswith(f"{PROMPT}error: interrupted by SIGINT\n")
+    assert estate.writes() == 0
+    assert estate.cli("locks").stdout == "No locks held.\n"
+    (run,) = estate.runs()
+    assert (str(run.outcome), run.message) == ("interrupted", "interrupted by SIGINT")
