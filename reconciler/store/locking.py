@@ -103,12 +103,12 @@ def acquire(
         holder = store.acquire_lock(request)
         if holder.id == request_id:
             return HeldLock(store=store, record=holder, ttl=ttl)
-        if on_wait is not None and told != holder.id:
-            told = holder.id
-            on_wait(holder)
         waited = time.monotonic() - started
         if waited >= timeout:
             raise locked_error(holder, waited)
+        if on_wait is not None and told != holder.id:
+            told = holder.id
+            on_wait(holder)
         pause = min(POLL_INTERVAL, timeout - waited)
         if stop is not None:
             if stop.wait(pause):
