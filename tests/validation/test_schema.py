@@ -12,7 +12,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from reconciler.loading.yamlfile import parse_yaml
-from reconciler.validation.schema import schema_diagnostics
+from reconciler.validation.schema import _explain, schema_diagnostics
 from tests.conftest import REPO_ROOT
 
 SCHEMA_FILE = REPO_ROOT / "schemas" / "desired-state.schema.json"
@@ -65,3 +65,19 @@ def test_the_fast_check_and_the_detailed_one_agree(path: Path) -> None:
     detailed = list(Draft202012Validator(schema()).iter_errors(doc.data))
     assert fast == (detailed == [])
     assert (schema_diagnostics(doc, "desired-state.schema.json") == []) == fast
+
+
+def test_explaining_only_the_failing_items_gives_what_the_whole_document_gives() -> None:
+    items = [f"  - id: SUB-{n}\n    apps:\n      focus: {{site: s{n}}}\n" for n in range(6)]
+    items[1] = "  - id: SUB-1\n    colour: red\n"
+    items[4] = "  - id: SUB-4\n    apps:\n      focus: {site: S4}\n    status: paused\n"
+    text = "version: 1\nsites: []\nsubscriptions:\n" + "".join(items)
+    doc, _ = parse_yaml(text.encode(), "f.yaml")
+    assert doc is not None
+    found = schema_diagnostics(doc, "desired-state.schema.json")
+    assert [(d.rule, d.source.line if d.source else 0) for d in found] == [
+        ("unknown-key", 8),
+        ("site-name", 17),
+        ("schema", 18),
+    ]
+    assert found == sorted(_explain("desired-state.schema.json", doc.data, {}, doc), key=lambda d: d.sort_key)
