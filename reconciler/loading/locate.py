@@ -39,21 +39,26 @@ class _Span:
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class _Block:
-    """A top-level key's lines, and where each item of its block sequence starts.
+_EVERY = 64  # items between two line-number checkpoints
 
-    Items are kept as two flat tuples (offsets and line numbers) rather than a span each:
-    a 10,000-item sequence is indexed in a few milliseconds this way.
+
+@dataclass(frozen=True, slots=True)
+class _Items:
+    """Where each item of a block sequence starts, and the line of every 64th item.
+
+    Counting the lines of 10,000 items one by one costs more than the lookups a plan makes;
+    an item's line is its checkpoint's line plus the newlines of at most 63 items.
     """
 
-    whole: _Span
-    starts: tuple[int, ...] = ()
-    lines: tuple[int, ...] = ()
+    starts: tuple[int, ...]
+    checkpoints: tuple[int, ...]
+    end: int  # where the sequence ends
 
-    def item(self, index: int) -> _Span:
-        end = self.starts[index + 1] if index + 1 < len(self.starts) else self.whole.end
-        return _Span(self.starts[index], end, self.lines[index])
+    def item(self, text: str, index: int) -> _Span:
+        base = index - index % _EVERY
+        line = self.checkpoints[index // _EVERY] + text.count("\n", self.starts[base], self.starts[index])
+        end = self.starts[index + 1] if index + 1 < len(self.starts) else self.end
+        return _Span(self.starts[index], end, line)
 
 
 class Locator:
@@ -63,7 +68,8 @@ class Locator:
         self._text = text
         self._data = data
         self._lock = threading.Lock()
-        self._blocks: dict[str, _Block] | None = None
+        self._blocks: dict[str, _Span] | None = None
+        self._items: dict[str, _Items | None] = {}
         self._chunks: dict[tuple[int, int], Node | None] = {}
         self._full: Node | None = _UNSET
 
@@ -80,15 +86,15 @@ class Locator:
             return None
         if self._blocks is None:
             self._blocks = _scan_blocks(self._text, self._data)
-        block = self._blocks.get(path[0])
-        if block is None:
+        whole = self._blocks.get(path[0])
+        if whole is None:
             return None
-        if block.starts and len(path) >= 2 and isinstance(path[1], int):
-            return self._from_item(block, path, key)
+        items = self._items_of(path[0], whole)
+        if items is not None and len(path) >= 2 and isinstance(path[1], int):
+            return self._from_item(items, path, key)
         # The key line and at most the first item place the key and the start of its value.
-        whole = block.whole
-        if block.starts:
-            whole = _Span(whole.start, block.item(0).end, whole.line)
+        if items is not None:
+            whole = _Span(whole.start, items.item(self._text, 0).end, whole.line)
             path = path[:2]  # deeper than the sequence: only its first item is composed
         root = self._chunk(whole)
         if not isinstance(root, MappingNode) or len(root.value) != 1:
@@ -98,12 +104,27 @@ class Locator:
             return None
         return _descend(root, path, key, whole.line)
 
-    def _from_item(self, block: _Block, path: YamlPath, key: bool) -> Position | None:
+    def _items_of(self, name: str, whole: _Span) -> _Items | None:
+        """The items of a top-level list, indexed on first use; None when the scan cannot vouch for them."""
+        if name not in self._items:
+            value = self._data[name]
+            starts = _sequence_items(self._text, whole) if isinstance(value, list) and value else ()
+            items = None
+            # A count that differs means a shape the scan misread: the whole block is composed instead.
+            if starts and len(starts) == len(value):
+                bases = (whole.start, *starts[::_EVERY])
+                steps = (self._text.count("\n", a, b) for a, b in itertools.pairwise(bases))
+                lines = tuple(itertools.accumulate(steps, initial=whole.line))[1:]
+                items = _Items(starts, lines, whole.end)
+            self._items[name] = items
+        return self._items[name]
+
+    def _from_item(self, items: _Items, path: YamlPath, key: bool) -> Position | None:
         index = path[1]
         assert isinstance(index, int)
-        if not 0 <= index < len(block.starts):
+        if not 0 <= index < len(items.starts):
             return None
-        span = block.item(index)
+        span = items.item(self._text, index)
         root = self._chunk(span)
         if not isinstance(root, SequenceNode) or len(root.value) != 1:
             return None
@@ -198,14 +219,13 @@ def _line_at(text: str, start: int) -> str:
     return text[start : end if end >= 0 else len(text)]
 
 
-def _scan_blocks(text: str, data: Any) -> dict[str, _Block]:
-    """Line ranges of the top-level keys and their block-sequence items; {} when the file is not plain."""
+def _scan_blocks(text: str, data: Any) -> dict[str, _Span]:
+    """The line range of each top-level key; {} when the file is not plain block style."""
     if not isinstance(data, dict):
         return {}
-    padded = "\n" + text
     tops: list[tuple[str, int, int]] = []  # key, offset, line
     line, counted = 0, 0
-    for match in _TOP_LINE.finditer(padded):
+    for match in _TOP_LINE.finditer("\n" + text):
         start = match.start()
         line += text.count("\n", counted, start)
         counted = start
@@ -219,30 +239,19 @@ def _scan_blocks(text: str, data: Any) -> dict[str, _Block]:
     names = [name for name, _, _ in tops]
     if len(set(names)) != len(names) or set(names) != set(data):
         return {}
-    blocks: dict[str, _Block] = {}
-    for number, (name, start, first_line) in enumerate(tops):
-        end = tops[number + 1][1] if number + 1 < len(tops) else len(text)
-        whole = _Span(start, end, first_line)
-        value = data[name]
-        starts = _sequence_items(text, padded, whole) if isinstance(value, list) else ()
-        if not isinstance(value, list) or len(starts) != len(value):
-            # A count that differs means a shape the scan misread: the whole block is composed instead.
-            blocks[name] = _Block(whole)
-            continue
-        steps = (text.count("\n", a, b) for a, b in itertools.pairwise((whole.start, *starts)))
-        lines = tuple(itertools.accumulate(steps, initial=whole.line))[1:]
-        blocks[name] = _Block(whole, starts, lines)
-    return blocks
+    ends = [start for _, start, _ in tops[1:]] + [len(text)]
+    return {name: _Span(start, end, first) for (name, start, first), end in zip(tops, ends, strict=True)}
 
 
-def _sequence_items(text: str, padded: str, whole: _Span) -> tuple[int, ...]:
+def _sequence_items(text: str, whole: _Span) -> tuple[int, ...]:
     """Where the items start of the block sequence that is the value of the key on `whole`'s first line."""
     key_end = text.find("\n", whole.start, whole.end)
     rest = _line_at(text, whole.start).split(":", 1)[1].strip()
     if key_end < 0 or (rest and not rest.startswith("#")):
         return ()  # an inline value: `sites: []`
-    # In `padded`, the newline that ends the key line is at key_end + 1; the block's last line
-    # starts before whole.end.
+    # Searched in "\n" + text, where the newline that ends the key line is at key_end + 1 and
+    # the block's last line starts before whole.end.
+    padded = "\n" + text
     first = _FIRST_CONTENT.search(padded, key_end + 1, whole.end)
     if first is None:
         return ()
