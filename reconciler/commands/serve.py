@@ -53,8 +53,7 @@ def run(
                 hint="choose another --port, or --port 0 for a free one",
             ) from None
         shown = f"[{host}]" if ":" in host else host
-        print(f"Serving {options.provider} on http://{shown}:{server.port}", flush=True)
-        _serve_until_signalled(server)
+        _serve_until_signalled(server, f"Serving {options.provider} on http://{shown}:{server.port}")
     finally:
         console.close()
     return EXIT_OK
@@ -69,13 +68,15 @@ def _require_sandbox(provider: str) -> None:
         )
 
 
-def _serve_until_signalled(server: ConsoleHttpServer) -> None:
+def _serve_until_signalled(server: ConsoleHttpServer, banner: str) -> None:
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # Only now that a signal stops the server cleanly may whoever waits for the banner send one.
+    print(banner, flush=True)
     # serve_forever runs in a thread because shutdown() waits for it: calling it from a signal
     # handler interrupting serve_forever on the same thread would wait forever.
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)

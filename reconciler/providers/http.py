@@ -16,7 +16,7 @@ import random
 import ssl
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -109,7 +109,7 @@ class HttpProvider:
         return f"HttpProvider({self._url!r})"
 
     def close(self) -> None:
-        self._readers.shutdown(wait=False, cancel_futures=True)
+        self._readers.shutdown(wait=True, cancel_futures=True)
         self._client.close()
 
     # --- the Provider protocol ---------------------------------------------------------------------
@@ -117,10 +117,7 @@ class HttpProvider:
     def observe(self) -> Console:
         """Every collection read concurrently; the versions the console answers prove one consistent state."""
         for _ in range(OBSERVE_ATTEMPTS):
-            me = self._readers.submit(self._request, "GET", "/v1/me")
-            pages = {name: self._readers.submit(self._read_collection, name) for name in wire.COLLECTIONS}
-            me_body = me.result()
-            collections = {name: future.result() for name, future in pages.items()}
+            me_body, collections = self._read_everything()
             versions = {self._version_of(me_body, "/v1/me")}
             for _items, seen in collections.values():
                 versions |= seen
@@ -146,13 +143,28 @@ class HttpProvider:
 
     # --- reading -----------------------------------------------------------------------------------
 
-    def _read_collection(self, name: str) -> tuple[list[JsonObject], set[str]]:
+    def _read_everything(self) -> tuple[Any, dict[str, tuple[list[JsonObject], set[str]]]]:
+        """`/v1/me` and every collection, concurrently. When one read fails the others stop
+        retrying, and all have returned before the failure is raised: nothing is left running."""
+        stop = threading.Event()
+        me = self._readers.submit(self._request, "GET", "/v1/me", stop=stop)
+        pages = {name: self._readers.submit(self._read_collection, name, stop) for name in wire.COLLECTIONS}
+        everything = [me, *pages.values()]
+        done, _ = wait(everything, return_when=FIRST_EXCEPTION)
+        errors = [error for f in everything if f in done and (error := f.exception()) is not None]
+        if errors:
+            stop.set()
+            wait(everything)
+            raise errors[0]
+        return me.result(), {name: future.result() for name, future in pages.items()}
+
+    def _read_collection(self, name: str, stop: threading.Event) -> tuple[list[JsonObject], set[str]]:
         items: list[JsonObject] = []
         versions: set[str] = set()
         params: dict[str, str | int] = {"limit": PAGE_SIZE}
         seen_cursors: set[str] = set()
         while True:
-            body = self._request("GET", f"/v1/{name}", params=params)
+            body = self._request("GET", f"/v1/{name}", params=params, stop=stop)
             versions.add(self._version_of(body, name))
             try:
                 items.extend(body["data"])
@@ -198,6 +210,7 @@ class HttpProvider:
         params: dict[str, str | int] | None = None,
         body: JsonObject | None = None,
         idempotency_key: str | None = None,
+        stop: threading.Event | None = None,
     ) -> Any:
         """The decoded JSON of a 2xx answer; retries what may succeed later, within the policy's bounds."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
@@ -205,8 +218,11 @@ class HttpProvider:
         failures = 0
         last_problem = "no answer"
         retry_after: float | None = None
+        stop = stop or threading.Event()
         while True:
             self._wait_for_gate()
+            if stop.is_set():
+                raise ProviderError("stopped: a concurrent read failed", code="unavailable", transient=True)
             try:
                 response = self._client.request(method, path, params=params, json=body, headers=headers)
             except httpx.TransportError as exc:
@@ -231,7 +247,7 @@ class HttpProvider:
             elapsed = time.monotonic() - started
             if failures >= self._retry.max_attempts or elapsed + delay > self._retry.max_elapsed:
                 raise self._gave_up(method, path, failures, elapsed, last_problem, retry_after)
-            time.sleep(delay)
+            stop.wait(delay)
 
     def _wait_for_gate(self) -> None:
         with self._gate_lock:

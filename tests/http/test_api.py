@@ -10,15 +10,25 @@ import httpx
 import pytest
 
 from reconciler.providers.sandbox import SandboxConsole
-from tests.http.conftest import TOKEN, ServerFactory, sandbox_db, seed_many
+from reconciler.providers.sandbox.seedfile import example_seed
+from tests.http.conftest import TOKEN, Served, ServerFactory, sandbox_db, seed_many, start_server
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One server for the tests that only read, or write things no other test reads."""
+    home = tmp_path_factory.mktemp("api")
+    SandboxConsole.create(sandbox_db(home), example_seed()).close()
+    served = start_server(home, env={"RECONCILER_SANDBOX_DELAY": "0"})
+    yield served
+    served.stop()
+
+
 @pytest.fixture
-def client(estate: Path, serve: ServerFactory) -> Iterator[httpx.Client]:
-    served = serve(env={"RECONCILER_SANDBOX_DELAY": "0"})
-    with httpx.Client(base_url=served.url, headers=AUTH, trust_env=False) as session:
+def client(shared: Served) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=shared.url, headers=AUTH, trust_env=False) as session:
         yield session
 
 

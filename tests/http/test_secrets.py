@@ -1,0 +1,77 @@
+"""The token reaches the console in the Authorization header and nowhere else."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import RunCli
+from tests.helpers import clean_env
+from tests.http.conftest import TOKEN, ServerFactory, http_env
+
+#: the sandbox's own database holds the seed's tokens: that is where the console keeps them
+CONSOLE_FILES = ("sandbox.db",)
+
+
+def files_holding(root: Path, secret: str) -> list[str]:
+    found = []
+    for path in sorted(root.rglob("*")):
+        if (
+            path.is_file()
+            and not path.name.startswith(CONSOLE_FILES)
+            and secret.encode() in path.read_bytes()
+        ):
+            found.append(str(path.relative_to(root)))
+    return found
+
+
+def test_the_token_is_in_no_output_journal_plan_or_log(
+    estate: Path, serve: ServerFactory, run_cli: RunCli
+) -> None:
+    served = serve("--fail-rate", "0.2", "--seed-faults", "1", env={"RECONCILER_SANDBOX_DELAY": "0"})
+    env = http_env(served.url)
+    results = [
+        run_cli("plan", "--out", "plan.json", env=env),
+        run_cli("plan", "--format", "markdown", env=env),
+        run_cli("apply", "--plan", "plan.json", env=env),
+        run_cli("history", env=env),
+        run_cli("history", "--format", "json", env=env),
+        run_cli("plan", "--format", "json", env={**env, "RECONCILER_TOKEN": f"{TOKEN}-revoked"}),
+    ]
+    assert [r.returncode for r in results] == [0, 0, 0, 0, 0, 1]
+    for result in results:
+        assert TOKEN not in result.stdout + result.stderr
+    assert (estate / "plan.json").exists() and (estate / ".reconciler" / "state.db").exists()
+    served.stop()
+    assert files_holding(estate, TOKEN) == []
+
+
+def test_an_internal_error_carrying_the_token_leaves_it_out_of_the_crash_log(
+    estate: Path, serve: ServerFactory
+) -> None:
+    served = serve()
+    # An unexpected failure inside the provider whose message holds the token: the worst case.
+    script = (
+        "import reconciler.providers.http as http\n"
+        "def observe(self):\n"
+        "    raise RuntimeError('unexpected, with ' + self._token.reveal())\n"
+        "http.HttpProvider.observe = observe\n"
+        "from reconciler.cli import main\n"
+        "main(['plan'])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=estate,
+        env=clean_env(**http_env(served.url)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "reconciler hit an internal error (RuntimeError)" in result.stderr
+    logs = list((estate / ".reconciler" / "logs").glob("crash-*.log"))
+    assert len(logs) == 1
+    assert "unexpected, with ***" in logs[0].read_text()
+    assert files_holding(estate, TOKEN) == []
+    assert TOKEN not in result.stdout + result.stderr
