@@ -249,7 +249,9 @@ class SeedReader:
         deactivated_on = self._date(item.get("deactivated_on"), (*base, "deactivated_on"))
         if len(self.problems) > count:
             return None
-        start = start or now
+        if start is None:
+            # A term is a year: without a start date, it started a year before the term end.
+            start = now if term_end is None else add_years(term_end, -1) + dt.timedelta(days=1)
         term_end = term_end or add_years(start) - dt.timedelta(days=1)
         sub = item["id"]
         if term_end < start:
