@@ -285,7 +285,7 @@ def _duplicates(text: str, display: str, message: str) -> list[Diagnostic]:
     problems = [
         Diagnostic(
             "duplicate-key",
-            f"key '{dup.key}' appears twice in the same mapping: here and at "
+            f"key {dup.key!r} appears twice in the same mapping: here and at "
             f"{SourceSpan(display, *dup.first)}",
             SourceSpan(display, *dup.at),
             hint="keep one of them (the last one is the one that would count)",

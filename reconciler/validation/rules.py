@@ -13,6 +13,7 @@ from typing import Any
 
 from reconciler.loading.yamlfile import YamlDocument
 from reconciler.model import PRODUCT_APPS, Diagnostic
+from reconciler.validation.schema import quoted
 
 NEW_SITE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
 NEW_SITE_MIN, NEW_SITE_MAX = 3, 63  # the schema's maxLength is NEW_SITE_MAX
@@ -59,7 +60,8 @@ def _declared_twice(
             problems.append(
                 Diagnostic(
                     rule,
-                    f"{noun} {name} is declared {times}: here and at {there}",
+                    f"{noun} {name if name.isprintable() else repr(name)} is declared {times}: "
+                    f"here and at {there}",
                     doc.locate((section, index, field)),
                     hint=f"declare each {noun} once, in one file",
                 )
@@ -78,7 +80,7 @@ def _new_site_names(docs: Sequence[YamlDocument]) -> Iterator[Diagnostic]:
             if len(name) < NEW_SITE_MIN:  # the schema already refuses names that are too long
                 yield Diagnostic(
                     "site-name",
-                    f"site name '{name}' is too short: a site to create needs "
+                    f"site name {quoted(name)} is too short: a site to create needs "
                     f"{NEW_SITE_MIN} to {NEW_SITE_MAX} characters",
                     doc.locate(("sites", index, "name")),
                     hint="pick a name of 3 to 63 lowercase letters, digits and hyphens",

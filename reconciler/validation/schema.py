@@ -143,7 +143,7 @@ def _unknown_keys(
         close = _did_you_mean(key, allowed)
         hint = f"did you mean '{close}'? {known}" if close else known
         where = doc.locate((*path, key), key=True)
-        diagnostics.append(Diagnostic(rule, f"unknown {noun} '{key}'", where, hint=hint))
+        diagnostics.append(Diagnostic(rule, f"unknown {noun} {quoted(key)}", where, hint=hint))
     return diagnostics
 
 
@@ -228,13 +228,13 @@ def _site_name_failure(value: str) -> tuple[str, str | None]:
     hint = "use lowercase letters, digits and hyphens, starting and ending with a letter or digit"
     if len(value) > 63:
         return (
-            f"site name '{value}' is {len(value)} characters long: at most 63 are allowed",
+            f"site name {quoted(value)} is {len(value)} characters long: at most 63 are allowed",
             "pick a shorter name",
         )
     suggestion = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")
     if suggestion and suggestion != value:
         hint += f" (e.g. '{suggestion}')"
-    return f"invalid site name '{value}'", hint
+    return f"invalid site name {quoted(value)}", hint
 
 
 def _show(value: Any) -> str:
@@ -244,7 +244,7 @@ def _show(value: Any) -> str:
         return "null"
     if isinstance(value, str):
         shown = value if len(value) <= 60 else value[:57] + "..."
-        return f"the string '{shown}'"
+        return f"the string {quoted(shown)}"
     if isinstance(value, int):
         return f"the integer {value}"
     if isinstance(value, float):
@@ -254,6 +254,11 @@ def _show(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return repr(value)
+
+
+def quoted(text: str) -> str:
+    """'text' in single quotes; with escapes when it holds characters a terminal would act on."""
+    return f"'{text}'" if text.isprintable() else repr(text)
 
 
 def _listing(names: Sequence[str]) -> str:
