@@ -6,8 +6,11 @@ No query per row: ten thousand subscriptions cost the same eight statements as t
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import sqlite3
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from reconciler.model import BillingAccount, Console, Organization, Site, Subscription
 
@@ -37,12 +40,15 @@ def _billing_accounts(db: sqlite3.Connection) -> dict[str, BillingAccount]:
 
 
 def _organizations(db: sqlite3.Connection) -> dict[str, Organization]:
-    roles: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
-    for org, email, role in db.execute("SELECT org, email, role FROM org_users"):
-        roles[org, role].add(email)
+    admins: defaultdict[str, list[str]] = defaultdict(list)
+    for org, email in db.execute("SELECT org, email FROM org_users WHERE role = 'admin'").fetchall():
+        admins[org].append(email)
+    members: defaultdict[str, list[str]] = defaultdict(list)
+    for org, email in db.execute("SELECT org, email FROM org_users WHERE role = 'member'").fetchall():
+        members[org].append(email)
     return {
-        org: Organization(org, name, frozenset(roles[org, "admin"]), frozenset(roles[org, "member"]))
-        for org, name in db.execute("SELECT id, name FROM organizations ORDER BY id")
+        org: Organization(org, name, frozenset(admins[org]), frozenset(members[org]))
+        for org, name in db.execute("SELECT id, name FROM organizations ORDER BY id").fetchall()
     }
 
 
@@ -77,8 +83,28 @@ def _subscriptions(db: sqlite3.Connection) -> dict[str, Subscription]:
     }
 
 
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Tens of thousands of acyclic values are built here; the collector would rescan them repeatedly.
+
+    Reference counting still frees everything; only cycle detection waits until the read is done.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def read_console(db: sqlite3.Connection, actor: str | None) -> Console:
     """The whole state; the caller holds one read transaction around it."""
+    with _cycle_collector_paused():
+        return _read_console(db, actor)
+
+
+def _read_console(db: sqlite3.Connection, actor: str | None) -> Console:
     meta = read_meta(db)
     return Console(
         now=dt.date.fromisoformat(meta["now"]),
