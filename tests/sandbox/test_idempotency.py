@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from reconciler.errors import ProviderError
 from reconciler.providers.sandbox import SandboxConsole
-from tests.sandbox.consoles import ALICE, PARTNER, RULES_SEED, console_from
-
-
-@pytest.fixture
-def console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxConsole]:
-    monkeypatch.setenv("RECONCILER_SANDBOX_DELAY", "0")
-    with console_from(RULES_SEED, tmp_path) as opened:
-        yield opened
+from tests.sandbox.consoles import ALICE, PARTNER
 
 
 def test_same_key_same_request_gives_the_same_operation_and_one_effect(console: SandboxConsole) -> None:

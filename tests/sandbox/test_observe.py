@@ -2,20 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from reconciler.providers.sandbox import SandboxConsole
-from tests.sandbox.consoles import ALICE, DANA, RULES_SEED, console_from
-
-
-@pytest.fixture
-def console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxConsole]:
-    monkeypatch.setenv("RECONCILER_SANDBOX_DELAY", "0")
-    with console_from(RULES_SEED, tmp_path) as opened:
-        yield opened
+from tests.sandbox.consoles import ALICE, DANA
 
 
 def test_observe_reads_the_seeded_state(console: SandboxConsole) -> None:

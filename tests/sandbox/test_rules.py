@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,13 +13,6 @@ from reconciler.providers.sandbox import SandboxConsole
 from tests.sandbox.consoles import ALICE, DANA, PARTNER, RULES_SEED, console_from
 
 Request = Callable[[SandboxConsole], Operation]
-
-
-@pytest.fixture
-def console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxConsole]:
-    monkeypatch.delenv("RECONCILER_SANDBOX_DELAY", raising=False)
-    with console_from(RULES_SEED, tmp_path) as opened:
-        yield opened
 
 
 CASES: list[tuple[str, Request, str, str]] = [

@@ -102,24 +102,24 @@ def _emails(db: sqlite3.Connection, sql: str, key: str) -> list[str]:
 # --- the rules -----------------------------------------------------------------------------------
 
 
-def require_billing_admin(db: sqlite3.Connection, actor: str | None, sub: SubscriptionRow) -> None:
-    admins = _emails(db, "SELECT email FROM billing_admins WHERE account = ?", sub.billing_account)
+def _require_actor_among(rule: str, actor: str | None, admins: list[str], role: str, listed: str) -> None:
     if actor in admins:
         return
-    who = "nobody is acting" if actor is None else f"{actor} is not a billing admin of {sub.billing_account}"
-    if actor is None:
-        who += f": a billing admin of {sub.billing_account} must make this request"
-    raise refuse("billing-admin", f"{who} (its billing admins: {_listing(admins)})", ACTOR_HINT)
+    who = f"nobody is acting: {role} must make this request" if actor is None else f"{actor} is not {role}"
+    raise refuse(rule, f"{who} ({listed}: {_listing(admins)})", ACTOR_HINT)
+
+
+def require_billing_admin(db: sqlite3.Connection, actor: str | None, sub: SubscriptionRow) -> None:
+    account = sub.billing_account
+    admins = _emails(db, "SELECT email FROM billing_admins WHERE account = ?", account)
+    _require_actor_among(
+        "billing-admin", actor, admins, f"a billing admin of {account}", "its billing admins"
+    )
 
 
 def require_org_admin(db: sqlite3.Connection, actor: str | None, org: str) -> None:
     admins = _emails(db, "SELECT email FROM org_users WHERE org = ? AND role = 'admin'", org)
-    if actor in admins:
-        return
-    who = "nobody is acting" if actor is None else f"{actor} is not an admin of org {org}"
-    if actor is None:
-        who += f": an admin of org {org} must make this request"
-    raise refuse("org-admin", f"{who} (its admins: {_listing(admins)})", ACTOR_HINT)
+    _require_actor_among("org-admin", actor, admins, f"an admin of org {org}", "its admins")
 
 
 def require_org(db: sqlite3.Connection, org: str) -> None:
