@@ -12,6 +12,7 @@ from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.model import Action, Change, Console, Operation
 from reconciler.providers.base import ProviderSettings
 from reconciler.providers.sandbox.console import SandboxConsole
+from reconciler.providers.sandbox.seed import Seed
 from reconciler.terminal import info
 
 SCHEME = "sandbox"
@@ -30,16 +31,21 @@ def sandbox_path(url: str) -> Path:
 
 def open_console(url: str) -> SandboxConsole:
     """The console a `sandbox:PATH` URL names, created from the built-in example if missing."""
-    from reconciler.providers.sandbox.seedfile import example_seed
-
     path = sandbox_path(url)
-    console, created = SandboxConsole.open_or_create(path, example_seed)
+    console, created = SandboxConsole.open_or_create(path, _example_seed)
     if created:
         info(
             f"Created the sandbox console {path} from the built-in example "
             "(use 'reconciler sandbox init --from FILE' for your own)."
         )
     return console
+
+
+def _example_seed() -> Seed:
+    # Imported only when a database is missing: reading YAML is not needed on every run.
+    from reconciler.providers.sandbox.seedfile import example_seed
+
+    return example_seed()
 
 
 class SandboxProvider:
