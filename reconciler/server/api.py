@@ -143,25 +143,22 @@ class ConsoleApi:
     # --- reads -----------------------------------------------------------------------------------------
 
     def _snapshot(self, actor: str) -> Snapshot:
-        """One observation, encoded. Encoding is reused while the console is unchanged: comparing two
-        consoles costs a tenth of encoding one, and a client reads seven collections at once."""
+        """One observation, encoded. Encoding is reused while the console is unchanged (comparing two
+        consoles costs a tenth of encoding one), and done once when a client's concurrent reads of
+        every collection arrive together: the others wait for it and find it equal."""
         state = dataclasses.replace(self._console.observe(actor), actor=None)
         with self._lock:
             last = self._last
-        if last is not None and last.console == state:
-            return last
-        collections = wire.encode_collections(state)
-        snapshot = Snapshot(state, collections, wire.version_of(state.now, collections))
-        with self._lock:
-            self._last = snapshot
-        return snapshot
+            if last is not None and last.console == state:
+                return last
+            collections = wire.encode_collections(state)
+            self._last = Snapshot(state, collections, wire.version_of(state.now, collections))
+            return self._last
 
     def _me(self, actor: str, request: Request, params: tuple[str, ...]) -> Response:
-        console = self._console.observe(actor)
-        version = wire.version_of(console.now, wire.encode_collections(console))
-        return Response(
-            200, {"data": {"email": actor}, "meta": {"now": console.now.isoformat(), "version": version}}
-        )
+        snapshot = self._snapshot(actor)
+        meta = {"now": snapshot.console.now.isoformat(), "version": snapshot.version}
+        return Response(200, {"data": {"email": actor}, "meta": meta})
 
     def _collection(self, actor: str, request: Request, params: tuple[str, ...]) -> Response:
         (name,) = params

@@ -67,6 +67,11 @@ class ConsoleHttpServer(ThreadingHTTPServer):
 class ConsoleRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "reconciler-sandbox-console"
+    # Small answers must leave at once: with Nagle's algorithm on, an answer sent in two writes
+    # waits for the client's delayed ACK (40 ms on Linux), which doubles a 50 ms round trip.
+    disable_nagle_algorithm = True
+    # A buffered writer: headers and body leave in one write when the request is done.
+    wbufsize = 1 << 16
     server: ConsoleHttpServer
 
     # Every standard method goes through the API, which answers 405 (with Allow) where the
