@@ -12,9 +12,8 @@ import pytest
 
 from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.model import Action, Change, OperationStatus
-from reconciler.providers import http
 from reconciler.providers.base import ProviderSettings
-from reconciler.providers.http import HttpProvider, RetryPolicy, open_http_provider
+from reconciler.providers.http import HttpProvider, RetryPolicy, client, open_http_provider
 from reconciler.providers.sandbox import SandboxConsole
 from tests.http.conftest import ALICE, TOKEN, ServerFactory, sandbox_db, seed_many
 
@@ -63,7 +62,7 @@ def test_observe_follows_every_page(
     tmp_path: Path, provider_for: OpenProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     SandboxConsole.create(sandbox_db(tmp_path), seed_many(120)).close()
-    monkeypatch.setattr(http, "PAGE_SIZE", 25)
+    monkeypatch.setattr(client, "PAGE_SIZE", 25)
     provider = provider_for()
     observed = provider.observe()
     assert len(observed.subscriptions) == len(observed.sites) == 120
@@ -227,5 +226,7 @@ def test_a_missing_token_is_an_error_with_a_hint() -> None:
 def test_the_token_is_in_no_description_or_repr() -> None:
     provider = open_http_provider(ProviderSettings(url="http://127.0.0.1:8080/", token=TOKEN))
     assert provider.description == "http://127.0.0.1:8080"
-    assert TOKEN not in f"{provider!r} {provider.description} {vars(provider)!r}"
+    assert (
+        TOKEN not in f"{provider!r} {provider.description} {vars(provider)!r} {vars(provider._transport)!r}"
+    )
     provider.close()

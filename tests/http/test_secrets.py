@@ -55,7 +55,7 @@ def test_an_internal_error_carrying_the_token_leaves_it_out_of_the_crash_log(
     script = (
         "import reconciler.providers.http as http\n"
         "def observe(self):\n"
-        "    raise RuntimeError('unexpected, with ' + self._token.reveal())\n"
+        "    raise RuntimeError('unexpected, with ' + self._transport._token.reveal())\n"
         "http.HttpProvider.observe = observe\n"
         "from reconciler.cli import main\n"
         "main(['plan'])\n"

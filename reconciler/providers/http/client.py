@@ -1,0 +1,165 @@
+"""`HttpProvider`: the Provider protocol over the console API."""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+from reconciler.errors import ProviderError
+from reconciler.model import Action, Change, Console, Operation
+from reconciler.providers.http.transport import RetryPolicy, Transport
+from reconciler.server import wire
+from reconciler.server.wire import JsonObject, WireError
+
+PAGE_SIZE = wire.MAX_LIMIT
+#: how many times observe() reads again when the console changed between two of its requests
+OBSERVE_ATTEMPTS = 5
+
+
+class HttpProvider:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        verify: ssl.SSLContext | bool = True,
+        retry: RetryPolicy | None = None,
+        trust_env: bool = True,
+    ) -> None:
+        self._url = base_url
+        self._transport = Transport(
+            base_url, token, verify=verify, retry=retry or RetryPolicy(), trust_env=trust_env
+        )
+        self._readers = ThreadPoolExecutor(
+            max_workers=len(wire.COLLECTIONS) + 1, thread_name_prefix="observe"
+        )
+
+    @property
+    def description(self) -> str:
+        return self._url
+
+    def __repr__(self) -> str:
+        return f"HttpProvider({self._url!r})"
+
+    def close(self) -> None:
+        self._readers.shutdown(wait=True, cancel_futures=True)
+        self._transport.close()
+
+    # --- the Provider protocol ---------------------------------------------------------------------
+
+    def observe(self) -> Console:
+        """Every collection read concurrently; the versions the console answers prove one consistent state."""
+        for _ in range(OBSERVE_ATTEMPTS):
+            me_body, collections = self._read_everything()
+            versions = {self._version_of(me_body, "/v1/me")}
+            for _items, seen in collections.values():
+                versions |= seen
+            if len(versions) == 1:
+                items = {name: value[0] for name, value in collections.items()}
+                try:
+                    return wire.decode_console(me_body, items)
+                except WireError as exc:
+                    raise self._malformed(exc) from None
+        raise ProviderError(
+            f"the console at {self._url} kept changing while it was being read",
+            code="unavailable",
+            transient=True,
+            hint="something else is writing to the console; try again when it is done",
+        )
+
+    def execute(self, change: Change, idempotency_key: str) -> Operation:
+        path, body = _write_request(change)
+        return self._operation(
+            self._transport.request("POST", path, body=body, idempotency_key=idempotency_key)
+        )
+
+    def operation(self, operation_id: str) -> Operation:
+        return self._operation(
+            self._transport.request("GET", f"/v1/operations/{quote(operation_id, safe='')}")
+        )
+
+    # --- reading -----------------------------------------------------------------------------------
+
+    def _read_everything(self) -> tuple[Any, dict[str, tuple[list[JsonObject], set[str]]]]:
+        """`/v1/me` and every collection, concurrently. When one read fails the others stop
+        retrying, and all have returned before the failure is raised: nothing is left running."""
+        stop = threading.Event()
+        me = self._readers.submit(self._transport.request, "GET", "/v1/me", stop=stop)
+        pages = {name: self._readers.submit(self._read_collection, name, stop) for name in wire.COLLECTIONS}
+        everything = [me, *pages.values()]
+        done, _ = wait(everything, return_when=FIRST_EXCEPTION)
+        errors = [error for f in everything if f in done and (error := f.exception()) is not None]
+        if errors:
+            stop.set()
+            wait(everything)
+            raise errors[0]
+        return me.result(), {name: future.result() for name, future in pages.items()}
+
+    def _read_collection(self, name: str, stop: threading.Event) -> tuple[list[JsonObject], set[str]]:
+        items: list[JsonObject] = []
+        versions: set[str] = set()
+        params: dict[str, str | int] = {"limit": PAGE_SIZE}
+        seen_cursors: set[str] = set()
+        while True:
+            body = self._transport.request("GET", f"/v1/{name}", params=params, stop=stop)
+            versions.add(self._version_of(body, name))
+            try:
+                items.extend(body["data"])
+                next_link = body["links"]["next"]
+            except (KeyError, TypeError) as exc:
+                raise self._malformed(WireError(f"a page of {name} is malformed ({exc!r})")) from None
+            if next_link is None:
+                return items, versions
+            cursor = _cursor_of(str(next_link))
+            if cursor is None or cursor in seen_cursors:
+                raise self._malformed(WireError(f"the pages of {name} do not lead to an end"))
+            seen_cursors.add(cursor)
+            params = {"limit": PAGE_SIZE, "cursor": cursor}
+
+    def _version_of(self, body: Any, what: str) -> str:
+        try:
+            return str(body["meta"]["version"])
+        except (KeyError, TypeError):
+            raise self._malformed(WireError(f"{what} has no meta.version")) from None
+
+    def _operation(self, body: Any) -> Operation:
+        try:
+            return wire.decode_operation(body)
+        except WireError as exc:
+            raise self._malformed(exc) from None
+
+    def _malformed(self, error: WireError) -> ProviderError:
+        return self._transport.malformed(error)
+
+
+def _write_request(change: Change) -> tuple[str, JsonObject]:
+    def sub() -> str:
+        return quote(_required(change.subscription, change, "subscription"), safe="")
+
+    if change.action == Action.CREATE_SITE:
+        return "/v1/sites", {
+            "org": _required(change.org, change, "org"),
+            "name": _required(change.site, change, "site"),
+        }
+    if change.action == Action.PROVISION:
+        app = quote(_required(change.app, change, "app"), safe="")
+        return f"/v1/subscriptions/{sub()}/apps/{app}/provision", {
+            "site": _required(change.site, change, "site")
+        }
+    if change.action == Action.CANCEL:
+        return f"/v1/subscriptions/{sub()}/cancel", {}
+    return f"/v1/subscriptions/{sub()}/reactivate", {}
+
+
+def _required(value: str | None, change: Change, name: str) -> str:
+    if value is None:
+        raise ProviderError(f"change {change.id} has no {name}", code="invalid-request")
+    return value
+
+
+def _cursor_of(link: str) -> str | None:
+    values = parse_qs(urlsplit(link).query).get("cursor")
+    return values[-1] if values else None

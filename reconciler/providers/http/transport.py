@@ -1,0 +1,237 @@
+"""One request to the console, retried within bounds: backoff with full jitter, `Retry-After`
+honoured for every thread at once, refusals mapped to `ProviderError`s, the token scrubbed."""
+
+from __future__ import annotations
+
+import random
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from reconciler import __version__
+from reconciler.errors import ProviderError, ReconcilerError
+from reconciler.server.wire import JsonObject, WireError
+
+ENV_CA_BUNDLE = "RECONCILER_CA_BUNDLE"
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: sized for `apply --parallelism` plus the threads that read the collections
+POOL_SIZE = 32
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    #: attempts of one request that failed (5xx, reset, timeout); 429s are bounded by time only
+    max_attempts: int = 8
+    #: the whole budget of one request, waits included
+    max_elapsed: float = 60.0
+    base_delay: float = 0.05
+    max_delay: float = 5.0
+
+    def backoff(self, failures: int, rng: random.Random) -> float:
+        """Full jitter: uniform in [0, min(cap, base * 2^n)], so retrying clients spread out."""
+        return rng.uniform(0, min(self.max_delay, self.base_delay * 2**failures))
+
+
+class Secret:
+    """A value that never shows itself: not in repr, str or any attribute dump."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+class Transport:
+    """An httpx client with the token, and the retry loop around every request."""
+
+    def __init__(
+        self, base_url: str, token: str, *, verify: ssl.SSLContext | bool, retry: RetryPolicy, trust_env: bool
+    ) -> None:
+        self.url = base_url
+        self._token = Secret(token)
+        self._retry = retry
+        self._rng = random.Random()
+        self._gate_lock = threading.Lock()
+        self._gate_until = 0.0
+        self._client = httpx.Client(
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {token}", "User-Agent": f"reconciler/{__version__}"},
+            timeout=httpx.Timeout(30.0, connect=5.0),
+            limits=httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE),
+            verify=verify,
+            trust_env=trust_env,
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str | int] | None = None,
+        body: JsonObject | None = None,
+        idempotency_key: str | None = None,
+        stop: threading.Event | None = None,
+    ) -> Any:
+        """The decoded JSON of a 2xx answer; retries what may succeed later, within the policy's bounds."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        started = time.monotonic()
+        failures = 0
+        last_problem = "no answer"
+        retry_after: float | None = None
+        stop = stop or threading.Event()
+        while True:
+            self._wait_for_gate()
+            if stop.is_set():
+                raise ProviderError("stopped: a concurrent read failed", code="unavailable", transient=True)
+            try:
+                response = self._client.request(method, path, params=params, json=body, headers=headers)
+            except httpx.TransportError as exc:
+                self._raise_if_tls_failure(exc)
+                failures += 1
+                last_problem = _describe_transport_error(exc)
+                delay = self._retry.backoff(failures, self._rng)
+            else:
+                self._note_rate_headers(response)
+                if response.status_code < 300:
+                    return self._json(response)
+                if response.status_code not in RETRYABLE_STATUSES:
+                    raise self._refusal(response)
+                last_problem = f"HTTP {response.status_code}"
+                retry_after = _retry_after(response)
+                if response.status_code == 429:
+                    delay = (retry_after or self._retry.base_delay) + self._retry.backoff(1, self._rng)
+                    self._close_gate(delay)
+                else:
+                    failures += 1
+                    delay = max(retry_after or 0.0, self._retry.backoff(failures, self._rng))
+            elapsed = time.monotonic() - started
+            if failures >= self._retry.max_attempts or elapsed + delay > self._retry.max_elapsed:
+                raise self._gave_up(method, path, failures, elapsed, last_problem, retry_after)
+            stop.wait(delay)
+
+    def _wait_for_gate(self) -> None:
+        with self._gate_lock:
+            wait = self._gate_until - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+
+    def _close_gate(self, seconds: float) -> None:
+        """After a 429 every thread waits, not just the one that was told: the limit is the console's."""
+        with self._gate_lock:
+            self._gate_until = max(self._gate_until, time.monotonic() + seconds)
+
+    def _note_rate_headers(self, response: httpx.Response) -> None:
+        if response.status_code != 429 and response.headers.get("X-RateLimit-Remaining") == "0":
+            reset = _float(response.headers.get("X-RateLimit-Reset"))
+            if reset is not None and 0 < reset <= self._retry.max_delay:
+                self._close_gate(reset)
+
+    def _json(self, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise self.malformed(
+                WireError(f"HTTP {response.status_code} with a body that is not JSON")
+            ) from None
+
+    def _refusal(self, response: httpx.Response) -> ProviderError:
+        code, detail = _first_error(response)
+        if response.status_code == 401:
+            return ProviderError(
+                f"the console at {self.url} did not accept the token in RECONCILER_TOKEN (HTTP 401)",
+                code="unauthorized",
+                hint="set RECONCILER_TOKEN to an API token of a user of this console",
+            )
+        return ProviderError(self.scrub(detail), code=code)
+
+    def _gave_up(
+        self, method: str, path: str, failures: int, elapsed: float, problem: str, retry_after: float | None
+    ) -> ProviderError:
+        return ProviderError(
+            self.scrub(
+                f"the console at {self.url} did not answer {method} {path} after {failures} failed "
+                f"attempt(s) in {elapsed:.1f}s (last: {problem})"
+            ),
+            code="unavailable",
+            transient=True,
+            retry_after=retry_after,
+            hint="check that the console is up and reachable; running the command again is safe",
+        )
+
+    def _raise_if_tls_failure(self, exc: httpx.TransportError) -> None:
+        cause: BaseException | None = exc
+        while cause is not None and not isinstance(cause, ssl.SSLCertVerificationError):
+            cause = cause.__cause__ or cause.__context__
+        if cause is not None:
+            raise ReconcilerError(
+                self.scrub(
+                    f"the console at {self.url} presented a certificate that cannot be verified: {cause}"
+                ),
+                hint=f"if it is signed by your own CA, point {ENV_CA_BUNDLE} at that CA's PEM bundle",
+            ) from None
+
+    def malformed(self, error: WireError) -> ProviderError:
+        return ProviderError(
+            self.scrub(
+                f"the console at {self.url} answered something this client does not understand: {error}"
+            ),
+            code="invalid-response",
+            hint="check that RECONCILER_PROVIDER points at the console API (see docs/http.md)",
+        )
+
+    def scrub(self, text: str) -> str:
+        return text.replace(self._token.reveal(), "***")
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+
+
+def _first_error(response: httpx.Response) -> tuple[str, str]:
+    fallback = (f"http-{response.status_code}", f"the console answered HTTP {response.status_code}")
+    try:
+        error = response.json()["errors"][0]
+        return str(error["code"]), str(error.get("detail") or error.get("title") or fallback[1])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return fallback
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    seconds = _float(value)
+    if seconds is not None:
+        return max(0.0, seconds)
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except ValueError:
+        return None
+
+
+def _describe_transport_error(exc: httpx.TransportError) -> str:
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"
