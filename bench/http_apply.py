@@ -5,8 +5,10 @@
 The ideal is provisions x latency / parallelism (1,000 x 50 ms / 16 = 3.125 s): every provision is one
 request, and nothing but the latency costs time. The script prints the median wall time of the whole
 `reconciler apply` command, that ideal, their ratio, and where the rest goes: the execution alone
-(what apply's summary line reports), `reconciler plan` over the same server (start-up, one
-observation, planning), and the interpreter's start-up.
+(what apply's summary line reports), the same requests sent straight through the http provider
+from a thread pool (the floor set by the wire, the server and the console), `reconciler plan` over
+the same server (start-up, one observation, planning), the interpreter's start-up, and the CPU
+seconds the apply and server processes used.
 
 Each run starts from a fresh copy of the console (1,000 active Focus subscriptions, each in its own
 org with a Jira Premium site, none provisioned; the sandbox's provisioning delay is 0, so a provision
@@ -28,9 +30,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from reconciler.model import Organization, Site, Subscription
+from reconciler.model import Action, Change, Organization, Site, Subscription
+from reconciler.providers.http import HttpProvider
 from reconciler.providers.sandbox import SandboxConsole, Seed
 from reconciler.providers.sandbox.seedfile import example_seed
 
@@ -149,6 +153,29 @@ def one_run(root: Path, pristine: Path, args: argparse.Namespace) -> dict[str, f
     }
 
 
+def provider_alone(root: Path, pristine: Path, args: argparse.Namespace) -> float:
+    """The same provisions sent straight through the http provider from a thread pool: the floor
+    that the wire, the server and the console set, without apply's planning, journal or progress."""
+    for leftover in root.glob("console.db*"):
+        leftover.unlink()
+    shutil.copy(pristine, root / "console.db")
+    server = Server(root, args.latency)
+    provider = HttpProvider(server.url, TOKEN, trust_env=False)
+    changes = [
+        Change(f"provision:SUB-{i:05d}:focus", Action.PROVISION, f"SUB-{i:05d}", "focus", f"site-{i:05d}",
+               f"org-{i:05d}", (), "", None)
+        for i in range(args.provisions)
+    ]  # fmt: skip
+    try:
+        started = time.perf_counter()
+        with ThreadPoolExecutor(args.parallelism) as pool:
+            list(pool.map(lambda change: provider.execute(change, f"bench-{change.id}"), changes))
+        return time.perf_counter() - started
+    finally:
+        provider.close()
+        server.stop()
+
+
 def start_up() -> float:
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "reconciler", "--version"], check=True, capture_output=True)
@@ -170,6 +197,7 @@ def main() -> None:
         root = Path(tmp)
         pristine = prepare(root, args.provisions)
         runs = [one_run(root, pristine, args) for _ in range(args.runs)]
+        floor = statistics.median(provider_alone(root, pristine, args) for _ in range(args.runs))
         boot = statistics.median(start_up() for _ in range(3))
 
     def median(key: str) -> float:
@@ -188,6 +216,9 @@ def main() -> None:
     print(f"  ratio             {wall / ideal:6.2f}x")
     print("where the time goes (medians):")
     print(f"  execution         {execution:6.2f} s   ({execution / ideal:.2f}x the ideal; apply's own count)")
+    print(
+        f"  provider alone    {floor:6.2f} s   ({floor / ideal:.2f}x the ideal; the same requests, no apply)"
+    )
     print(f"  everything else   {wall - execution:6.2f} s   (start-up, lock, re-plan, verify, summary)")
     print(f"  plan over HTTP    {plan:6.2f} s   (start-up + one observation + planning)")
     print(f"  start-up          {boot:6.2f} s   (python -m reconciler --version)")
