@@ -110,18 +110,20 @@ class ChangeRunner:
         operation: Operation | None = None
         try:
             operation = self.provider.execute(change, key)
-            self.store.set_attempt_operation(attempt_id, operation.id)
-            operation = self._wait(change, operation)
+            if not operation.done:
+                # Recorded now, so a crash while waiting leaves the operation to look for in the journal.
+                self.store.set_attempt_operation(attempt_id, operation.id)
+                operation = self._wait(change, operation)
         except _Stopped:
             assert operation is not None
             detail = f"stopped while operation {operation.id} was pending; the console finishes it on its own"
             self._journal_finish(change, attempt_id, AttemptOutcome.INTERRUPTED, "interrupted", detail)
             return self._result(change, ChangeOutcome.INTERRUPTED, number, started, None, operation.id)
         except ProviderError as error:
-            self._journal_finish(change, attempt_id, AttemptOutcome.FAILED, error.code, error.message)
+            op_id = None if operation is None else operation.id
+            self._journal_finish(change, attempt_id, AttemptOutcome.FAILED, error.code, error.message, op_id)
             if error.transient:
                 return error
-            op_id = None if operation is None else operation.id
             return self._result(change, ChangeOutcome.FAILED, number, started, error, op_id)
         except Exception as error:  # a provider bug must not leave the journal without an outcome
             message = f"{type(error).__name__}: {error}"
@@ -129,11 +131,11 @@ class ChangeRunner:
             failure = ProviderError(message, code="internal-error")
             return self._result(change, ChangeOutcome.FAILED, number, started, failure)
         if operation.status is OperationStatus.SUCCEEDED:
-            self._journal_finish(change, attempt_id, AttemptOutcome.SUCCEEDED)
+            self._journal_finish(change, attempt_id, AttemptOutcome.SUCCEEDED, operation_id=operation.id)
             return self._result(change, ChangeOutcome.SUCCEEDED, number, started, None, operation.id)
         code = operation.error_code or "operation-failed"
         detail = operation.error_detail or f"operation {operation.id} failed"
-        self._journal_finish(change, attempt_id, AttemptOutcome.FAILED, code, detail)
+        self._journal_finish(change, attempt_id, AttemptOutcome.FAILED, code, detail, operation.id)
         refusal = ProviderError(detail, code=code)
         return self._result(change, ChangeOutcome.FAILED, number, started, refusal, operation.id)
 
@@ -188,10 +190,11 @@ class ChangeRunner:
         outcome: AttemptOutcome,
         code: str | None = None,
         message: str | None = None,
+        operation_id: str | None = None,
     ) -> None:
         if message is not None and self.secret:
             message = message.replace(self.secret, "***")
-        self.store.finish_attempt(attempt_id, outcome, time.time(), code, message)
+        self.store.finish_attempt(attempt_id, outcome, time.time(), code, message, operation_id)
         with self._lock:
             self._in_flight.pop(change.id, None)
 

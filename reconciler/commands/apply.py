@@ -31,6 +31,8 @@ from reconciler.errors import EXIT_OK, Interrupted, ReconcilerError
 from reconciler.model import Plan
 from reconciler.options import DEFAULT_PATHS, GlobalOptions
 from reconciler.pipeline import make_plan, public_provider
+from reconciler.planning import plan_changes
+from reconciler.providers.base import Provider
 from reconciler.store import LockRecord, NewRun, RunOutcome, StateStore, format_time, open_store
 from reconciler.store.identity import ci_commit, owner_of_this_process
 from reconciler.store.locking import HeldLock, acquire, format_seconds
@@ -168,7 +170,8 @@ class Apply:
 
     def _apply(self, held: HeldLock) -> tuple[RunOutcome, str | None]:
         request = self.request
-        plan = make_plan(request.options, request.paths).plan
+        planned = make_plan(request.options, request.paths)
+        plan = planned.plan
         self.store.record_plan(self.run_id, plan.checksum, plan.actor)
         self._check(plan)
         if not plan.changes:
@@ -178,16 +181,27 @@ class Apply:
             from reconciler.rendering.text import render_text
 
             ask(plan, lambda p: render_text(p, color=color_enabled(sys.stdout)))
-        report = self._execute(plan)
-        if report.stopped:
-            sys.stdout.write(render_summary(report, None, self.run_id))
-            if held.lost.is_set():
-                return RunOutcome.FAILED, (
-                    f"the lock on {self.lock_name} was released by someone else ('reconciler unlock') "
-                    f"during the run: stopped starting changes; {counts(report)}"
-                )
-            return RunOutcome.INTERRUPTED, interrupted_message(report, self.signals.received)
-        verification = verify(report, make_plan(request.options, request.paths).plan)
+        from reconciler.providers import open_provider
+
+        provider = open_provider(request.options.provider_settings())
+        try:
+            report = self._execute(plan, provider)
+            if report.stopped:
+                sys.stdout.write(render_summary(report, None, self.run_id))
+                if held.lost.is_set():
+                    return RunOutcome.FAILED, (
+                        f"the lock on {self.lock_name} was released by someone else ('reconciler unlock') "
+                        f"during the run: stopped starting changes; {counts(report)}"
+                    )
+                return RunOutcome.INTERRUPTED, interrupted_message(report, self.signals.received)
+            # Re-observe through the provider already open (its connections are warm) and plan the
+            # same desired state again: whatever is still planned did not converge.
+            after = plan_changes(
+                planned.desired, provider.observe(), paths=plan.paths, provider=plan.provider
+            )
+        finally:
+            provider.close()
+        verification = verify(report, after)
         sys.stdout.write(render_summary(report, verification, self.run_id))
         return _outcome(report, verification)
 
@@ -203,25 +217,19 @@ class Apply:
         check_not_blocked(plan)
         check_cancels_allowed(plan, request.allow_cancel)
 
-    def _execute(self, plan: Plan) -> ExecutionReport:
-        from reconciler.providers import open_provider
-
-        provider = open_provider(self.request.options.provider_settings())
-        try:
-            with self.signals.deferred() as stop:
-                runner = ChangeRunner(
-                    provider=provider,
-                    store=self.store,
-                    run_id=self.run_id,
-                    plan_checksum=plan.checksum,
-                    stop=stop,
-                    progress=progress_for(sys.stderr),
-                    poll=PollPolicy(timeout=operation_timeout()),
-                    secret=self.request.options.token,
-                )
-                return execute(plan.changes, runner, self.request.parallelism)
-        finally:
-            provider.close()
+    def _execute(self, plan: Plan, provider: Provider) -> ExecutionReport:
+        with self.signals.deferred() as stop:
+            runner = ChangeRunner(
+                provider=provider,
+                store=self.store,
+                run_id=self.run_id,
+                plan_checksum=plan.checksum,
+                stop=stop,
+                progress=progress_for(sys.stderr),
+                poll=PollPolicy(timeout=operation_timeout()),
+                secret=self.request.options.token,
+            )
+            return execute(plan.changes, runner, self.request.parallelism)
 
 
 def _outcome(report: ExecutionReport, verification: Verification) -> tuple[RunOutcome, str | None]:

@@ -150,6 +150,7 @@ class StateStore(Protocol):
         finished: float,
         error_code: str | None = None,
         error_message: str | None = None,
+        operation_id: str | None = None,
     ) -> None: ...
     def attempts(self, run_id: str) -> list[AttemptRecord]: ...
 

@@ -248,10 +248,12 @@ class SqliteStore:
         finished: float,
         error_code: str | None = None,
         error_message: str | None = None,
+        operation_id: str | None = None,
     ) -> None:
         self._write(
-            "UPDATE attempts SET outcome = ?, finished = ?, error_code = ?, error_message = ? WHERE id = ?",
-            (outcome.value, finished, error_code, error_message, attempt_id),
+            "UPDATE attempts SET outcome = ?, finished = ?, error_code = ?, error_message = ?, "
+            "operation_id = coalesce(?, operation_id) WHERE id = ?",
+            (outcome.value, finished, error_code, error_message, operation_id, attempt_id),
         )
 
     def attempts(self, run_id: str) -> list[AttemptRecord]:
