@@ -92,6 +92,14 @@ class Snapshot:
     console: Console
     collections: dict[str, list[JsonObject]]
     version: str
+    #: each collection's sort keys, in order, to find where a cursor's page starts
+    keys: dict[str, list[str]]
+
+    @classmethod
+    def of(cls, console: Console) -> Snapshot:
+        collections = wire.encode_collections(console)
+        keys = {name: [wire.item_key(name, item) for item in items] for name, items in collections.items()}
+        return cls(console, collections, wire.version_of(console.now, collections), keys)
 
 
 class ConsoleApi:
@@ -151,8 +159,7 @@ class ConsoleApi:
             last = self._last
             if last is not None and last.console == state:
                 return last
-            collections = wire.encode_collections(state)
-            self._last = Snapshot(state, collections, wire.version_of(state.now, collections))
+            self._last = Snapshot.of(state)
             return self._last
 
     def _me(self, actor: str, request: Request, params: tuple[str, ...]) -> Response:
@@ -165,8 +172,7 @@ class ConsoleApi:
         limit = _limit(request.query)
         after = _cursor(request.query)
         snapshot = self._snapshot(actor)
-        items = snapshot.collections[name]
-        keys = [wire.item_key(name, item) for item in items]
+        items, keys = snapshot.collections[name], snapshot.keys[name]
         start = 0 if after is None else bisect.bisect_right(keys, after)
         page = items[start : start + limit]
         more = start + limit < len(items)
