@@ -99,6 +99,16 @@ def estate(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.fixture(scope="module")
+def example_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One server over a fresh example console (provisioning delay 0), shared by a module's tests."""
+    home = tmp_path_factory.mktemp("example")
+    SandboxConsole.create(sandbox_db(home), example_seed()).close()
+    served = start_server(home, env={"RECONCILER_SANDBOX_DELAY": "0"})
+    yield served
+    assert served.stop() == 0, "the server stops cleanly"
+
+
 def seed_many(count: int, *, delay: float = 0.0) -> Seed:
     """A console with `count` Focus subscriptions, each in its own org with one Premium site, none
     provisioned yet: every one is one `provision` away from done."""

@@ -10,25 +10,14 @@ import httpx
 import pytest
 
 from reconciler.providers.sandbox import SandboxConsole
-from reconciler.providers.sandbox.seedfile import example_seed
-from tests.http.conftest import TOKEN, Served, ServerFactory, sandbox_db, seed_many, start_server
+from tests.http.conftest import TOKEN, Served, ServerFactory, sandbox_db, seed_many
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """One server for the tests that only read, or write things no other test reads."""
-    home = tmp_path_factory.mktemp("api")
-    SandboxConsole.create(sandbox_db(home), example_seed()).close()
-    served = start_server(home, env={"RECONCILER_SANDBOX_DELAY": "0"})
-    yield served
-    served.stop()
-
-
 @pytest.fixture
-def client(shared: Served) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=shared.url, headers=AUTH, trust_env=False) as session:
+def client(example_server: Served) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=example_server.url, headers=AUTH, trust_env=False) as session:
         yield session
 
 

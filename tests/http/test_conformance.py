@@ -7,28 +7,14 @@ that invalid requests are refused. Examples are bounded so the whole run takes s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 import schemathesis
 from schemathesis import Case
 
-from reconciler.providers.sandbox import SandboxConsole
-from reconciler.providers.sandbox.seedfile import example_seed
 from tests.conftest import REPO_ROOT
-from tests.http.conftest import TOKEN, Served, sandbox_db, start_server
+from tests.http.conftest import TOKEN, Served
 
 OPENAPI = REPO_ROOT / "schemas" / "console-api.openapi.yaml"
 MAX_EXAMPLES = 12
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    home = tmp_path_factory.mktemp("conformance")
-    SandboxConsole.create(sandbox_db(home), example_seed()).close()
-    server = start_server(home, env={"RECONCILER_SANDBOX_DELAY": "0"})
-    yield server
-    assert server.stop() == 0
 
 
 ACCEPTED = ["2xx", "401", "403", "404", "409", "429"]
@@ -51,5 +37,5 @@ schema = schemathesis.openapi.from_path(str(OPENAPI), config=schemathesis.Config
 
 
 @schema.parametrize()
-def test_the_server_conforms_to_its_document(case: Case, served: Served) -> None:
-    case.call_and_validate(base_url=served.url, headers={"Authorization": f"Bearer {TOKEN}"})
+def test_the_server_conforms_to_its_document(case: Case, example_server: Served) -> None:
+    case.call_and_validate(base_url=example_server.url, headers={"Authorization": f"Bearer {TOKEN}"})
