@@ -209,7 +209,9 @@ def _subscription(doc: YamlDocument, index: int, item: dict[str, Any]) -> Desire
         origin=ValueOrigin(doc, ("subscriptions", index, "id")),
         status_origin=ValueOrigin(doc, ("subscriptions", index, "status" if "status" in item else "id")),
         billing_account_origin=(
-            ValueOrigin(doc, ("subscriptions", index, "billing_account")) if "billing_account" in item else None
+            ValueOrigin(doc, ("subscriptions", index, "billing_account"))
+            if "billing_account" in item
+            else None
         ),
         product_origin=ValueOrigin(doc, ("subscriptions", index, "product")) if "product" in item else None,
     )
