@@ -68,21 +68,19 @@ def change_title(change: Change) -> str:
 
 
 def _changes(changes: Iterable[Change], color: bool) -> str:
+    changes = tuple(changes)
+    # Locations start in one column, after the longest title, so the eye can run down them.
+    column = max((len(change_title(c)) for c in changes), default=0) + 2
     lines = []
     for change in changes:
         sign = _SIGN[change.action]
-        title = f"  {paint(sign, _COLOR[sign], color)} {change_title(change)}"
-        lines.append(_with_location(title, len(change_title(change)) + 4, change.source, color))
+        title = change_title(change)
+        where = paint(_where(change.source), "dim", color)
+        lines.append(f"  {paint(sign, _COLOR[sign], color)} {title.ljust(column)}{where}")
         lines.extend(_wrapped(change.reason))
         if change.depends_on:
             lines.append(f"{DETAIL}after {', '.join(change.depends_on)}")
     return "Changes:\n" + "\n".join(lines) if lines else ""
-
-
-def _with_location(title: str, visible: int, source: SourceSpan | None, color: bool) -> str:
-    where = paint(_where(source), "dim", color)
-    gap = max(2, WIDTH - visible - len(_where(source)))
-    return f"{title}{' ' * gap}{where}"
 
 
 def _blocked(blocked: tuple[Blocked, ...], color: bool) -> str:
