@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -149,3 +150,18 @@ def test_seed_errors_are_all_reported_with_their_location(
     assert (result.returncode, result.stdout) == (1, "")
     assert not (tmp_path / ".reconciler" / "sandbox.db").exists()
     assert_golden(GOLDEN / "seed-errors" / case / "expected.txt", result.stderr, update_golden)
+
+
+def test_a_database_without_a_write_generation_is_refused(run_cli: RunCli, tmp_path: Path) -> None:
+    # Its reads could never be told apart from stale ones, so it is not treated as a sandbox.
+    ok(run_cli("sandbox", "init"))
+    db = sqlite3.connect(tmp_path / ".reconciler" / "sandbox.db")
+    with db:
+        db.execute("DELETE FROM meta WHERE key = 'generation'")
+    db.close()
+    result = run_cli("sandbox", "show")
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: .reconciler/sandbox.db is not a sandbox console database\n"
+        "hint: create one with 'reconciler sandbox init [--from FILE]', or point --provider at another file\n"
+    )

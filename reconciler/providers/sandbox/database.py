@@ -130,10 +130,11 @@ def not_a_sandbox(path: Path) -> ReconcilerError:
 
 def check_is_sandbox(db: sqlite3.Connection, path: Path) -> None:
     try:
-        row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+        rows = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('format', 'generation')"))
     except sqlite3.DatabaseError:
-        row = None
-    if row is None or row[0] != FORMAT:
+        rows = {}
+    # Without a generation a reader's cache could never be invalidated: treat it as foreign.
+    if rows.get("format") != FORMAT or "generation" not in rows:
         raise not_a_sandbox(path)
 
 
