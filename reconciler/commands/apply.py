@@ -177,10 +177,14 @@ class Apply:
         if not plan.changes:
             sys.stdout.write("No changes: the console already matches desired state; nothing was applied.\n")
             return RunOutcome.CONVERGED, "no changes"
-        if not (request.auto_approve or request.saved is not None or request.checksum is not None):
-            from reconciler.rendering.text import render_text
+        from reconciler.rendering.text import render_text
 
-            ask(plan, lambda p: render_text(p, color=color_enabled(sys.stdout)))
+        rendered = render_text(plan, color=color_enabled(sys.stdout))
+        if request.auto_approve or request.saved is not None or request.checksum is not None:
+            # Approved already: still show what is about to happen, so a CI log says it.
+            sys.stdout.write(rendered + "\n")
+        else:
+            ask(plan, lambda _: rendered)
         from reconciler.providers import open_provider
 
         provider = open_provider(request.options.provider_settings())

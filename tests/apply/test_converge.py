@@ -14,10 +14,12 @@ FOUR_CHANGES = (
 
 
 def test_a_saved_plan_applied_then_planned_again_has_no_changes(estate: Estate) -> None:
-    assert estate.cli("plan", "--out", "plan.json").returncode == 0
+    planned = estate.cli("plan", "--out", "plan.json")
+    assert planned.returncode == 0
     applied = estate.cli("apply", "--plan", "plan.json")
     assert applied.returncode == 0, applied.stderr
-    assert normalise(applied.stdout) == FOUR_CHANGES
+    # The log shows the very plan that was reviewed, then what happened.
+    assert normalise(applied.stdout) == normalise(planned.stdout) + "\n" + FOUR_CHANGES
     assert estate.cli("plan", "--detailed-exitcode").returncode == 0
     assert estate.writes() == 4
 
