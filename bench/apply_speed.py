@@ -12,39 +12,28 @@ cost of the executor, the journal and the sandbox's own write.
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from harness import clean_env, fresh_console, generated_estate, reconciler_command, seeded_console
 
 HERE = Path(__file__).resolve().parent
 SUMMARY = re.compile(r"Applied (\d+) changes? in ([\d.]+)s")
 
 
 def prepare(root: Path, subscriptions: int, pending: float) -> Path:
-    subprocess.run(
-        [sys.executable, str(HERE / "generate.py"), "--subscriptions", str(subscriptions), "--out", str(root),
-         "--pending", str(pending)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    reconciler(root, "sandbox", "init", "--from", "console.yaml")
-    pristine = root / "pristine.db"
-    shutil.copy(root / ".reconciler" / "sandbox.db", pristine)
-    return pristine
+    return seeded_console(generated_estate(root, subscriptions, pending=pending))
 
 
 def reconciler(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RECONCILER_")}
-    env["RECONCILER_SANDBOX_DELAY"] = "0"
     return subprocess.run(
-        [sys.executable, "-m", "reconciler", *args],
+        reconciler_command(*args),
         cwd=root,
-        env=env,
+        env=clean_env(RECONCILER_SANDBOX_DELAY="0"),
         check=True,
         capture_output=True,
         text=True,
@@ -52,9 +41,7 @@ def reconciler(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def one_apply(root: Path, pristine: Path, parallelism: int) -> tuple[float, float, int]:
-    for leftover in (root / ".reconciler").glob("state.db*"):
-        leftover.unlink()
-    shutil.copy(pristine, root / ".reconciler" / "sandbox.db")
+    fresh_console(root, pristine)
     started = time.perf_counter()
     result = reconciler(root, "apply", "--auto-approve", "--parallelism", str(parallelism))
     wall = time.perf_counter() - started
@@ -71,7 +58,7 @@ def main() -> None:
     parser.add_argument("--parallelism", type=int, nargs="+", default=[1, 4, 16])
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
+        root = Path(folder) / "estate"
         pristine = prepare(root, options.subscriptions, options.pending)
         print(f"estate: {options.subscriptions} subscriptions, pending share {options.pending}; "
               f"median of {options.runs} runs")  # fmt: skip

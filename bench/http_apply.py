@@ -33,6 +33,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from harness import clean_env
+
 from reconciler.model import Action, Change, Organization, Site, Subscription
 from reconciler.providers.http import HttpProvider
 from reconciler.providers.sandbox import SandboxConsole, Seed
@@ -76,19 +78,13 @@ def prepare(root: Path, count: int) -> Path:
     return pristine
 
 
-def environment(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RECONCILER_")}
-    env.update(extra)
-    return env
-
-
 class Server:
     def __init__(self, root: Path, latency: float) -> None:
         self.log = (root / "serve.log").open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "reconciler", "sandbox", "serve", "--port", "0", "--latency", str(latency),
              "--provider", "sandbox:console.db"],
-            cwd=root, env=environment(RECONCILER_SANDBOX_DELAY="0"), stdout=subprocess.PIPE,
+            cwd=root, env=clean_env(RECONCILER_SANDBOX_DELAY="0"), stdout=subprocess.PIPE,
             stderr=self.log, text=True,
         )  # fmt: skip
         assert self.process.stdout is not None
@@ -114,7 +110,7 @@ def reconciler(root: Path, url: str, *args: str) -> tuple[float, str]:
     started = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "reconciler", *args],
-        cwd=root, env=environment(RECONCILER_PROVIDER=url, RECONCILER_TOKEN=TOKEN),
+        cwd=root, env=clean_env(RECONCILER_PROVIDER=url, RECONCILER_TOKEN=TOKEN),
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     wall = time.perf_counter() - started

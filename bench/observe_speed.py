@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from harness import generated_estate
 
 from reconciler.providers.sandbox import SandboxConsole
 from reconciler.providers.sandbox.seedfile import load_seed
@@ -46,14 +46,6 @@ def row(label: str, seconds: tuple[list[float], list[float]]) -> str:
     )
 
 
-def estate(subscriptions: int, out: Path) -> Path:
-    seed = out / "console.yaml"
-    if not seed.exists():
-        command = [sys.executable, str(HERE / "generate.py"), "--subscriptions", str(subscriptions)]
-        subprocess.run([*command, "--out", str(out)], check=True)
-    return seed
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscriptions", type=int, default=10_000)
@@ -63,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     out: Path = args.out / str(args.subscriptions)
 
     started = time.perf_counter()
-    seed = load_seed(estate(args.subscriptions, out))
+    seed = load_seed(generated_estate(out, args.subscriptions) / "console.yaml")
     loaded = time.perf_counter()
     database = out / "sandbox.db"
     console = SandboxConsole.create(database, seed)

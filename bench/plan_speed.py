@@ -17,10 +17,11 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from harness import clean_env, generated_estate, reconciler_command
 
 from reconciler.loading.desired import load_desired
 from reconciler.model import DesiredState
@@ -56,20 +57,12 @@ def row(label: str, seconds: list[float]) -> str:
     return f"{label:<44} {median * 1000:9.1f} {low * 1000:9.1f} {high * 1000:9.1f}"
 
 
-def estate(subscriptions: int, out: Path, files: int | None) -> Path:
-    if not (out / "console.yaml").exists():
-        command = [sys.executable, str(HERE / "generate.py"), "--subscriptions", str(subscriptions)]
-        command += ["--out", str(out)] + (["--files", str(files)] if files else [])
-        subprocess.run(command, check=True)
-    return out
-
-
 def cli(workdir: Path, *args: str) -> Callable[[], object]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RECONCILER_")}
+    env = clean_env()
 
     def run() -> object:
         return subprocess.run(
-            [sys.executable, "-m", "reconciler", *args],
+            reconciler_command(*args),
             cwd=workdir,
             env=env,
             check=False,
@@ -85,8 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--out", type=Path, default=HERE / "out" / "plan")
     args = parser.parse_args(argv)
-    split = estate(args.subscriptions, args.out / f"{args.subscriptions}-split", None)
-    single = estate(args.subscriptions, args.out / f"{args.subscriptions}-single", 1)
+    split = generated_estate(args.out / f"{args.subscriptions}-split", args.subscriptions)
+    single = generated_estate(args.out / f"{args.subscriptions}-single", args.subscriptions, files=1)
 
     database = split / ".reconciler" / "sandbox.db"
     shutil.rmtree(database.parent, ignore_errors=True)

@@ -17,25 +17,12 @@ import os
 import random
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-GENERATE = REPO / "bench" / "generate.py"
-
-
-def estate(root: Path, name: str, subscriptions: int, files: int) -> Path:
-    """A generated estate, made once and reused (same seed, same files)."""
-    folder = root / name
-    if not (folder / "desired-state").is_dir():
-        command = [sys.executable, str(GENERATE), "--subscriptions", str(subscriptions), "--out", str(folder)]
-        subprocess.run(
-            [*command, "--files", str(files), "--seed", "1"], check=True, stdout=subprocess.DEVNULL
-        )
-    return folder
+from harness import REPO, clean_env, generated_estate, reconciler_command
 
 
 def timings(action: Callable[[], object], runs: int, warmup: int = 1) -> list[float]:
@@ -50,12 +37,10 @@ def timings(action: Callable[[], object], runs: int, warmup: int = 1) -> list[fl
 
 
 def validate_process(cwd: Path, path: str) -> Callable[[], None]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RECONCILER_")}
+    env = clean_env()
 
     def run() -> None:
-        result = subprocess.run(
-            [sys.executable, "-m", "reconciler", "validate", path], cwd=cwd, env=env, capture_output=True
-        )
+        result = subprocess.run(reconciler_command("validate", path), cwd=cwd, env=env, capture_output=True)
         if result.returncode != 0:
             raise SystemExit(f"validate failed in {cwd}:\n{result.stdout.decode()}{result.stderr.decode()}")
 
@@ -110,8 +95,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reference", action="store_true", help="also time PyYAML on the single file")
     args = parser.parse_args(argv)
     n = args.subscriptions
-    single = estate(args.dir, f"estate-{n}-single", n, 1)
-    split = estate(args.dir, f"estate-{n}-split", n, max(1, round(n / 100)))
+    single = generated_estate(args.dir / f"estate-{n}-single", n, files=1)
+    split = generated_estate(args.dir / f"estate-{n}-split", n, files=max(1, round(n / 100)))
     single_file = next((single / "desired-state").glob("*.yaml"))
     size = single_file.stat().st_size / 1e6
     files = len(list((split / "desired-state").glob("*.yaml")))

@@ -1,0 +1,258 @@
+"""How `reconciler` scales, and how it compares to octoDNS doing the same kind of work: one screen.
+
+    python bench/run.py [--sizes 1000 10000 100000] [--runs 5] [--big-runs 2] [--out bench/out] [--no-peer]
+
+For the repository's example estate and for generated estates of each size (bench/generate.py:
+orgs, sites, collections and standalone apps, 3% of subscriptions with changes pending), it
+times whole `reconciler` processes, start-up included: `validate`, `plan` (the sandbox provider)
+and `apply --auto-approve` of the pending changes (each apply on a fresh copy of the seeded
+console, provisioning delay 0). Beside them it times octoDNS's `octodns-sync` dry run from one
+YamlProvider to another on as many records, with the same share of changes, and prints
+plan / octoDNS. Wall time is the median of several runs after a warm-up (from 100,000 on: fewer
+runs, no warm-up); peak is the largest resident set of one run's process, from wait4.
+Estates, seeded consoles and zones are cached under --out and remade only when their inputs change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import peer
+from harness import (
+    OUT,
+    REPO,
+    ChildRun,
+    Measured,
+    clean_env,
+    fresh_console,
+    generated_estate,
+    reconciler_command,
+    run_child,
+    seeded_console,
+)
+
+SIZES = (1_000, 10_000, 100_000)
+BIG = 100_000  # from this size on: --big-runs runs, no warm-up
+PENDING = 0.03
+APPLIED = re.compile(r"Applied (\d+) changes? in")
+EXAMPLE = "example"
+
+
+@dataclass(frozen=True)
+class Target:
+    estate: str  # EXAMPLE or a size
+    command: str
+    seconds: float
+    megabytes: float | None = None
+
+
+TARGETS = (
+    Target(EXAMPLE, "validate", 0.3),
+    Target(EXAMPLE, "plan", 0.5),
+    Target("10000", "plan", 1.0, 250),
+    Target("100000", "plan", 10.0, 2000),
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One estate's measurements (None: not measured for this estate)."""
+
+    estate: str
+    runs: int
+    validate: Measured
+    plan: Measured
+    apply: Measured | None = None
+    changes: int | None = None
+    peer: Measured | None = None
+    creates: int | None = None
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def measure(
+    what: str,
+    command: Sequence[str],
+    cwd: Path,
+    *,
+    runs: int,
+    warmup: int,
+    env: dict[str, str] | None = None,
+    before: Callable[[], None] | None = None,
+) -> Measured:
+    """`warmup` + `runs` runs of `command` in `cwd`; any run that fails stops the benchmark."""
+    done: list[ChildRun] = []
+    for number in range(warmup + runs):
+        if before is not None:
+            before()
+        run = run_child(command, cwd, env or clean_env(), cwd / f"{what}.log")
+        if run.returncode != 0:
+            raise SystemExit(f"{what} failed in {cwd} (exit {run.returncode}):\n{run.output[-3000:]}")
+        if number >= warmup:
+            done.append(run)
+    return Measured(tuple(done))
+
+
+def example_estate(out: Path) -> Path:
+    """The repository's desired-state/ and the example console it describes, in a folder of their own."""
+    folder = out / "estate-example"
+    shutil.rmtree(folder / "desired-state", ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO / "desired-state", folder / "desired-state")
+    example = REPO / "reconciler" / "providers" / "sandbox" / "example-console.yaml"
+    shutil.copy(example, folder / "console.yaml")
+    return folder
+
+
+def measure_example(out: Path, runs: int) -> Row:
+    folder = example_estate(out)
+    fresh_console(folder, seeded_console(folder))
+    progress(f"example estate: validate and plan, {runs} runs each")
+    validate = measure("validate", reconciler_command("validate"), folder, runs=runs, warmup=1)
+    plan = measure("plan", reconciler_command("plan"), folder, runs=runs, warmup=1)
+    return Row(EXAMPLE, runs, validate, plan)
+
+
+def measure_size(out: Path, size: int, runs: int, with_peer: bool) -> Row:
+    warmup = 0 if size >= BIG else 1
+    progress(f"{size:,} subscriptions: preparing the estate and the console (cached after the first time)")
+    folder = generated_estate(out / f"estate-{size}", size, pending=PENDING)
+    pristine = seeded_console(folder)
+    fresh_console(folder, pristine)
+    progress(f"{size:,} subscriptions: validate, plan and apply, {runs} runs each")
+    validate = measure("validate", reconciler_command("validate"), folder, runs=runs, warmup=warmup)
+    plan = measure("plan", reconciler_command("plan"), folder, runs=runs, warmup=warmup)
+    apply = measure(
+        "apply",
+        reconciler_command("apply", "--auto-approve"),
+        folder,
+        runs=runs,
+        warmup=warmup,
+        env=clean_env(RECONCILER_SANDBOX_DELAY="0"),
+        before=lambda: fresh_console(folder, pristine),
+    )
+    fresh_console(folder, pristine)  # leave the estate ready for a `reconciler plan` by hand
+    applied = APPLIED.search(apply.last.output)
+    row = Row(str(size), runs, validate, plan, apply, int(applied.group(1)) if applied else None)
+    if not with_peer:
+        return row
+    zones, due = peer.zones(out / f"octodns-{size}", size, PENDING)
+    progress(f"{size:,} records: octodns-sync dry run, {runs} runs")
+    synced = measure("octodns", peer.command(), zones, runs=runs, warmup=warmup)
+    planned = peer.creates(synced.last)
+    if planned != due:
+        tail = synced.last.output[-3000:]
+        raise SystemExit(f"octodns-sync planned {planned} creates, expected {due}:\n{tail}")
+    return Row(row.estate, runs, validate, plan, apply, row.changes, synced, planned)
+
+
+def _cells(measured: Measured | None, width: int) -> str:
+    if measured is None:
+        return f"{'-':>6} {'':>{width}}"
+    return f"{measured.wall:6.2f} {measured.peak_mb:{width}.0f}"
+
+
+def _estate_label(row: Row) -> str:
+    name = "example" if row.estate == EXAMPLE else f"{int(row.estate):,}"
+    return f"{name} ({row.runs} run{'s' if row.runs != 1 else ''})"
+
+
+def table(rows: Sequence[Row]) -> list[str]:
+    lines = [
+        f"{'':<20} {'validate':<11} {'plan':<11} {'apply':<18} {'octoDNS dry run':<20} plan /",
+        f"{'estate':<20} {'s':>6} {'MB':>4} {'s':>6} {'MB':>4} {'s':>6} {'MB':>4} {'chg':>6}"
+        f" {'s':>6} {'MB':>4} {'new':>8} octoDNS",
+    ]
+    for row in rows:
+        changes = "" if row.changes is None else f"{row.changes:,}"
+        creates = "" if row.creates is None else f"{row.creates:,}"
+        ratio = f"{row.plan.wall / row.peer.wall:6.2f}x" if row.peer is not None else f"{'-':>7}"
+        lines.append(
+            f"{_estate_label(row):<20} {_cells(row.validate, 4)} {_cells(row.plan, 4)} "
+            f"{_cells(row.apply, 4)} {changes:>6} {_cells(row.peer, 4)} {creates:>8} {ratio}"
+        )
+    return lines
+
+
+def verdicts(rows: Sequence[Row]) -> list[str]:
+    by_estate = {row.estate: row for row in rows}
+    lines = []
+    for target in TARGETS:
+        row = by_estate.get(target.estate)
+        if row is None:
+            continue
+        measured: Measured = getattr(row, target.command)
+        name = "example" if target.estate == EXAMPLE else f"{int(target.estate):,}"
+        wanted = f"{target.seconds:g} s" + (f", {target.megabytes:g} MB" if target.megabytes else "")
+        got = f"{measured.wall:.2f} s, {measured.peak_mb:.0f} MB"
+        met = measured.wall <= target.seconds and (
+            target.megabytes is None or measured.peak_mb <= target.megabytes
+        )
+        label = f"{name} {target.command}"
+        lines.append(f"  {label:<17} at most {wanted:<16} {got:<18} {'met' if met else 'NOT MET'}")
+    return lines
+
+
+def header(with_peer: bool) -> list[str]:
+    from reconciler import __version__
+
+    cpu = _cpu_model()
+    versus = f" against octoDNS {peer.version()}" if with_peer else " (octoDNS not run)"
+    return [
+        f"reconciler {__version__}{versus}; {os.cpu_count()} CPUs ({cpu}), "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}",
+        "s: median wall time of whole processes, start-up included; MB: peak resident set (10^6 bytes)",
+        f"{PENDING:.0%} of subscriptions (of records, for octoDNS) have changes pending;"
+        " chg: changes applied, new: records created",
+    ]
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), metavar="N")
+    parser.add_argument("--runs", type=int, default=5, help="runs per command below 100,000")
+    parser.add_argument("--big-runs", type=int, default=2, help="runs per command from 100,000 on")
+    parser.add_argument("--out", type=Path, default=OUT, help="where estates and zones are cached")
+    parser.add_argument("--no-peer", action="store_true", help="do not run octoDNS")
+    args = parser.parse_args(argv)
+    with_peer = not args.no_peer and peer.version() is not None
+    if not args.no_peer and not with_peer:
+        progress("octoDNS is not installed (pip install -e '.[bench]'): measuring reconciler alone")
+    started = time.perf_counter()
+    rows = [measure_example(args.out, args.runs)]
+    for size in sorted(args.sizes):
+        runs = args.big_runs if size >= BIG else args.runs
+        rows.append(measure_size(args.out, size, max(1, runs), with_peer))
+    elapsed = time.perf_counter() - started
+    print("\n".join(header(with_peer)))
+    print()
+    print("\n".join(table(rows)))
+    print()
+    print("targets:")
+    print("\n".join(verdicts(rows)))
+    print(f"\nfinished in {elapsed:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
