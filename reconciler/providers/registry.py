@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from importlib.metadata import entry_points
 
 from reconciler.errors import ReconcilerError
 from reconciler.providers.base import Provider, ProviderSettings
@@ -41,6 +40,9 @@ def _load_factory(scheme: str) -> Factory:
         module_name, _, attr = BUILTIN[scheme].partition(":")
         factory: Factory = getattr(importlib.import_module(module_name), attr)
         return factory
+    # importlib.metadata costs ~40 ms to import: only a scheme that is not built in pays for it.
+    from importlib.metadata import entry_points
+
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == scheme:
             loaded: Factory = ep.load()
