@@ -29,6 +29,11 @@ def paint(text: str, color: str, enabled: bool) -> str:
     return f"\033[{_COLORS[color]}m{text}\033[0m"
 
 
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """`1 site`, `2 sites`; `many` for nouns that do not just take an s."""
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
 def info(message: str) -> None:
     """A line for the person running the command, kept off stdout so output stays parseable."""
     print(message, file=sys.stderr, flush=True)

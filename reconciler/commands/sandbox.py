@@ -12,6 +12,7 @@ from reconciler.providers.sandbox.console import SandboxConsole
 from reconciler.providers.sandbox.database import database_exists
 from reconciler.providers.sandbox.page import ConsolePage, render_json, render_text
 from reconciler.providers.sandbox.provider import SCHEME, open_console, sandbox_path
+from reconciler.terminal import plural
 
 
 def _database(options: GlobalOptions) -> Path:
@@ -35,8 +36,8 @@ def init(options: GlobalOptions, seed_path: str | None) -> int:
     with SandboxConsole.create(path, seed) as console:
         state = console.observe(None)
     counts = (
-        f"{len(state.subscriptions)} subscriptions, {len(state.sites)} sites, "
-        f"{len(state.organizations)} organizations, {len(state.users)} users"
+        f"{plural(len(state.subscriptions), 'subscription')}, {plural(len(state.sites), 'site')}, "
+        f"{plural(len(state.organizations), 'organization')}, {plural(len(state.users), 'user')}"
     )
     print(f"{verb} the sandbox console {path} from {source}: {counts}.")
     print(f"Clock: {state.now.isoformat()}. Default actor: {seed.default_actor or 'none'}.")
@@ -66,7 +67,7 @@ def advance(options: GlobalOptions, days: int) -> int:
         before = console.today()
         events = console.advance(days)
         after = console.today()
-    print(f"Sandbox clock: {before.isoformat()} -> {after.isoformat()} (+{days} days)")
+    print(f"Sandbox clock: {before.isoformat()} -> {after.isoformat()} (+{plural(days, 'day')})")
     for line in events:
         print(f"  {line}")
     if not events:

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from reconciler.errors import EXIT_ERROR, EXIT_OK
 from reconciler.loading.desired import CheckResult, check_desired
-from reconciler.rendering.diagnostics import plural, render_diagnostics
-from reconciler.terminal import color_enabled
+from reconciler.rendering.diagnostics import render_diagnostics
+from reconciler.terminal import color_enabled, plural
 
 
 def run(paths: Sequence[str], fmt: str) -> int:

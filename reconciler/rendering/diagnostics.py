@@ -13,13 +13,9 @@ import json
 from collections.abc import Sequence
 
 from reconciler.model import Diagnostic
-from reconciler.terminal import paint
+from reconciler.terminal import paint, plural
 
 FORMATS = ("text", "json", "github")
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def ordered(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:

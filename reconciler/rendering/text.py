@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 
 from reconciler.model import Action, Blocked, Change, Deferred, Plan, PlanWarning, SourceSpan, Unmanaged
 from reconciler.planning.planfile import summary
-from reconciler.terminal import paint
+from reconciler.terminal import paint, plural
 
 WIDTH = 100
 DETAIL = " " * 6
@@ -52,10 +52,6 @@ def _where(source: SourceSpan | None) -> str:
 
 def _wrapped(text: str) -> list[str]:
     return textwrap.wrap(text, WIDTH, initial_indent=DETAIL, subsequent_indent=DETAIL) or [DETAIL]
-
-
-def plural(count: int, one: str, many: str | None = None) -> str:
-    return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
 def change_title(change: Change) -> str:

@@ -83,7 +83,7 @@ def test_advance_prints_what_changed(run_cli: RunCli) -> None:
     assert before.stdout == "Sandbox clock: 2026-11-21 -> 2026-12-14 (+23 days)\n  No subscription changed.\n"
     on_the_day = ok(run_cli("sandbox", "advance", "--days", "1"))
     assert on_the_day.stdout == (
-        "Sandbox clock: 2026-12-14 -> 2026-12-15 (+1 days)\n"
+        "Sandbox clock: 2026-12-14 -> 2026-12-15 (+1 day)\n"
         "  2026-12-15  SUB-1003  upcoming -> active (its start date)\n"
     )
 
@@ -164,4 +164,67 @@ def test_a_database_without_a_write_generation_is_refused(run_cli: RunCli, tmp_p
     assert result.stderr == (
         "error: .reconciler/sandbox.db is not a sandbox console database\n"
         "hint: create one with 'reconciler sandbox init [--from FILE]', or point --provider at another file\n"
+    )
+
+
+SPEC_SEED = """\
+now: 2026-11-21
+users:
+  - email: alice@acme.example
+    token: sandbox-token-alice
+billing_accounts:
+  - id: AC-1111-2222-3333
+    managed_by: partner
+    partner: globex-partners
+    billing_admins: [partner@globex.example]
+organizations:
+  - id: acme-corp
+    name: ACME Corp
+    admins: [alice@acme.example]
+    members: [partner@globex.example]
+sites:
+  - name: acme
+    org: acme-corp
+    products: {jira: premium}
+subscriptions:
+  - id: SUB-1001
+    billing_account: AC-1111-2222-3333
+    product: strategy-collection
+    status: active
+    start_date: 2026-10-01
+    term_end: 2027-09-30
+    apps: {jira-align: null, focus: null, talent: null}
+  - id: SUB-1002
+    billing_account: AC-1111-2222-3333
+    product: focus
+    start_date: 2026-11-22
+    apps: {focus: null}
+retired_site_names: [old-acme]
+"""
+
+
+def test_a_user_named_only_as_admin_or_member_is_a_user(run_cli: RunCli, tmp_path: Path) -> None:
+    # A user is an email; `users:` is only needed for a token (the seed of the specification).
+    (tmp_path / "console.yaml").write_text(SPEC_SEED)
+    created = ok(run_cli("sandbox", "init", "--from", "console.yaml"))
+    assert created.stdout == (
+        "Created the sandbox console .reconciler/sandbox.db from console.yaml: "
+        "2 subscriptions, 1 site, 1 organization, 2 users.\n"
+        "Clock: 2026-11-21. Default actor: alice@acme.example.\n"
+    )
+    shown = json.loads(ok(run_cli("sandbox", "show", "--format", "json")).stdout)
+    assert [user["email"] for user in shown["users"]] == ["alice@acme.example", "partner@globex.example"]
+
+
+def test_without_a_status_a_subscription_that_starts_later_is_upcoming(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    (tmp_path / "console.yaml").write_text(SPEC_SEED)
+    ok(run_cli("sandbox", "init", "--from", "console.yaml"))
+    shown = ok(run_cli("sandbox", "show")).stdout
+    assert "    SUB-1002  Focus   starts in 1 day (2026-11-22)\n" in shown
+    advanced = ok(run_cli("sandbox", "advance", "--days", "1")).stdout
+    assert advanced == (
+        "Sandbox clock: 2026-11-21 -> 2026-11-22 (+1 day)\n"
+        "  2026-11-22  SUB-1002  upcoming -> active (its start date)\n"
     )

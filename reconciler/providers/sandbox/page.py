@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from reconciler.model import PRODUCT_APPS, BillingAccount, Console, Organization, Status, Subscription
+from reconciler.terminal import plural
 
 WIDTH = 100
 
@@ -39,10 +40,6 @@ class ConsolePage:
 
 def site_url(name: str) -> str:
     return f"{name}.atlassian.net"
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def _wrapped(label: str, values: Iterable[str], indent: int) -> list[str]:
@@ -109,7 +106,7 @@ def _status_text(now: dt.date, sub: Subscription) -> str:
         if sub.start_date is None:
             return "starts on an unknown date"
         days = (sub.start_date - now).days
-        return f"starts in {_plural(days, 'day')} ({sub.start_date.isoformat()})"
+        return f"starts in {plural(days, 'day')} ({sub.start_date.isoformat()})"
     if sub.status == Status.ACTIVE:
         return f"renews on {day(sub.term_end)}"
     if sub.status == Status.CANCELLED:

@@ -59,6 +59,15 @@ def example_seed() -> Seed:
     return load_seed(package_file(EXAMPLE_SEED), EXAMPLE_DISPLAY)
 
 
+def _default_status(item: dict[str, Any], now: dt.date) -> str:
+    """Without a status, a subscription whose start date is still ahead is upcoming, else active."""
+    try:
+        start = dt.date.fromisoformat(item["start_date"])
+    except (KeyError, TypeError, ValueError):  # a bad date is reported where dates are read
+        return Status.ACTIVE
+    return Status.UPCOMING if start > now else Status.ACTIVE
+
+
 def _items(data: dict[str, Any], name: str) -> list[tuple[int, dict[str, Any]]]:
     return list(enumerate(data.get(name) or []))
 
@@ -80,9 +89,9 @@ class SeedReader:
         self._clock_known = now is not None or "now" not in self.data
         now = now or dt.date.today()
         users = self._users()
-        emails = {user.email for user in users}
-        accounts = self._billing_accounts(emails)
-        orgs = self._organizations(emails)
+        accounts = self._billing_accounts()
+        orgs = self._organizations()
+        users += self._implicit_users(users, accounts, orgs)
         retired = frozenset(self.data.get("retired_site_names") or [])
         sites = self._sites(orgs, retired)
         subscriptions = self._subscriptions(now, accounts, sites)
@@ -152,12 +161,18 @@ class SeedReader:
                 tokens[token] = ("users", i, "token")
         return users
 
-    def _emails(self, item: dict[str, Any], key: str, base: YamlPath, users: set[str]) -> frozenset[str]:
-        for j, email in enumerate(item.get(key) or []):
-            self._known(email, users, "user", (*base, key, j))
-        return frozenset(item.get(key) or [])
+    @staticmethod
+    def _implicit_users(
+        users: list[SeedUser], accounts: dict[str, BillingAccount], orgs: dict[str, Organization]
+    ) -> list[SeedUser]:
+        """A user is an email: one named as an admin or member needs no `users:` entry (only a token does)."""
+        declared = {user.email for user in users}
+        named = [email for account in accounts.values() for email in sorted(account.billing_admins)]
+        named += [email for org in orgs.values() for email in sorted(org.admins | org.members)]
+        implicit = [email for email in dict.fromkeys(named) if email not in declared]
+        return [SeedUser(email, None) for email in implicit]
 
-    def _billing_accounts(self, users: set[str]) -> dict[str, BillingAccount]:
+    def _billing_accounts(self) -> dict[str, BillingAccount]:
         accounts: dict[str, BillingAccount] = {}
         seen: dict[str, YamlPath] = {}
         for i, item in _items(self.data, "billing_accounts"):
@@ -171,18 +186,18 @@ class SeedReader:
                 self._error(
                     "partner", f"{item['id']} is managed directly: it has no partner", (*base, "partner")
                 )
-            admins = self._emails(item, "billing_admins", base, users)
+            admins = frozenset(item.get("billing_admins") or [])
             if self._unique(seen, item["id"], (*base, "id"), "billing account"):
                 accounts[item["id"]] = BillingAccount(item["id"], managed_by, partner, admins)
         return accounts
 
-    def _organizations(self, users: set[str]) -> dict[str, Organization]:
+    def _organizations(self) -> dict[str, Organization]:
         orgs: dict[str, Organization] = {}
         seen: dict[str, YamlPath] = {}
         for i, item in _items(self.data, "organizations"):
             base: YamlPath = ("organizations", i)
-            admins = self._emails(item, "admins", base, users)
-            members = self._emails(item, "members", base, users) - admins
+            admins = frozenset(item.get("admins") or [])
+            members = frozenset(item.get("members") or []) - admins
             if self._unique(seen, item["id"], (*base, "id"), "organization"):
                 orgs[item["id"]] = Organization(item["id"], item.get("name", item["id"]), admins, members)
         return orgs
@@ -222,7 +237,7 @@ class SeedReader:
     def _subscription(
         self, item: dict[str, Any], base: YamlPath, now: dt.date, sites: dict[str, Site]
     ) -> Subscription | None:
-        status = item.get("status", Status.ACTIVE)
+        status = item.get("status") or _default_status(item, now)
         dates = self._lifecycle_dates(item, base, now, status)
         apps = self._apps(item, base, sites, status)
         if dates is None:
