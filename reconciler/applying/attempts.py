@@ -88,7 +88,7 @@ class ChangeRunner:
 
     def run(self, change: Change) -> ChangeResult:
         started = time.monotonic()
-        key = idempotency_key(self.plan_checksum, change.id)
+        key = idempotency_key(self.run_id, self.plan_checksum, change.id)
         number = 0
         while True:
             number += 1
@@ -206,7 +206,7 @@ class ChangeRunner:
         return self._result(change, ChangeOutcome.INTERRUPTED, number - 1, started, None)
 
     def record_skip(self, change: Change, reason: str) -> ChangeResult:
-        key = idempotency_key(self.plan_checksum, change.id)
+        key = idempotency_key(self.run_id, self.plan_checksum, change.id)
         attempt_id = self._journal_start(change, key, 1)
         self._journal_finish(change, attempt_id, AttemptOutcome.SKIPPED, "dependency-failed", reason)
         failure = ProviderError(reason, code="dependency-failed")

@@ -34,9 +34,14 @@ class ChangeResult:
         return f"[{self.error_code}] {self.error_message}" if self.error_message else f"[{self.error_code}]"
 
 
-def idempotency_key(plan_checksum: str, change_id: str) -> str:
-    """The same key for every try of one change of one plan, in this run or a re-run after a crash."""
-    return hashlib.sha256(f"{plan_checksum}\n{change_id}".encode()).hexdigest()
+def idempotency_key(run_id: str, plan_checksum: str, change_id: str) -> str:
+    """The same key for every try of one change in one run, and never again.
+
+    A key the console has seen returns the operation it made then. So a later run that makes the
+    same change again (a reactivated subscription cancelled once more) needs a key of its own;
+    a re-run after a crash is kept safe by re-planning, not by reusing keys.
+    """
+    return hashlib.sha256(f"{run_id}\n{plan_checksum}\n{change_id}".encode()).hexdigest()
 
 
 def subject(change: Change) -> str:

@@ -103,3 +103,23 @@ def test_history_and_locks_before_anything_was_recorded(estate: Estate) -> None:
     locks = estate.cli("locks")
     assert (locks.returncode, locks.stdout) == (0, "No locks held.\n")
     assert not (estate.root / ".reconciler" / "state.db").exists()
+
+
+def test_the_same_change_made_again_in_a_later_run_takes_effect(estate: Estate) -> None:
+    # Drift corrected twice: the second cancel must not be answered with the first one's operation.
+    def declare(status: str) -> None:
+        estate.write_desired(
+            {"acme.yaml": f"version: 1\nsubscriptions:\n  - id: SUB-1001\n    status: {status}\n"}
+        )
+
+    for status, flags in [
+        ("cancelled", ["--allow-cancel"]),
+        ("active", []),
+        ("cancelled", ["--allow-cancel"]),
+    ]:
+        declare(status)
+        applied = estate.cli("apply", "--auto-approve", *flags)
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        with estate.console() as console:
+            assert console.observe(None).subscriptions["SUB-1001"].status == status
+    assert estate.writes() == 3

@@ -116,7 +116,7 @@ def test_transient_failures_are_retried_with_the_same_key(store: StateStore) -> 
     console = ScriptedConsole({"a": [transient(), transient(), Operation("op-a", SUCCEEDED)]})
     report = execute((change("a"),), runner_for(console, store), parallelism=4)
     assert [(r.outcome, r.attempts) for r in report.results] == [(ChangeOutcome.SUCCEEDED, 3)]
-    assert console.sent == [("a", idempotency_key("sha256:plan", "a"))] * 3
+    assert console.sent == [("a", idempotency_key("run-1", "sha256:plan", "a"))] * 3
     assert journal(store) == [
         ("a", 1, "failed", "unavailable"),
         ("a", 2, "failed", "unavailable"),
