@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -178,7 +179,52 @@ def test_a_bad_size_limit_is_a_user_error(
     assert raised.value.message == f"{ENV_MAX_FILE_BYTES}='{value}' is not a positive number of bytes"
 
 
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_only_regular_files_are_read(tmp_path: Path, kind: str) -> None:
+    # A device never ends and a FIFO blocks the open: both would hang validation (or fill memory).
+    path = tmp_path / "special.yaml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    raw, problems = read_bytes(path, "special.yaml")
+    assert raw is None
+    assert problems == [
+        Diagnostic(
+            "encoding",
+            "not a regular file (a device, FIFO or socket): refused",
+            SourceSpan("special.yaml", 1, 1),
+            hint="desired state is read from plain files",
+        )
+    ]
+
+
 # --- strictness ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "character", "line", "column"),
+    [
+        (b"version: 1\n\x00\nsubscriptions:\n  - id: X\n    bogus: 1\n", "0000", 2, 1),
+        (b"version: 1\nsites:\n  - name: ab\x01c\n", "0001", 3, 13),
+        ("version: 1\nsites:\n  - name: ab\u0085c\u0081\n".encode(), "0081", 3, 15),
+    ],
+    ids=["nul", "c0", "c1-after-an-allowed-nel"],
+)
+def test_a_control_character_is_refused_where_it_is(
+    raw: bytes, character: str, line: int, column: int
+) -> None:
+    # The fast parser stops reading at a NUL: the rest of the file would be silently dropped.
+    data, problems = parse(raw)
+    assert data is None
+    assert problems == [
+        Diagnostic(
+            "encoding",
+            f"control character U+{character} is not allowed in YAML",
+            SourceSpan("f.yaml", line, column),
+            hint="remove it (a file with a NUL byte also shows as binary in reviews)",
+        )
+    ]
 
 
 def test_a_byte_that_is_not_utf8_is_placed_in_characters() -> None:
