@@ -24,6 +24,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 PLAN_FORMATS = click.Choice(["text", "markdown", "json"])
+#: A century: far past every lifecycle date, and far from the end of the calendar.
+MAX_ADVANCE_DAYS = 36_500
 
 
 def global_flags(func: F) -> F:
@@ -51,10 +53,17 @@ def global_flags(func: F) -> F:
 
 
 def options_of(provider: str | None, actor: str | None, state: str | None) -> GlobalOptions:
-    parent: dict[str, str | None] = click.get_current_context().find_root().obj or {}
+    # ctx.obj is inherited: the nearest group's merge of its flags over its parents'.
+    given: dict[str, str | None] = click.get_current_context().obj or {}
     return GlobalOptions.resolve(
-        provider or parent.get("provider"), actor or parent.get("actor"), state or parent.get("state")
+        provider or given.get("provider"), actor or given.get("actor"), state or given.get("state")
     )
+
+
+def remember_flags(ctx: click.Context, **flags: str | None) -> None:
+    """Keep a group's global flags for its commands; flags given further in win."""
+    inherited: dict[str, str | None] = dict(ctx.obj or {})
+    ctx.obj = {**inherited, **{name: value for name, value in flags.items() if value is not None}}
 
 
 def paths_or_default(paths: tuple[str, ...]) -> tuple[str, ...]:
@@ -67,7 +76,7 @@ def paths_or_default(paths: tuple[str, ...]) -> tuple[str, ...]:
 @click.pass_context
 def cli(ctx: click.Context, provider: str | None, actor: str | None, state: str | None) -> None:
     """Declare which subscription's apps go on which Atlassian site; plan; apply."""
-    ctx.obj = {"provider": provider, "actor": actor, "state": state}
+    remember_flags(ctx, provider=provider, actor=actor, state=state)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -206,8 +215,11 @@ def schema() -> int:
 
 
 @cli.group(context_settings=CONTEXT)
-def sandbox() -> None:
+@global_flags
+@click.pass_context
+def sandbox(ctx: click.Context, provider: str | None, actor: str | None, state: str | None) -> None:
     """The embedded billing console: a SQLite model that enforces the console's rules."""
+    remember_flags(ctx, provider=provider, actor=actor, state=state)
 
 
 @sandbox.command("init", context_settings=CONTEXT)
@@ -231,7 +243,9 @@ def sandbox_show(fmt: str, provider: str | None, actor: str | None, state: str |
 
 
 @sandbox.command("advance", context_settings=CONTEXT)
-@click.option("--days", type=click.IntRange(0), required=True, help="How many days to move the clock.")
+@click.option(
+    "--days", type=click.IntRange(0, MAX_ADVANCE_DAYS), required=True, help="How many days to move the clock."
+)
 @global_flags
 def sandbox_advance(days: int, provider: str | None, actor: str | None, state: str | None) -> int:
     """Move the sandbox clock forward: subscriptions start, deactivate and are deleted on their dates."""

@@ -1,0 +1,64 @@
+"""The command line itself: where global options go, and what a usage error exits with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RunCli
+
+
+@pytest.fixture
+def two_consoles(run_cli: RunCli, tmp_path: Path) -> None:
+    for name in ("one.db", "two.db"):
+        assert run_cli("--provider", f"sandbox:{name}", "sandbox", "init").returncode == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--provider", "sandbox:two.db", "sandbox", "show"],
+        ["sandbox", "--provider", "sandbox:two.db", "show"],
+        ["sandbox", "show", "--provider", "sandbox:two.db"],
+        ["--provider", "sandbox:one.db", "sandbox", "--provider", "sandbox:two.db", "show"],
+        ["sandbox", "--provider", "sandbox:one.db", "show", "--provider", "sandbox:two.db"],
+    ],
+    ids=["before-the-group", "between", "after-the-command", "between-wins", "last-wins"],
+)
+def test_a_global_option_is_accepted_wherever_it_is_written(
+    run_cli: RunCli, two_consoles: None, args: list[str]
+) -> None:
+    result = run_cli(*args, env={"RECONCILER_PROVIDER": "sandbox:one.db"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "Sandbox console sandbox:two.db"
+
+
+def test_the_environment_gives_the_default_and_a_flag_overrides_it(
+    run_cli: RunCli, two_consoles: None
+) -> None:
+    env = {"RECONCILER_PROVIDER": "sandbox:two.db"}
+    assert run_cli("sandbox", "show", env=env).stdout.startswith("Sandbox console sandbox:two.db\n")
+    overridden = run_cli("sandbox", "show", "--provider", "sandbox:one.db", env=env)
+    assert overridden.stdout.startswith("Sandbox console sandbox:one.db\n")
+
+
+def test_a_usage_error_exits_1_never_2(run_cli: RunCli) -> None:
+    # 2 means "changes" to a pipeline running plan --detailed-exitcode: a typo must not look like it.
+    result = run_cli("plan", "--detailed-exitcode", "--no-such-flag")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.endswith("Error: No such option '--no-such-flag'.\n")
+
+
+def test_the_clock_moves_at_most_a_century_at_once(run_cli: RunCli) -> None:
+    result = run_cli("sandbox", "advance", "--days", "3000000")
+    assert result.returncode == 1
+    assert result.stderr.endswith(
+        "Error: Invalid value for '--days': 3000000 is not in the range 0<=x<=36500.\n"
+    )
+
+
+def test_version(run_cli: RunCli) -> None:
+    result = run_cli("--version")
+    assert (result.returncode, result.stdout) == (0, "reconciler, version 0.1.0\n")
