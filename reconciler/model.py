@@ -326,9 +326,11 @@ def canonical_change(change: Change) -> dict[str, object]:
     """What a change *is*, without where it was declared or how it is explained.
 
     The checksum covers exactly this, so a reviewer's approval survives moving a
-    subscription to another file or rewording a reason, and nothing else.
+    subscription to another file or rewording a reason, and nothing else. A cancel's effect
+    (the apps it takes down, the day they go off) is part of what was approved: a subscription
+    that gained an app since the review is a different cancel.
     """
-    return {
+    canonical: dict[str, object] = {
         "id": change.id,
         "action": str(change.action),
         "subscription": change.subscription,
@@ -337,6 +339,11 @@ def canonical_change(change: Change) -> dict[str, object]:
         "org": change.org,
         "depends_on": sorted(change.depends_on),
     }
+    if change.takes_down is not None:
+        canonical["takes_down"] = dict(sorted(change.takes_down.items()))
+    if change.deactivation_date is not None:
+        canonical["deactivation_date"] = change.deactivation_date.isoformat()
+    return canonical
 
 
 def plan_checksum(changes: tuple[Change, ...]) -> str:

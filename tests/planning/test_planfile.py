@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,19 @@ def test_a_reworded_reason_or_a_moved_declaration_keeps_the_checksum(plan: Plan)
     assert dataclasses.replace(plan, changes=moved).checksum == plan.checksum
     other_site = (dataclasses.replace(plan.changes[-1], site="elsewhere"), *plan.changes[:-1])
     assert dataclasses.replace(plan, changes=other_site).checksum != plan.checksum
+
+
+def test_a_cancel_that_takes_down_more_is_another_change(plan: Plan) -> None:
+    # SUB-2 is cancelled with talent on labs; had it gained focus since the review, the approval
+    # must not carry over to a cancel that takes focus down too.
+    (cancel,) = plan.destructive
+    assert dict(cancel.takes_down or {}) == {"talent": "labs"}
+    more = dataclasses.replace(cancel, takes_down={"talent": "labs", "focus": "acme"})
+    assert cancel.deactivation_date is not None
+    later = dataclasses.replace(cancel, deactivation_date=cancel.deactivation_date + dt.timedelta(days=1))
+    for changed in (more, later):
+        changes = tuple(changed if c is cancel else c for c in plan.changes)
+        assert dataclasses.replace(plan, changes=changes).checksum != plan.checksum
 
 
 def test_the_fingerprint_covers_the_console_not_who_observed_it(seed: dict[str, Any]) -> None:
