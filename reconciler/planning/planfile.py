@@ -184,6 +184,12 @@ def _read_date(value: str | None) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(value)
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def write_plan(path: str | Path, plan: Plan) -> None:
     """Write the JSON plan atomically: a reader never sees half a plan."""
     target = Path(path)
@@ -192,6 +198,9 @@ def write_plan(path: str | Path, plan: Plan) -> None:
         fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as stream:
             stream.write(plan_json_text(plan))
+        # mkstemp makes the file private (0600); a plan is an artifact CI uploads and others read,
+        # so it gets the mode any file gets here (it never holds a secret).
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, target)
     except OSError as exc:
         raise ReconcilerError(

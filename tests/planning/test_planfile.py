@@ -143,3 +143,10 @@ def test_the_fingerprint_covers_the_console_not_who_observed_it(seed: dict[str, 
 )
 def test_the_provider_is_saved_without_credentials(url: str, shown: str) -> None:
     assert public_provider(GlobalOptions(provider=url, token="abc")) == shown
+
+
+def test_a_written_plan_is_readable_like_any_new_file(plan: Plan, tmp_path: Path) -> None:
+    # CI uploads it as an artifact for others to read; it holds no secret.
+    write_plan(tmp_path / "plan.json", plan)
+    (tmp_path / "other").write_text("")
+    assert (tmp_path / "plan.json").stat().st_mode == (tmp_path / "other").stat().st_mode
