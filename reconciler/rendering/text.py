@@ -51,7 +51,11 @@ def _where(source: SourceSpan | None) -> str:
 
 
 def _wrapped(text: str) -> list[str]:
-    return textwrap.wrap(text, WIDTH, initial_indent=DETAIL, subsequent_indent=DETAIL) or [DETAIL]
+    # Names are hyphenated (acme-corp, jira-align): never break a line inside one.
+    lines = textwrap.wrap(
+        text, WIDTH, initial_indent=DETAIL, subsequent_indent=DETAIL, break_on_hyphens=False
+    )
+    return lines or [DETAIL]
 
 
 def change_title(change: Change) -> str:

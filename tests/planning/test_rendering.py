@@ -90,3 +90,16 @@ def test_starts_in(start: dt.date | None, today: dt.date | None, shown: str) -> 
 
 def test_markdown_escapes_what_would_become_markup() -> None:
     assert escape("a | b <script> `x` *y*") == "a \\| b &lt;script> \\`x\\` \\*y\\*"
+
+
+def test_a_long_reason_wraps_between_names_never_inside_one(seed: dict[str, Any]) -> None:
+    org = "org-with-a-long-hyphenated-name-that-reaches-the-end-of-the-line"
+    seed["organizations"].append({"id": org, "admins": ["alice@acme.example"]})
+    seed["sites"].append({"name": "far-site", "org": org, "products": {"jira": "premium"}})
+    seed["subscriptions"].append(sub("SUB-1", "focus"))
+    wanted = desired(None, [{"id": "SUB-1", "apps": {"focus": {"site": "far-site"}}}])
+    plan = plan_changes(wanted, console(seed), paths=["desired-state"], provider="sandbox:x")
+    assert org in plan.changes[0].reason
+    lines = render_text(plan, color=False).splitlines()
+    # The reason is too long for one line: it breaks before the name, not at one of its hyphens.
+    assert f"({org})" in [line.strip() for line in lines], "\n".join(lines)
