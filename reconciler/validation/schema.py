@@ -211,7 +211,14 @@ def _type_failure(
     hint = None
     if "boolean" in names and isinstance(value, str) and value.lower() in _YAML11_BOOLEANS:
         hint = "use true or false (in YAML 1.2, yes, no, on and off are strings)"
-    elif "object" in names and not isinstance(value, dict | list) and len(schema.get("required", ())) == 1:
+    elif path == () and "version" in schema.get("properties", {}):
+        hint = "a desired-state file is a mapping that starts with `version: 1`"
+    elif (
+        "object" in names
+        and path
+        and not isinstance(value, dict | list)
+        and len(schema.get("required", ())) == 1
+    ):
         name = f"{path[-1]}: " if path and isinstance(path[-1], str) else ""
         shown = "NAME" if value is None else value
         hint = f"write `{name}{{{schema['required'][0]}: {shown}}}`"
@@ -219,8 +226,6 @@ def _type_failure(
         hint = "write each item on its own line, starting with `- `"
     elif "array" in names and value is None:
         hint = "list the items below it, each starting with `- `, or write `[]` for none"
-    elif path == () and "version" in schema.get("properties", {}):
-        hint = "a desired-state file is a mapping that starts with `version: 1`"
     return message, hint
 
 
