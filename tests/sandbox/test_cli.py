@@ -126,8 +126,7 @@ def test_a_custom_database_path(run_cli: RunCli, tmp_path: Path) -> None:
         ),
         (
             ["--provider", "sandbox:notes.txt/sandbox.db", "sandbox", "init"],
-            "error: cannot create the sandbox console notes.txt/sandbox.db: "
-            "[Errno 17] File exists: 'notes.txt'\n"
+            "error: cannot create the sandbox console notes.txt/sandbox.db: File exists\n"
             "hint: check that its directory is writable, or pick another file with --provider sandbox:PATH\n",
         ),
     ],
@@ -150,6 +149,18 @@ def test_seed_errors_are_all_reported_with_their_location(
     assert (result.returncode, result.stdout) == (1, "")
     assert not (tmp_path / ".reconciler" / "sandbox.db").exists()
     assert_golden(GOLDEN / "seed-errors" / case / "expected.txt", result.stderr, update_golden)
+
+
+def test_a_failed_init_leaves_nothing_behind(run_cli: RunCli, tmp_path: Path) -> None:
+    (tmp_path / "taken.db").mkdir()
+    result = run_cli("--provider", "sandbox:taken.db", "sandbox", "init")
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: cannot create the sandbox console taken.db: Is a directory\n"
+        "hint: check that its directory is writable, or pick another file with --provider sandbox:PATH\n"
+    )
+    # Only what any init leaves: the target and the lock that serialises creation.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken.db", "taken.db.lock"]
 
 
 def test_a_database_without_a_write_generation_is_refused(run_cli: RunCli, tmp_path: Path) -> None:

@@ -332,8 +332,10 @@ def _creating(path: Path) -> Iterator[None]:
     try:
         yield
     except (OSError, sqlite3.Error) as error:
+        # strerror alone: the OSError's text would name the temporary file being built.
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
         raise ReconcilerError(
-            f"cannot create the sandbox console {path}: {error}",
+            f"cannot create the sandbox console {path}: {reason}",
             hint="check that its directory is writable, or pick another file with --provider sandbox:PATH",
         ) from error
 

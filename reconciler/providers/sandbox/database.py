@@ -247,10 +247,14 @@ def build(path: Path, seed: Seed) -> None:
         remove_database(building)
         raise
     db.close()
-    # The old file's WAL must never be replayed into the new file.
-    for suffix in ("-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    os.replace(building, path)
+    try:
+        # The old file's WAL must never be replayed into the new file.
+        for suffix in ("-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        os.replace(building, path)
+    except BaseException:
+        remove_database(building)  # e.g. the target is a directory: leave nothing behind
+        raise
 
 
 def populate(db: sqlite3.Connection, seed: Seed) -> None:
