@@ -189,29 +189,45 @@ def build_state(docs: Sequence[YamlDocument], files: tuple[str, ...], digest: st
     return DesiredState(sites=sites, subscriptions=subscriptions, files=files, digest=digest)
 
 
+#: ValueOrigin(doc, path, key) built by tuple's own constructor: the same value, without the
+#: Python-level __new__ a NamedTuple adds, which was a third of loading a big estate's model.
+_origin = tuple.__new__
+
+
 def _subscription(doc: YamlDocument, index: int, item: dict[str, Any]) -> DesiredSubscription:
     # Called once per subscription of a big estate: origins are built directly, paths spelled out.
     apps = item.get("apps") or {}
+    origin: ValueOrigin = _origin(ValueOrigin, (doc, ("subscriptions", index, "id"), False))
     return DesiredSubscription(
         id=item["id"],
         status=item.get("status", Status.ACTIVE.value),
         apps=tuple(
-            DesiredApp(
-                app,
-                target["site"],
-                ValueOrigin(doc, ("subscriptions", index, "apps", app), True),
-                ValueOrigin(doc, ("subscriptions", index, "apps", app, "site")),
-            )
-            for app, target in apps.items()
+            [
+                DesiredApp(
+                    app,
+                    target["site"],
+                    _origin(ValueOrigin, (doc, ("subscriptions", index, "apps", app), True)),
+                    _origin(ValueOrigin, (doc, ("subscriptions", index, "apps", app, "site"), False)),
+                )
+                for app, target in apps.items()
+            ]
         ),
         billing_account=item.get("billing_account"),
         product=item.get("product"),
-        origin=ValueOrigin(doc, ("subscriptions", index, "id")),
-        status_origin=ValueOrigin(doc, ("subscriptions", index, "status" if "status" in item else "id")),
+        origin=origin,
+        status_origin=(
+            _origin(ValueOrigin, (doc, ("subscriptions", index, "status"), False))
+            if "status" in item
+            else origin
+        ),
         billing_account_origin=(
-            ValueOrigin(doc, ("subscriptions", index, "billing_account"))
+            _origin(ValueOrigin, (doc, ("subscriptions", index, "billing_account"), False))
             if "billing_account" in item
             else None
         ),
-        product_origin=ValueOrigin(doc, ("subscriptions", index, "product")) if "product" in item else None,
+        product_origin=(
+            _origin(ValueOrigin, (doc, ("subscriptions", index, "product"), False))
+            if "product" in item
+            else None
+        ),
     )

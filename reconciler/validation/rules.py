@@ -39,9 +39,24 @@ def items(doc: YamlDocument, section: str) -> Iterator[tuple[int, dict[str, Any]
                 yield index, item
 
 
+def _names(docs: Sequence[YamlDocument], section: str, field: str) -> list[str]:
+    """Every string `field` of the mapping items of `section`, in every document."""
+    names = []
+    for doc in docs:
+        data = doc.data
+        values = data.get(section) if isinstance(data, dict) else None
+        if isinstance(values, list):
+            found = [item.get(field) for item in values if isinstance(item, dict)]
+            names += [name for name in found if isinstance(name, str)]
+    return names
+
+
 def _declared_twice(
     docs: Sequence[YamlDocument], section: str, field: str, rule: str, noun: str
 ) -> list[Diagnostic]:
+    names = _names(docs, section, field)
+    if len(set(names)) == len(names):
+        return []  # the usual case, settled in one pass over the names
     first: dict[str, tuple[YamlDocument, int]] = {}
     seen: dict[str, int] = {}
     problems = []
