@@ -77,6 +77,7 @@ class Facts:
         index: dict[tuple[str, str], list[Instance]] = defaultdict(list)
         sites = console.sites
         deleted = Status.DELETED
+        new = tuple.__new__  # Instance(sub, site) without the NamedTuple's Python-level __new__
         for sub in console.subscriptions.values():
             if sub.status == deleted:
                 continue
@@ -85,7 +86,7 @@ class Facts:
                     continue
                 live_site = sites.get(site)
                 if live_site is not None:
-                    index[(live_site.org, app)].append(Instance(sub.id, site))
+                    index[(live_site.org, app)].append(new(Instance, (sub.id, site)))
         return index
 
     def resolve_site(self, name: str) -> Target | tuple[str, str]:

@@ -40,6 +40,10 @@ def provision_id(subscription: str, app: str) -> str:
 def app_candidates(
     facts: Facts, sub: Subscription, apps: Sequence[DesiredApp], *, deferred: bool, after_reactivate: bool
 ) -> list[Candidate]:
+    # Most declared apps are already where they belong: settle those with two lookups, before
+    # anything is sorted or checked (what _app_findings would say of them: nothing to do).
+    product_apps, live = PRODUCT_APPS.get(sub.product, ()), sub.apps
+    apps = [a for a in apps if a.app not in product_apps or not live.get(a.app) or live[a.app] != a.site]
     candidates = []
     for declared in sorted(apps, key=lambda a: a.app) if len(apps) > 1 else apps:
         findings = _app_findings(facts, sub, declared)
