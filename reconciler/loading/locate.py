@@ -4,8 +4,10 @@ The fast parser gives data without positions. Composing the whole file with PyYA
 position but costs about a second per 2 MB, which a plan that locates a few hundred changed
 subscriptions in a 10,000-subscription file should not pay. Desired-state files are plain block
 style: a few top-level keys, two of them long block sequences. So the locator finds the line
-range of each sequence item with a line scan, composes only the item asked about, checks that the
-chunk is the item the parser saw, and composes the whole file when anything does not fit.
+range of each sequence item with a line scan, reads a plain item's positions from its lines
+(blockitem), composes any other item alone, checks that the chunk is the item the parser saw, and
+composes the whole file when anything does not fit. PyYAML is imported only when something is
+composed: a plan whose changes sit in plain items never loads it.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import itertools
 import re
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from reconciler.loading.blockitem import plain_position
 
-from reconciler.loading import scan
-from reconciler.loading.scan import Position
+if TYPE_CHECKING:
+    from yaml.nodes import Node
+
+Position = tuple[int, int]
 
 YamlPath = tuple[str | int, ...]
 
@@ -96,6 +100,8 @@ class Locator:
         if items is not None:
             whole = _Span(whole.start, items.item(self._text, 0).end, whole.line)
             path = path[:2]  # deeper than the sequence: only its first item is composed
+        from yaml.nodes import MappingNode, ScalarNode
+
         root = self._chunk(whole)
         if not isinstance(root, MappingNode) or len(root.value) != 1:
             return None
@@ -125,6 +131,12 @@ class Locator:
         if not 0 <= index < len(items.starts):
             return None
         span = items.item(self._text, index)
+        chunk, item = self._text[span.start : span.end], self._data[path[0]][index]
+        plain = plain_position(chunk, span.line, path[2:], key, item)
+        if plain is not None:
+            return plain
+        from yaml.nodes import SequenceNode
+
         root = self._chunk(span)
         if not isinstance(root, SequenceNode) or len(root.value) != 1:
             return None
@@ -134,6 +146,8 @@ class Locator:
         return _descend(item, path[2:], key, span.line)
 
     def _chunk(self, span: _Span) -> Node | None:
+        from reconciler.loading import scan
+
         if (span.start, span.end) not in self._chunks:
             try:
                 node = scan.compose(self._text[span.start : span.end])
@@ -145,6 +159,8 @@ class Locator:
     # --- the sure way: the whole file ---------------------------------------------------------------
 
     def _from_full(self, path: YamlPath, key: bool) -> Position:
+        from reconciler.loading import scan
+
         if self._full is _UNSET:
             try:
                 self._full = scan.compose(self._text)
@@ -156,6 +172,10 @@ class Locator:
 
 
 def _descend(node: Node, path: YamlPath, key: bool, line_offset: int) -> Position:
+    from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    from reconciler.loading import scan
+
     target, key_node = node, None
     for step in path:
         key_node, child = None, None
@@ -179,6 +199,8 @@ def _descend(node: Node, path: YamlPath, key: bool, line_offset: int) -> Positio
 
 def _same_item(node: Node, item: Any) -> bool:
     """Whether a composed chunk is the sequence item the parser produced (by kind and identity)."""
+    from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
     if isinstance(item, dict):
         if not isinstance(node, MappingNode):
             return False

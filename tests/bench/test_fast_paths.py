@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml_rs
 
+from reconciler.loading import scan
+from reconciler.loading.blockitem import plain_position
+from reconciler.loading.locate import Locator, Position, YamlPath, _descend
+from reconciler.loading.yamlfile import parse_yaml
 from reconciler.model import BillingAccount, Console, Organization, Site, Subscription
 from reconciler.planning.fingerprint import _dumps, canonical_console, canonical_text, observed_fingerprint
 from reconciler.providers.sandbox import SandboxConsole
 from reconciler.providers.sandbox.seedfile import example_seed
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _odd_console() -> Console:
@@ -61,3 +74,116 @@ def test_a_value_of_an_undeclared_type_takes_the_general_path() -> None:
     changed = Console(**{**{f: getattr(console, f) for f in console.__slots__}, "sites": sites})
     assert canonical_text(changed) == _dumps(canonical_console(changed))
     assert observed_fingerprint(changed) != observed_fingerprint(console)
+
+
+# --- positions read from plain lines (blockitem) equal PyYAML's ----------------------------------
+
+
+def _paths(data: object, prefix: YamlPath = ()) -> Iterator[YamlPath]:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield (*prefix, key)
+            yield from _paths(value, (*prefix, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield (*prefix, index)
+            yield from _paths(value, (*prefix, index))
+
+
+def _mismatches(text: str) -> list[tuple[YamlPath, bool, Position, Position]]:
+    """Every key and value whose position the locator gives otherwise than composing the file."""
+    doc, _ = parse_yaml(text.encode(), "f.yaml")
+    if doc is None:
+        return []
+    try:
+        full = scan.compose(text)
+    except scan.ScanFailed:
+        return []
+    assert full is not None
+    locator = Locator(text, doc.data)
+    found = []
+    for path in _paths(doc.data):
+        for key in (False, True):
+            want, got = _descend(full, path, key, 0), locator.position(path, key=key)
+            if got != want:
+                found.append((path, key, got, want))
+    return found
+
+
+def test_generated_and_example_estates_are_located_as_pyyaml_does(tmp_path: Path) -> None:
+    generate = REPO / "bench" / "generate.py"
+    subprocess.run(
+        [sys.executable, str(generate), "--subscriptions", "300", "--out", str(tmp_path), "--files", "2"],
+        check=True,
+        capture_output=True,
+    )
+    files = [
+        *sorted((tmp_path / "desired-state").glob("*.yaml")),
+        *sorted((REPO / "desired-state").glob("*")),
+    ]
+    for path in files:
+        assert _mismatches(path.read_text(encoding="utf-8")) == [], path
+
+
+PLAIN_ITEMS = [
+    "  - id: SUB-1\n    apps:\n      focus: {site: acme}\n      talent: {site: acme, x: y}\n",
+    "- id: SUB-1\n  status: cancelled\n  billing_account: AC-1\n",
+    "  - name: acme-align\n    org: acme corp\n    create: true\n",
+    "  - name: x\n    create: false\n\n",
+    "  - id: SUB-1\n    apps:\n        focus: { site:  acme ,b: c }\n        talent: {site: b}\n"
+    "    product: focus\n",
+]
+ODD_ITEMS = [
+    "  - id: 'SUB-1'\n    apps: {focus: {site: a}}\n",
+    "  - id: SUB-1 # why\n    status: active\n",
+    "  - id: SUB-1\n    apps:\n      focus: {site: a}\n     talent: {site: b}\n",
+    "  - id: SUB-1\n    status:\n    product: focus\n",
+    "  - id: SUB-1\n    product: strategy\n      collection\n",
+    "  - id: 1\n    create: True\n    other: null\n    n: 1.5\n",
+    "  - id: SUB-1\n    apps:\n      focus:\n        site: a\n      talent: {site: b}\n",
+    "  -   id: SUB-1\n      status: active\n",
+    "  - id: SUB-1\r\n    status: active\r\n",
+    "  - id: SUB-1\n    list:\n      - a\n      - b\n",
+    "  - id: SUB-1\n    apps: {focus: {site: a},\n      talent: {site: b}}\n",
+]
+
+
+@pytest.mark.parametrize("item", PLAIN_ITEMS + ODD_ITEMS)
+def test_an_item_is_located_as_pyyaml_does(item: str) -> None:
+    text = f"version: 1\nsubscriptions:\n{item}{item.replace('SUB-1', 'SUB-2')}"
+    assert _mismatches(text) == []
+
+
+@pytest.mark.parametrize("item", PLAIN_ITEMS)
+def test_a_plain_item_is_read_without_composing(item: str) -> None:
+    data: Any = yaml_rs.loads(item, parse_datetime=False)
+    data = data[0]
+    path = ("id",) if "id" in data else ("name",)
+    assert plain_position(item, 0, path, False, data) is not None
+    assert plain_position(item, 0, path, True, data) == (1, item.index("-") + 3)
+
+
+def test_random_items_are_located_as_pyyaml_does() -> None:
+    rng = random.Random(7)
+    keys = ["id", "status", "apps", "name", "org", "create", "focus", "'k'", "1", "product"]
+    values = ["SUB-1", "acme", "acme corp", "true", "True", "1", "null", "", "x.y", "{site: a}",
+              "{site: a, b: c}", "[a, b]", "'q'", "a #c", "a:b", "2026-01-01"]  # fmt: skip
+
+    def item(depth: int, indent: int, first: bool) -> list[str]:
+        lines = []
+        for i in range(rng.randint(1, 4)):
+            lead = " " * (indent - 2) + "- " if first and i == 0 else " " * indent
+            name = rng.choice(keys)
+            if depth < 2 and rng.random() < 0.3:
+                lines.append(f"{lead}{name}:")
+                lines += item(depth + 1, indent + rng.choice([2, 2, 4, 1]), False)
+            else:
+                lines.append(f"{lead}{name}:{rng.choice([' ', ' ', '  '])}{rng.choice(values)}")
+            if rng.random() < 0.05:
+                lines.append(rng.choice(["", "# note", " " * indent + "# note"]))
+        return lines
+
+    for _ in range(400):
+        body = [line for _ in range(rng.randint(1, 3)) for line in item(0, 4, True)]
+        text = "version: 1\nsubscriptions:\n" + "\n".join(body) + "\n"
+        assert _mismatches(text) == [], text
