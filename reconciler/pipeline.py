@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 from reconciler.model import Console, DesiredState, Plan
 from reconciler.options import GlobalOptions
 from reconciler.planning import plan_changes
+from reconciler.providers.base import Provider
 from reconciler.terminal import color_enabled
 
 
@@ -27,11 +28,31 @@ class PlanRun:
 
 
 def make_plan(options: GlobalOptions, paths: Sequence[str]) -> PlanRun:
+    with planning(options, paths) as (planned, _):
+        return planned
+
+
+@contextmanager
+def planning(options: GlobalOptions, paths: Sequence[str]) -> Iterator[tuple[PlanRun, Provider]]:
+    """Load, observe and plan, and keep the provider open for the caller until the block ends.
+
+    apply executes and verifies through the provider it planned with, instead of opening another.
+    """
+    from reconciler.providers import open_provider
+
     with _no_cyclic_gc():
         desired = load(paths)
-        console = observe(options)
-        plan = plan_changes(desired, console, paths=paths, provider=public_provider(options))
-    return PlanRun(plan, desired, console)
+        provider = open_provider(options.provider_settings())
+        try:
+            console = provider.observe()
+            plan = plan_changes(desired, console, paths=paths, provider=public_provider(options))
+        except BaseException:
+            provider.close()
+            raise
+    try:
+        yield PlanRun(plan, desired, console), provider
+    finally:
+        provider.close()
 
 
 @contextmanager

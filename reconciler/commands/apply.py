@@ -30,7 +30,7 @@ from reconciler.applying.verify import Verification, verify
 from reconciler.errors import EXIT_OK, Interrupted, ReconcilerError
 from reconciler.model import Plan
 from reconciler.options import DEFAULT_PATHS, GlobalOptions
-from reconciler.pipeline import make_plan, public_provider
+from reconciler.pipeline import planning, public_provider
 from reconciler.planning import plan_changes
 from reconciler.providers.base import Provider
 from reconciler.store import LockRecord, NewRun, RunOutcome, StateStore, format_time, open_store
@@ -170,25 +170,24 @@ class Apply:
 
     def _apply(self, held: HeldLock) -> tuple[RunOutcome, str | None]:
         request = self.request
-        planned = make_plan(request.options, request.paths)
-        plan = planned.plan
-        self.store.record_plan(self.run_id, plan.checksum, plan.actor)
-        self._check(plan)
-        if not plan.changes:
-            sys.stdout.write("No changes: the console already matches desired state; nothing was applied.\n")
-            return RunOutcome.CONVERGED, "no changes"
-        from reconciler.rendering.text import render_text
+        # One provider for planning, executing and verifying: opened once, its connections warm.
+        with planning(request.options, request.paths) as (planned, provider):
+            plan = planned.plan
+            self.store.record_plan(self.run_id, plan.checksum, plan.actor)
+            self._check(plan)
+            if not plan.changes:
+                sys.stdout.write(
+                    "No changes: the console already matches desired state; nothing was applied.\n"
+                )
+                return RunOutcome.CONVERGED, "no changes"
+            from reconciler.rendering.text import render_text
 
-        rendered = render_text(plan, color=color_enabled(sys.stdout))
-        if request.auto_approve or request.saved is not None or request.checksum is not None:
-            # Approved already: still show what is about to happen, so a CI log says it.
-            sys.stdout.write(rendered + "\n")
-        else:
-            ask(plan, lambda _: rendered)
-        from reconciler.providers import open_provider
-
-        provider = open_provider(request.options.provider_settings())
-        try:
+            rendered = render_text(plan, color=color_enabled(sys.stdout))
+            if request.auto_approve or request.saved is not None or request.checksum is not None:
+                # Approved already: still show what is about to happen, so a CI log says it.
+                sys.stdout.write(rendered + "\n")
+            else:
+                ask(plan, lambda _: rendered)
             report = self._execute(plan, provider)
             if report.stopped:
                 sys.stdout.write(render_summary(report, None, self.run_id))
@@ -198,13 +197,15 @@ class Apply:
                         f"during the run: stopped starting changes; {counts(report)}"
                     )
                 return RunOutcome.INTERRUPTED, interrupted_message(report, self.signals.received)
-            # Re-observe through the provider already open (its connections are warm) and plan the
-            # same desired state again: whatever is still planned did not converge.
+            # Re-observe and plan the same desired state again: whatever is still planned did not
+            # converge. Only the changes are compared, so the fingerprint is not computed.
             after = plan_changes(
-                planned.desired, provider.observe(), paths=plan.paths, provider=plan.provider
+                planned.desired,
+                provider.observe(),
+                paths=plan.paths,
+                provider=plan.provider,
+                fingerprint=False,
             )
-        finally:
-            provider.close()
         verification = verify(report, after)
         sys.stdout.write(render_summary(report, verification, self.run_id))
         return _outcome(report, verification)
