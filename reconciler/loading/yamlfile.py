@@ -49,6 +49,8 @@ def _forbidden_character(raw: bytes, text: str) -> int | None:
         return None
     found = _FORBIDDEN.search(text)
     return None if found is None else found.start()
+
+
 _PARSER_POSITION = re.compile(r"at line (\d+), column (\d+)")
 
 
@@ -149,7 +151,12 @@ def read_bytes(path: Path, display: str) -> tuple[bytes | None, list[Diagnostic]
         if status.st_size > limit:
             return None, [_too_large(display, status.st_size, limit)]
         with path.open("rb") as file:
-            raw = file.read(limit + 1)  # the size can change after stat: never read past the limit
+            # The size can change after stat: never read past the limit. Asking for the size seen
+            # (plus one) first spares a buffer of the whole limit, 64 MB, allocated for every file.
+            want = status.st_size + 1
+            raw = file.read(want)
+            if len(raw) == want:  # the file grew meanwhile: read on, up to the limit
+                raw += file.read(limit + 1 - want)
         if len(raw) > limit:
             return None, [_too_large(display, len(raw), limit)]
         return raw, []
