@@ -57,9 +57,17 @@ def generated_estate(
     command = [sys.executable, str(GENERATE), "--subscriptions", str(subscriptions), "--out", str(folder)]
     command += ["--pending", str(pending), "--seed", str(seed)]
     command += ["--files", str(files)] if files else []
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    made = subprocess.run(command, check=True, capture_output=True, text=True)
+    # generate.py says what it made: "DIR: N subscriptions, S sites, O orgs, F files (M MB)".
+    (folder / "estate.txt").write_text(made.stdout.strip().partition(": ")[2] + "\n")
     stamp.write_text(wanted)
     return folder
+
+
+def estate_summary(folder: Path) -> str:
+    """What generated_estate made in `folder`, in a few words."""
+    summary = folder / "estate.txt"
+    return summary.read_text().strip() if summary.is_file() else ""
 
 
 def seeded_console(folder: Path) -> Path:

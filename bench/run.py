@@ -1,6 +1,7 @@
 """How `reconciler` scales, and how it compares to octoDNS doing the same kind of work: one screen.
 
-    python bench/run.py [--sizes 1000 10000 100000] [--runs 5] [--big-runs 2] [--out bench/out] [--no-peer]
+    python bench/run.py [--sizes 1000 10000 100000] [--runs 5] [--big-runs 2] [--warmup 1]
+                        [--out bench/out] [--no-peer]
 
 For the repository's example estate and for generated estates of each size (bench/generate.py:
 orgs, sites, collections and standalone apps, 3% of subscriptions with changes pending), it
@@ -33,6 +34,7 @@ from harness import (
     ChildRun,
     Measured,
     clean_env,
+    estate_summary,
     fresh_console,
     generated_estate,
     reconciler_command,
@@ -98,10 +100,14 @@ def measure(
             before()
         run = run_child(command, cwd, env or clean_env(), cwd / f"{what}.log")
         if run.returncode != 0:
-            raise SystemExit(f"{what} failed in {cwd} (exit {run.returncode}):\n{run.output[-3000:]}")
+            raise SystemExit(f"{what} failed in {cwd} (exit {run.returncode}):\n{run.output.rstrip()[-3000:]}")
         if number >= warmup:
             done.append(run)
     return Measured(tuple(done))
+
+
+def _runs(count: int) -> str:
+    return f"{count} run{'' if count == 1 else 's'}"
 
 
 def example_estate(out: Path) -> Path:
@@ -115,22 +121,21 @@ def example_estate(out: Path) -> Path:
     return folder
 
 
-def measure_example(out: Path, runs: int) -> Row:
+def measure_example(out: Path, runs: int, warmup: int) -> Row:
     folder = example_estate(out)
     fresh_console(folder, seeded_console(folder))
-    progress(f"example estate: validate and plan, {runs} runs each")
-    validate = measure("validate", reconciler_command("validate"), folder, runs=runs, warmup=1)
-    plan = measure("plan", reconciler_command("plan"), folder, runs=runs, warmup=1)
+    progress(f"example estate: validate and plan, {_runs(runs)} each")
+    validate = measure("validate", reconciler_command("validate"), folder, runs=runs, warmup=warmup)
+    plan = measure("plan", reconciler_command("plan"), folder, runs=runs, warmup=warmup)
     return Row(EXAMPLE, runs, validate, plan)
 
 
-def measure_size(out: Path, size: int, runs: int, with_peer: bool) -> Row:
-    warmup = 0 if size >= BIG else 1
+def measure_size(out: Path, size: int, runs: int, warmup: int, with_peer: bool) -> Row:
     progress(f"{size:,} subscriptions: preparing the estate and the console (cached after the first time)")
     folder = generated_estate(out / f"estate-{size}", size, pending=PENDING)
     pristine = seeded_console(folder)
     fresh_console(folder, pristine)
-    progress(f"{size:,} subscriptions: validate, plan and apply, {runs} runs each")
+    progress(f"{size:,} subscriptions: validate, plan and apply, {_runs(runs)} each")
     validate = measure("validate", reconciler_command("validate"), folder, runs=runs, warmup=warmup)
     plan = measure("plan", reconciler_command("plan"), folder, runs=runs, warmup=warmup)
     apply = measure(
@@ -148,39 +153,41 @@ def measure_size(out: Path, size: int, runs: int, with_peer: bool) -> Row:
     if not with_peer:
         return row
     zones, due = peer.zones(out / f"octodns-{size}", size, PENDING)
-    progress(f"{size:,} records: octodns-sync dry run, {runs} runs")
+    progress(f"{size:,} records: octodns-sync dry run, {_runs(runs)}")
     synced = measure("octodns", peer.command(), zones, runs=runs, warmup=warmup)
     planned = peer.creates(synced.last)
     if planned != due:
-        tail = synced.last.output[-3000:]
+        tail = synced.last.output.rstrip()[-3000:]
         raise SystemExit(f"octodns-sync planned {planned} creates, expected {due}:\n{tail}")
     return Row(row.estate, runs, validate, plan, apply, row.changes, synced, planned)
 
 
-def _cells(measured: Measured | None, width: int) -> str:
+def _cells(measured: Measured | None) -> str:
     if measured is None:
-        return f"{'-':>6} {'':>{width}}"
-    return f"{measured.wall:6.2f} {measured.peak_mb:{width}.0f}"
+        return f"{'-':>6} {'':>5}"
+    return f"{measured.wall:6.2f} {measured.peak_mb:5.0f}"
 
 
 def _estate_label(row: Row) -> str:
     name = "example" if row.estate == EXAMPLE else f"{int(row.estate):,}"
-    return f"{name} ({row.runs} run{'s' if row.runs != 1 else ''})"
+    return f"{name} ({row.runs})"
+
+
+def _count(value: int | None) -> str:
+    return "" if value is None else f"{value:,}"
 
 
 def table(rows: Sequence[Row]) -> list[str]:
     lines = [
-        f"{'':<20} {'validate':<11} {'plan':<11} {'apply':<18} {'octoDNS dry run':<20} plan /",
-        f"{'estate':<20} {'s':>6} {'MB':>4} {'s':>6} {'MB':>4} {'s':>6} {'MB':>4} {'chg':>6}"
-        f" {'s':>6} {'MB':>4} {'new':>8} octoDNS",
+        f"{'':<17} {'validate':^12} {'plan':^12} {'apply':^20} {'octoDNS dry run':^20}  plan /",
+        f"{'estate (runs)':<17} {'s':>6} {'MB':>5} {'s':>6} {'MB':>5} {'s':>6} {'MB':>5} {'changes':>7}"
+        f" {'s':>6} {'MB':>5} {'creates':>7}  octoDNS",
     ]
     for row in rows:
-        changes = "" if row.changes is None else f"{row.changes:,}"
-        creates = "" if row.creates is None else f"{row.creates:,}"
         ratio = f"{row.plan.wall / row.peer.wall:6.2f}x" if row.peer is not None else f"{'-':>7}"
         lines.append(
-            f"{_estate_label(row):<20} {_cells(row.validate, 4)} {_cells(row.plan, 4)} "
-            f"{_cells(row.apply, 4)} {changes:>6} {_cells(row.peer, 4)} {creates:>8} {ratio}"
+            f"{_estate_label(row):<17} {_cells(row.validate)} {_cells(row.plan)} {_cells(row.apply)}"
+            f" {_count(row.changes):>7} {_cells(row.peer)} {_count(row.creates):>7}  {ratio}"
         )
     return lines
 
@@ -194,7 +201,7 @@ def verdicts(rows: Sequence[Row]) -> list[str]:
             continue
         measured: Measured = getattr(row, target.command)
         name = "example" if target.estate == EXAMPLE else f"{int(target.estate):,}"
-        wanted = f"{target.seconds:g} s" + (f", {target.megabytes:g} MB" if target.megabytes else "")
+        wanted = f"{target.seconds:g} s" + (f" and {_size(target.megabytes)}" if target.megabytes else "")
         got = f"{measured.wall:.2f} s, {measured.peak_mb:.0f} MB"
         met = measured.wall <= target.seconds and (
             target.megabytes is None or measured.peak_mb <= target.megabytes
@@ -202,6 +209,10 @@ def verdicts(rows: Sequence[Row]) -> list[str]:
         label = f"{name} {target.command}"
         lines.append(f"  {label:<17} at most {wanted:<16} {got:<18} {'met' if met else 'NOT MET'}")
     return lines
+
+
+def _size(megabytes: float) -> str:
+    return f"{megabytes / 1000:g} GB" if megabytes >= 1000 else f"{megabytes:g} MB"
 
 
 def header(with_peer: bool) -> list[str]:
@@ -212,9 +223,8 @@ def header(with_peer: bool) -> list[str]:
     return [
         f"reconciler {__version__}{versus}; {os.cpu_count()} CPUs ({cpu}), "
         f"Python {platform.python_version()}, {platform.system()} {platform.release()}",
-        "s: median wall time of whole processes, start-up included; MB: peak resident set (10^6 bytes)",
-        f"{PENDING:.0%} of subscriptions (of records, for octoDNS) have changes pending;"
-        " chg: changes applied, new: records created",
+        "s: median wall seconds of whole processes, start-up included; MB: peak resident set (10^6 bytes)",
+        f"{PENDING:.0%} of subscriptions have changes pending; for octoDNS, {PENDING:.0%} of records are new",
     ]
 
 
@@ -233,6 +243,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), metavar="N")
     parser.add_argument("--runs", type=int, default=5, help="runs per command below 100,000")
     parser.add_argument("--big-runs", type=int, default=2, help="runs per command from 100,000 on")
+    parser.add_argument("--warmup", type=int, default=1, help="runs not counted, below 100,000")
     parser.add_argument("--out", type=Path, default=OUT, help="where estates and zones are cached")
     parser.add_argument("--no-peer", action="store_true", help="do not run octoDNS")
     args = parser.parse_args(argv)
@@ -240,14 +251,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not args.no_peer and not with_peer:
         progress("octoDNS is not installed (pip install -e '.[bench]'): measuring reconciler alone")
     started = time.perf_counter()
-    rows = [measure_example(args.out, args.runs)]
+    rows = [measure_example(args.out, args.runs, args.warmup)]
     for size in sorted(args.sizes):
-        runs = args.big_runs if size >= BIG else args.runs
-        rows.append(measure_size(args.out, size, max(1, runs), with_peer))
+        big = size >= BIG
+        runs = max(1, args.big_runs if big else args.runs)
+        rows.append(measure_size(args.out, size, runs, 0 if big else args.warmup, with_peer))
     elapsed = time.perf_counter() - started
     print("\n".join(header(with_peer)))
     print()
     print("\n".join(table(rows)))
+    for size in sorted(args.sizes):
+        print(f"  {size:,}: {estate_summary(args.out / f'estate-{size}')}")
     print()
     print("targets:")
     print("\n".join(verdicts(rows)))

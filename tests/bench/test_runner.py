@@ -1,0 +1,69 @@
+"""The benchmark runs with one command and prints the table it should: a tiny size, one run each."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import clean_env
+
+REPO = Path(__file__).resolve().parents[2]
+NUMBER = r"\d+\.\d\d"
+MB = r"\d+"
+PEER = importlib.util.find_spec("octodns") is not None
+
+
+def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO / "bench" / "run.py"), "--out", str(tmp_path), *args],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_a_tiny_run_prints_every_row(tmp_path: Path) -> None:
+    result = _run(tmp_path, "--sizes", "200", "--runs", "1", "--warmup", "0")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+
+    peer = "against octoDNS " if PEER else r"\(octoDNS not run\)"
+    assert re.match(rf"reconciler \d+\.\d+\.\d+ {peer}.*; \d+ CPUs \(.+\), Python 3\.", lines[0]), lines[0]
+    assert lines[4:6] == [
+        "                    validate       plan            apply           octoDNS dry run     plan /",
+        "estate (runs)          s    MB      s    MB      s    MB changes      s    MB creates  octoDNS",
+    ]
+
+    example = rf"example \(1\) +{NUMBER} +{MB} +{NUMBER} +{MB} +- +- +-"
+    assert re.fullmatch(example, lines[6]), lines[6]
+    # 200 subscriptions, 3% pending: the changes apply made; octoDNS creates 3% of 200 records.
+    peer_cells = rf"{NUMBER} +{MB} +6 +{NUMBER}x" if PEER else "- +-"
+    row = rf"200 \(1\) +{NUMBER} +{MB} +{NUMBER} +{MB} +{NUMBER} +{MB} +[1-9]\d* +{peer_cells}"
+    assert re.fullmatch(row, lines[7]), lines[7]
+    assert lines[8] == "  200: 200 subscriptions, 271 sites, 138 orgs, 2 desired-state files (0.0 MB)"
+
+    targets = lines[lines.index("targets:") + 1 :]
+    assert re.fullmatch(rf"  example validate  at most 0.3 s +{NUMBER} s, {MB} MB +(met|NOT MET)", targets[0])
+    assert re.fullmatch(rf"  example plan      at most 0.5 s +{NUMBER} s, {MB} MB +(met|NOT MET)", targets[1])
+    assert re.fullmatch(r"finished in \d+ s", targets[-1]), targets[-1]
+    assert (tmp_path / "estate-200" / "pristine.db").is_file()
+
+
+def test_a_command_that_fails_stops_the_run_and_says_which(tmp_path: Path) -> None:
+    result = _run(tmp_path, "--sizes", "200", "--runs", "1", "--warmup", "0", "--no-peer")
+    assert result.returncode == 0, result.stderr
+    # Break the cached estate: the next run's validate fails, and the run stops there and says why.
+    (tmp_path / "estate-200" / "desired-state" / "broken.yaml").write_text("version: 1\nsites: 3\n")
+    result = _run(tmp_path, "--sizes", "200", "--runs", "1", "--warmup", "0", "--no-peer")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[-3:] == [
+        f"validate failed in {tmp_path / 'estate-200'} (exit 1):",
+        "desired-state/broken.yaml:2:8: error[schema]: expected a list, got the integer 3",
+        "1 error in 1 file",
+    ]
