@@ -6,6 +6,7 @@ import datetime as dt
 import random
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from reconciler.model import BillingAccount, Console, Organization, Site, Subscr
 from reconciler.planning.fingerprint import _dumps, canonical_console, canonical_text, observed_fingerprint
 from reconciler.providers.sandbox import SandboxConsole
 from reconciler.providers.sandbox.seedfile import example_seed
+from reconciler.rendering.text import DETAIL, WIDTH, _wrapped
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -187,3 +189,20 @@ def test_random_items_are_located_as_pyyaml_does() -> None:
         body = [line for _ in range(rng.randint(1, 3)) for line in item(0, 4, True)]
         text = "version: 1\nsubscriptions:\n" + "\n".join(body) + "\n"
         assert _mismatches(text) == [], text
+
+
+# --- a reason that fits on one line skips textwrap, with the same lines --------------------------
+
+
+def test_reasons_are_wrapped_as_textwrap_does() -> None:
+    def wrapped(text: str) -> list[str]:
+        lines = textwrap.wrap(
+            text, WIDTH, initial_indent=DETAIL, subsequent_indent=DETAIL, break_on_hyphens=False
+        )
+        return lines or [DETAIL]
+
+    rng = random.Random(3)
+    for alphabet in ("ab -x.,", "ab -\t\n\xa0é", "a b\x0b\x0c\r\x1c\x1f", "abcdefgh -   "):
+        for _ in range(3000):
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 110)))
+            assert _wrapped(text) == wrapped(text), repr(text)
