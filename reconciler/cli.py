@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -330,6 +329,8 @@ def _crash_log_dir() -> Path:
 
 def report_crash(exc: BaseException) -> int:
     """An unexpected failure: one apologetic line on the terminal, the details in a log file."""
+    import traceback  # ~7 ms of start-up that only a crash needs
+
     details = _scrub("".join(traceback.format_exception(exc)))
     try:
         log = _crash_log_dir() / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
