@@ -51,7 +51,8 @@ def generated_estate(
     """
     stamp = folder / "estate.stamp"
     wanted = _fingerprint([GENERATE], subscriptions, files, pending, seed)
-    if stamp.is_file() and stamp.read_text() == wanted and (folder / "desired-state").is_dir():
+    cached = [stamp, folder / "estate.txt", folder / "desired-state"]
+    if all(path.exists() for path in cached) and stamp.read_text() == wanted:
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     command = [sys.executable, str(GENERATE), "--subscriptions", str(subscriptions), "--out", str(folder)]

@@ -100,7 +100,9 @@ def measure(
             before()
         run = run_child(command, cwd, env or clean_env(), cwd / f"{what}.log")
         if run.returncode != 0:
-            raise SystemExit(f"{what} failed in {cwd} (exit {run.returncode}):\n{run.output.rstrip()[-3000:]}")
+            raise SystemExit(
+                f"{what} failed in {cwd} (exit {run.returncode}):\n{run.output.rstrip()[-3000:]}"
+            )
         if number >= warmup:
             done.append(run)
     return Measured(tuple(done))
@@ -215,7 +217,7 @@ def _size(megabytes: float) -> str:
     return f"{megabytes / 1000:g} GB" if megabytes >= 1000 else f"{megabytes:g} MB"
 
 
-def header(with_peer: bool) -> list[str]:
+def header(with_peer: bool, load: float) -> list[str]:
     from reconciler import __version__
 
     cpu = _cpu_model()
@@ -223,6 +225,7 @@ def header(with_peer: bool) -> list[str]:
     return [
         f"reconciler {__version__}{versus}; {os.cpu_count()} CPUs ({cpu}), "
         f"Python {platform.python_version()}, {platform.system()} {platform.release()}",
+        f"load average when the run started: {load:.2f} (other work on the machine slows every row)",
         "s: median wall seconds of whole processes, start-up included; MB: peak resident set (10^6 bytes)",
         f"{PENDING:.0%} of subscriptions have changes pending; for octoDNS, {PENDING:.0%} of records are new",
     ]
@@ -250,6 +253,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     with_peer = not args.no_peer and peer.version() is not None
     if not args.no_peer and not with_peer:
         progress("octoDNS is not installed (pip install -e '.[bench]'): measuring reconciler alone")
+    load = os.getloadavg()[0]  # before our own processes add to it
     started = time.perf_counter()
     rows = [measure_example(args.out, args.runs, args.warmup)]
     for size in sorted(args.sizes):
@@ -257,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         runs = max(1, args.big_runs if big else args.runs)
         rows.append(measure_size(args.out, size, runs, 0 if big else args.warmup, with_peer))
     elapsed = time.perf_counter() - started
-    print("\n".join(header(with_peer)))
+    print("\n".join(header(with_peer, load)))
     print()
     print("\n".join(table(rows)))
     for size in sorted(args.sizes):

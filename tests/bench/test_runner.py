@@ -34,18 +34,19 @@ def test_a_tiny_run_prints_every_row(tmp_path: Path) -> None:
 
     peer = "against octoDNS " if PEER else r"\(octoDNS not run\)"
     assert re.match(rf"reconciler \d+\.\d+\.\d+ {peer}.*; \d+ CPUs \(.+\), Python 3\.", lines[0]), lines[0]
-    assert lines[4:6] == [
+    assert re.fullmatch(r"load average when the run started: \d+\.\d\d \(.+\)", lines[1]), lines[1]
+    table = lines[lines.index("") + 1 :]
+    assert table[:2] == [
         "                    validate       plan            apply           octoDNS dry run     plan /",
         "estate (runs)          s    MB      s    MB      s    MB changes      s    MB creates  octoDNS",
     ]
-
     example = rf"example \(1\) +{NUMBER} +{MB} +{NUMBER} +{MB} +- +- +-"
-    assert re.fullmatch(example, lines[6]), lines[6]
+    assert re.fullmatch(example, table[2]), table[2]
     # 200 subscriptions, 3% pending: the changes apply made; octoDNS creates 3% of 200 records.
     peer_cells = rf"{NUMBER} +{MB} +6 +{NUMBER}x" if PEER else "- +-"
     row = rf"200 \(1\) +{NUMBER} +{MB} +{NUMBER} +{MB} +{NUMBER} +{MB} +[1-9]\d* +{peer_cells}"
-    assert re.fullmatch(row, lines[7]), lines[7]
-    assert lines[8] == "  200: 200 subscriptions, 271 sites, 138 orgs, 2 desired-state files (0.0 MB)"
+    assert re.fullmatch(row, table[3]), table[3]
+    assert table[4] == "  200: 200 subscriptions, 271 sites, 138 orgs, 2 desired-state files (0.0 MB)"
 
     targets = lines[lines.index("targets:") + 1 :]
     assert re.fullmatch(rf"  example validate  at most 0.3 s +{NUMBER} s, {MB} MB +(met|NOT MET)", targets[0])
