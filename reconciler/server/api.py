@@ -112,6 +112,7 @@ class ConsoleApi:
         try:
             actor = self._authenticate(request)
             name, params = self._route(request)
+            _check_query(request.query, QUERY_PARAMETERS.get(name, ()))
             response: Response = getattr(self, name)(actor, request, params)
             return response
         except ApiError as exc:
@@ -252,6 +253,17 @@ def _json_body(request: Request, *, required: tuple[str, ...], allow_empty: bool
                 "invalid-request", f"the request body needs {name!r}: a string of 1 to 200 characters"
             )
     return body
+
+
+#: the query parameters each handler takes; the document allows no others, and neither does the server
+QUERY_PARAMETERS: Mapping[str, tuple[str, ...]] = {"_collection": ("limit", "cursor")}
+
+
+def _check_query(query: Mapping[str, list[str]], allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(query) - set(allowed))
+    if unknown:
+        takes = f"it takes {' and '.join(allowed)}" if allowed else "it takes none"
+        raise ApiError("invalid-request", f"unknown query parameter {unknown[0]!r}: {takes}")
 
 
 def _limit(query: Mapping[str, list[str]]) -> int:

@@ -86,6 +86,20 @@ def test_bad_paging_is_400(client: httpx.Client, query: str, detail: str) -> Non
     assert response.json() == errors(400, "invalid-request", "Bad request", detail)
 
 
+@pytest.mark.parametrize(
+    ("path", "detail"),
+    [
+        ("/v1/sites?limit=5&page=2", "unknown query parameter 'page': it takes limit and cursor"),
+        ("/v1/me?verbose=1", "unknown query parameter 'verbose': it takes none"),
+    ],
+)
+def test_an_unknown_query_parameter_is_400(client: httpx.Client, path: str, detail: str) -> None:
+    # The document allows no other parameters; silently ignoring one would hide a client's mistake.
+    response = client.get(path)
+    assert response.status_code == 400
+    assert response.json() == errors(400, "invalid-request", "Bad request", detail)
+
+
 def test_a_write_without_idempotency_key_is_400(client: httpx.Client) -> None:
     response = client.post("/v1/sites", json={"org": "acme-corp", "name": "acme-new"})
     assert response.status_code == 400
