@@ -33,6 +33,7 @@ from reconciler.options import DEFAULT_PATHS, GlobalOptions
 from reconciler.pipeline import planning, public_provider
 from reconciler.planning import plan_changes
 from reconciler.providers.base import Provider
+from reconciler.providers.registry import console_identity
 from reconciler.store import LockRecord, NewRun, RunOutcome, StateStore, format_time, open_store
 from reconciler.store.identity import ci_commit, owner_of_this_process
 from reconciler.store.locking import HeldLock, acquire, format_seconds
@@ -97,7 +98,9 @@ class Apply:
         self.signals = signals
         self.run_id = new_run_id()
         # One lock per console, named the way plans name it: without any credential.
-        self.lock_name = public_provider(request.options)
+        self.provider_name = public_provider(request.options)
+        # ...and taken on the console however its URL is spelled, so two spellings never both hold it.
+        self.lock_name = console_identity(self.provider_name)
 
     def run(self) -> int:
         held = self._lock()
@@ -135,7 +138,7 @@ class Apply:
             started=time.time(),
             actor=self.request.options.actor,
             user=owner_of_this_process(),
-            provider=self.lock_name,
+            provider=self.provider_name,
             lock_name=self.lock_name,
             commit=ci_commit(),
             paths=tuple(self.request.paths),
@@ -212,6 +215,9 @@ class Apply:
 
     def _check(self, plan: Plan) -> None:
         request = self.request
+        # Blocked first: a change that became blocked since the review is reported with its rule,
+        # not as an approved change "no longer needed".
+        check_not_blocked(plan)
         if request.saved is not None and request.plan_file is not None:
             if request.saved.provider and request.saved.provider != plan.provider:
                 made_for = request.saved.provider
@@ -219,7 +225,6 @@ class Apply:
             check_saved_plan(plan, request.saved, request.plan_file)
         if request.checksum is not None:
             check_checksum(plan, request.checksum, request.saved)
-        check_not_blocked(plan)
         check_cancels_allowed(plan, request.allow_cancel)
 
     def _execute(self, plan: Plan, provider: Provider) -> ExecutionReport:

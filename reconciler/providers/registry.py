@@ -8,7 +8,9 @@ Built-in providers are listed in a plain dict; third-party ones plug in through 
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from reconciler.errors import ReconcilerError
 from reconciler.providers.base import Provider, ProviderSettings
@@ -53,6 +55,26 @@ def _load_factory(scheme: str) -> Factory:
         hint=f"known schemes: {', '.join(known)}; third-party providers register in the "
         f"{ENTRY_POINT_GROUP!r} entry-point group",
     )
+
+
+def console_identity(url: str) -> str:
+    """One name per console, however its URL is spelled: what apply's lock is taken on.
+
+    `sandbox:db` and `sandbox:./db` are one file; `http://LOCALHOST:80/` and `http://127.0.0.1` one
+    server. Give it a URL without credentials (it is shown in lock messages).
+    """
+    scheme = scheme_of(url)
+    rest = url.partition(":")[2]
+    if scheme == "sandbox":
+        return f"sandbox:{os.path.realpath(rest)}" if rest else url
+    if scheme in ("http", "https"):
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        host = "127.0.0.1" if host == "localhost" else host
+        host = f"[{host}]" if ":" in host else host
+        port = parts.port or (443 if scheme == "https" else 80)
+        return f"{scheme}://{host}:{port}{parts.path.rstrip('/')}"
+    return url
 
 
 def open_provider(settings: ProviderSettings) -> Provider:

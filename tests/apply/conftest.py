@@ -52,6 +52,11 @@ class Estate:
         self._processes.append(process)
         return process
 
+    @property
+    def console_name(self) -> str:
+        """The console's one name, however its path is spelled: what apply locks."""
+        return f"sandbox:{(self.root / '.reconciler' / 'sandbox.db').resolve()}"
+
     def console(self) -> SandboxConsole:
         return SandboxConsole(self.root / ".reconciler" / "sandbox.db")
 

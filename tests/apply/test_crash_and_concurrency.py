@@ -64,8 +64,8 @@ def test_two_applies_at_once_one_waits_then_fails_naming_the_holder(estate: Esta
     holder = f"{user_name()}@{host_name()} pid {first.pid} (run {lock.run_id})"
     since = format_time(lock.acquired)
     assert second.stderr == (
-        f"waiting up to 0.5s for the lock on sandbox:.reconciler/sandbox.db, held by {holder} since {since}\n"
-        f"error: the console sandbox:.reconciler/sandbox.db is locked by {holder} since {since}; "
+        f"waiting up to 0.5s for the lock on {estate.console_name}, held by {holder} since {since}\n"
+        f"error: the console {estate.console_name} is locked by {holder} since {since}; "
         "waited 0.5s\n"
         "hint: wait for that run to finish (or raise --lock-timeout); if its holder is gone for good, "
         f"'reconciler unlock {lock.id}' releases the lock\n"
@@ -82,6 +82,23 @@ def test_two_applies_at_once_one_waits_then_fails_naming_the_holder(estate: Esta
     assert outcomes == ["converged", "converged", "refused"]
 
 
+def test_two_spellings_of_one_console_share_its_lock(estate: Estate) -> None:
+    first = estate.start("apply", "--auto-approve", env=SLOW)
+    wait_for(lambda: in_flight(estate, 1), what="the first apply to hold the lock")
+    other = estate.cli(
+        "--provider",
+        "sandbox:./.reconciler/../.reconciler/sandbox.db",
+        "apply",
+        "--auto-approve",
+        "--lock-timeout",
+        "0",
+    )
+    assert other.returncode == 1
+    assert f"error: the console {estate.console_name} is locked by " in other.stderr
+    assert first.wait(timeout=60) == 0
+    assert estate.writes() == 4
+
+
 def test_a_dead_holders_lock_is_listed_and_can_be_unlocked_by_id(estate: Estate) -> None:
     first = estate.start("apply", "--auto-approve", env=SLOW)
     wait_for(lambda: in_flight(estate, 1), what="the first apply to hold the lock")
@@ -91,7 +108,7 @@ def test_a_dead_holders_lock_is_listed_and_can_be_unlocked_by_id(estate: Estate)
     (lock,) = store.locks()
     store.close()
     assert estate.cli("locks").stdout == (
-        f"{lock.id}  sandbox:.reconciler/sandbox.db  (its process is gone: the next apply takes it over)\n"
+        f"{lock.id}  {estate.console_name}  (its process is gone: the next apply takes it over)\n"
         f"  held by    {user_name()}@{host_name()} pid {first.pid}, run {lock.run_id}\n"
         f"  acquired   {format_time(lock.acquired)}\n"
         f"  heartbeat  {format_time(lock.heartbeat)}\n"
@@ -100,7 +117,7 @@ def test_a_dead_holders_lock_is_listed_and_can_be_unlocked_by_id(estate: Estate)
     released = estate.cli("unlock", lock.id)
     assert released.returncode == 0
     assert released.stdout == (
-        f"Released lock {lock.id} on sandbox:.reconciler/sandbox.db "
+        f"Released lock {lock.id} on {estate.console_name} "
         f"(held by {user_name()}@{host_name()} pid {first.pid}, run {lock.run_id}).\n"
     )
     assert estate.cli("locks").stdout == "No locks held.\n"
@@ -149,7 +166,7 @@ def test_an_apply_whose_lock_is_taken_away_stops_starting_changes(estate: Estate
     _, stderr = first.communicate(timeout=30)
     assert first.returncode == 1
     assert stderr.splitlines()[-2:] == [
-        "error: the lock on sandbox:.reconciler/sandbox.db was released by someone else "
+        f"error: the lock on {estate.console_name} was released by someone else "
         "('reconciler unlock') during the run: stopped starting changes; 3 interrupted, 1 not started",
         f"hint: 'reconciler history --run {lock.run_id}' shows every attempt; fix the cause and apply again: "
         "what succeeded is not repeated",

@@ -90,6 +90,19 @@ def test_the_approved_checksum_is_enough_approval(estate: Estate) -> None:
     assert estate.writes() == 4
 
 
+def test_a_saved_plan_whose_change_became_blocked_is_refused_with_the_rule(estate: Estate) -> None:
+    assert estate.cli("plan", "--out", "plan.json").returncode == 0
+    estate.write_desired({"acme.yaml": BLOCKED})  # focus moved to a Standard site after the review
+    result = estate.cli("apply", "--plan", "plan.json")
+    assert result.returncode == 1
+    # The change is not "no longer needed": it is blocked, and the reviewer needs to know why.
+    assert result.stderr.startswith(
+        "error: the plan has 1 blocked entry; nothing was applied\n"
+        "  [premium-site] desired-state/acme.yaml:5:21: focus needs a site with Jira Premium or Enterprise; "
+    )
+    assert estate.writes() == 0
+
+
 def test_a_blocked_entry_refuses_everything_before_any_write(estate: Estate) -> None:
     estate.write_desired({"acme.yaml": BLOCKED})
     result = estate.cli("apply", "--auto-approve")
