@@ -18,6 +18,7 @@ import click
 from reconciler import __version__
 from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ReconcilerError
 from reconciler.options import DEFAULT_PATHS, ENV_TOKEN, GlobalOptions
+from reconciler.secrets import scrub
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -312,8 +313,7 @@ def _print_error(error: ReconcilerError) -> None:
 
 
 def _scrub(text: str) -> str:
-    token = os.environ.get(ENV_TOKEN)
-    return text.replace(token, "***") if token else text
+    return scrub(text, os.environ.get(ENV_TOKEN))
 
 
 def _crash_log_dir() -> Path:

@@ -17,6 +17,7 @@ from reconciler.model import Console, DesiredState, Plan
 from reconciler.options import GlobalOptions
 from reconciler.planning import plan_changes
 from reconciler.providers.base import Provider
+from reconciler.secrets import scrub
 from reconciler.terminal import color_enabled
 
 
@@ -105,6 +106,4 @@ def public_provider(options: GlobalOptions) -> str:
     if parts.netloc:
         host = parts.netloc.rpartition("@")[2]
         url = urlunsplit((parts.scheme, host, parts.path, "", ""))
-    if options.token:
-        url = url.replace(options.token, "***")
-    return url
+    return scrub(url, options.token)

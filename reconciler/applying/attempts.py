@@ -18,6 +18,7 @@ from reconciler.applying.progress import Progress
 from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.model import Change, Operation, OperationStatus
 from reconciler.providers.base import Provider
+from reconciler.secrets import scrub
 from reconciler.store import AttemptOutcome, NewAttempt, StateStore
 
 ENV_OPERATION_TIMEOUT = "RECONCILER_OPERATION_TIMEOUT"
@@ -192,8 +193,8 @@ class ChangeRunner:
         message: str | None = None,
         operation_id: str | None = None,
     ) -> None:
-        if message is not None and self.secret:
-            message = message.replace(self.secret, "***")
+        if message is not None:
+            message = scrub(message, self.secret)
         self.store.finish_attempt(attempt_id, outcome, time.time(), code, message, operation_id)
         with self._lock:
             self._in_flight.pop(change.id, None)

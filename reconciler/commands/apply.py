@@ -34,6 +34,7 @@ from reconciler.pipeline import planning, public_provider
 from reconciler.planning import plan_changes
 from reconciler.providers.base import Provider
 from reconciler.providers.registry import console_identity
+from reconciler.secrets import scrub
 from reconciler.store import LockRecord, NewRun, RunOutcome, StateStore, format_time, open_store
 from reconciler.store.identity import ci_commit, owner_of_this_process
 from reconciler.store.locking import HeldLock, acquire, format_seconds
@@ -166,9 +167,8 @@ class Apply:
         return held
 
     def _finish(self, outcome: RunOutcome, message: str | None) -> None:
-        token = self.request.options.token
-        if message is not None and token:
-            message = message.replace(token, "***")
+        if message is not None:
+            message = scrub(message, self.request.options.token)
         self.store.finish_run(self.run_id, outcome, time.time(), message)
 
     def _apply(self, held: HeldLock) -> tuple[RunOutcome, str | None]:

@@ -15,6 +15,7 @@ import httpx
 
 from reconciler import __version__
 from reconciler.errors import ProviderError, ReconcilerError
+from reconciler.secrets import scrub
 from reconciler.server.wire import JsonObject, WireError
 
 ENV_CA_BUNDLE = "RECONCILER_CA_BUNDLE"
@@ -197,7 +198,7 @@ class Transport:
         )
 
     def scrub(self, text: str) -> str:
-        return text.replace(self._token.reveal(), "***")
+        return scrub(text, self._token.reveal())
 
 
 # --- helpers ----------------------------------------------------------------------------------------
