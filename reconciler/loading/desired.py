@@ -168,7 +168,20 @@ def _yaml_beneath(root: Path) -> list[Path]:
         dirs[:] = [d for d in dirs if not d.startswith(".")]  # .git and friends
         base = Path(folder)
         found += [base / n for n in names if n.endswith(YAML_SUFFIXES) and not n.startswith(".")]
+    _refuse_links_out_of(root, found)
     return found
+
+
+def _refuse_links_out_of(root: Path, found: list[Path]) -> None:
+    """Desired state comes from pull requests, and git stores symlinks: one must not reach out of
+    the directory and have a file elsewhere on the CI machine read (and quoted in annotations)."""
+    inside = root.resolve()
+    for path in found:
+        if path.is_symlink() and not path.resolve().is_relative_to(inside):
+            raise ReconcilerError(
+                f"{path.as_posix()} is a link to {path.resolve()}, outside {root.as_posix()}: refused",
+                hint="put the file itself in the directory, or pass its path explicitly",
+            )
 
 
 def build_state(docs: Sequence[YamlDocument], files: tuple[str, ...], digest: str) -> DesiredState:

@@ -108,6 +108,28 @@ def test_a_directory_without_yaml_is_an_error(tmp_path: Path, monkeypatch: pytes
     assert raised.value.message == "no *.yaml or *.yml file in ds"
 
 
+def test_a_link_out_of_the_directory_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A pull request can add a symlink; it must not have a file elsewhere on the CI machine read.
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "elsewhere" / "secret.yaml", "token: abc\n")
+    write(tmp_path / "ds" / "sites.yaml", "version: 1\n")
+    (tmp_path / "ds" / "stolen.yaml").symlink_to(tmp_path / "elsewhere" / "secret.yaml")
+    with pytest.raises(ReconcilerError) as raised:
+        check_desired(["ds"])
+    target = (tmp_path / "elsewhere" / "secret.yaml").resolve()
+    assert raised.value.message == f"ds/stolen.yaml is a link to {target}, outside ds: refused"
+    assert raised.value.hint == "put the file itself in the directory, or pass its path explicitly"
+    # Named explicitly, the user chose it: it is read.
+    assert check_desired(["elsewhere/secret.yaml"]).files == ("elsewhere/secret.yaml",)
+
+
+def test_a_link_within_the_directory_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "ds" / "shared" / "sites.yaml", "version: 1\nsites: []\n")
+    (tmp_path / "ds" / "sites.yaml").symlink_to(tmp_path / "ds" / "shared" / "sites.yaml")
+    assert [display for _, display in desired_files(["ds"])] == ["ds/shared/sites.yaml"]
+
+
 def test_check_reports_instead_of_raising(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     write(tmp_path / "ds" / "a.yaml", "version: 1\nsites: [\n")
