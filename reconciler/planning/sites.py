@@ -38,7 +38,12 @@ def _site_findings(facts: Facts, declared: DesiredSite) -> list[Finding]:
         if live.org == declared.org:
             return []
         message = f"site {name} is in org {live.org}, not in org {declared.org} as declared"
-        return [Finding("site-org", message, declared.org_origin, site=name)]
+        findings = [Finding("site-org", message, declared.org_origin, site=name)]
+        if declared.create:
+            # A site to create needs a name that is live nowhere: this one is taken elsewhere.
+            taken = f"site name {name} is already taken by a site in org {live.org}; pick another name"
+            findings.append(Finding("site-name", taken, declared.origin, site=name))
+        return findings
     if not declared.create:
         message = f"site {name} does not exist; declare it with create: true to have the plan create it"
         return [Finding("site-exists", message, declared.origin, site=name)]

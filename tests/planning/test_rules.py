@@ -139,6 +139,22 @@ def test_site_org_when_the_declared_org_is_not_the_live_one(seed: dict[str, Any]
     ]
 
 
+def test_a_site_to_create_whose_name_is_live_in_another_org_breaks_site_name_too(
+    seed: dict[str, Any],
+) -> None:
+    # "not live anywhere" is part of site-name; the declared org differing is site-org: both hold.
+    plan = make_plan(seed, sites=[{"name": "labs", "org": "acme-corp", "create": True}])
+    assert blocked(plan) == [
+        (
+            "site-name",
+            "labs/name",
+            "site name labs is already taken by a site in org acme-labs; pick another name",
+        ),
+        ("site-org", "labs/org", "site labs is in org acme-labs, not in org acme-corp as declared"),
+    ]
+    assert plan.changes == ()
+
+
 def test_site_org_when_the_org_of_a_site_to_create_does_not_exist(seed: dict[str, Any]) -> None:
     sites = [{"name": "new-site", "org": "no-org", "create": True}]
     plan = make_plan(
