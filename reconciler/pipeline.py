@@ -28,16 +28,20 @@ class PlanRun:
     console: Console
 
 
-def make_plan(options: GlobalOptions, paths: Sequence[str]) -> PlanRun:
-    with planning(options, paths) as (planned, _):
+def make_plan(options: GlobalOptions, paths: Sequence[str], *, fingerprint: bool = True) -> PlanRun:
+    with planning(options, paths, fingerprint=fingerprint) as (planned, _):
         return planned
 
 
 @contextmanager
-def planning(options: GlobalOptions, paths: Sequence[str]) -> Iterator[tuple[PlanRun, Provider]]:
+def planning(
+    options: GlobalOptions, paths: Sequence[str], *, fingerprint: bool = True
+) -> Iterator[tuple[PlanRun, Provider]]:
     """Load, observe and plan, and keep the provider open for the caller until the block ends.
 
     apply executes and verifies through the provider it planned with, instead of opening another.
+    With fingerprint=False the plan's observed_fingerprint is "": for a caller that neither shows
+    nor saves it (hashing the whole console is a third of planning).
     """
     from reconciler.providers import open_provider
 
@@ -46,7 +50,9 @@ def planning(options: GlobalOptions, paths: Sequence[str]) -> Iterator[tuple[Pla
         provider = open_provider(options.provider_settings())
         try:
             console = provider.observe()
-            plan = plan_changes(desired, console, paths=paths, provider=public_provider(options))
+            plan = plan_changes(
+                desired, console, paths=paths, provider=public_provider(options), fingerprint=fingerprint
+            )
         except BaseException:
             provider.close()
             raise

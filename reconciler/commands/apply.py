@@ -174,7 +174,8 @@ class Apply:
     def _apply(self, held: HeldLock) -> tuple[RunOutcome, str | None]:
         request = self.request
         # One provider for planning, executing and verifying: opened once, its connections warm.
-        with planning(request.options, request.paths) as (planned, provider):
+        # apply compares checksums and changes, never the observed fingerprint: it is not computed.
+        with planning(request.options, request.paths, fingerprint=False) as (planned, provider):
             plan = planned.plan
             self.store.record_plan(self.run_id, plan.checksum, plan.actor)
             self._check(plan)

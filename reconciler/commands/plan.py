@@ -26,7 +26,8 @@ def exit_code(plan: Plan, detailed_exitcode: bool) -> int:
 def run(
     options: GlobalOptions, paths: Sequence[str], fmt: str, out: str | None, detailed_exitcode: bool
 ) -> int:
-    plan = make_plan(options, paths).plan
+    # Only the JSON and Markdown forms show the observed fingerprint: the text plan does without it.
+    plan = make_plan(options, paths, fingerprint=fmt != "text" or out is not None).plan
     sys.stdout.write(render_plan(plan, fmt))
     sys.stdout.flush()
     if out:

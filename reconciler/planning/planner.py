@@ -36,8 +36,8 @@ def plan_changes(
     provider: str = "",
     fingerprint: bool = True,
 ) -> Plan:
-    """The plan; with fingerprint=False its observed_fingerprint is "" (for a caller that only
-    compares changes, such as apply's verification: hashing the console is a tenth of the work)."""
+    """The plan; with fingerprint=False its observed_fingerprint is "", for a caller that neither
+    shows nor saves it (the text plan, apply): hashing the whole console is a third of planning."""
     facts = Facts(desired, console)
     sites = plan_sites(facts)
     draft = plan_subscriptions(facts)
