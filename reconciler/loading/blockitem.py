@@ -8,8 +8,8 @@ Nearly every desired-state item looks like this:
 
 For such an item, where a key or value starts follows from indentation and the `key: value`
 shape of each line, without composing the item with PyYAML (which also keeps PyYAML out of a
-plan's start-up). Anything less plain (quotes, comments, anchors, tags, block scalars, nested
-sequences, multi-line values, a carriage return, a key that is not a simple word) makes
+plan's start-up). Comments may follow. Anything less plain (quotes, anchors, tags, block scalars,
+nested sequences, multi-line values, a carriage return, a key that is not a simple word) makes
 `plain_position` answer None, and the caller composes the item instead. So does any
 disagreement with the parsed data: the answer is only given when the lines say exactly what the
 parser read.
@@ -29,14 +29,15 @@ _SCALAR = r"[A-Za-z0-9_][A-Za-z0-9_.@/+-]*(?: +[A-Za-z0-9_.@/+-]+)*"
 #: `[- ]key:` then nothing, a plain scalar, or a one-line flow mapping of plain scalars.
 _LINE = re.compile(
     rf"(?P<indent> *)(?P<dash>- )?(?P<key>{_WORD}):"
-    rf"(?: +(?P<value>{_SCALAR}|\{{ *{_WORD}: +{_SCALAR}(?: *, *{_WORD}: +{_SCALAR})* *\}}))? *"
+    rf"(?: +(?P<value>{_SCALAR}|\{{ *{_WORD}: +{_SCALAR}(?: *, *{_WORD}: +{_SCALAR})* *\}}))?"
+    r"(?: +#.*)? *"  # a comment after a space, or trailing spaces
 )
 _PAIR = re.compile(rf"({_WORD}): +({_SCALAR})")
 #: The booleans of YAML 1.2's core schema, as desired state writes them (`create: true`).
 _BOOLEANS = {"true": True, "false": False}
 _NOT_BOOLEAN = object()
 #: Characters that may change what a line means; an item with any of them is composed instead.
-_UNSAFE = re.compile(r"[\"'#&*!|>`\[\]\t\r\\?]")
+_UNSAFE = re.compile(r"[\"'&*!|>`\[\]\t\r\\?]")
 
 
 @dataclass
@@ -68,8 +69,8 @@ def _mapping(chunk: str, first_line: int) -> dict[str, _Entry] | None:
     root: dict[str, _Entry] = {}
     stack: list[tuple[int, dict[str, _Entry]]] = []  # (indent, mapping) from the item down
     for number, line in enumerate(chunk.split("\n")):
-        if not line.strip():
-            continue
+        if not line.strip() or (number and line.lstrip().startswith("#")):
+            continue  # a blank line, or a comment line (nothing in a plain item can make it content)
         found = _LINE.fullmatch(line)
         if found is None or (found["dash"] is not None) != (number == 0):
             return None  # one `- ` opens the item; a nested sequence is not plain here

@@ -132,6 +132,7 @@ PLAIN_ITEMS = [
     "- id: SUB-1\n  status: cancelled\n  billing_account: AC-1\n",
     "  - name: acme-align\n    org: acme corp\n    create: true\n",
     "  - name: x\n    create: false\n\n",
+    "  - id: SUB-1  # why\n    # a note\n    apps: # below\n      focus: {site: a} # there\n# out\n",
     "  - id: SUB-1\n    apps:\n        focus: { site:  acme ,b: c }\n        talent: {site: b}\n"
     "    product: focus\n",
 ]
@@ -169,7 +170,8 @@ def test_random_items_are_located_as_pyyaml_does() -> None:
     rng = random.Random(7)
     keys = ["id", "status", "apps", "name", "org", "create", "focus", "'k'", "1", "product"]
     values = ["SUB-1", "acme", "acme corp", "true", "True", "1", "null", "", "x.y", "{site: a}",
-              "{site: a, b: c}", "[a, b]", "'q'", "a #c", "a:b", "2026-01-01"]  # fmt: skip
+              "{site: a, b: c}", "[a, b]", "'q'", "a #c", "a#c", "a:b", "2026-01-01",
+              "{site: a} # c"]  # fmt: skip
 
     def item(depth: int, indent: int, first: bool) -> list[str]:
         lines = []
@@ -181,8 +183,10 @@ def test_random_items_are_located_as_pyyaml_does() -> None:
                 lines += item(depth + 1, indent + rng.choice([2, 2, 4, 1]), False)
             else:
                 lines.append(f"{lead}{name}:{rng.choice([' ', ' ', '  '])}{rng.choice(values)}")
-            if rng.random() < 0.05:
-                lines.append(rng.choice(["", "# note", " " * indent + "# note"]))
+            if rng.random() < 0.1:
+                lines.append(
+                    rng.choice(["", "# note", " " * indent + "# note", " " * (indent + 3) + "# k: v"])
+                )
         return lines
 
     for _ in range(400):
