@@ -170,9 +170,12 @@ def _cells(measured: Measured | None) -> str:
     return f"{measured.wall:6.2f} {measured.peak_mb:5.0f}"
 
 
+def _name(estate: str) -> str:
+    return estate if estate == EXAMPLE else f"{int(estate):,}"
+
+
 def _estate_label(row: Row) -> str:
-    name = "example" if row.estate == EXAMPLE else f"{int(row.estate):,}"
-    return f"{name} ({row.runs})"
+    return f"{_name(row.estate)} ({row.runs})"
 
 
 def _count(value: int | None) -> str:
@@ -202,13 +205,12 @@ def verdicts(rows: Sequence[Row]) -> list[str]:
         if row is None:
             continue
         measured: Measured = getattr(row, target.command)
-        name = "example" if target.estate == EXAMPLE else f"{int(target.estate):,}"
         wanted = f"{target.seconds:g} s" + (f" and {_size(target.megabytes)}" if target.megabytes else "")
         got = f"{measured.wall:.2f} s, {measured.peak_mb:.0f} MB"
         met = measured.wall <= target.seconds and (
             target.megabytes is None or measured.peak_mb <= target.megabytes
         )
-        label = f"{name} {target.command}"
+        label = f"{_name(target.estate)} {target.command}"
         lines.append(f"  {label:<17} at most {wanted:<16} {got:<18} {'met' if met else 'NOT MET'}")
     return lines
 
