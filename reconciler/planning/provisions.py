@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reconciler.model import PREMIUM_APPS, PRODUCT_APPS, Action, Change, DesiredApp, Subscription
-from reconciler.planning.facts import Facts, Finding, Target, placement
+from reconciler.planning.facts import Facts, Finding, Instance, Target, placement
 from reconciler.planning.sites import create_site_id
 
 
@@ -109,9 +109,10 @@ def check_one_per_org(facts: Facts, candidates: Sequence[Candidate]) -> list[Can
     for candidate in candidates:
         if candidate.target is not None:
             claims[(candidate.target.org, candidate.app.app)].append(candidate)
+    live = facts.live_instances({org for org, _ in claims})
     checked = []
     for candidate in candidates:
-        finding = _one_per_org_finding(facts, candidate, claims)
+        finding = _one_per_org_finding(candidate, claims, live)
         if finding is not None:
             candidate = dataclasses.replace(candidate, findings=(*candidate.findings, finding))
         checked.append(candidate)
@@ -119,12 +120,14 @@ def check_one_per_org(facts: Facts, candidates: Sequence[Candidate]) -> list[Can
 
 
 def _one_per_org_finding(
-    facts: Facts, candidate: Candidate, claims: dict[tuple[str, str], list[Candidate]]
+    candidate: Candidate,
+    claims: dict[tuple[str, str], list[Candidate]],
+    instances: Mapping[tuple[str, str], list[Instance]],
 ) -> Finding | None:
     if candidate.target is None:
         return None
     org, app, sub = candidate.target.org, candidate.app.app, candidate.subscription.id
-    live = sorted(i for i in facts.live_instances.get((org, app), ()) if i.subscription != sub)
+    live = sorted(i for i in instances.get((org, app), ()) if i.subscription != sub)
     if live:
         held = ", ".join(f"{i.subscription} on {i.site}" for i in live)
         message = f"org {org} already has {app}: {held}"

@@ -77,6 +77,11 @@ def _plan_one(facts: Facts, declared: DesiredSubscription, draft: Draft) -> None
 
 
 def _mismatches(declared: DesiredSubscription, live: Subscription) -> list[Finding]:
+    stated_account, stated_product = declared.billing_account, declared.product
+    if (stated_account is None or stated_account == live.billing_account) and (
+        stated_product is None or stated_product == live.product
+    ):
+        return []  # the usual case, without building the pairs below
     findings = []
     for key, stated, actual, origin in (
         ("billing_account", declared.billing_account, live.billing_account, declared.billing_account_origin),
