@@ -35,15 +35,7 @@ def _site_findings(facts: Facts, declared: DesiredSite) -> list[Finding]:
     name = declared.name
     live = facts.console.sites.get(name)
     if live is not None:
-        if live.org == declared.org:
-            return []
-        message = f"site {name} is in org {live.org}, not in org {declared.org} as declared"
-        findings = [Finding("site-org", message, declared.org_origin, site=name)]
-        if declared.create:
-            # A site to create needs a name that is live nowhere: this one is taken elsewhere.
-            taken = f"site name {name} is already taken by a site in org {live.org}; pick another name"
-            findings.append(Finding("site-name", taken, declared.origin, site=name))
-        return findings
+        return _live_site_findings(declared, live.org)
     if not declared.create:
         message = f"site {name} does not exist; declare it with create: true to have the plan create it"
         return [Finding("site-exists", message, declared.origin, site=name)]
@@ -59,6 +51,19 @@ def _site_findings(facts: Facts, declared: DesiredSite) -> list[Finding]:
     if admin_problem is not None:
         message = f"cannot create site {name}: {admin_problem}"
         findings.append(Finding("org-admin", message, declared.origin, site=name))
+    return findings
+
+
+def _live_site_findings(declared: DesiredSite, live_org: str) -> list[Finding]:
+    name = declared.name
+    if live_org == declared.org:
+        return []
+    message = f"site {name} is in org {live_org}, not in org {declared.org} as declared"
+    findings = [Finding("site-org", message, declared.org_origin, site=name)]
+    if declared.create:
+        # A site to create needs a name that is live nowhere: this one is taken elsewhere.
+        taken = f"site name {name} is already taken by a site in org {live_org}; pick another name"
+        findings.append(Finding("site-name", taken, declared.origin, site=name))
     return findings
 
 
