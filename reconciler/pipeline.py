@@ -6,13 +6,13 @@ the provider is closed whatever happens.
 
 from __future__ import annotations
 
-import gc
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+from reconciler.gc_pause import cycle_collector_paused
 from reconciler.model import Console, DesiredState, Plan
 from reconciler.options import GlobalOptions
 from reconciler.planning import plan_changes
@@ -45,7 +45,7 @@ def planning(
     """
     from reconciler.providers import open_provider
 
-    with _no_cyclic_gc():
+    with cycle_collector_paused(freeze=True):
         desired = load(paths)
         provider = open_provider(options.provider_settings())
         try:
@@ -60,24 +60,6 @@ def planning(
         yield PlanRun(plan, desired, console), provider
     finally:
         provider.close()
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause the cycle collector while large, acyclic values are built, then exempt them from it.
-
-    A 10,000-subscription estate is hundreds of thousands of small objects; left on, the collector
-    rescans them again and again while they are being built, which costs as much as the work itself.
-    Reference counting still frees everything; only cycle detection waits.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.freeze()
-            gc.enable()
 
 
 def load(paths: Sequence[str]) -> DesiredState:

@@ -6,12 +6,10 @@ No query per row: ten thousand subscriptions cost the same eight statements as t
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 
+from reconciler.gc_pause import cycle_collector_paused
 from reconciler.model import BillingAccount, Console, Organization, Site, Subscription
 
 
@@ -83,24 +81,9 @@ def _subscriptions(db: sqlite3.Connection) -> dict[str, Subscription]:
     }
 
 
-@contextmanager
-def _cycle_collector_paused() -> Iterator[None]:
-    """Tens of thousands of acyclic values are built here; the collector would rescan them repeatedly.
-
-    Reference counting still frees everything; only cycle detection waits until the read is done.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def read_console(db: sqlite3.Connection, actor: str | None) -> Console:
     """The whole state; the caller holds one read transaction around it."""
-    with _cycle_collector_paused():
+    with cycle_collector_paused():
         return _read_console(db, actor)
 
 
