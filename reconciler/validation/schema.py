@@ -96,6 +96,10 @@ def _explain(schema_file: str, data: Any, kept: dict[str, list[int]], doc: YamlD
     for error in validator.iter_errors(data):
         headline = _headline(error)
         path = tuple(headline.absolute_path)
+        if len(path) == 1 and path[0] in kept:
+            # About a list that was cut down (its length, say): an artifact of the cut. A real
+            # error about a list itself keeps that list whole, uncut.
+            continue
         if len(path) >= 2 and path[0] in kept and isinstance(path[1], int):
             path = (path[0], kept[str(path[0])][path[1]], *path[2:])
         for diagnostic in _translate(headline, path, doc):
@@ -193,6 +197,8 @@ def _describe_failure(
         )
     if schema.get("x-rule") == "site-name" and isinstance(value, str):
         return _site_name_failure(value)
+    if keyword == "minItems":
+        return f"expected at least {expected} item{'' if expected == 1 else 's'}, got {len(value)}", None
     if keyword == "minLength" and expected == 1:
         return "expected a non-empty string", None
     if keyword in ("minLength", "maxLength"):

@@ -239,3 +239,33 @@ def test_without_a_status_a_subscription_that_starts_later_is_upcoming(
         "Sandbox clock: 2026-11-21 -> 2026-11-22 (+1 day)\n"
         "  2026-11-22  SUB-1002  upcoming -> active (its start date)\n"
     )
+
+
+def test_a_seed_needs_no_users_list(run_cli: RunCli, tmp_path: Path) -> None:
+    (tmp_path / "console.yaml").write_text(
+        "now: 2026-11-21\n"
+        "billing_accounts: [{id: AC-1, billing_admins: [alice@acme.example]}]\n"
+        "organizations: [{id: acme, admins: [alice@acme.example]}]\n"
+    )
+    created = ok(run_cli("sandbox", "init", "--from", "console.yaml"))
+    assert created.stdout.endswith("Clock: 2026-11-21. Default actor: alice@acme.example.\n")
+
+
+def test_a_seed_error_in_one_item_does_not_make_up_errors_about_the_lists(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    # Only the failing items are explained in detail; the lists they were cut from are not at fault.
+    (tmp_path / "console.yaml").write_text(
+        "now: 2026-11-21\n"
+        "users:\n  - email: alice@acme.example\n"
+        "subscriptions:\n"
+        "  - {id: S1, billing_account: AC-1, product: focus, status: weird}\n"
+    )
+    result = run_cli("sandbox", "init", "--from", "console.yaml")
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: console.yaml is not a valid console seed:\n"
+        "console.yaml:5:61: error[schema]: expected one of upcoming, active, cancelled, deactivated, "
+        "deleted, got the string 'weird'\n"
+        "hint: fix the seed and run 'reconciler sandbox init --from FILE' again\n"
+    )
