@@ -5,14 +5,23 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from reconciler.errors import EXIT_ERROR, EXIT_OK
+from reconciler.errors import EXIT_ERROR, EXIT_OK, ReconcilerError
 from reconciler.loading.desired import CheckResult, check_desired
+from reconciler.model import Diagnostic
 from reconciler.rendering.diagnostics import render_diagnostics
 from reconciler.terminal import color_enabled, plural
 
 
 def run(paths: Sequence[str], fmt: str) -> int:
-    result = check_desired(paths)
+    try:
+        result = check_desired(paths)
+    except ReconcilerError as error:
+        if fmt == "text":
+            raise
+        # A script reading json, or a CI log reading annotations, still gets its format.
+        problem = Diagnostic("path", error.message, None, error.hint)
+        sys.stdout.write(render_diagnostics([problem], fmt, ()))
+        return EXIT_ERROR
     color = fmt == "text" and color_enabled(sys.stdout)
     sys.stdout.write(
         render_diagnostics(

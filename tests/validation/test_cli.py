@@ -70,6 +70,33 @@ def test_a_missing_path_is_a_short_error(run_cli: RunCli, tmp_path: Path) -> Non
     )
 
 
+def test_a_missing_path_still_answers_in_the_format_asked_for(run_cli: RunCli, tmp_path: Path) -> None:
+    # A `| jq` step or a CI annotation step must not get an empty stdout.
+    hint = "pass desired-state files or directories (by default, desired-state/ in the current directory)"
+    as_json = run_cli("validate", "nowhere", "--format", "json", cwd=tmp_path)
+    assert as_json.returncode == 1
+    assert json.loads(as_json.stdout) == {
+        "valid": False,
+        "files": [],
+        "error_count": 1,
+        "warning_count": 0,
+        "diagnostics": [
+            {
+                "file": None,
+                "line": None,
+                "column": None,
+                "severity": "error",
+                "rule": "path",
+                "message": "nowhere does not exist",
+                "hint": hint,
+            }
+        ],
+    }
+    as_github = run_cli("validate", "nowhere", "--format", "github", cwd=tmp_path)
+    assert as_github.returncode == 1
+    assert as_github.stdout.splitlines()[0] == f"::error::[path] nowhere does not exist%0Ahint: {hint}"
+
+
 def test_the_size_limit_comes_from_the_environment(run_cli: RunCli, tmp_path: Path) -> None:
     (tmp_path / "desired-state").mkdir()
     (tmp_path / "desired-state" / "big.yaml").write_text("version: 1\n" + "# padding\n" * 40)
