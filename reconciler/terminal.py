@@ -17,8 +17,8 @@ def is_tty(stream: TextIO) -> bool:
 
 
 def color_enabled(stream: TextIO | None = None) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
-    if os.environ.get("NO_COLOR"):
+    """Colour only on a terminal that shows it, and never when NO_COLOR is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False
     return is_tty(stream if stream is not None else sys.stdout)
 

@@ -243,7 +243,7 @@ def _site_name_failure(value: str) -> tuple[str, str | None]:
             "pick a shorter name",
         )
     suggestion = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")
-    if suggestion and suggestion != value:
+    if len(suggestion) >= 3 and suggestion != value:  # never suggest a name that breaks the rule too
         hint += f" (e.g. '{suggestion}')"
     return f"invalid site name {quoted(value)}", hint
 
