@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
-import json
 import os
 import re
 import resource
@@ -33,6 +32,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import yaml
 from harness import clean_env
 
 from reconciler.model import Action, Change, Organization, Site, Subscription
@@ -72,7 +72,9 @@ def prepare(root: Path, count: int) -> Path:
     subscriptions = [
         {"id": f"SUB-{i:05d}", "apps": {"focus": {"site": f"site-{i:05d}"}}} for i in range(count)
     ]
-    (desired / "estate.yaml").write_text(json.dumps({"version": 1, "subscriptions": subscriptions}))
+    # Block style, as people write it (a flow-style file is located by a full parse; see docs/performance.md).
+    document = {"version": 1, "subscriptions": subscriptions}
+    (desired / "estate.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
     pristine = root / "pristine.db"
     SandboxConsole.create(pristine, seed(count)).close()
     return pristine
