@@ -136,8 +136,10 @@ def _unmanaged(unmanaged: tuple[Unmanaged, ...]) -> str:
         return ""
     lines = [f"Unmanaged: {plural(len(unmanaged), 'live subscription')} no file declares (left alone)"]
     for entry in unmanaged:
-        lines.append(
-            f"  {entry.subscription} {entry.product}, {entry.status}: {apps_text(entry.apps, ' on ')}"
+        text = f"{entry.subscription} {entry.product}, {entry.status}: {apps_text(entry.apps, ' on ')}"
+        # A collection's three apps on long site names wrap under the subscription, never mid-name.
+        lines.extend(
+            textwrap.wrap(text, WIDTH, initial_indent="  ", subsequent_indent=DETAIL, break_on_hyphens=False)
         )
     return "\n".join(lines)
 

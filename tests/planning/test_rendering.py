@@ -73,6 +73,20 @@ def test_text_colour_is_the_callers_choice(seed: dict[str, Any]) -> None:
     ]
 
 
+def test_an_unmanaged_collection_on_long_site_names_wraps_under_its_subscription(
+    seed: dict[str, Any],
+) -> None:
+    long_name = "-production-site-of-the-northern-region"
+    names = {app: f"{app}{long_name}" for app in ("jira-align", "focus", "talent")}
+    seed["subscriptions"].append(sub("SUB-9001", apps=names))
+    text = render_text(plan_changes(desired(None, []), console(seed), paths=["desired-state"]))
+    section = text[text.index("Unmanaged:") :].split("\n\n")[0].splitlines()
+    assert all(len(line) <= 100 for line in section), section
+    assert section[1].startswith("  SUB-9001 strategy-collection, active: ")
+    assert all(line.startswith("      ") for line in section[2:]) and len(section) > 2
+    assert " ".join(line.strip() for line in section[1:]).count(long_name) == 3
+
+
 @pytest.mark.parametrize(
     ("start", "today", "shown"),
     [
