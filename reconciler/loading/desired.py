@@ -137,7 +137,7 @@ def desired_files(paths: Sequence[str]) -> list[tuple[Path, str]]:
     files: list[tuple[Path, str]] = []
     for given in paths:
         for path in _files_of(given):
-            resolved = path.resolve()
+            resolved = _resolved(path)
             if resolved not in seen:
                 seen.add(resolved)
                 files.append((path, path.as_posix()))
@@ -156,6 +156,11 @@ def _files_of(given: str) -> list[Path]:
         return found
     if root.exists():
         return [root]
+    if root.is_symlink():
+        raise ReconcilerError(
+            f"{given} is a symbolic link that leads to no file",
+            hint="replace the link with the file it should lead to",
+        )
     raise ReconcilerError(
         f"{given} does not exist",
         hint="pass desired-state files or directories (by default, desired-state/ in the current directory)",
@@ -175,13 +180,29 @@ def _yaml_beneath(root: Path) -> list[Path]:
 def _refuse_links_out_of(root: Path, found: list[Path]) -> None:
     """Desired state comes from pull requests, and git stores symlinks: one must not reach out of
     the directory and have a file elsewhere on the CI machine read (and quoted in annotations)."""
-    inside = root.resolve()
+    inside = _resolved(root)
     for path in found:
-        if path.is_symlink() and not path.resolve().is_relative_to(inside):
+        if path.is_symlink() and not (target := _resolved(path)).is_relative_to(inside):
             raise ReconcilerError(
-                f"{path.as_posix()} is a link to {path.resolve()}, outside {root.as_posix()}: refused",
+                f"{path.as_posix()} is a link to {target}, outside {root.as_posix()}: refused",
                 hint="put the file itself in the directory, or pass its path explicitly",
             )
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError) as exc:  # RuntimeError: a loop of symlinks
+        raise ReconcilerError(
+            f"{path.as_posix()} cannot be followed: {_reason(exc)}",
+            hint="replace the symbolic link with the file it should lead to",
+        ) from None
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return str(exc).lower() or type(exc).__name__
 
 
 def build_state(docs: Sequence[YamlDocument], files: tuple[str, ...], digest: str) -> DesiredState:

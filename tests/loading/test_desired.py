@@ -130,6 +130,21 @@ def test_a_link_within_the_directory_is_read_once(tmp_path: Path, monkeypatch: p
     assert [display for _, display in desired_files(["ds"])] == ["ds/shared/sites.yaml"]
 
 
+def test_a_link_that_leads_back_to_itself_is_an_error_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ds").mkdir()
+    (tmp_path / "ds" / "x.yaml").symlink_to(Path("..") / "ds" / "x.yaml")
+    with pytest.raises(ReconcilerError) as in_directory:
+        check_desired(["ds"])
+    assert in_directory.value.message.startswith("ds/x.yaml cannot be followed: ")
+    assert in_directory.value.hint == "replace the symbolic link with the file it should lead to"
+    with pytest.raises(ReconcilerError) as named:
+        check_desired(["ds/x.yaml"])
+    assert named.value.message == "ds/x.yaml is a symbolic link that leads to no file"
+
+
 def test_check_reports_instead_of_raising(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     write(tmp_path / "ds" / "a.yaml", "version: 1\nsites: [\n")
