@@ -6,12 +6,13 @@ pay for HTTP clients or the planner.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -28,28 +29,44 @@ PLAN_FORMATS = click.Choice(["text", "markdown", "json"])
 MAX_ADVANCE_DAYS = 36_500
 
 
-def global_flags(func: F) -> F:
+def global_flags(func: F, *, hidden: bool = False) -> F:
     """`--provider`, `--actor` and `--state`, accepted before or after the command name."""
     func = click.option(
         "--state",
         default=None,
         metavar="URL",
+        hidden=hidden,
         help="Journal and locks. Env: RECONCILER_STATE. Default: sqlite:.reconciler/state.db",
     )(func)
     func = click.option(
         "--actor",
         default=None,
         metavar="EMAIL",
+        hidden=hidden,
         help="Who acts, for the sandbox provider. Env: RECONCILER_ACTOR.",
     )(func)
     func = click.option(
         "--provider",
         default=None,
         metavar="URL",
+        hidden=hidden,
         help="sandbox:PATH, http://HOST:PORT or https://HOST. Env: RECONCILER_PROVIDER. "
         "Default: sandbox:.reconciler/sandbox.db",
     )(func)
     return func
+
+
+def unused_global_flags(func: F) -> F:
+    """The global flags, accepted (so one set of flags works with every command) but not used
+    by a command that reads no console and no state: hidden from its --help."""
+
+    @functools.wraps(func)
+    def without_them(
+        *args: Any, provider: str | None, actor: str | None, state: str | None, **kwargs: Any
+    ) -> Any:
+        return func(*args, **kwargs)
+
+    return global_flags(cast(F, without_them), hidden=True)
 
 
 def options_of(provider: str | None, actor: str | None, state: str | None) -> GlobalOptions:
@@ -84,6 +101,7 @@ def cli(ctx: click.Context, provider: str | None, actor: str | None, state: str 
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True
 )
+@unused_global_flags
 def validate(paths: tuple[str, ...], fmt: str) -> int:
     """Check desired-state files against the schema and offline rules. No provider is contacted."""
     from reconciler.commands import validate as command
@@ -153,6 +171,7 @@ def apply(
 @cli.command(context_settings=CONTEXT)
 @click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=PLAN_FORMATS, default="text", show_default=True)
+@unused_global_flags
 def show(plan_file: str, fmt: str) -> int:
     """Render a saved plan."""
     from reconciler.commands import show as command
@@ -207,6 +226,7 @@ def unlock(lock_id: str, provider: str | None, actor: str | None, state: str | N
 
 
 @cli.command(context_settings=CONTEXT)
+@unused_global_flags
 def schema() -> int:
     """Print the desired-state JSON Schema."""
     from reconciler.commands import schema as command

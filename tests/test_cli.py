@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import click
 import pytest
 
+from reconciler.cli import cli
 from tests.conftest import RunCli
 
 
@@ -62,3 +64,31 @@ def test_the_clock_moves_at_most_a_century_at_once(run_cli: RunCli) -> None:
 def test_version(run_cli: RunCli) -> None:
     result = run_cli("--version")
     assert (result.returncode, result.stdout) == (0, "reconciler, version 0.1.0\n")
+
+
+def every_command() -> dict[str, click.Command]:
+    found: dict[str, click.Command] = {}
+    for name, command in cli.commands.items():
+        if isinstance(command, click.Group):
+            found |= {f"{name} {sub}": subcommand for sub, subcommand in command.commands.items()}
+        else:
+            found[name] = command
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(every_command()))
+def test_every_command_takes_the_global_options_after_its_name(name: str) -> None:
+    assert {"provider", "actor", "state"} <= {param.name for param in every_command()[name].params}
+
+
+def test_commands_that_need_no_console_accept_the_global_options_and_run(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    flags = ["--provider", "sandbox:unused.db", "--actor", "x@example.com", "--state", "sqlite:unused.db"]
+    (tmp_path / "desired-state").mkdir()
+    (tmp_path / "desired-state" / "a.yaml").write_text("version: 1\n")
+    assert run_cli("validate", *flags).returncode == 0
+    assert run_cli("schema", *flags).stdout.startswith("{")
+    assert run_cli("plan", "--out", "plan.json").returncode == 0
+    assert run_cli("show", "plan.json", *flags).returncode == 0
+    assert not (tmp_path / "unused.db").exists()
