@@ -6,6 +6,7 @@ pay for HTTP clients or the planner.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import sys
@@ -18,7 +19,7 @@ import click
 
 from reconciler import __version__
 from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ReconcilerError
-from reconciler.options import DEFAULT_PATHS, ENV_TOKEN, GlobalOptions
+from reconciler.options import DEFAULT_PATHS, DEFAULT_PROVIDER, ENV_TOKEN, GlobalOptions
 from reconciler.secrets import scrub
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -75,6 +76,17 @@ def options_of(provider: str | None, actor: str | None, state: str | None) -> Gl
     return GlobalOptions.resolve(
         provider or given.get("provider"), actor or given.get("actor"), state or given.get("state")
     )
+
+
+def sandbox_options_of(provider: str | None, actor: str | None, state: str | None) -> GlobalOptions:
+    """For the `sandbox` commands, which work on a database file. RECONCILER_PROVIDER naming a
+    console over HTTP (as it does for the plan and apply that talk to `sandbox serve`) leaves them
+    on the default database; a --provider flag is taken as given, and refused if not sandbox:."""
+    options = options_of(provider, actor, state)
+    flagged = provider or (click.get_current_context().obj or {}).get("provider")
+    if flagged is None and options.provider.partition(":")[0].lower() != "sandbox":
+        return dataclasses.replace(options, provider=DEFAULT_PROVIDER)
+    return options
 
 
 def remember_flags(ctx: click.Context, **flags: str | None) -> None:
@@ -249,7 +261,7 @@ def sandbox_init(seed: str | None, provider: str | None, actor: str | None, stat
     """Create (or replace) the sandbox console, from a seed file or the built-in example."""
     from reconciler.commands import sandbox as command
 
-    return command.init(options_of(provider, actor, state), seed)
+    return command.init(sandbox_options_of(provider, actor, state), seed)
 
 
 @sandbox.command("show", context_settings=CONTEXT)
@@ -259,7 +271,7 @@ def sandbox_show(fmt: str, provider: str | None, actor: str | None, state: str |
     """Print the console the way its Subscriptions page shows it."""
     from reconciler.commands import sandbox as command
 
-    return command.show(options_of(provider, actor, state), fmt)
+    return command.show(sandbox_options_of(provider, actor, state), fmt)
 
 
 @sandbox.command("advance", context_settings=CONTEXT)
@@ -271,7 +283,7 @@ def sandbox_advance(days: int, provider: str | None, actor: str | None, state: s
     """Move the sandbox clock forward: subscriptions start, deactivate and are deleted on their dates."""
     from reconciler.commands import sandbox as command
 
-    return command.advance(options_of(provider, actor, state), days)
+    return command.advance(sandbox_options_of(provider, actor, state), days)
 
 
 @sandbox.command("serve", context_settings=CONTEXT)
@@ -313,7 +325,7 @@ def sandbox_serve(
     from reconciler.commands import serve as command
 
     return command.run(
-        options_of(provider, actor, state),
+        sandbox_options_of(provider, actor, state),
         host=host,
         port=port,
         latency_ms=latency,

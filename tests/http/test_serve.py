@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 from pathlib import Path
@@ -46,6 +47,22 @@ def test_a_request_log_line_per_request_without_headers(estate: Path, serve: Ser
     assert len(lines) == 1
     assert lines[0].startswith("127.0.0.1 GET /v1/sites 200 ")
     assert TOKEN not in served.log.read_text()
+
+
+def test_an_http_console_in_the_environment_leaves_the_sandbox_commands_on_the_default_database(
+    estate: Path, serve: ServerFactory, run_cli: RunCli
+) -> None:
+    # The usual session: export the client's settings once, then start the server and use it.
+    client = {"RECONCILER_PROVIDER": "http://127.0.0.1:9", "RECONCILER_TOKEN": TOKEN}
+    served = serve(env=client)
+    shown = run_cli("sandbox", "show", env=client)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("Sandbox console sandbox:.reconciler/sandbox.db\n")
+    moved = run_cli("sandbox", "advance", "--days", "1", env=client)
+    assert moved.returncode == 0, moved.stderr
+    planned = run_cli("plan", "--format", "json", env={**client, "RECONCILER_PROVIDER": served.url})
+    assert planned.returncode == 0, planned.stderr
+    assert json.loads(planned.stdout)["observed_on"] == "2026-11-22"  # the served file, moved a day
 
 
 def test_refuses_to_serve_a_provider_that_is_not_a_sandbox(tmp_path: Path, run_cli: RunCli) -> None:
