@@ -178,6 +178,23 @@ def test_a_database_without_a_write_generation_is_refused(run_cli: RunCli, tmp_p
     )
 
 
+def test_a_database_of_an_earlier_layout_is_refused_with_the_way_out(run_cli: RunCli, tmp_path: Path) -> None:
+    ok(run_cli("sandbox", "init"))
+    db = sqlite3.connect(tmp_path / ".reconciler" / "sandbox.db")
+    with db:
+        db.execute("UPDATE meta SET value = 'reconciler-sandbox/1' WHERE key = 'format'")
+    db.close()
+    result = run_cli("sandbox", "show")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "error: .reconciler/sandbox.db is a sandbox console of another layout "
+        "(reconciler-sandbox/1; this reconciler reads reconciler-sandbox/2)\n"
+        "hint: re-create it with 'reconciler sandbox init [--from FILE]'\n"
+    )
+    ok(run_cli("sandbox", "init"))
+    ok(run_cli("sandbox", "show"))
+
+
 SPEC_SEED = """\
 now: 2026-11-21
 users:

@@ -32,6 +32,7 @@ from reconciler.providers.sandbox.database import (
     database_exists,
     generation,
     not_a_sandbox,
+    token_digest,
     transaction,
 )
 from reconciler.providers.sandbox.lifecycle import Event, Lifecycle, transitions
@@ -135,12 +136,15 @@ class SandboxConsole:
         return self._meta().get("default_actor")
 
     def actor_for_token(self, token: str) -> str | None:
-        """The user whose token this is. Every token is compared, in constant time."""
+        """The user whose token this is. Every token's digest is compared, in constant time."""
         found: str | None = None
+        digest = token_digest(token).encode()
         with self._connections.connection() as db:
-            rows = db.execute("SELECT email, token FROM users WHERE token IS NOT NULL").fetchall()
+            rows = db.execute(
+                "SELECT email, token_sha256 FROM users WHERE token_sha256 IS NOT NULL"
+            ).fetchall()
         for email, candidate in rows:
-            if hmac.compare_digest(str(candidate).encode(), token.encode()) and found is None:
+            if hmac.compare_digest(str(candidate).encode(), digest) and found is None:
                 found = email
         return found
 

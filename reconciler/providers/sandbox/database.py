@@ -7,6 +7,7 @@ one atomic step even when several processes share the file (WAL lets readers car
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import sqlite3
 import threading
@@ -19,7 +20,9 @@ from reconciler.model import Subscription
 from reconciler.providers.sandbox.seed import Seed
 
 #: Written into `meta` so a sandbox database is recognised (and a future layout can be told apart).
-FORMAT = "reconciler-sandbox/1"
+#: 2: users keep the SHA-256 of their token, never the token itself.
+FORMAT = "reconciler-sandbox/2"
+FORMAT_FAMILY = "reconciler-sandbox/"
 
 #: How long a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -28,7 +31,7 @@ DDL = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE users (
     email TEXT PRIMARY KEY,
-    token TEXT UNIQUE,
+    token_sha256 TEXT UNIQUE,
     position INTEGER NOT NULL UNIQUE
 ) WITHOUT ROWID;
 CREATE TABLE billing_accounts (
@@ -134,8 +137,19 @@ def check_is_sandbox(db: sqlite3.Connection, path: Path) -> None:
     except sqlite3.DatabaseError:
         rows = {}
     # Without a generation a reader's cache could never be invalidated: treat it as foreign.
-    if rows.get("format") != FORMAT or "generation" not in rows:
+    found = rows.get("format", "")
+    if found.startswith(FORMAT_FAMILY) and found != FORMAT:
+        raise ReconcilerError(
+            f"{path} is a sandbox console of another layout ({found}; this reconciler reads {FORMAT})",
+            hint="re-create it with 'reconciler sandbox init [--from FILE]'",
+        )
+    if found != FORMAT or "generation" not in rows:
         raise not_a_sandbox(path)
+
+
+def token_digest(token: str) -> str:
+    """What the database keeps of a bearer token: a copy of the file gives no one the token."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class Connections:
@@ -271,7 +285,11 @@ def populate(db: sqlite3.Connection, seed: Seed) -> None:
             meta["default_actor"] = seed.default_actor
         db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
         db.executemany(
-            "INSERT INTO users VALUES (?, ?, ?)", ((u.email, u.token, i) for i, u in enumerate(seed.users))
+            "INSERT INTO users VALUES (?, ?, ?)",
+            (
+                (u.email, None if u.token is None else token_digest(u.token), i)
+                for i, u in enumerate(seed.users)
+            ),
         )
         _populate_accounts_and_orgs(db, seed)
         db.executemany(
