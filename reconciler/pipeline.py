@@ -63,11 +63,15 @@ def planning(
 
 
 def load(paths: Sequence[str]) -> DesiredState:
-    """Desired state; when invalid, every diagnostic goes to stderr before the error propagates."""
-    from reconciler.loading.desired import InvalidDesiredState, load_desired
+    """Desired state; when invalid, every diagnostic goes to stderr before the error propagates.
+
+    A file that breaks only rules the planner reports (a new site's name, an app outside its
+    product) loads: the plan shows those as blocked, in every format, and exits 1 for them.
+    """
+    from reconciler.loading.desired import PLANNED_RULES, InvalidDesiredState, load_desired
 
     try:
-        return load_desired(paths)
+        return load_desired(paths, planned_rules=PLANNED_RULES)
     except InvalidDesiredState as exc:
         from reconciler.rendering.diagnostics import render_diagnostics
 

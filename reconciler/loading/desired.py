@@ -2,7 +2,8 @@
 
 `check_desired` never raises for a bad file: it returns every problem as a diagnostic (the
 `validate` command prints them). `load_desired` is what plan and apply call: it raises
-InvalidDesiredState, whose message is the diagnostics in text form, when anything is wrong.
+InvalidDesiredState, whose message is the diagnostics in text form, when anything is wrong that
+the planner does not itself report as a blocked change (PLANNED_RULES).
 """
 
 from __future__ import annotations
@@ -78,12 +79,20 @@ class InvalidDesiredState(DiagnosticsError):
         )
 
 
-def load_desired(paths: Sequence[str]) -> DesiredState:
-    """The desired state of `paths`; raises InvalidDesiredState listing every error."""
+#: Rules of the console's domain (SPEC §2) that validation also checks offline. A plan reports
+#: them as blocked changes, with the rest of the plan, so plan and apply load past them.
+PLANNED_RULES = frozenset({"site-name", "app-in-product"})
+
+
+def load_desired(paths: Sequence[str], *, planned_rules: frozenset[str] = frozenset()) -> DesiredState:
+    """The desired state of `paths`; raises InvalidDesiredState listing every error, unless each
+    error breaks one of `planned_rules` (which the planner checks and reports as blocked)."""
     result = check_desired(paths)
-    if result.state is None:
-        raise InvalidDesiredState(result.diagnostics, result.files)
-    return result.state
+    if result.state is not None:
+        return result.state
+    if all(d.rule in planned_rules for d in result.diagnostics if d.severity == "error"):
+        return build_state(result.docs, result.files, result.digest)
+    raise InvalidDesiredState(result.diagnostics, result.files)
 
 
 def check_desired(paths: Sequence[str]) -> CheckResult:

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import ReconcilerError
-from reconciler.loading.desired import InvalidDesiredState, check_desired, desired_files, load_desired
+from reconciler.loading.desired import (
+    PLANNED_RULES,
+    InvalidDesiredState,
+    check_desired,
+    desired_files,
+    load_desired,
+)
 from reconciler.model import DesiredApp, SourceSpan
 
 REPO = Path(__file__).resolve().parents[2]
@@ -199,4 +205,31 @@ def test_an_empty_list_may_be_left_empty_but_not_null(
             SourceSpan("a.yaml", 3, 15),
             "list the items below it, each starting with `- `, or write `[]` for none",
         )
+    ]
+
+
+def test_plan_loads_past_the_rules_it_reports_as_blocked_and_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    names = (
+        "version: 1\nsites:\n  - {name: ab, org: o, create: true}\n  - {name: Bad_Name, org: o, create: true}"
+    )
+    product = "version: 1\nsubscriptions:\n  - id: S-1\n    product: focus\n    apps: {talent: {site: ab}}\n"
+    write(tmp_path / "ds" / "a.yaml", names)
+    write(tmp_path / "ds" / "b.yaml", product)
+    assert {d.rule for d in check_desired(["ds"]).diagnostics} == {"site-name", "app-in-product"}
+    with pytest.raises(InvalidDesiredState):
+        load_desired(["ds"])  # validate's view: every rule is an error
+    state = load_desired(["ds"], planned_rules=PLANNED_RULES)
+    assert sorted(state.sites) == ["Bad_Name", "ab"] and list(state.subscriptions) == ["S-1"]
+    # Any other error still stops plan and apply, and every diagnostic is listed.
+    write(tmp_path / "ds" / "c.yaml", "version: 1\nsites:\n  - {name: ab, org: o}\n")
+    with pytest.raises(InvalidDesiredState) as raised:
+        load_desired(["ds"], planned_rules=PLANNED_RULES)
+    assert [d.rule for d in raised.value.diagnostics] == [
+        "site-name",
+        "site-name",
+        "app-in-product",
+        "duplicate-site",
     ]
