@@ -203,15 +203,9 @@ def _resolved(path: Path) -> Path:
         return path.resolve()
     except (RuntimeError, OSError) as exc:  # RuntimeError: a loop of symlinks
         raise ReconcilerError(
-            f"{path.as_posix()} cannot be followed: {_reason(exc)}",
+            f"{path.as_posix()} cannot be followed: {str(getattr(exc, 'strerror', None) or exc).lower()}",
             hint="replace the symbolic link with the file it should lead to",
         ) from None
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    return str(exc).lower() or type(exc).__name__
 
 
 def build_state(docs: Sequence[YamlDocument], files: tuple[str, ...], digest: str) -> DesiredState:
