@@ -37,8 +37,8 @@ from harness import clean_env
 
 from reconciler.model import Action, Change, Organization, Site, Subscription
 from reconciler.providers.http import HttpProvider
-from reconciler.providers.sandbox import SandboxConsole, Seed
-from reconciler.providers.sandbox.seedfile import example_seed
+from reconciler.sandbox import SandboxConsole, Seed
+from reconciler.sandbox.seedfile import example_seed
 
 TOKEN = "sandbox-token-alice"
 ALICE = "alice@acme.example"

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from harness import generated_estate
 
-from reconciler.providers.sandbox import SandboxConsole
-from reconciler.providers.sandbox.seedfile import load_seed
+from reconciler.sandbox import SandboxConsole
+from reconciler.sandbox.seedfile import load_seed
 
 HERE = Path(__file__).resolve().parent
 
@@ -42,7 +42,7 @@ def timed(action: Callable[[], object], runs: int) -> tuple[list[float], list[fl
 CHILD = """
 import sys, time
 from pathlib import Path
-from reconciler.providers.sandbox import SandboxConsole
+from reconciler.sandbox import SandboxConsole
 started, started_cpu = time.perf_counter(), time.process_time()
 console = SandboxConsole(Path(sys.argv[1]))
 console.observe(sys.argv[2] or None)

@@ -27,11 +27,11 @@ from reconciler.loading.desired import load_desired
 from reconciler.model import DesiredState
 from reconciler.planning import plan_changes
 from reconciler.planning.fingerprint import observed_fingerprint
-from reconciler.providers.sandbox import SandboxConsole
-from reconciler.providers.sandbox.seedfile import load_seed
 from reconciler.rendering.markdown import render_markdown
 from reconciler.rendering.planjson import render_json
 from reconciler.rendering.text import render_text
+from reconciler.sandbox import SandboxConsole
+from reconciler.sandbox.seedfile import load_seed
 
 HERE = Path(__file__).resolve().parent
 

@@ -118,7 +118,7 @@ def example_estate(out: Path) -> Path:
     shutil.rmtree(folder / "desired-state", ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copytree(REPO / "desired-state", folder / "desired-state")
-    example = REPO / "reconciler" / "providers" / "sandbox" / "example-console.yaml"
+    example = REPO / "reconciler" / "sandbox" / "example-console.yaml"
     shutil.copy(example, folder / "console.yaml")
     return folder
 

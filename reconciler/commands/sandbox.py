@@ -8,10 +8,10 @@ from pathlib import Path
 from reconciler.errors import EXIT_OK, ReconcilerError
 from reconciler.options import GlobalOptions
 from reconciler.providers.registry import scheme_of
-from reconciler.providers.sandbox.console import SandboxConsole
-from reconciler.providers.sandbox.database import database_exists
-from reconciler.providers.sandbox.page import ConsolePage, render_json, render_text
-from reconciler.providers.sandbox.provider import SCHEME, open_console, sandbox_path
+from reconciler.sandbox.console import SandboxConsole
+from reconciler.sandbox.database import database_exists
+from reconciler.sandbox.location import SCHEME, open_console, sandbox_path
+from reconciler.sandbox.page import ConsolePage, render_json, render_text
 from reconciler.terminal import plural
 
 
@@ -27,7 +27,7 @@ def _database(options: GlobalOptions) -> Path:
 
 def init(options: GlobalOptions, seed_path: str | None) -> int:
     """Create (or replace) the sandbox database from a seed file or the built-in example."""
-    from reconciler.providers.sandbox.seedfile import example_seed, load_seed
+    from reconciler.sandbox.seedfile import example_seed, load_seed
 
     path = _database(options)
     seed = example_seed() if seed_path is None else load_seed(Path(seed_path), seed_path)

@@ -9,12 +9,12 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from reconciler.errors import EXIT_OK, ReconcilerError
+from reconciler.network import is_loopback, without_credentials
 from reconciler.options import GlobalOptions
-from reconciler.server.network import is_loopback, without_credentials
 from reconciler.terminal import info
 
 if TYPE_CHECKING:
-    from reconciler.server.httpserver import ConsoleHttpServer
+    from reconciler.sandbox.httpserver import ConsoleHttpServer
 
 SANDBOX_SCHEME = "sandbox:"
 
@@ -29,10 +29,10 @@ def run(
     rate_limit: float,
     fault_seed: int | None,
 ) -> int:
-    from reconciler.providers.sandbox.provider import open_console
-    from reconciler.server.api import ConsoleApi
-    from reconciler.server.faults import FaultSettings
-    from reconciler.server.httpserver import make_server
+    from reconciler.sandbox.api import ConsoleApi
+    from reconciler.sandbox.faults import FaultSettings
+    from reconciler.sandbox.httpserver import make_server
+    from reconciler.sandbox.location import open_console
 
     _require_sandbox(options.provider)
     if not is_loopback(host):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.providers.sandbox.console import SandboxConsole
+from reconciler.sandbox.console import SandboxConsole
 from reconciler.store import AttemptRecord, RunRecord, StateStore, open_store
 from tests.conftest import REPO_ROOT, RunCli
 from tests.helpers import clean_env

@@ -20,9 +20,9 @@ from reconciler.loading.locate import Locator, Position, YamlPath, _descend
 from reconciler.loading.yamlfile import parse_yaml
 from reconciler.model import BillingAccount, Console, Organization, Site, Subscription
 from reconciler.planning.fingerprint import _dumps, canonical_console, canonical_text, observed_fingerprint
-from reconciler.providers.sandbox import SandboxConsole
-from reconciler.providers.sandbox.seedfile import example_seed
 from reconciler.rendering.text import DETAIL, WIDTH, _wrapped
+from reconciler.sandbox import SandboxConsole
+from reconciler.sandbox.seedfile import example_seed
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.model import Organization, Site, Subscription
-from reconciler.providers.sandbox import SandboxConsole, Seed
-from reconciler.providers.sandbox.seedfile import example_seed
+from reconciler.sandbox import SandboxConsole, Seed
+from reconciler.sandbox.seedfile import example_seed
 from tests.conftest import REPO_ROOT
 from tests.helpers import clean_env
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reconciler.providers.sandbox import SandboxConsole
+from reconciler.sandbox import SandboxConsole
 from tests.http.conftest import TOKEN, Served, ServerFactory, sandbox_db, seed_many
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from reconciler.providers.sandbox import SandboxConsole
+from reconciler.sandbox import SandboxConsole
 from tests.conftest import RunCli
 from tests.http.conftest import ServerFactory, http_env, sandbox_db, seed_many
 

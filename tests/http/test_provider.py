@@ -14,7 +14,7 @@ from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.model import Action, Change, OperationStatus
 from reconciler.providers.base import ProviderSettings
 from reconciler.providers.http import HttpProvider, RetryPolicy, client, open_http_provider
-from reconciler.providers.sandbox import SandboxConsole
+from reconciler.sandbox import SandboxConsole
 from tests.http.conftest import ALICE, TOKEN, ServerFactory, sandbox_db, seed_many
 
 HTTPS_HINT = (

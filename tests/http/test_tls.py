@@ -15,10 +15,10 @@ import pytest
 from reconciler.errors import ReconcilerError
 from reconciler.providers.base import ProviderSettings
 from reconciler.providers.http import open_http_provider
-from reconciler.providers.sandbox import SandboxConsole
-from reconciler.server.api import ConsoleApi
-from reconciler.server.faults import FaultSettings
-from reconciler.server.httpserver import make_server
+from reconciler.sandbox import SandboxConsole
+from reconciler.sandbox.api import ConsoleApi
+from reconciler.sandbox.faults import FaultSettings
+from reconciler.sandbox.httpserver import make_server
 from tests.http.conftest import ALICE, TOKEN, sandbox_db
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.providers.sandbox import SandboxConsole
+from reconciler.sandbox import SandboxConsole
 from tests.sandbox.consoles import RULES_SEED, console_from
 
 

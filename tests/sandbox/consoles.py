@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler.providers.sandbox import SandboxConsole
-from reconciler.providers.sandbox.seedfile import load_seed
+from reconciler.sandbox import SandboxConsole
+from reconciler.sandbox.seedfile import load_seed
 
 DATA = Path(__file__).resolve().parent / "data"
 RULES_SEED = DATA / "rules-console.yaml"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from reconciler.errors import ProviderError
 from reconciler.model import Operation
-from reconciler.providers.sandbox import SandboxConsole
+from reconciler.sandbox import SandboxConsole
 
 ACTOR = "alice@acme.example"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.providers.sandbox import SandboxConsole
+from reconciler.sandbox import SandboxConsole
 from tests.conftest import RunCli
 from tests.helpers import assert_golden
 from tests.sandbox.consoles import ALICE

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.model import BillingAccount, Organization, Site, Subscription
-from reconciler.providers.sandbox import SandboxConsole, Seed, SeedUser
-from reconciler.providers.sandbox.database import Connections
+from reconciler.sandbox import SandboxConsole, Seed, SeedUser
+from reconciler.sandbox.database import Connections
 from tests.helpers import clean_env
 
 WORKER = Path(__file__).resolve().parent / "race_worker.py"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import ReconcilerError
-from reconciler.providers.sandbox import SandboxConsole
-from reconciler.providers.sandbox.lifecycle import Lifecycle, add_years, transitions
+from reconciler.sandbox import SandboxConsole
+from reconciler.sandbox.lifecycle import Lifecycle, add_years, transitions
 from tests.sandbox.consoles import ALICE, DATA, console_from
 
 LIFECYCLE_SEED = DATA / "lifecycle-console.yaml"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.providers.sandbox import SandboxConsole
+from reconciler.sandbox import SandboxConsole
 from tests.sandbox.consoles import ALICE, DANA
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.model import Operation
-from reconciler.providers.sandbox import SandboxConsole
+from reconciler.sandbox import SandboxConsole
 from tests.sandbox.consoles import ALICE, RULES_SEED, console_from
 
 #: Long enough that a test sees the pending state before completion even on a busy machine.

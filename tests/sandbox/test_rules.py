@@ -9,7 +9,7 @@ import pytest
 
 from reconciler.errors import ProviderError
 from reconciler.model import Operation
-from reconciler.providers.sandbox import SandboxConsole
+from reconciler.sandbox import SandboxConsole
 from tests.sandbox.consoles import ALICE, DANA, PARTNER, RULES_SEED, console_from
 
 Request = Callable[[SandboxConsole], Operation]

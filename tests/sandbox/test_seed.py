@@ -6,8 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 from reconciler.model import BillingAccount, Organization, Site, Subscription
-from reconciler.providers.sandbox.seed import DEFAULT_PROVISIONING_DELAY
-from reconciler.providers.sandbox.seedfile import example_seed, load_seed
+from reconciler.sandbox.seed import DEFAULT_PROVISIONING_DELAY
+from reconciler.sandbox.seedfile import example_seed, load_seed
 
 MINIMAL = """\
 users:

@@ -8,11 +8,11 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+from reconciler import wire
 from reconciler.errors import ProviderError
 from reconciler.model import Action, Change, Console, Operation
 from reconciler.providers.http.transport import RetryPolicy, Transport
-from reconciler.server import wire
-from reconciler.server.wire import JsonObject, WireError
+from reconciler.wire import JsonObject, WireError
 
 PAGE_SIZE = wire.MAX_LIMIT
 #: how many times observe() reads again when the console changed between two of its requests

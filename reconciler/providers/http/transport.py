@@ -16,7 +16,7 @@ import httpx
 from reconciler import __version__
 from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.secrets import scrub
-from reconciler.server.wire import JsonObject, WireError
+from reconciler.wire import JsonObject, WireError
 
 ENV_CA_BUNDLE = "RECONCILER_CA_BUNDLE"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})

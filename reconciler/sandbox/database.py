@@ -17,7 +17,7 @@ from pathlib import Path
 
 from reconciler.errors import ReconcilerError
 from reconciler.model import Subscription
-from reconciler.providers.sandbox.seed import Seed
+from reconciler.sandbox.seed import Seed
 
 #: Written into `meta` so a sandbox database is recognised (and a future layout can be told apart).
 #: 2: users keep the SHA-256 of their token, never the token itself.

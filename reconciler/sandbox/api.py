@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote, unquote
 
+from reconciler import wire
 from reconciler.errors import ProviderError
 from reconciler.model import Console, Operation
-from reconciler.server import wire
-from reconciler.server.wire import JsonObject
+from reconciler.wire import JsonObject
 
 
 class ConsoleService(Protocol):

@@ -16,8 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
 from urllib.parse import parse_qs, urlsplit
 
-from reconciler.server.api import ConsoleApi, Request, Response, error_response
-from reconciler.server.faults import Fault, FaultInjector, FaultSettings, RateLimiter
+from reconciler.sandbox.api import ConsoleApi, Request, Response, error_response
+from reconciler.sandbox.faults import Fault, FaultInjector, FaultSettings, RateLimiter
 
 MAX_BODY = 1 << 20
 

@@ -13,8 +13,8 @@ import uuid
 from dataclasses import dataclass
 
 from reconciler.model import OperationStatus, Status
-from reconciler.providers.sandbox import rules
-from reconciler.providers.sandbox.lifecycle import add_years, renew_until
+from reconciler.sandbox import rules
+from reconciler.sandbox.lifecycle import add_years, renew_until
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,8 @@ from types import TracebackType
 
 from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.model import Console, Operation, OperationStatus
-from reconciler.providers.sandbox import writes
-from reconciler.providers.sandbox.database import (
+from reconciler.sandbox import writes
+from reconciler.sandbox.database import (
     Connections,
     build,
     check_is_sandbox,
@@ -35,9 +35,9 @@ from reconciler.providers.sandbox.database import (
     token_digest,
     transaction,
 )
-from reconciler.providers.sandbox.lifecycle import Event, Lifecycle, transitions
-from reconciler.providers.sandbox.reading import read_console, read_meta
-from reconciler.providers.sandbox.seed import Seed
+from reconciler.sandbox.lifecycle import Event, Lifecycle, transitions
+from reconciler.sandbox.reading import read_console, read_meta
+from reconciler.sandbox.seed import Seed
 
 #: Overrides the seed's provisioning delay (seconds) for the process that sets it.
 ENV_DELAY = "RECONCILER_SANDBOX_DELAY"

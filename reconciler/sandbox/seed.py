@@ -15,7 +15,7 @@ from reconciler.model import BillingAccount, Organization, Site, Subscription
 DEFAULT_PROVISIONING_DELAY = 1.0
 
 #: The example console shipped in the package, relative to the package root.
-EXAMPLE_SEED = "providers/sandbox/example-console.yaml"
+EXAMPLE_SEED = "sandbox/example-console.yaml"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,10 +22,10 @@ from reconciler.model import (
     Status,
     Subscription,
 )
-from reconciler.providers.sandbox.lifecycle import add_years
-from reconciler.providers.sandbox.rules import SITE_NAME_RULE, valid_site_name
-from reconciler.providers.sandbox.seed import DEFAULT_PROVISIONING_DELAY, EXAMPLE_SEED, Seed, SeedUser
 from reconciler.resources import package_file
+from reconciler.sandbox.lifecycle import add_years
+from reconciler.sandbox.rules import SITE_NAME_RULE, valid_site_name
+from reconciler.sandbox.seed import DEFAULT_PROVISIONING_DELAY, EXAMPLE_SEED, Seed, SeedUser
 
 SCHEMA = "console-seed.schema.json"
 EXAMPLE_DISPLAY = "example-console.yaml (built in)"
