@@ -23,6 +23,40 @@ def color_enabled(stream: TextIO | None = None) -> bool:
     return is_tty(stream if stream is not None else sys.stdout)
 
 
+def printable(text: str) -> str:
+    """`text` safe to show on a terminal, in a CI log or a comment: what would act instead of show
+    is escaped the way Python writes it in a string (`\\x1b`, `\\r`, `\\n`, `\\u202e`).
+
+    That is every character str.isprintable() refuses: C0 and C1 controls (ESC starts terminal
+    commands, BEL rings, CR overwrites the line, NEL, LF and U+2028/U+2029 start another line),
+    format characters (bidi overrides reorder what is shown, zero-width ones hide), separators
+    other than the space, and unassigned code points. Backslashes are left alone, so a Windows
+    path reads as written. Values come from pull requests, seeds, plan files and network peers.
+    """
+    if text.isprintable():  # the usual case, at C speed
+        return text
+    return "".join(char if char.isprintable() else _escaped(char) for char in text)
+
+
+def printable_lines(text: str) -> str:
+    """`text` made printable line by line: its own line breaks (LF) kept, everything else escaped."""
+    if text.isprintable():
+        return text
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    if char in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[char]
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
 def paint(text: str, color: str, enabled: bool) -> str:
     if not enabled:
         return text
