@@ -8,6 +8,7 @@ a `Plan` of `Change`s, and apply executes changes through a provider, which answ
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -50,6 +51,10 @@ class Status(StrEnum):
     DEACTIVATED = "deactivated"
     DELETED = "deleted"
 
+
+#: A site name's characters (the <name> of <name>.atlassian.net). Always used with fullmatch: with
+#: match or search, `$` also matches before a final newline, and "old-acme\n" would pass.
+SITE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*[a-z0-9]")
 
 #: A cancelled subscription is deactivated this long after its term ends ...
 DEACTIVATION_GRACE = dt.timedelta(days=15)

@@ -21,7 +21,7 @@ from reconciler.options import GlobalOptions
 from reconciler.pipeline import observe, public_provider
 
 SCHEMA_FILE = Path("schemas") / "desired-state.schema.json"
-_PLAIN = re.compile(r"^[A-Za-z][A-Za-z0-9._@/-]*$")
+_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9._@/-]*")  # with fullmatch: `$` would pass a final newline
 # Words some YAML readers take for booleans or null; quoted so every reader sees a string.
 _RESERVED = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n"})
 
@@ -93,7 +93,7 @@ def schema_comment_path(out: Path) -> str:
 
 def scalar(value: str) -> str:
     """A YAML scalar that every YAML reader reads back as this very string."""
-    if _PLAIN.match(value) and value.lower() not in _RESERVED:
+    if _PLAIN.fullmatch(value) and value.lower() not in _RESERVED:
         return value
     return json.dumps(value)
 

@@ -6,15 +6,12 @@ is answered from dictionaries built once, so planning stays linear in the size o
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from reconciler.model import Console, DesiredState, Origin, Status, Subscription
-
-SITE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
+from reconciler.model import SITE_NAME, Console, DesiredState, Origin, Status, Subscription
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +46,7 @@ def site_name_problem(name: str, retired: frozenset[str]) -> str | None:
     """Why a new site cannot have this name, or None when it can."""
     if not 3 <= len(name) <= 63:
         return f"site name {name!r} must be 3 to 63 characters long (it has {len(name)})"
-    if not SITE_NAME.match(name):
+    if not SITE_NAME.fullmatch(name):
         return (
             f"site name {name!r} may only use lowercase letters, digits and inner hyphens "
             f"(pattern ^[a-z0-9][a-z0-9-]*[a-z0-9]$)"

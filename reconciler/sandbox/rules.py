@@ -7,14 +7,12 @@ the console refuses a request that breaks a rule, whoever sends it.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from dataclasses import dataclass
 
 from reconciler.errors import ProviderError
-from reconciler.model import PREMIUM_APPS, PREMIUM_PLANS, PRODUCT_APPS, App, Status
+from reconciler.model import PREMIUM_APPS, PREMIUM_PLANS, PRODUCT_APPS, SITE_NAME, App, Status
 
-SITE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
 SITE_NAME_RULE = "3 to 63 lowercase letters, digits and hyphens, starting and ending with a letter or digit"
 ACTOR_HINT = "act as another user with --actor or RECONCILER_ACTOR"
 
@@ -48,7 +46,7 @@ def _listing(values: list[str]) -> str:
 
 
 def valid_site_name(name: str) -> bool:
-    return 3 <= len(name) <= 63 and SITE_NAME.match(name) is not None
+    return 3 <= len(name) <= 63 and SITE_NAME.fullmatch(name) is not None
 
 
 def known_app(app: str) -> None:

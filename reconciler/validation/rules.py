@@ -7,15 +7,13 @@ Positions are located only for the values that are wrong.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from reconciler.loading.yamlfile import YamlDocument
-from reconciler.model import PRODUCT_APPS, Diagnostic
+from reconciler.model import PRODUCT_APPS, SITE_NAME, Diagnostic
 from reconciler.validation.schema import quoted
 
-NEW_SITE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
 NEW_SITE_MIN, NEW_SITE_MAX = 3, 63  # the schema's maxLength is NEW_SITE_MAX
 
 
@@ -90,7 +88,7 @@ def _new_site_names(docs: Sequence[YamlDocument]) -> Iterator[Diagnostic]:
     for doc in docs:
         for index, site in items(doc, "sites"):
             name = site.get("name")
-            if site.get("create") is not True or not isinstance(name, str) or not NEW_SITE_NAME.match(name):
+            if site.get("create") is not True or not isinstance(name, str) or not SITE_NAME.fullmatch(name):
                 continue
             if len(name) < NEW_SITE_MIN:  # the schema already refuses names that are too long
                 yield Diagnostic(

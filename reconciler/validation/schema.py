@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler.loading.yamlfile import YamlDocument
 from reconciler.model import Diagnostic
 from reconciler.resources import schema_path
+from reconciler.terminal import printable
 
 if TYPE_CHECKING:
     from reconciler.loading.locate import YamlPath
@@ -61,7 +62,21 @@ def schema_diagnostics(doc: YamlDocument, schema_file: str) -> list[Diagnostic]:
     found = _explain(schema_file, subset, kept, doc)
     if not found and kept:  # the two validators disagree on the subset: explain the whole document
         found = _explain(schema_file, doc.data, {}, doc)
+    if not found:  # they disagree on the document: what the fast one refused is still refused
+        found = _fast_errors(fast, doc)
     return sorted(found, key=lambda d: d.sort_key)
+
+
+def _fast_errors(fast: Any, doc: YamlDocument) -> list[Diagnostic]:
+    """jsonschema-rs's own account of the errors, for when python-jsonschema finds none.
+
+    Disagreement never means valid: the document is refused, each error at its value.
+    """
+    found = []
+    for error in fast.iter_errors(doc.data):
+        path = tuple(error.instance_path)
+        found.append(Diagnostic("schema", printable(error.message), doc.locate(path)))
+    return found
 
 
 def _failing_items(fast: Any, data: Any) -> tuple[Any, dict[str, list[int]]]:
@@ -89,9 +104,7 @@ def _failing_items(fast: Any, data: Any) -> tuple[Any, dict[str, list[int]]]:
 
 
 def _explain(schema_file: str, data: Any, kept: dict[str, list[int]], doc: YamlDocument) -> list[Diagnostic]:
-    from jsonschema import Draft202012Validator
-
-    validator = Draft202012Validator(load_schema(schema_file))
+    validator = _detailed_validator()(load_schema(schema_file))
     found: dict[tuple[object, ...], Diagnostic] = {}
     for error in validator.iter_errors(data):
         headline = _headline(error)
@@ -105,6 +118,29 @@ def _explain(schema_file: str, data: Any, kept: dict[str, list[int]], doc: YamlD
         for diagnostic in _translate(headline, path, doc):
             found.setdefault((diagnostic.sort_key, diagnostic.hint), diagnostic)
     return list(found.values())
+
+
+@functools.cache
+def _detailed_validator() -> Any:
+    """python-jsonschema's Draft 2020-12 validator, with patterns matched as the schema means them.
+
+    JSON Schema patterns are ECMA-262 regular expressions, in which `$` matches only at the end
+    of the string (jsonschema-rs agrees). Python's `$` also matches before a final newline, so
+    python-jsonschema alone would accept the site name "old-acme\\n".
+    """
+    from jsonschema import Draft202012Validator, ValidationError, validators
+
+    def pattern(validator: Any, expected: str, instance: Any, schema: Any) -> Any:
+        if validator.is_type(instance, "string") and not ecma_regex(expected).search(instance):
+            yield ValidationError(f"{instance!r} does not match {expected!r}")
+
+    return validators.extend(Draft202012Validator, {"pattern": pattern})
+
+
+@functools.cache
+def ecma_regex(pattern: str) -> re.Pattern[str]:
+    """A schema pattern as a Python regex with ECMA-262's meaning of `$`: the very end (`\\Z`)."""
+    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
 
 
 def _headline(error: Any) -> Any:
@@ -136,7 +172,7 @@ def _unknown_keys(
     if not isinstance(instance, dict):
         return []
     allowed = list(schema.get("properties", {}))
-    patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
+    patterns = [ecma_regex(p) for p in schema.get("patternProperties", {})]
     rule = str(schema.get("x-rule", "unknown-key"))
     noun = _NOUNS.get(rule, "key")
     diagnostics = []

@@ -26,6 +26,8 @@ from tests.planning.conftest import sub
         ("SUB 7", '"SUB 7"'),
         ("a: b", '"a: b"'),
         ("#x", '"#x"'),
+        ("acme\n", '"acme\\n"'),
+        ("acme\nversion: 2", '"acme\\nversion: 2"'),
     ],
 )
 def test_scalars_that_yaml_would_misread_are_quoted(value: str, written: str) -> None:

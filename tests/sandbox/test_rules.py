@@ -92,6 +92,23 @@ CASES: list[tuple[str, Request, str, str]] = [
         f"site name {'a' * 64!r} is invalid: 3 to 63 lowercase letters, digits and hyphens, "
         "starting and ending with a letter or digit",
     ),
+    *[
+        (
+            f"a site name with {what}",
+            lambda c, name=name: c.create_site(ALICE, "acme-corp", name, "k"),
+            "site-name",
+            f"site name {name!r} is invalid: 3 to 63 lowercase letters, digits and hyphens, "
+            "starting and ending with a letter or digit",
+        )
+        for what, name in [
+            ("a final newline (a retired name)", "old-acme\n"),
+            ("a final newline", "acme-fresh\n"),
+            ("a final CRLF", "acme-fresh\r\n"),
+            ("a trailing space", "acme-fresh "),
+            ("a leading tab", "\tacme-fresh"),
+            ("a line separator", "acme-fresh\u2028"),
+        ]
+    ],
     (
         "a retired site name",
         lambda c: c.create_site(ALICE, "acme-corp", "old-acme", "k"),

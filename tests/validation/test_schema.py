@@ -12,6 +12,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from reconciler.loading.yamlfile import parse_yaml
+from reconciler.validation import schema as schema_module
 from reconciler.validation.schema import _explain, schema_diagnostics
 from tests.conftest import REPO_ROOT
 
@@ -81,3 +82,38 @@ def test_explaining_only_the_failing_items_gives_what_the_whole_document_gives()
         ("schema", 18),
     ]
     assert found == sorted(_explain("desired-state.schema.json", doc.data, {}, doc), key=lambda d: d.sort_key)
+
+
+@pytest.mark.parametrize(
+    "name", ['"old-acme\\n"', '"acme\\r\\n"', "|\n      old-acme", '"acme "', '"a\\u2028b"']
+)
+def test_a_pattern_matches_the_whole_string_in_both_validators(name: str) -> None:
+    text = f"version: 1\nsites:\n  - name: {name}\n    org: acme-corp\n"
+    doc, _ = parse_yaml(text.encode(), "f.yaml")
+    assert doc is not None
+    assert not jsonschema_rs.validator_for(schema()).is_valid(doc.data)
+    found = schema_diagnostics(doc, "desired-state.schema.json")
+    assert [(d.rule, d.source.line if d.source else 0) for d in found] == [("site-name", 3)]
+
+
+def test_when_only_the_fast_validator_refuses_the_document_is_still_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class AcceptsEverything:
+        def __init__(self, schema: Any) -> None:
+            pass
+
+        def iter_errors(self, data: Any) -> Iterator[Any]:
+            return iter(())
+
+    monkeypatch.setattr(schema_module, "_detailed_validator", lambda: AcceptsEverything)
+    doc, _ = parse_yaml(b'version: 1\nsites:\n  - name: "old-acme\\n"\n    org: acme-corp\n', "f.yaml")
+    assert doc is not None
+    found = schema_diagnostics(doc, "desired-state.schema.json")
+    assert [(d.rule, str(d.source), d.message) for d in found] == [
+        (
+            "schema",
+            "f.yaml:3:11",
+            '"old-acme\\n" does not match "^[a-z0-9][a-z0-9-]*[a-z0-9]$"',
+        )
+    ]
