@@ -10,6 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
+from yaml.events import (
+    AliasEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 Position = tuple[int, int]
@@ -114,6 +122,52 @@ def duplicate_keys(root: Node | None) -> list[DuplicateKey]:
         elif isinstance(node, SequenceNode):
             stack.extend(node.value)
     return sorted(found, key=lambda d: d.at)
+
+
+@dataclass(frozen=True, slots=True)
+class AliasOverflow:
+    """The alias at which replayed nodes or characters first went past their limit."""
+
+    at: Position
+    nodes: bool  # True: the nodes went past their limit; False: the characters did
+
+
+def alias_overflow(text: str, max_nodes: int, max_characters: int) -> AliasOverflow | None:
+    """Where what aliases replay first adds up to more than a limit, or None if it never does.
+
+    A node's expanded size is its nodes and the characters of its scalars, those that aliases
+    inside it replay included; an alias replays its anchor's whole expanded size. The events
+    stream through in one pass keeping only each anchor's size, so memory stays bounded
+    however large the expansion would be.
+    """
+    sizes: dict[str, tuple[int, int]] = {}
+    opened: list[list[Any]] = []  # [nodes, characters, anchor] of each container not yet closed
+    nodes_replayed = characters_replayed = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+            if isinstance(event, ScalarEvent):
+                nodes, characters, anchor = 1, len(event.value), event.anchor
+            elif isinstance(event, AliasEvent):
+                (nodes, characters), anchor = sizes.get(event.anchor or "", (1, 0)), None
+                nodes_replayed += nodes
+                characters_replayed += characters
+                if nodes_replayed > max_nodes or characters_replayed > max_characters:
+                    return AliasOverflow(_position(event.start_mark), nodes_replayed > max_nodes)
+            elif isinstance(event, MappingStartEvent | SequenceStartEvent):
+                opened.append([1, 0, event.anchor])
+                continue
+            elif isinstance(event, MappingEndEvent | SequenceEndEvent):
+                nodes, characters, anchor = opened.pop()
+            else:
+                continue
+            if anchor is not None:
+                sizes[anchor] = (nodes, characters)
+            if opened:
+                opened[-1][0] += nodes
+                opened[-1][1] += characters
+    except yaml.YAMLError as error:
+        raise _failure(error) from error
+    return None
 
 
 def start(node: Node) -> Position:

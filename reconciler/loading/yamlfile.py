@@ -31,6 +31,10 @@ MAX_DEPTH = 64
 #: Nodes an alias may replay in total: a real estate replays a few thousand, a "billion laughs"
 #: file billions. Reaching the limit takes a few hundredths of a second.
 MAX_ALIAS_EVENTS = 250_000
+#: Characters of scalars aliases may replay in total: a count of nodes alone
+#: lets a 1 MB string aliased 2,000 times expand to gigabytes. Counted before the fast parser
+#: expands anything, since it copies every alias out in full.
+MAX_ALIAS_EXPANSION = 4_000_000
 
 # A tag starts a token: at the start of a line, after a space, or after a flow indicator.
 _MAYBE_TAG = re.compile(r"(?:^|[\s\[\{,])!", re.MULTILINE)
@@ -213,6 +217,10 @@ def parse_yaml(raw: bytes, display: str) -> tuple[YamlDocument | None, list[Diag
     if forbidden is not None:
         # The fast parser would stop at a NUL, silently dropping the rest of the file.
         return None, [_control_character(text, forbidden, display)]
+    if "*" in text:  # the fast parser copies each alias out in full: bound the copies first
+        overflow = _alias_overflow(text, display)
+        if overflow is not None:
+            return None, [overflow]
     data, problems = _parse(text, display)
     if data is _FAILED:
         return None, problems
@@ -260,13 +268,8 @@ def _parse_error(message: str, text: str, display: str) -> Diagnostic:
     found = _PARSER_POSITION.search(message)
     line, column = (int(found.group(1)), int(found.group(2))) if found else (1, 1)
     where = SourceSpan(display, line, column)
-    if "alias replay limit" in message:
-        return Diagnostic(
-            "yaml-limit",
-            f"aliases expand to more than {MAX_ALIAS_EVENTS} nodes: refusing to expand them",
-            _first_alias(text, display) or where,
-            hint="write the values out instead of repeating a large anchor through aliases",
-        )
+    if "alias replay limit" in message:  # the scan before parsing should have found it first
+        return _alias_limit(_first_alias(text, display) or where, nodes=True)
     if "recursion limit" in problem:
         return _too_deep(where)
     return _syntax_error(text, display) or Diagnostic("yaml-syntax", f"invalid YAML: {problem}", where)
@@ -292,6 +295,51 @@ def _first_alias(text: str, display: str) -> SourceSpan | None:
     offset = found.start(1)
     line = text.count("\n", 0, offset) + 1
     return SourceSpan(display, line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
+
+
+def _alias_overflow(text: str, display: str) -> Diagnostic | None:
+    """A `yaml-limit` error at the alias past the expansion budget, if the aliases go past it."""
+    if _first_alias(text, display) is None:
+        return None
+    from reconciler.loading import scan
+
+    try:
+        overflow = scan.alias_overflow(text, MAX_ALIAS_EVENTS, MAX_ALIAS_EXPANSION)
+    except scan.ScanFailed as failure:
+        if not _replays_aliases(text):
+            return None  # nothing to expand: the fast parser's account of the file will do
+        # Aliases that cannot be measured are not expanded: the fast parser would copy them blind.
+        return Diagnostic(
+            "yaml-limit",
+            f"aliases cannot be measured against the expansion limits: {failure.message}",
+            SourceSpan(display, *failure.at),
+            hint="write the values out instead of using aliases",
+        )
+    if overflow is None:
+        return None
+    return _alias_limit(SourceSpan(display, *overflow.at), nodes=overflow.nodes)
+
+
+def _alias_limit(where: SourceSpan, *, nodes: bool) -> Diagnostic:
+    limit = f"{MAX_ALIAS_EVENTS} nodes" if nodes else f"{MAX_ALIAS_EXPANSION} characters"
+    return Diagnostic(
+        "yaml-limit",
+        f"aliases expand to more than {limit}: refusing to expand them",
+        where,
+        hint="write the values out instead of repeating a large anchor through aliases",
+    )
+
+
+def _replays_aliases(text: str) -> bool:
+    """Whether the fast parser would replay an alias of `text` (it stops at the first one)."""
+    no_replay = yaml_rs.AliasLimits(max_total_replayed_events=0)
+    try:
+        yaml_rs.loads(text, parse_datetime=False, alias_limits=no_replay)
+    except yaml_rs.YAMLDecodeError as error:
+        return "alias replay limit" in str(error)
+    except ValueError:  # a number too long to convert: reported by the parse that follows
+        return False
+    return False
 
 
 def _too_deep(where: SourceSpan) -> Diagnostic:
