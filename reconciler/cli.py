@@ -149,6 +149,12 @@ def plan(
 @click.option("--plan", "plan_file", type=click.Path(dir_okay=False), help="Execute exactly this saved plan.")
 @click.option("--checksum", help="Execute only if the plan's checksum is this one (sha256:...).")
 @click.option("--allow-cancel", is_flag=True, help="Allow cancelling subscriptions.")
+@click.option(
+    "--allow-cancel-of",
+    multiple=True,
+    metavar="SUB-ID",
+    help="Allow cancelling this subscription (repeatable; env RECONCILER_ALLOW_CANCEL_OF, comma-separated).",
+)
 @click.option("--parallelism", type=click.IntRange(1, 64), default=4, show_default=True)
 @click.option("--lock-timeout", type=click.FloatRange(0), default=60.0, show_default=True, metavar="SECONDS")
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
@@ -158,6 +164,7 @@ def apply(
     plan_file: str | None,
     checksum: str | None,
     allow_cancel: bool,
+    allow_cancel_of: tuple[str, ...],
     parallelism: int,
     lock_timeout: float,
     auto_approve: bool,
@@ -174,6 +181,7 @@ def apply(
         plan_file=plan_file,
         checksum=checksum,
         allow_cancel=allow_cancel,
+        allow_cancel_of=allow_cancel_of,
         parallelism=parallelism,
         lock_timeout=lock_timeout,
         auto_approve=auto_approve,

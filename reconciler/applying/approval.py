@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from typing import TextIO
 
 from reconciler.errors import ReconcilerError
@@ -21,16 +22,28 @@ def normalise_checksum(checksum: str) -> str:
     return text if text.startswith("sha256:") else f"sha256:{text}"
 
 
+def _comparable(change: Change, planned: AbstractSet[str]) -> dict[str, object]:
+    """What a change is, with its dependencies narrowed to changes still planned.
+
+    A dependency that is done (the site exists now) or in progress on the console drops out of a
+    re-plan; the approval of what depends on it still holds.
+    """
+    canonical = canonical_change(change)
+    canonical["depends_on"] = [d for d in sorted(change.depends_on) if d in planned]
+    return canonical
+
+
 def plan_difference(approved: tuple[Change, ...], current: tuple[Change, ...]) -> list[str]:
     """One line per change id added, removed or changed between the approved plan and now."""
-    before = {c.id: canonical_change(c) for c in approved}
-    after = {c.id: canonical_change(c) for c in current}
+    planned = {c.id for c in current}
+    before = {c.id: _comparable(c, planned) for c in approved}
+    after = {c.id: _comparable(c, planned) for c in current}
     lines = []
     for change_id in sorted(before.keys() | after.keys()):
         if change_id not in before:
             lines.append(f"  + {change_id}: planned now, not in the approved plan")
         elif change_id not in after:
-            lines.append(f"  - {change_id}: in the approved plan, no longer needed")
+            lines.append(f"  - {change_id}: in the approved plan, done or no longer needed")
         elif before[change_id] != after[change_id]:
             fields = [
                 f"{key} {before[change_id][key]} -> {after[change_id][key]}"
@@ -41,28 +54,67 @@ def plan_difference(approved: tuple[Change, ...], current: tuple[Change, ...]) -
     return lines
 
 
-def check_saved_plan(current: Plan, saved: Plan, plan_file: str) -> None:
-    if current.checksum == saved.checksum:
+def within_approval(approved: tuple[Change, ...], current: tuple[Change, ...]) -> bool:
+    """Whether every change planned now is an approved one, unchanged (the rest being done)."""
+    planned = {c.id for c in current}
+    before = {c.id: c for c in approved}
+    return all(
+        c.id in before and _comparable(before[c.id], planned) == _comparable(c, planned) for c in current
+    )
+
+
+def why_stale(saved: Plan, current: Plan, fingerprint_now: Callable[[], str]) -> str:
+    """What moved since the plan was made: the desired state, the console, or both.
+
+    The console's fingerprint is only computed here, on the way to a refusal: hashing a large
+    console costs a third of planning, and an apply that goes ahead never needs it.
+    """
+    desired = saved.desired_digest != current.desired_digest
+    if not saved.observed_fingerprint:
+        known = "the desired state changed" if desired else "the desired state is unchanged"
+        return f"{known}; the saved plan has no console fingerprint to compare"
+    console = saved.observed_fingerprint != fingerprint_now()
+    if desired and console:
+        return "both the desired state and the console changed since it was made"
+    if desired:
+        return "the desired state changed since it was made; the console did not"
+    if console:
+        return "the console changed since it was made; the desired state did not"
+    return (
+        "the desired state and the console are unchanged: it was made with another actor, "
+        "provider or version of reconciler"
+    )
+
+
+def check_saved_plan(current: Plan, saved: Plan, plan_file: str, fingerprint_now: Callable[[], str]) -> None:
+    """Refuse unless every change planned now is one the saved plan approved, unchanged."""
+    if current.checksum == saved.checksum or within_approval(saved.changes, current.changes):
         return
     difference = plan_difference(saved.changes, current.changes)
     raise Refusal(
-        f"the saved plan {plan_file} is stale: re-planning now gives {current.checksum}, "
-        f"the saved plan has {saved.checksum}; nothing was applied\n" + "\n".join(difference),
+        f"the saved plan {plan_file} is stale: {why_stale(saved, current, fingerprint_now)}; "
+        f"re-planning now gives {current.checksum}, the saved plan has {saved.checksum}; "
+        "nothing was applied\n" + "\n".join(difference),
         hint=f"make the plan again (reconciler plan --out {plan_file}), review it, then apply it",
     )
 
 
-def check_checksum(current: Plan, approved: str, saved: Plan | None) -> None:
+def check_checksum_of_saved(approved: str, saved: Plan) -> None:
     wanted = normalise_checksum(approved)
-    if saved is not None and saved.checksum != wanted:
+    if saved.checksum != wanted:
         raise Refusal(
             f"--checksum {wanted} is not the checksum of the saved plan ({saved.checksum}); "
             "nothing was applied",
             hint="pass the checksum the reviewed plan shows, or leave --checksum out",
         )
-    if current.checksum == wanted:
+
+
+def check_checksum(current: Plan, approved: str) -> None:
+    """Without a saved plan: an empty re-plan is done; otherwise the checksum must be the approved one."""
+    wanted = normalise_checksum(approved)
+    if current.checksum == wanted or not current.changes:
         return
-    lines = [f"  {c.id}" for c in current.changes] or ["  (no changes)"]
+    lines = [f"  {c.id}" for c in current.changes]
     raise Refusal(
         f"the plan's checksum is now {current.checksum}, not the approved {wanted}; nothing was applied\n"
         "the changes planned now:\n" + "\n".join(lines),
@@ -83,15 +135,25 @@ def check_not_blocked(plan: Plan) -> None:
     )
 
 
-def check_cancels_allowed(plan: Plan, allow_cancel: bool) -> None:
-    cancels = plan.destructive
-    if not cancels or allow_cancel:
+def check_cancels_allowed(plan: Plan, allow_cancel: bool, allowed: AbstractSet[str] = frozenset()) -> None:
+    """Every cancel needs --allow-cancel, or its subscription named by --allow-cancel-of."""
+    if allow_cancel:
         return
-    lines = [f"  - {c.id}: {c.reason}" for c in cancels]
-    what = "1 subscription" if len(cancels) == 1 else f"{len(cancels)} subscriptions"
+    refused = [c for c in plan.destructive if c.subscription not in allowed]
+    if not refused:
+        return
+    lines = [f"  - {c.id}: {c.reason}" for c in refused]
+    what = "1 subscription" if len(refused) == 1 else f"{len(refused)} subscriptions"
+    if allowed:
+        given = f"--allow-cancel-of allows only {', '.join(sorted(allowed))}"
+        cause = f"the plan also cancels {what} not allowed by name ({given})"
+    else:
+        cause = f"the plan cancels {what} and neither --allow-cancel nor --allow-cancel-of was given"
+    flags = " ".join(f"--allow-cancel-of {c.subscription}" for c in refused)
     raise Refusal(
-        f"the plan cancels {what} and --allow-cancel was not given; nothing was applied\n" + "\n".join(lines),
-        hint="review what the cancellation takes down, then apply again with --allow-cancel",
+        f"{cause}; nothing was applied\n" + "\n".join(lines),
+        hint=f"review what each cancellation takes down, then apply again with {flags} "
+        "(or --allow-cancel for every cancel)",
     )
 
 

@@ -6,10 +6,11 @@ recorded in the state store whatever happens, and the lock is always given back.
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from reconciler.applying.approval import (
@@ -17,6 +18,7 @@ from reconciler.applying.approval import (
     ask,
     check_cancels_allowed,
     check_checksum,
+    check_checksum_of_saved,
     check_not_blocked,
     check_saved_plan,
 )
@@ -32,13 +34,16 @@ from reconciler.model import Plan
 from reconciler.options import DEFAULT_PATHS, GlobalOptions
 from reconciler.pipeline import planning, public_provider
 from reconciler.planning import plan_changes
+from reconciler.planning.fingerprint import observed_fingerprint
 from reconciler.providers.base import Provider
 from reconciler.providers.registry import console_identity
 from reconciler.secrets import scrub
 from reconciler.store import LockRecord, NewRun, RunOutcome, StateStore, format_time, open_store
 from reconciler.store.identity import ci_commit, owner_of_this_process
 from reconciler.store.locking import HeldLock, acquire, format_seconds
-from reconciler.terminal import color_enabled, info
+from reconciler.terminal import color_enabled, info, plural
+
+ENV_ALLOW_CANCEL_OF = "RECONCILER_ALLOW_CANCEL_OF"
 
 
 def run(
@@ -51,6 +56,7 @@ def run(
     parallelism: int,
     lock_timeout: float,
     auto_approve: bool,
+    allow_cancel_of: tuple[str, ...] = (),
 ) -> int:
     from reconciler.planning.planfile import read_plan
 
@@ -62,10 +68,13 @@ def run(
         saved=saved,
         checksum=checksum,
         allow_cancel=allow_cancel,
+        allow_cancel_of=cancels_allowed_by_name(allow_cancel_of),
         parallelism=parallelism,
         lock_timeout=lock_timeout,
         auto_approve=auto_approve,
     )
+    if saved is not None and checksum is not None:
+        check_checksum_of_saved(checksum, saved)  # before the lock: nothing to wait for
     store = open_store(options.state)
     try:
         with StopSignals() as signals:
@@ -82,9 +91,16 @@ class ApplyRequest:
     saved: Plan | None
     checksum: str | None
     allow_cancel: bool
+    allow_cancel_of: frozenset[str]
     parallelism: int
     lock_timeout: float
     auto_approve: bool
+
+
+def cancels_allowed_by_name(flags: tuple[str, ...]) -> frozenset[str]:
+    """--allow-cancel-of (repeatable) and RECONCILER_ALLOW_CANCEL_OF (comma-separated), together."""
+    named = [*flags, *os.environ.get(ENV_ALLOW_CANCEL_OF, "").split(",")]
+    return frozenset(name.strip() for name in named if name.strip())
 
 
 def new_run_id() -> str:
@@ -141,7 +157,7 @@ class Apply:
             user=owner_of_this_process(),
             provider=self.provider_name,
             lock_name=self.lock_name,
-            commit=ci_commit(),
+            commit=ci_commit(checkout=self.request.paths[0] if self.request.paths else None),
             paths=tuple(self.request.paths),
         )
 
@@ -178,18 +194,16 @@ class Apply:
         with planning(request.options, request.paths, fingerprint=False) as (planned, provider):
             plan = planned.plan
             self.store.record_plan(self.run_id, plan.checksum, plan.actor)
-            self._check(plan)
+            self._check(plan, lambda: observed_fingerprint(planned.console))
             if not plan.changes:
-                sys.stdout.write(
-                    "No changes: the console already matches desired state; nothing was applied.\n"
-                )
+                sys.stdout.write(self._nothing_to_do())
                 return RunOutcome.CONVERGED, "no changes"
             from reconciler.rendering.text import render_text
 
             rendered = render_text(plan, color=color_enabled(sys.stdout))
             if request.auto_approve or request.saved is not None or request.checksum is not None:
                 # Approved already: still show what is about to happen, so a CI log says it.
-                sys.stdout.write(rendered + "\n")
+                sys.stdout.write(self._resuming(plan) + rendered + "\n")
             else:
                 ask(plan, lambda _: rendered)
             report = self._execute(plan, provider)
@@ -214,7 +228,7 @@ class Apply:
         sys.stdout.write(render_summary(report, verification, self.run_id))
         return _outcome(report, verification)
 
-    def _check(self, plan: Plan) -> None:
+    def _check(self, plan: Plan, fingerprint_now: Callable[[], str]) -> None:
         request = self.request
         # Blocked first: a change that became blocked since the review is reported with its rule,
         # not as an approved change "no longer needed".
@@ -223,10 +237,34 @@ class Apply:
             if request.saved.provider and request.saved.provider != plan.provider:
                 made_for = request.saved.provider
                 info(f"warning: the saved plan was made for {made_for}; applying to {plan.provider}")
-            check_saved_plan(plan, request.saved, request.plan_file)
-        if request.checksum is not None:
-            check_checksum(plan, request.checksum, request.saved)
-        check_cancels_allowed(plan, request.allow_cancel)
+            check_saved_plan(plan, request.saved, request.plan_file, fingerprint_now)
+        elif request.checksum is not None:
+            check_checksum(plan, request.checksum)
+        check_cancels_allowed(plan, request.allow_cancel, request.allow_cancel_of)
+        for name in sorted(request.allow_cancel_of - {c.subscription for c in plan.destructive}):
+            info(f"warning: --allow-cancel-of {name}: the plan does not cancel {name}")
+
+    def _nothing_to_do(self) -> str:
+        saved = self.request.saved
+        if saved is not None and saved.changes:
+            count = plural(len(saved.changes), "change")
+            return (
+                f"Nothing left to do: every change of the approved plan {self.request.plan_file} is done "
+                f"({count}); nothing was applied.\n"
+            )
+        return "No changes: the console already matches desired state; nothing was applied.\n"
+
+    def _resuming(self, plan: Plan) -> str:
+        """A re-run of an approved plan that is partly done says how much of it is."""
+        saved = self.request.saved
+        if saved is None or len(plan.changes) >= len(saved.changes):
+            return ""
+        done = len(saved.changes) - len(plan.changes)
+        return (
+            f"Resuming the approved plan {self.request.plan_file}: {done} of its "
+            f"{plural(len(saved.changes), 'change')} {'is' if done == 1 else 'are'} done already; "
+            f"applying the other {len(plan.changes)}.\n"
+        )
 
     def _execute(self, plan: Plan, provider: Provider) -> ExecutionReport:
         with self.signals.deferred() as stop:

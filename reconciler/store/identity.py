@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import socket
+import subprocess
 from collections.abc import Mapping
+from pathlib import Path
+
+#: A commit id as git prints it (SHA-1 or SHA-256): anything else is not recorded.
+COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+#: rev-parse answers in milliseconds; a hung git (a network file system) must not hold up apply.
+GIT_TIMEOUT = 5.0
 
 #: Where CI systems put the commit being built, in the order they are tried.
 COMMIT_VARIABLES = (
@@ -21,13 +29,33 @@ COMMIT_VARIABLES = (
 )
 
 
-def ci_commit(environ: Mapping[str, str] | None = None) -> str | None:
+def ci_commit(environ: Mapping[str, str] | None = None, checkout: str | Path | None = None) -> str | None:
+    """The commit CI names, else the HEAD of the git work tree holding `checkout`, else None."""
     env = os.environ if environ is None else environ
     for name in COMMIT_VARIABLES:
         value = env.get(name, "").strip()
         if value:
             return value
-    return None
+    return None if checkout is None else git_head(Path(checkout))
+
+
+def git_head(path: Path) -> str | None:
+    """`git rev-parse HEAD` where `path` lies, or None: not a work tree, no git, no commit yet."""
+    folder = path if path.is_dir() else path.parent
+    try:
+        found = subprocess.run(
+            # fsmonitor is the one setting a plain rev-parse could run a program for: never here.
+            ["git", "-c", "core.fsmonitor=false", "rev-parse", "--verify", "--quiet", "HEAD"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = found.stdout.strip()
+    return commit if found.returncode == 0 and COMMIT_ID.fullmatch(commit) else None
 
 
 def host_name() -> str:

@@ -28,6 +28,10 @@ def three_runs(estate: Estate) -> None:
         estate.cli("apply", "--auto-approve", "--parallelism", "1", env={"GITHUB_SHA": SHA}).returncode == 0
     )
     assert estate.cli("apply", "--auto-approve").returncode == 0
+    # A change to approve (with nothing to do, any checksum would do): cancelling SUB-1001.
+    estate.write_desired(
+        {"acme.yaml": "version: 1\nsubscriptions:\n  - id: SUB-1001\n    status: cancelled\n"}
+    )
     assert (
         estate.cli("apply", "--checksum", "sha256:" + "0" * 64, env={"CI_COMMIT_SHA": "feedbeef"}).returncode
         == 1

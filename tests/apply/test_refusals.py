@@ -24,34 +24,36 @@ subscriptions:
     status: cancelled
 """
 
+TWO_CANCELLED = (
+    CANCELLED
+    + """\
+  - id: SUB-1003
+    status: cancelled
+"""
+)
+
 
 def current_checksum(estate: Estate) -> str:
     planned = estate.cli("plan", "--format", "json")
     return str(json.loads(planned.stdout)["checksum"])
 
 
-def test_a_stale_saved_plan_is_refused_and_the_difference_shown(estate: Estate) -> None:
+def test_a_stale_saved_plan_is_refused_and_journaled_as_refused(estate: Estate) -> None:
     assert estate.cli("plan", "--out", "plan.json").returncode == 0
-    saved = json.loads((estate.root / "plan.json").read_text())["checksum"]
     console = estate.console()
-    console.provision(
-        "alice@acme.example", "SUB-1001", "focus", "acme", "done-by-hand"
-    )  # the console moved on
+    console.cancel("alice@acme.example", "SUB-1001", "done-by-hand")  # the console moved on
     console.close()
     writes = estate.writes()
 
     result = estate.cli("apply", "--plan", "plan.json")
     assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr == (
-        f"error: the saved plan plan.json is stale: re-planning now gives {current_checksum(estate)}, "
-        f"the saved plan has {saved}; nothing was applied\n"
-        "  - provision:SUB-1001:focus: in the approved plan, no longer needed\n"
-        "hint: make the plan again (reconciler plan --out plan.json), review it, then apply it\n"
-    )
+    assert "  + reactivate:SUB-1001: planned now, not in the approved plan\n" in result.stderr
     assert estate.writes() == writes
     (run,) = estate.runs()
     assert str(run.outcome) == "refused"
-    assert run.message is not None and run.message.startswith("the saved plan plan.json is stale")
+    assert run.message is not None and run.message.startswith(
+        "the saved plan plan.json is stale: the console changed since it was made"
+    )
 
 
 def test_the_difference_names_changes_added_removed_and_changed() -> None:
@@ -62,7 +64,7 @@ def test_the_difference_names_changes_added_removed_and_changed() -> None:
     current = (change("provision:SUB-1:focus", "acme-2"), change("provision:SUB-2:focus", "acme"))
     assert plan_difference(approved, current) == [
         "  ~ provision:SUB-1:focus: site acme -> acme-2",
-        "  - provision:SUB-1:talent: in the approved plan, no longer needed",
+        "  - provision:SUB-1:talent: in the approved plan, done or no longer needed",
         "  + provision:SUB-2:focus: planned now, not in the approved plan",
     ]
 
@@ -122,10 +124,12 @@ def test_a_cancel_runs_only_with_allow_cancel(estate: Estate) -> None:
     refused = estate.cli("apply", "--auto-approve")
     assert refused.returncode == 1
     assert refused.stderr == (
-        "error: the plan cancels 1 subscription and --allow-cancel was not given; nothing was applied\n"
+        "error: the plan cancels 1 subscription and neither --allow-cancel nor --allow-cancel-of was given; "
+        "nothing was applied\n"
         "  - cancel:SUB-1001: SUB-1001 is declared cancelled: jira-align (no site), focus (no site) and "
         "talent (no site) go off on 2027-10-15\n"
-        "hint: review what the cancellation takes down, then apply again with --allow-cancel\n"
+        "hint: review what each cancellation takes down, then apply again with --allow-cancel-of SUB-1001 "
+        "(or --allow-cancel for every cancel)\n"
     )
     assert estate.writes() == 0
 
@@ -135,6 +139,37 @@ def test_a_cancel_runs_only_with_allow_cancel(estate: Estate) -> None:
     console = estate.console()
     assert console.observe(None).subscriptions["SUB-1001"].status == "cancelled"
     console.close()
+
+
+def test_a_cancel_allowed_by_name_runs_and_another_is_refused(estate: Estate) -> None:
+    estate.write_desired({"acme.yaml": TWO_CANCELLED})
+    refused = estate.cli("apply", "--auto-approve", "--allow-cancel-of", "SUB-1001")
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        "error: the plan also cancels 1 subscription not allowed by name (--allow-cancel-of allows only "
+        "SUB-1001); nothing was applied\n"
+        "  - cancel:SUB-1003: SUB-1003 is declared cancelled: talent (no site) goes off on 2027-12-29\n"
+        "hint: review what each cancellation takes down, then apply again with --allow-cancel-of SUB-1003 "
+        "(or --allow-cancel for every cancel)\n"
+    )
+    assert estate.writes() == 0
+
+    both = estate.cli(
+        "apply",
+        "--auto-approve",
+        "--allow-cancel-of",
+        "SUB-1001",
+        "--allow-cancel-of",
+        "SUB-9",
+        env={"RECONCILER_ALLOW_CANCEL_OF": " SUB-1003,"},
+    )
+    assert both.returncode == 0, both.stderr
+    assert both.stderr.startswith("warning: --allow-cancel-of SUB-9: the plan does not cancel SUB-9\n")
+    assert estate.writes() == 2
+    console = estate.console()
+    statuses = {s.id: s.status for s in console.observe(None).subscriptions.values()}
+    console.close()
+    assert (statuses["SUB-1001"], statuses["SUB-1003"]) == ("cancelled", "cancelled")
 
 
 def test_without_a_terminal_and_without_approval_apply_refuses(estate: Estate) -> None:

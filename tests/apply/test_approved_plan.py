@@ -1,0 +1,161 @@
+"""`apply --plan` and `apply --checksum` against what the console and the files are now.
+
+A saved plan is an approval: a re-run, a resumed run after a crash, or a second merge of the same
+plan executes what is left of it and exits 0; only a change outside it is refused, with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from reconciler.store import RunOutcome
+from tests.apply.conftest import Estate, normalise, wait_for
+from tests.apply.test_crash_and_concurrency import in_flight
+
+SLOW = {"RECONCILER_SANDBOX_DELAY": "1.0"}
+EXTRA_SITE = """\
+version: 1
+sites:
+  - name: acme
+    org: acme-corp
+  - name: acme-align
+    org: acme-corp
+    create: true
+  - name: labs
+    org: acme-labs
+  - name: acme-extra
+    org: acme-corp
+    create: true
+"""
+ALL_DONE = (
+    "Nothing left to do: every change of the approved plan plan.json is done (4 changes); "
+    "nothing was applied.\n"
+)
+
+
+def saved_plan(estate: Estate) -> dict[str, object]:
+    assert estate.cli("plan", "--out", "plan.json").returncode == 0
+    return dict(json.loads((estate.root / "plan.json").read_text()))
+
+
+def cancel_by_hand(estate: Estate, subscription: str) -> None:
+    console = estate.console()
+    console.cancel("alice@acme.example", subscription, f"by-hand-{subscription}")
+    console.close()
+
+
+def test_applying_a_saved_plan_again_finds_it_done_and_exits_0(estate: Estate) -> None:
+    saved_plan(estate)
+    assert estate.cli("apply", "--plan", "plan.json").returncode == 0
+    again = estate.cli("apply", "--plan", "plan.json")
+    assert (again.returncode, again.stdout, again.stderr) == (0, ALL_DONE, "")
+    assert estate.writes() == 4
+    newest = estate.runs()[0]
+    assert (newest.outcome, newest.message) == (RunOutcome.CONVERGED, "no changes")
+
+
+def test_a_partly_done_plan_executes_only_the_rest(estate: Estate) -> None:
+    saved_plan(estate)
+    console = estate.console()
+    console.provision("alice@acme.example", "SUB-1001", "focus", "acme", "done-by-hand")
+    console.close()
+
+    applied = estate.cli("apply", "--plan", "plan.json", "--parallelism", "1")
+    assert applied.returncode == 0, applied.stderr
+    assert applied.stdout.startswith(
+        "Resuming the approved plan plan.json: 1 of its 4 changes is done already; applying the other 3.\n"
+    )
+    assert normalise(applied.stderr) == (
+        "[1/3] create-site acme-align (acme-corp): succeeded (N.Ns)\n"
+        "[2/3] provision SUB-1001 talent -> acme: succeeded (N.Ns)\n"
+        "[3/3] provision SUB-1001 jira-align -> acme-align: succeeded (N.Ns)\n"
+    )
+    assert estate.writes() == 4
+    assert estate.cli("plan", "--detailed-exitcode").returncode == 0
+
+
+def test_a_plan_whose_site_exists_now_still_approves_what_goes_on_it(
+    estate: Estate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saved_plan(estate)
+    monkeypatch.setenv("RECONCILER_SANDBOX_DELAY", "0")  # the site is made at once, not in progress
+    console = estate.console()
+    console.create_site("alice@acme.example", "acme-corp", "acme-align", "site-by-hand")
+    console.close()
+    # jira-align's provision no longer waits for a create-site: it is the approved change all the same.
+    applied = estate.cli("apply", "--plan", "plan.json")
+    assert applied.returncode == 0, applied.stderr
+    assert "1 of its 4 changes is done already; applying the other 3." in applied.stdout
+    assert estate.writes() == 4
+
+
+def test_a_change_outside_the_plan_made_by_the_console_is_refused_saying_so(estate: Estate) -> None:
+    saved = saved_plan(estate)
+    cancel_by_hand(estate, "SUB-1001")
+    writes = estate.writes()
+    now = json.loads(estate.cli("plan", "--format", "json").stdout)["checksum"]
+
+    result = estate.cli("apply", "--plan", "plan.json")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "error: the saved plan plan.json is stale: the console changed since it was made; the desired state "
+        f"did not; re-planning now gives {now}, the saved plan has {saved['checksum']}; nothing was applied\n"
+        "  ~ provision:SUB-1001:focus: depends_on [] -> ['reactivate:SUB-1001']\n"
+        "  ~ provision:SUB-1001:jira-align: depends_on ['create-site:acme-align'] -> "
+        "['create-site:acme-align', 'reactivate:SUB-1001']\n"
+        "  ~ provision:SUB-1001:talent: depends_on [] -> ['reactivate:SUB-1001']\n"
+        "  + reactivate:SUB-1001: planned now, not in the approved plan\n"
+        "hint: make the plan again (reconciler plan --out plan.json), review it, then apply it\n"
+    )
+    assert estate.writes() == writes
+
+
+def test_a_change_outside_the_plan_from_the_files_is_refused_saying_so(estate: Estate) -> None:
+    saved_plan(estate)
+    (estate.root / "desired-state" / "sites.yaml").write_text(EXTRA_SITE)
+    result = estate.cli("apply", "--plan", "plan.json")
+    assert result.returncode == 1
+    first, *rest = result.stderr.splitlines()
+    assert first.startswith(
+        "error: the saved plan plan.json is stale: the desired state changed since it was made; "
+        "the console did not; re-planning now gives sha256:"
+    )
+    assert rest[0] == "  + create-site:acme-extra: planned now, not in the approved plan"
+    assert estate.writes() == 0
+
+
+def test_both_the_files_and_the_console_changed(estate: Estate) -> None:
+    saved_plan(estate)
+    (estate.root / "desired-state" / "sites.yaml").write_text(EXTRA_SITE)
+    cancel_by_hand(estate, "SUB-1001")
+    result = estate.cli("apply", "--plan", "plan.json")
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "error: the saved plan plan.json is stale: both the desired state and the console changed since "
+        "it was made; re-planning now gives sha256:"
+    )
+
+
+def test_an_approved_checksum_with_nothing_left_to_do_exits_0(estate: Estate) -> None:
+    checksum = saved_plan(estate)["checksum"]
+    assert estate.cli("apply", "--checksum", str(checksum)).returncode == 0
+    again = estate.cli("apply", "--checksum", str(checksum))
+    assert (again.returncode, again.stdout) == (
+        0,
+        "No changes: the console already matches desired state; nothing was applied.\n",
+    )
+
+
+def test_two_merges_of_one_plan_at_once_the_second_finds_nothing_left(estate: Estate) -> None:
+    saved_plan(estate)
+    first = estate.start("apply", "--plan", "plan.json", env=SLOW)
+    wait_for(lambda: in_flight(estate, 1), what="the first apply to hold the lock")
+    second = estate.start("apply", "--plan", "plan.json", "--lock-timeout", "60", env=SLOW)
+    first.communicate(timeout=60)
+    second_out, second_err = second.communicate(timeout=60)
+    assert (first.returncode, second.returncode) == (0, 0), second_err
+    assert second_out == ALL_DONE
+    assert "waiting up to 60s for the lock" in second_err
+    assert estate.writes() == 4
