@@ -1,0 +1,117 @@
+"""The merge step: apply exactly the plan reviewers saw on the merged pull request, or nothing.
+
+From the pushed commit it finds the pull request GitHub merged into it, that pull request's last
+successful plan run at its head commit, and the plan artifact of that run; it checks the artifact
+says it was made for that pull request and commit, and runs `reconciler apply --plan`, which
+itself refuses the plan if the console or the files changed since the review.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from reconciler.ci.github import GitHub, RunContext
+from reconciler.ci.plan_step import PLAN_FILE, SOURCE_FILE
+from reconciler.ci.settings import Settings, run_reconciler, subscription_ids
+from reconciler.errors import ReconcilerError
+
+NOTHING = "nothing was applied"
+
+
+def run(settings: Settings, context: RunContext) -> int:
+    github = GitHub(context.repository)
+    pull = merged_pull_request(github, context.sha)
+    number, head = int(pull["number"]), str(pull["head"]["sha"])
+    print(f"Commit {context.sha[:12]} merged pull request #{number} (head {head[:12]})", file=sys.stderr)
+    plan_file = fetch_reviewed_plan(github, settings, number, head)
+    check_source(plan_file.parent / SOURCE_FILE, plan_file, context.repository, number, head)
+    cancels = sorted({*settings.allow_cancel_of, *label_cancels(pull, settings.cancel_label_prefix)})
+    if cancels:
+        print(f"Cancels allowed for: {', '.join(cancels)}", file=sys.stderr)
+    args = ["apply", *settings.paths, "--plan", str(plan_file)]
+    args += ["--parallelism", settings.parallelism, "--lock-timeout", settings.lock_timeout]
+    # The environment form of --allow-cancel-of: with none allowed, every cancel is refused.
+    done = run_reconciler(settings, args, env={"RECONCILER_ALLOW_CANCEL_OF": ",".join(cancels)})
+    sys.stdout.write(done.stdout)
+    shown = done.stdout.replace("```", "")
+    context.add_summary(f"### reconciler apply of #{number} (plan at `{head[:12]}`)\n\n```\n{shown}```\n")
+    context.set_outputs(**{"exit-code": str(done.returncode), "pull-request": str(number)})
+    return done.returncode
+
+
+def merged_pull_request(github: GitHub, sha: str) -> dict[str, Any]:
+    """The one pull request whose merge produced `sha`; any other push is refused."""
+    pulls = github.get(f"commits/{sha}/pulls")
+    merged = [
+        pull
+        for pull in (pulls if isinstance(pulls, list) else [])
+        if isinstance(pull, dict) and pull.get("merged_at") and pull.get("merge_commit_sha") == sha
+    ]
+    if len(merged) != 1:
+        raise ReconcilerError(
+            f"commit {sha[:12]} is not the merge of one pull request, so there is no reviewed plan for it; "
+            + NOTHING,
+            hint="change desired state through a pull request; its plan is applied when it merges",
+        )
+    return merged[0]
+
+
+def fetch_reviewed_plan(github: GitHub, settings: Settings, number: int, head: str) -> Path:
+    """Download the plan artifact of the newest successful plan run at the pull request's head."""
+    runs = github.list_all(f"actions/runs?event=pull_request&status=success&head_sha={head}", "workflow_runs")
+    for run in sorted(runs, key=lambda r: int(r.get("id", 0)), reverse=True):
+        answer = github.get(f"actions/runs/{run['id']}/artifacts?name={settings.artifact}")
+        artifacts = answer.get("artifacts", []) if isinstance(answer, dict) else []
+        if any(a.get("name") == settings.artifact and not a.get("expired") for a in artifacts):
+            into = settings.out_dir / "reviewed"
+            shutil.rmtree(into, ignore_errors=True)
+            into.mkdir(parents=True)
+            github.download_artifact(int(run["id"]), settings.artifact, into)
+            plan_file = into / PLAN_FILE
+            if not plan_file.is_file():
+                raise ReconcilerError(
+                    f"the artifact {settings.artifact} of run {run['id']} holds no {PLAN_FILE}"
+                )
+            return plan_file
+    raise ReconcilerError(
+        f"pull request #{number} has no successful plan run with a {settings.artifact} artifact at its head "
+        f"commit {head[:12]}; {NOTHING}",
+        hint=f"re-run the plan job of #{number}, have its plan reviewed, then re-run this job",
+    )
+
+
+def check_source(source_file: Path, plan_file: Path, repository: str, number: int, head: str) -> None:
+    try:
+        source = json.loads(source_file.read_text(encoding="utf-8"))
+        plan = json.loads(plan_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise ReconcilerError(
+            f"the plan artifact has no readable {SOURCE_FILE}, so it cannot be tied to a review; {NOTHING}",
+            hint="plan the pull request with this action, which writes it beside plan.json",
+        ) from None
+    expected = {"repository": repository, "pull_request": number, "head_sha": head}
+    for key, want in expected.items():
+        if source.get(key) != want:
+            raise ReconcilerError(
+                f"the plan artifact was made for {key} {source.get(key)!r}, not {want!r}; {NOTHING}",
+                hint=f"only the plan reviewed on #{number} at {head[:12]} is applied: re-run its plan job",
+            )
+    if not isinstance(plan, dict) or plan.get("checksum") != source.get("checksum"):
+        raise ReconcilerError(
+            f"the plan artifact's {PLAN_FILE} is not the plan its run recorded; {NOTHING}",
+            hint=f"re-run the plan job of #{number}, have it reviewed, then re-run this job",
+        )
+
+
+def label_cancels(pull: dict[str, Any], prefix: str) -> tuple[str, ...]:
+    """Subscriptions the merged pull request's labels allow cancelling: `allow-cancel:SUB-1001`."""
+    names = [label.get("name") for label in pull.get("labels", []) if isinstance(label, dict)]
+    chosen: list[str] = []
+    for name in names:
+        if isinstance(name, str) and name.startswith(prefix):
+            chosen += subscription_ids(name[len(prefix) :], f"the label {name!r} on #{pull.get('number')}")
+    return tuple(chosen)

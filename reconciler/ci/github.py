@@ -1,0 +1,170 @@
+"""GitHub, reached through `gh api` and `gh run download`, and the run's own context.
+
+Going through `gh` keeps the token handling (GH_TOKEN), GitHub Enterprise hosts and artifact zips
+where GitHub's own client already handles them; this module only shapes requests and answers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler.errors import ReconcilerError
+
+#: GitHub's largest page; fewer items than this means the last page.
+PAGE_SIZE = 100
+#: A page or a download that takes longer than this is a hung connection, not a slow GitHub.
+GH_TIMEOUT = 300
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What GitHub tells a job about itself, through the variables every runner sets."""
+
+    repository: str
+    sha: str
+    event_name: str
+    event: dict[str, Any]
+    run_url: str | None
+    summary_file: Path | None
+    output_file: Path | None
+
+    @classmethod
+    def from_env(cls) -> RunContext:
+        repository = os.environ.get("GITHUB_REPOSITORY", "")
+        if "/" not in repository:
+            raise ReconcilerError(
+                "GITHUB_REPOSITORY is not set to OWNER/NAME, so there is no repository to talk to",
+                hint="run this step in a GitHub Actions job (or set GITHUB_REPOSITORY and GITHUB_SHA)",
+            )
+        server, run_id = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_RUN_ID")
+        return cls(
+            repository=repository,
+            sha=os.environ.get("GITHUB_SHA", ""),
+            event_name=os.environ.get("GITHUB_EVENT_NAME", ""),
+            event=_read_event(os.environ.get("GITHUB_EVENT_PATH")),
+            run_url=f"{server}/{repository}/actions/runs/{run_id}" if server and run_id else None,
+            summary_file=_path_or_none(os.environ.get("GITHUB_STEP_SUMMARY")),
+            output_file=_path_or_none(os.environ.get("GITHUB_OUTPUT")),
+        )
+
+    @property
+    def pull_request(self) -> dict[str, Any] | None:
+        pull = self.event.get("pull_request")
+        return pull if isinstance(pull, dict) else None
+
+    def add_summary(self, markdown: str) -> None:
+        if self.summary_file is not None:
+            with self.summary_file.open("a", encoding="utf-8") as summary:
+                summary.write(markdown if markdown.endswith("\n") else markdown + "\n")
+
+    def set_outputs(self, **outputs: str) -> None:
+        if self.output_file is None:
+            return
+        with self.output_file.open("a", encoding="utf-8") as out:
+            for name, value in outputs.items():
+                # One-line values only: every output here is a number, a path or a checksum.
+                out.write(f"{name}={value.splitlines()[0] if value else ''}\n")
+
+
+def _path_or_none(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+def _read_event(path: str | None) -> dict[str, Any]:
+    if not path:
+        return {}
+    try:
+        event = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ReconcilerError(
+            f"cannot read the GitHub event file {path}: {error}",
+            hint="run this step in a GitHub Actions job, which writes GITHUB_EVENT_PATH",
+        ) from None
+    return event if isinstance(event, dict) else {}
+
+
+class GitHub:
+    """One repository's REST API through `gh api`."""
+
+    def __init__(self, repository: str) -> None:
+        if shutil.which("gh") is None:
+            raise ReconcilerError(
+                "the GitHub CLI `gh` is not on PATH",
+                hint="use a GitHub-hosted runner (gh is installed there) or install gh on the runner",
+            )
+        self.repository = repository
+
+    def get(self, path: str) -> Any:
+        return self._api(["repos/" + self.repository + "/" + path])
+
+    def send(self, method: str, path: str, body: dict[str, Any]) -> Any:
+        return self._api(
+            ["--method", method, "repos/" + self.repository + "/" + path, "--input", "-"],
+            body=json.dumps(body),
+        )
+
+    def list_all(self, path: str, key: str | None = None) -> list[dict[str, Any]]:
+        """Every item of a paged list; `key` names the list inside an object answer."""
+        items: list[dict[str, Any]] = []
+        joiner = "&" if "?" in path else "?"
+        page = 1
+        while True:
+            answer = self.get(f"{path}{joiner}per_page={PAGE_SIZE}&page={page}")
+            batch = answer.get(key, []) if key and isinstance(answer, dict) else answer
+            if not isinstance(batch, list):
+                raise ReconcilerError(f"GitHub answered {path} with something that is not a list")
+            items.extend(item for item in batch if isinstance(item, dict))
+            if len(batch) < PAGE_SIZE:
+                return items
+            page += 1
+
+    def download_artifact(self, run_id: int, name: str, into: Path) -> None:
+        self._gh(
+            ["run", "download", str(run_id), "--repo", self.repository, "--name", name, "--dir", str(into)]
+        )
+
+    def _api(self, args: Sequence[str], body: str | None = None) -> Any:
+        out = self._gh(["api", "-H", "Accept: application/vnd.github+json", *args], stdin=body)
+        try:
+            return json.loads(out) if out.strip() else None
+        except ValueError:
+            raise ReconcilerError(
+                f"GitHub answered `gh api {args[-1]}` with something that is not JSON"
+            ) from None
+
+    def _gh(self, args: list[str], stdin: str | None = None) -> str:
+        try:
+            done = subprocess.run(
+                ["gh", *args],
+                input=stdin,
+                # Without a body, gh must not wait on whatever stdin the job has.
+                stdin=None if stdin is not None else subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=GH_TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise ReconcilerError(f"`gh {args[0]}` did not answer within {GH_TIMEOUT}s") from None
+        if done.returncode != 0:
+            reason = (
+                done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
+            )
+            raise ReconcilerError(
+                f"`gh {' '.join(_shown(args))}` failed: {reason}",
+                hint="check the job's permissions (contents: read, pull-requests: write, actions: read) "
+                "and that GH_TOKEN is set",
+            )
+        return done.stdout
+
+
+def _shown(args: list[str]) -> list[str]:
+    """The command as a log may show it: without the Accept header noise."""
+    return [arg for arg in args if arg not in ("-H", "Accept: application/vnd.github+json")]

@@ -1,0 +1,111 @@
+"""The action's inputs, as the composite steps hand them over: environment variables.
+
+Inputs travel through the environment rather than through `${{ }}` in a shell line, so nothing a
+workflow or a pull request supplies is ever spliced into a command.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.errors import ReconcilerError
+
+PREFIX = "RECONCILER_CI_"
+DEFAULT_ARTIFACT = "reconciler-plan"
+DEFAULT_CANCEL_LABEL_PREFIX = "allow-cancel:"
+DEFAULT_DRIFT_LABEL = "reconciler-drift"
+#: the subscription ids a label or an input may allow cancelling (the desired-state id pattern's letters)
+_SUBSCRIPTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(PREFIX + name, "").strip() or default
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = _env(name, "true" if default else "false").lower()
+    if value not in ("true", "false"):
+        raise ReconcilerError(
+            f"{PREFIX}{name} is {value!r}, not true or false",
+            hint="set the action's input to 'true' or 'false'",
+        )
+    return value == "true"
+
+
+def subscription_ids(text: str, where: str) -> tuple[str, ...]:
+    ids = tuple(part.strip() for part in text.replace("\n", ",").split(",") if part.strip())
+    for sid in ids:
+        if not _SUBSCRIPTION_ID.match(sid):
+            raise ReconcilerError(
+                f"{where}: {sid!r} is not a subscription id",
+                hint="list subscription ids such as SUB-1001, separated by commas",
+            )
+    return ids
+
+
+@dataclass(frozen=True)
+class Settings:
+    paths: tuple[str, ...]
+    provider: str | None
+    state: str | None
+    out_dir: Path
+    artifact: str
+    comment: bool
+    comment_author: str
+    parallelism: str
+    lock_timeout: str
+    allow_cancel_of: tuple[str, ...]
+    cancel_label_prefix: str
+    drift_issue: bool
+    drift_label: str
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        runner_temp = os.environ.get("RUNNER_TEMP")
+        default_out = Path(runner_temp) / "reconciler-plan" if runner_temp else Path(".reconciler/ci")
+        return cls(
+            paths=tuple(shlex.split(_env("PATHS", "desired-state"))),
+            provider=_env("PROVIDER") or None,
+            state=_env("STATE") or None,
+            out_dir=Path(_env("OUT")) if _env("OUT") else default_out,
+            artifact=_env("ARTIFACT", DEFAULT_ARTIFACT),
+            comment=_flag("COMMENT", True),
+            comment_author=_env("COMMENT_AUTHOR", "github-actions[bot]"),
+            parallelism=_env("PARALLELISM", "4"),
+            lock_timeout=_env("LOCK_TIMEOUT", "300"),
+            allow_cancel_of=subscription_ids(_env("ALLOW_CANCEL_OF"), "the allow-cancel-of input"),
+            cancel_label_prefix=_env("CANCEL_LABEL_PREFIX", DEFAULT_CANCEL_LABEL_PREFIX),
+            drift_issue=_flag("DRIFT_ISSUE", False),
+            drift_label=_env("DRIFT_LABEL", DEFAULT_DRIFT_LABEL),
+        )
+
+    def global_flags(self) -> list[str]:
+        flags: list[str] = []
+        if self.provider:
+            flags += ["--provider", self.provider]
+        if self.state:
+            flags += ["--state", self.state]
+        return flags
+
+
+def run_reconciler(
+    settings: Settings, args: Sequence[str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`reconciler ARGS...` from the same installation; its stderr goes straight to the job log."""
+    command = [sys.executable, "-m", "reconciler", *args, *settings.global_flags()]
+    print(f"$ reconciler {shlex.join(args)}", file=sys.stderr, flush=True)
+    return subprocess.run(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=None,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )

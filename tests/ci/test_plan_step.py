@@ -1,0 +1,167 @@
+"""The pull-request step against the real reconciler and sandbox, GitHub played by a stand-in `gh`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.ci.conftest import BOT, Job
+from tests.helpers import clean_env
+
+MARKER = "<!-- reconciler-plan -->"
+HEAD_A = "a" * 40
+HEAD_B = "b" * 40
+COMMENT_URL = "https://github.com/acme/estate/pull/12#issuecomment-1001"
+RUN_URL = "https://github.com/acme/estate/actions/runs/7"
+
+
+def markdown_plan(job: Job) -> str:
+    """What `reconciler plan --format markdown` prints for the job's workspace right now."""
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler", "plan", "desired-state", "--format", "markdown"],
+        cwd=job.workspace,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done.stdout
+
+
+def expected_body(job: Job, head: str) -> str:
+    plan = markdown_plan(job)
+    body = plan if plan.startswith(MARKER + "\n") else f"{MARKER}\n{plan}"
+    return (
+        body
+        + f"\n---\n<sub>Planned at `{head[:12]}` in [this run]({RUN_URL}); updated on every push.</sub>\n"
+    )
+
+
+def bot_comments(job: Job) -> list[dict[str, object]]:
+    return [c for c in job.state["comments"] if c["user"]["login"] == BOT]
+
+
+def methods(job: Job) -> list[tuple[str, str]]:
+    """(method, path) of every `gh api` call, in order."""
+    seen = []
+    for args in job.calls():
+        if args[0] == "api":
+            method = args[args.index("--method") + 1] if "--method" in args else "GET"
+            seen.append((method, next(a for a in args if a.startswith("repos/"))))
+    return seen
+
+
+def test_the_comment_is_created_once_then_updated_on_the_next_push(job: Job) -> None:
+    # A reviewer's reply quoting the plan starts with the marker too; it must stay untouched.
+    job.update_state(
+        comments=[{"id": 5, "issue": 12, "body": f"{MARKER}\nlooks good", "user": {"login": "dana"}}]
+    )
+    job.pull_request_event(12, HEAD_A)
+    first = job.step("plan")
+    assert first.returncode == 0, first.stderr
+    assert f"Created the plan comment {COMMENT_URL}\n" in first.stderr
+    [comment] = bot_comments(job)
+    assert comment["body"] == expected_body(job, HEAD_A)
+    assert job.summary() == expected_body(job, HEAD_A)
+
+    # The next push drops an app: the same comment now shows the new plan.
+    acme = job.workspace / "desired-state" / "acme-corp.yaml"
+    acme.write_text(
+        acme.read_text(encoding="utf-8").replace("      talent: {site: acme}\n", ""), encoding="utf-8"
+    )
+    job.pull_request_event(12, HEAD_B, run_id=8)
+    second = job.step("plan")
+    assert second.returncode == 0, second.stderr
+    assert f"Updated the plan comment {COMMENT_URL}\n" in second.stderr
+    [updated] = bot_comments(job)
+    assert updated["id"] == comment["id"]
+    assert updated["body"] == expected_body(job, HEAD_B).replace("runs/7", "runs/8")
+    assert "## reconciler plan: 3 changes\n" in str(updated["body"])
+    assert "provision `talent` of `SUB-1001`" not in str(updated["body"])
+    assert job.state["comments"][0] == {
+        "id": 5,
+        "issue": 12,
+        "body": f"{MARKER}\nlooks good",
+        "user": {"login": "dana"},
+    }
+    posts = [call for call in methods(job) if call[0] != "GET"]
+    assert posts == [
+        ("POST", "repos/acme/estate/issues/12/comments"),
+        ("PATCH", f"repos/acme/estate/issues/comments/{comment['id']}"),
+    ]
+
+
+def block_focus(job: Job) -> None:
+    """Put focus on a Jira Standard site: the premium-site rule blocks it."""
+    sites = job.workspace / "desired-state" / "sites.yaml"
+    sites.write_text(
+        sites.read_text(encoding="utf-8") + "  - name: acme-std\n    org: acme-corp\n", encoding="utf-8"
+    )
+    acme = job.workspace / "desired-state" / "acme-corp.yaml"
+    text = acme.read_text(encoding="utf-8").replace("focus: {site: acme}", "focus: {site: acme-std}")
+    acme.write_text(text, encoding="utf-8")
+
+
+def test_a_blocked_plan_posts_its_comment_then_fails(job: Job) -> None:
+    block_focus(job)
+    job.pull_request_event(12, HEAD_A)
+    done = job.step("plan")
+    assert done.returncode == 1
+    [comment] = bot_comments(job)
+    assert comment["body"] == expected_body(job, HEAD_A)
+    assert "premium-site" in str(comment["body"])
+    assert "1 blocked: the plan cannot be applied until it is fixed.\n" in done.stderr
+    assert job.outputs()["exit-code"] == "1"
+    assert job.outputs()["plan-made"] == "true"
+
+
+def test_a_plan_that_cannot_be_made_replaces_the_old_plan_with_a_note(job: Job) -> None:
+    job.pull_request_event(12, HEAD_A)
+    assert job.step("plan").returncode == 0
+    (job.workspace / "desired-state" / "broken.yaml").write_text("version: 1\nsites: [\n", encoding="utf-8")
+    job.pull_request_event(12, HEAD_B, run_id=8)
+    done = job.step("plan")
+    assert done.returncode == 1
+    [comment] = bot_comments(job)
+    assert comment["body"] == (
+        f"{MARKER}\n## ⚠️ reconciler: no plan for `{HEAD_B[:12]}`\n\n"
+        "The plan could not be made; [the job log](https://github.com/acme/estate/actions/runs/8) says why. "
+        "This comment shows the plan again once a push plans successfully.\n"
+        f"\n---\n<sub>Planned at `{HEAD_B[:12]}` in "
+        "[this run](https://github.com/acme/estate/actions/runs/8); updated on every push.</sub>\n"
+    )
+    assert job.outputs() == {"exit-code": "1", "plan-made": "false", "comment-url": COMMENT_URL}
+
+
+def test_the_artifact_holds_the_plan_and_the_commit_it_was_made_for(job: Job) -> None:
+    job.pull_request_event(12, HEAD_A)
+    assert job.step("plan").returncode == 0
+    outputs = job.outputs()
+    folder = Path(outputs["artifact-dir"])
+    assert folder == job.root / "runner-temp" / "reconciler-plan"
+    assert sorted(p.name for p in folder.iterdir()) == ["plan-source.json", "plan.json"]
+    plan = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
+    assert plan["summary"]["changes"] == 4
+    assert json.loads((folder / "plan-source.json").read_text(encoding="utf-8")) == {
+        "repository": "acme/estate",
+        "pull_request": 12,
+        "head_sha": HEAD_A,
+        "checksum": plan["checksum"],
+        "run": RUN_URL,
+    }
+    assert outputs["checksum"] == plan["checksum"]
+
+
+def test_without_a_token_the_step_says_what_to_set(job: Job) -> None:
+    job.pull_request_event(12, HEAD_A)
+    done = job.step("plan", GH_TOKEN="")
+    assert done.returncode == 1
+    assert done.stderr.endswith(
+        "error: `gh api repos/acme/estate/issues/12/comments?per_page=100&page=1` failed: "
+        "To get started with GitHub CLI, please run:  gh auth login\n"
+        "hint: check the job's permissions (contents: read, pull-requests: write, actions: read) "
+        "and that GH_TOKEN is set\n"
+    )
+    assert done.stdout.startswith("::error title=reconciler::`gh api")
