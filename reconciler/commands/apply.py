@@ -58,12 +58,14 @@ def run(
     auto_approve: bool,
     allow_cancel_of: tuple[str, ...] = (),
 ) -> int:
-    from reconciler.planning.planfile import read_plan
+    from reconciler.planning.planfile import paths_in_working_tree, read_plan
 
     saved = None if plan_file is None else read_plan(plan_file)
+    if not paths and saved is not None and saved.paths:
+        paths = paths_in_working_tree(str(plan_file), saved.paths)
     request = ApplyRequest(
         options=options,
-        paths=paths or (saved.paths if saved is not None and saved.paths else DEFAULT_PATHS),
+        paths=paths or DEFAULT_PATHS,
         plan_file=plan_file,
         saved=saved,
         checksum=checksum,

@@ -1,10 +1,11 @@
 """Reading one YAML file: safely, fast, and with positions only when someone asks for one.
 
-The fast parser (yaml-rs, YAML 1.2 core schema) reads the data. It refuses repeated keys and
-alias bombs itself; the rest of the safety net is here: strict UTF-8, a size limit, a nesting
-limit, string keys only, one document per file, and no explicit tags (the fast parser would
-silently drop a `!!python/...` tag, so a file with one is refused). Positions come from PyYAML,
-which is imported only on the error path and by the locator.
+The fast parser (yaml-rs, YAML 1.2 core schema) reads the data. It refuses repeated keys
+itself; the rest of the safety net is here: strict UTF-8, a size limit, limits on what aliases
+expand to and on numbers (limits.py), a nesting limit, string keys only, one document per file,
+and no explicit tags (the fast parser would silently drop a `!!python/...` tag, so a file with
+one is refused). Positions come from PyYAML, which is imported only on the error path, by the
+locator, and for files with aliases.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import yaml_rs
 
 from reconciler.errors import ReconcilerError
+from reconciler.loading import limits
+from reconciler.loading.limits import MAX_ALIAS_EVENTS
 from reconciler.model import Diagnostic, SourceSpan
 
 if TYPE_CHECKING:  # the locator imports PyYAML: only when a position is asked for
@@ -28,14 +31,6 @@ ENV_MAX_FILE_BYTES = "RECONCILER_MAX_FILE_BYTES"
 DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024
 #: Containers inside containers; desired state needs five, so 64 only stops abuse.
 MAX_DEPTH = 64
-#: Nodes an alias may replay in total: a real estate replays a few thousand, a "billion laughs"
-#: file billions. Reaching the limit takes a few hundredths of a second.
-MAX_ALIAS_EVENTS = 250_000
-#: Characters of scalars aliases may replay in total: a count of nodes alone
-#: lets a 1 MB string aliased 2,000 times expand to gigabytes. Counted before the fast parser
-#: expands anything, since it copies every alias out in full.
-MAX_ALIAS_EXPANSION = 4_000_000
-
 # A tag starts a token: at the start of a line, after a space, or after a flow indicator.
 _MAYBE_TAG = re.compile(r"(?:^|[\s\[\{,])!", re.MULTILINE)
 #: Characters YAML does not allow in a stream: C0 controls but tab, LF and CR; DEL; C1 but NEL.
@@ -148,13 +143,15 @@ def read_bytes(path: Path, display: str) -> tuple[bytes | None, list[Diagnostic]
     """A file's bytes, unless it is larger than the limit, not a regular file, or unreadable."""
     limit = max_file_bytes()
     try:
-        status = path.stat()
-        if not stat.S_ISREG(status.st_mode):
-            # A device or a FIFO would be read forever (or block the open); neither is a YAML file.
-            return None, [_not_a_file(display)]
-        if status.st_size > limit:
-            return None, [_too_large(display, status.st_size, limit)]
-        with path.open("rb") as file:
+        # Opened without blocking and checked on the open file: a FIFO would block the open, a
+        # device be read forever, and a check of the name before opening can be raced.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        with os.fdopen(fd, "rb") as file:
+            status = os.fstat(fd)
+            if not stat.S_ISREG(status.st_mode):
+                return None, [_not_a_file(display)]
+            if status.st_size > limit:
+                return None, [_too_large(display, status.st_size, limit)]
             # The size can change after stat: never read past the limit. Asking for the size seen
             # (plus one) first spares a buffer of the whole limit, 64 MB, allocated for every file.
             want = status.st_size + 1
@@ -217,10 +214,9 @@ def parse_yaml(raw: bytes, display: str) -> tuple[YamlDocument | None, list[Diag
     if forbidden is not None:
         # The fast parser would stop at a NUL, silently dropping the rest of the file.
         return None, [_control_character(text, forbidden, display)]
-    if "*" in text:  # the fast parser copies each alias out in full: bound the copies first
-        overflow = _alias_overflow(text, display)
-        if overflow is not None:
-            return None, [overflow]
+    overflow = limits.alias_overflow(text, display)  # before the fast parser copies aliases out
+    if overflow is not None:
+        return None, [overflow]
     data, problems = _parse(text, display)
     if data is _FAILED:
         return None, problems
@@ -232,6 +228,11 @@ def parse_yaml(raw: bytes, display: str) -> tuple[YamlDocument | None, list[Diag
         second = _second_document(text, display)
         if second is not None:
             return None, [*problems, second]
+    huge = limits.huge_number(data, text)
+    if huge is not None:
+        path, what, key = huge
+        where = YamlDocument(display, data, text).locate(path, key=key)
+        return None, [*problems, limits.number_limit(what, where)]
     shape = _shape(data, text, display)
     if shape is not None:
         return None, [*problems, shape]
@@ -242,8 +243,8 @@ _FAILED: Any = object()
 
 
 def _loads(text: str, duplicates: yaml_rs.DuplicateKeyPolicy) -> Any:
-    limits = yaml_rs.AliasLimits(max_total_replayed_events=MAX_ALIAS_EVENTS)
-    return yaml_rs.loads(text, parse_datetime=False, alias_limits=limits, duplicate_key_policy=duplicates)
+    replays = yaml_rs.AliasLimits(max_total_replayed_events=MAX_ALIAS_EVENTS)
+    return yaml_rs.loads(text, parse_datetime=False, alias_limits=replays, duplicate_key_policy=duplicates)
 
 
 def _parse(text: str, display: str) -> tuple[Any, list[Diagnostic]]:
@@ -251,6 +252,8 @@ def _parse(text: str, display: str) -> tuple[Any, list[Diagnostic]]:
         return _loads(text, yaml_rs.DuplicateKeyPolicy.Error), []
     except yaml_rs.YAMLDecodeError as error:
         message = str(error)
+    except ValueError:  # a number of more digits than Python converts
+        return _FAILED, [limits.too_many_digits(text, display)]
     if message.startswith("Invalid tag"):  # some tags the fast parser refuses, without a position
         return _FAILED, _tags(text, display) or [_parse_error(message, text, display)]
     if not message.startswith("duplicate mapping key"):
@@ -260,6 +263,8 @@ def _parse(text: str, display: str) -> tuple[Any, list[Diagnostic]]:
         return _loads(text, yaml_rs.DuplicateKeyPolicy.LastWins), problems
     except yaml_rs.YAMLDecodeError as error:
         return _FAILED, [*problems, _parse_error(str(error), text, display)]
+    except ValueError:
+        return _FAILED, [*problems, limits.too_many_digits(text, display)]
 
 
 def _parse_error(message: str, text: str, display: str) -> Diagnostic:
@@ -269,7 +274,7 @@ def _parse_error(message: str, text: str, display: str) -> Diagnostic:
     line, column = (int(found.group(1)), int(found.group(2))) if found else (1, 1)
     where = SourceSpan(display, line, column)
     if "alias replay limit" in message:  # the scan before parsing should have found it first
-        return _alias_limit(_first_alias(text, display) or where, nodes=True)
+        return limits.alias_limit(limits.first_alias(text, display) or where, nodes=True)
     if "recursion limit" in problem:
         return _too_deep(where)
     return _syntax_error(text, display) or Diagnostic("yaml-syntax", f"invalid YAML: {problem}", where)
@@ -286,60 +291,6 @@ def _syntax_error(text: str, display: str) -> Diagnostic | None:
         where = SourceSpan(display, *failure.at)
         return Diagnostic("yaml-syntax", f"invalid YAML: {failure.message}{context}", where)
     return None  # the two parsers disagree: the fast parser's account will do
-
-
-def _first_alias(text: str, display: str) -> SourceSpan | None:
-    found = re.search(r"(?:^|[\s\[\{,])(\*)[^\s,\]\}]", text, re.MULTILINE)
-    if found is None:
-        return None
-    offset = found.start(1)
-    line = text.count("\n", 0, offset) + 1
-    return SourceSpan(display, line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
-
-
-def _alias_overflow(text: str, display: str) -> Diagnostic | None:
-    """A `yaml-limit` error at the alias past the expansion budget, if the aliases go past it."""
-    if _first_alias(text, display) is None:
-        return None
-    from reconciler.loading import scan
-
-    try:
-        overflow = scan.alias_overflow(text, MAX_ALIAS_EVENTS, MAX_ALIAS_EXPANSION)
-    except scan.ScanFailed as failure:
-        if not _replays_aliases(text):
-            return None  # nothing to expand: the fast parser's account of the file will do
-        # Aliases that cannot be measured are not expanded: the fast parser would copy them blind.
-        return Diagnostic(
-            "yaml-limit",
-            f"aliases cannot be measured against the expansion limits: {failure.message}",
-            SourceSpan(display, *failure.at),
-            hint="write the values out instead of using aliases",
-        )
-    if overflow is None:
-        return None
-    return _alias_limit(SourceSpan(display, *overflow.at), nodes=overflow.nodes)
-
-
-def _alias_limit(where: SourceSpan, *, nodes: bool) -> Diagnostic:
-    limit = f"{MAX_ALIAS_EVENTS} nodes" if nodes else f"{MAX_ALIAS_EXPANSION} characters"
-    return Diagnostic(
-        "yaml-limit",
-        f"aliases expand to more than {limit}: refusing to expand them",
-        where,
-        hint="write the values out instead of repeating a large anchor through aliases",
-    )
-
-
-def _replays_aliases(text: str) -> bool:
-    """Whether the fast parser would replay an alias of `text` (it stops at the first one)."""
-    no_replay = yaml_rs.AliasLimits(max_total_replayed_events=0)
-    try:
-        yaml_rs.loads(text, parse_datetime=False, alias_limits=no_replay)
-    except yaml_rs.YAMLDecodeError as error:
-        return "alias replay limit" in str(error)
-    except ValueError:  # a number too long to convert: reported by the parse that follows
-        return False
-    return False
 
 
 def _too_deep(where: SourceSpan) -> Diagnostic:

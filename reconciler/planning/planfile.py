@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ReconcilerError
+from reconciler.loading.limits import offset_position
+from reconciler.loading.yamlfile import ENV_MAX_FILE_BYTES, MAX_DEPTH, read_bytes
 from reconciler.model import (
     PLAN_FORMAT_VERSION,
     Action,
@@ -27,6 +30,7 @@ from reconciler.model import (
     SourceSpan,
     Unmanaged,
 )
+from reconciler.terminal import printable
 
 SCHEMA_NAME = "plan.schema.json"
 
@@ -210,22 +214,31 @@ def write_plan(path: str | Path, plan: Plan) -> None:
 
 
 def read_plan(path: str | Path) -> Plan:
-    """A saved plan, checked: it parses, it is a plan of this format, and nobody edited its changes."""
+    """A saved plan, checked: it parses, it is a plan of this format, and nobody edited its changes.
+
+    A plan file is as untrusted as desired state (an artifact anyone with access to CI can
+    replace), so it is read with the same limits: a regular file, the size limit, the nesting
+    limit, numbers that fit in 64 bits.
+    """
     data = _load_json(Path(path))
     version = data.get("format_version")
     if version != PLAN_FORMAT_VERSION:
         raise ReconcilerError(
-            f"{path} is a plan of format version {version}; "
+            f"{path} is a plan of format version {printable(str(version))[:40]}; "
             f"this reconciler reads version {PLAN_FORMAT_VERSION}",
             hint=f"make the plan again with this reconciler: reconciler plan --out {path}",
         )
     problem = _schema_problem(data)
+    if problem is None:
+        try:
+            plan = plan_from_json(data)
+        except (ValueError, KeyError, TypeError) as error:  # a date such as 2026-13-45, say
+            problem = printable(str(error))
     if problem is not None:
         raise ReconcilerError(
             f"{path} is not a valid plan: {problem}",
             hint=f"make the plan again: reconciler plan --out {path}",
         )
-    plan = plan_from_json(data)
     if plan.checksum != data["checksum"]:
         raise ReconcilerError(
             f"the changes in {path} do not match its checksum {data['checksum']} "
@@ -235,28 +248,123 @@ def read_plan(path: str | Path) -> Plan:
     return plan
 
 
+def paths_in_working_tree(plan_file: str | Path, paths: Sequence[str]) -> tuple[str, ...]:
+    """The desired-state paths of a saved plan, each checked to lie inside the working directory.
+
+    The checksum covers the changes, not the paths: a plan edited to name /etc/passwd (or a link
+    out of the tree) must not make apply read, and quote, a file elsewhere on the CI machine.
+    """
+    here = Path.cwd().resolve()
+    for given in paths:
+        try:
+            inside = (here / given).resolve().is_relative_to(here)
+        except (OSError, RuntimeError, ValueError):  # a loop of links, a NUL in the name
+            inside = False
+        if not inside:
+            raise ReconcilerError(
+                f"{plan_file} names desired state outside the working directory: {printable(given)}",
+                hint="apply reads desired state only from the working tree; "
+                f"make the plan again here: reconciler plan --out {plan_file}",
+            )
+    return tuple(paths)
+
+
+class _NumberOutOfRange(Exception):
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+def _bounded_int(text: str) -> int:
+    # 19 digits is the most a 64-bit integer has; longer cannot be a plan's count or position.
+    if len(text.lstrip("-")) > 19:
+        raise _NumberOutOfRange(text)
+    return int(text)
+
+
+def _bounded_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NumberOutOfRange(text)
+    return value
+
+
+def _no_constant(text: str) -> float:
+    raise _NumberOutOfRange(text)  # NaN, Infinity: not JSON, and no plan holds one
+
+
 def _load_json(path: Path) -> dict[str, Any]:
+    raw = _plan_bytes(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ReconcilerError(
-            f"plan file {path} does not exist", hint=f"make one with: reconciler plan --out {path}"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ReconcilerError(f"cannot read plan file {path}: {exc}") from exc
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ReconcilerError(f"cannot read plan file {path}: it is not UTF-8 ({exc.reason})") from None
     try:
-        data = json.loads(text)
+        data = json.loads(
+            text, parse_int=_bounded_int, parse_float=_bounded_float, parse_constant=_no_constant
+        )
     except json.JSONDecodeError as exc:
         raise ReconcilerError(
             f"{path} is not a plan: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
             hint=f"a plan file is what `reconciler plan --out {path}` writes",
         ) from None
+    except _NumberOutOfRange as exc:
+        line, column = offset_position(text, max(text.find(exc.text), 0))
+        shown = exc.text if len(exc.text) <= 30 else f"a number of {len(exc.text)} characters"
+        raise ReconcilerError(
+            f"{path} is not a plan: {shown} at line {line} column {column} is out of range "
+            "(numbers in a plan are finite and fit in 64 bits)",
+            hint=f"a plan file is what `reconciler plan --out {path}` writes",
+        ) from None
+    except RecursionError:
+        data = None  # nested deeper than the parser goes: refused just below
+    if not _within_depth(data):
+        raise ReconcilerError(
+            f"{path} is not a plan: values are nested more than {MAX_DEPTH} levels deep",
+            hint=f"a plan file is what `reconciler plan --out {path}` writes",
+        )
     if not isinstance(data, dict) or "format_version" not in data:
         raise ReconcilerError(
             f"{path} is not a plan: it has no format_version",
             hint=f"a plan file is what `reconciler plan --out {path}` writes",
         )
     return data
+
+
+def _plan_bytes(path: Path) -> bytes:
+    """The file's bytes: a regular file within the size limit (a FIFO or /dev/zero is refused at once)."""
+    if not path.exists() and not path.is_symlink():
+        raise ReconcilerError(
+            f"plan file {path} does not exist", hint=f"make one with: reconciler plan --out {path}"
+        )
+    try:
+        raw, problems = read_bytes(path, str(path))
+    except ReconcilerError as exc:
+        raise ReconcilerError(f"cannot read plan file {path}: {exc.message}", hint=exc.hint) from None
+    if raw is None:
+        reason = problems[0].message if problems else "it cannot be read"
+        hint = f"a plan file is what `reconciler plan --out {path}` writes"
+        if problems and problems[0].rule == "file-too-large":
+            hint += f"; if this one is, raise the limit with {ENV_MAX_FILE_BYTES}"
+        raise ReconcilerError(f"cannot read plan file {path}: {reason}", hint=hint)
+    return raw
+
+
+def _within_depth(data: Any) -> bool:
+    """Whether no container of `data` is nested more than MAX_DEPTH deep (None: deeper than that)."""
+    if data is None:
+        return False
+    level, depth = [data], 0
+    while level:
+        depth += 1
+        if depth > MAX_DEPTH:
+            return False
+        below: list[Any] = []
+        for node in level:
+            values = node.values() if isinstance(node, dict) else node
+            below += [value for value in values if isinstance(value, dict | list)]
+        level = below
+    return True
 
 
 def _schema_problem(data: dict[str, Any]) -> str | None:

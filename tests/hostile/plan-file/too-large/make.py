@@ -1,0 +1,10 @@
+"""A plan larger than the size limit."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import edited
+
+edited.write()
