@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,19 @@ def run(settings: Settings, context: RunContext) -> int:
     print(f"Commit {context.sha[:12]} merged pull request #{number} (head {head[:12]})", file=sys.stderr)
     plan_file = fetch_reviewed_plan(github, settings, number, head)
     check_source(plan_file.parent / SOURCE_FILE, plan_file, context.repository, number, head)
-    cancels = sorted({*settings.allow_cancel_of, *label_cancels(pull, settings.cancel_label_prefix)})
+    labelled = label_cancels(label_names(pull), settings.cancel_label_prefix, f"#{number}")
+    done = apply_reviewed(settings, plan_file, labelled)
+    shown = done.stdout.replace("```", "")
+    context.add_summary(f"### reconciler apply of #{number} (plan at `{head[:12]}`)\n\n```\n{shown}```\n")
+    context.set_outputs(**{"exit-code": str(done.returncode), "pull-request": str(number)})
+    return done.returncode
+
+
+def apply_reviewed(
+    settings: Settings, plan_file: Path, labelled: tuple[str, ...]
+) -> subprocess.CompletedProcess[str]:
+    """`reconciler apply --plan`, allowing only the cancels the input and the labels name."""
+    cancels = sorted({*settings.allow_cancel_of, *labelled})
     if cancels:
         print(f"Cancels allowed for: {', '.join(cancels)}", file=sys.stderr)
     args = ["apply", *settings.paths, "--plan", str(plan_file)]
@@ -37,10 +50,7 @@ def run(settings: Settings, context: RunContext) -> int:
     # The environment form of --allow-cancel-of: with none allowed, every cancel is refused.
     done = run_reconciler(settings, args, env={"RECONCILER_ALLOW_CANCEL_OF": ",".join(cancels)})
     sys.stdout.write(done.stdout)
-    shown = done.stdout.replace("```", "")
-    context.add_summary(f"### reconciler apply of #{number} (plan at `{head[:12]}`)\n\n```\n{shown}```\n")
-    context.set_outputs(**{"exit-code": str(done.returncode), "pull-request": str(number)})
-    return done.returncode
+    return done
 
 
 def merged_pull_request(github: GitHub, sha: str) -> dict[str, Any]:
@@ -84,7 +94,10 @@ def fetch_reviewed_plan(github: GitHub, settings: Settings, number: int, head: s
     )
 
 
-def check_source(source_file: Path, plan_file: Path, repository: str, number: int, head: str) -> None:
+def check_source(
+    source_file: Path, plan_file: Path, repository: str, number: int, head: str, where: str | None = None
+) -> None:
+    where = where or f"#{number}"
     try:
         source = json.loads(source_file.read_text(encoding="utf-8"))
         plan = json.loads(plan_file.read_text(encoding="utf-8"))
@@ -98,20 +111,27 @@ def check_source(source_file: Path, plan_file: Path, repository: str, number: in
         if source.get(key) != want:
             raise ReconcilerError(
                 f"the plan artifact was made for {key} {source.get(key)!r}, not {want!r}; {NOTHING}",
-                hint=f"only the plan reviewed on #{number} at {head[:12]} is applied: re-run its plan job",
+                hint=f"only the plan reviewed on {where} at {head[:12]} is applied: re-run its plan job",
             )
     if not isinstance(plan, dict) or plan.get("checksum") != source.get("checksum"):
         raise ReconcilerError(
             f"the plan artifact's {PLAN_FILE} is not the plan its run recorded; {NOTHING}",
-            hint=f"re-run the plan job of #{number}, have it reviewed, then re-run this job",
+            hint=f"re-run the plan job of {where}, have it reviewed, then re-run this job",
         )
 
 
-def label_cancels(pull: dict[str, Any], prefix: str) -> tuple[str, ...]:
+def label_names(pull: dict[str, Any]) -> list[str]:
+    labels = pull.get("labels")
+    return [
+        str(label.get("name") if isinstance(label, dict) else label)
+        for label in (labels if isinstance(labels, list) else [])
+    ]
+
+
+def label_cancels(names: list[str], prefix: str, where: str) -> tuple[str, ...]:
     """Subscriptions the merged pull request's labels allow cancelling: `allow-cancel:SUB-1001`."""
-    names = [label.get("name") for label in pull.get("labels", []) if isinstance(label, dict)]
     chosen: list[str] = []
     for name in names:
-        if isinstance(name, str) and name.startswith(prefix):
-            chosen += subscription_ids(name[len(prefix) :], f"the label {name!r} on #{pull.get('number')}")
+        if name.startswith(prefix):
+            chosen += subscription_ids(name[len(prefix) :], f"the label {name!r} on {where}")
     return tuple(chosen)

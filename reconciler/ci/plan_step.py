@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,47 +22,74 @@ PLAN_FILE = "plan.json"
 SOURCE_FILE = "plan-source.json"
 
 
-def run(settings: Settings, context: RunContext) -> int:
+@dataclass(frozen=True)
+class Planned:
+    """A plan step's result, whichever CI system shows it: the body to post and the plan file."""
+
+    exit_code: int
+    body: str
+    plan_file: Path | None
+
+    @property
+    def checksum(self) -> str:
+        if self.plan_file is None:
+            return ""
+        return str(json.loads(self.plan_file.read_text(encoding="utf-8")).get("checksum", ""))
+
+
+def make_plan(settings: Settings, head: str, run_url: str | None) -> Planned:
+    """`reconciler plan --format markdown --out plan.json`, and the comment body that shows it."""
     settings.out_dir.mkdir(parents=True, exist_ok=True)
     plan_file = settings.out_dir / PLAN_FILE
     plan_file.unlink(missing_ok=True)
+    (settings.out_dir / SOURCE_FILE).unlink(missing_ok=True)
     done = run_reconciler(
         settings, ["plan", *settings.paths, "--format", "markdown", "--out", str(plan_file)]
     )
     made = plan_file.is_file() and bool(done.stdout.strip())
+    body = with_marker(done.stdout) if made else _no_plan_note(head, run_url)
+    return Planned(
+        # A run that printed no plan failed, whatever its exit code said.
+        exit_code=done.returncode if made or done.returncode else EXIT_ERROR,
+        body=body + _footer(head, run_url),
+        plan_file=plan_file if made else None,
+    )
+
+
+def run(settings: Settings, context: RunContext) -> int:
     pull = context.pull_request
     head = _head_sha(pull, context)
-    body = with_marker(done.stdout) if made else _no_plan_note(head, context)
-    body += _footer(head, context)
-    context.add_summary(body)
-    outputs = {"exit-code": str(done.returncode), "plan-made": "true" if made else "false"}
-    if made:
-        write_source(settings.out_dir, plan_file, context, pull, head)
+    planned = make_plan(settings, head, context.run_url)
+    context.add_summary(planned.body)
+    outputs = {"exit-code": str(planned.exit_code), "plan-made": str(planned.plan_file is not None).lower()}
+    if planned.plan_file is not None:
+        number = int(pull["number"]) if pull is not None else None
+        write_source(planned.plan_file, context.repository, number, head, context.run_url)
         outputs["artifact-dir"] = str(settings.out_dir)
-        outputs["checksum"] = str(json.loads(plan_file.read_text(encoding="utf-8")).get("checksum", ""))
+        outputs["checksum"] = planned.checksum
     if settings.comment and pull is not None:
         posted = upsert_plan_comment(
-            GitHub(context.repository), int(pull["number"]), body, settings.comment_author
+            GitHub(context.repository), int(pull["number"]), planned.body, settings.comment_author
         )
         print(f"{'Created' if posted.created else 'Updated'} the plan comment {posted.url}", file=sys.stderr)
         outputs["comment-url"] = posted.url
     context.set_outputs(**outputs)
-    return done.returncode if made or done.returncode else EXIT_ERROR
+    return planned.exit_code
 
 
 def write_source(
-    out_dir: Path, plan_file: Path, context: RunContext, pull: dict[str, Any] | None, head: str
+    plan_file: Path, repository: str, number: int | None, head: str, run_url: str | None
 ) -> None:
     """What the merge job checks before applying: this plan was made for that pull request's commit."""
     plan = json.loads(plan_file.read_text(encoding="utf-8"))
     source = {
-        "repository": context.repository,
-        "pull_request": int(pull["number"]) if pull is not None else None,
+        "repository": repository,
+        "pull_request": number,
         "head_sha": head,
         "checksum": plan.get("checksum"),
-        "run": context.run_url,
+        "run": run_url,
     }
-    (out_dir / SOURCE_FILE).write_text(json.dumps(source, indent=2) + "\n", encoding="utf-8")
+    (plan_file.parent / SOURCE_FILE).write_text(json.dumps(source, indent=2) + "\n", encoding="utf-8")
 
 
 def _head_sha(pull: dict[str, Any] | None, context: RunContext) -> str:
@@ -71,8 +99,8 @@ def _head_sha(pull: dict[str, Any] | None, context: RunContext) -> str:
     return sha if isinstance(sha, str) and sha else context.sha
 
 
-def _no_plan_note(head: str, context: RunContext) -> str:
-    where = f"[the job log]({context.run_url})" if context.run_url else "the job log"
+def _no_plan_note(head: str, run_url: str | None) -> str:
+    where = f"[the job log]({run_url})" if run_url else "the job log"
     return (
         f"{MARKER}\n## ⚠️ reconciler: no plan for {_short(head)}\n\n"
         f"The plan could not be made; {where} says why. This comment shows the plan again once a push "
@@ -80,8 +108,8 @@ def _no_plan_note(head: str, context: RunContext) -> str:
     )
 
 
-def _footer(head: str, context: RunContext) -> str:
-    run = f" in [this run]({context.run_url})" if context.run_url else ""
+def _footer(head: str, run_url: str | None) -> str:
+    run = f" in [this run]({run_url})" if run_url else ""
     return f"\n---\n<sub>Planned at {_short(head)}{run}; updated on every push.</sub>\n"
 
 
