@@ -62,6 +62,7 @@ class Job:
     def step(self, name: str, timeout: float = 120, **settings: str) -> subprocess.CompletedProcess[str]:
         github = {
             "PATH": f"{self.root / 'bin'}{os.pathsep}{os.environ['PATH']}",
+            "GITHUB_ACTIONS": "true",
             "GH_TOKEN": "ghs_standin",
             "FAKE_GH_STATE": str(self.state_dir),
             "GITHUB_REPOSITORY": REPOSITORY,

@@ -16,11 +16,13 @@ from typing import Any
 import pytest
 import yaml
 
+from reconciler.ci.gitlab import PLAN_JOB
 from reconciler.ci.settings import DEFAULT_ARTIFACT, DEFAULT_CANCEL_LABEL_PREFIX, DEFAULT_DRIFT_LABEL
 from tests.conftest import REPO_ROOT
 
 ACTION = REPO_ROOT / "action.yml"
 WORKFLOWS = sorted((REPO_ROOT / "examples" / "github").glob("*.yml"))
+GITLAB = REPO_ROOT / "examples" / "gitlab" / ".gitlab-ci.yml"
 
 
 def check(schema: str, path: Path) -> subprocess.CompletedProcess[str]:
@@ -47,6 +49,26 @@ def test_the_action_is_a_valid_action() -> None:
 def test_each_example_workflow_is_a_valid_workflow(path: Path) -> None:
     done = check("vendor.github-workflows", path)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_gitlab_example_is_a_valid_pipeline() -> None:
+    done = check("vendor.gitlab-ci", GITLAB)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_gitlab_stages_plan_apply_one_at_a_time_and_check_drift() -> None:
+    pipeline = load(GITLAB)
+    assert pipeline["stages"] == ["validate", "plan", "apply", "drift"]
+    out = pipeline["variables"]["RECONCILER_CI_OUT"]
+    plan = pipeline[PLAN_JOB]
+    assert plan["script"] == ["python -m reconciler.ci gitlab-plan"]
+    assert plan["artifacts"]["paths"] == [f"{out}/"]
+    assert plan["artifacts"]["when"] == "always"
+    apply = pipeline["reconciler-apply"]
+    assert apply["script"] == ["python -m reconciler.ci gitlab-apply"]
+    assert apply["resource_group"] == "reconciler-apply"
+    assert pipeline["reconciler-drift"]["script"] == ["reconciler plan --detailed-exitcode"]
+    assert pipeline["reconciler-drift"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
 
 
 def test_the_schema_check_catches_a_broken_action(tmp_path: Path) -> None:

@@ -1,0 +1,203 @@
+"""The same steps on GitLab: one merge-request note, and on merge the plan of the merged request.
+
+GitLab's REST API (v4) is reached with httpx and a project access token (`api` scope) in
+RECONCILER_GITLAB_TOKEN: the job token cannot write notes. The plan travels as the plan job's
+artifact; on merge it is fetched from the merged request's last successful pipeline at its head.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from reconciler.ci.apply_step import NOTHING, apply_reviewed, check_source, label_cancels
+from reconciler.ci.comment import is_plan_comment, with_marker
+from reconciler.ci.plan_step import PLAN_FILE, SOURCE_FILE, make_plan, write_source
+from reconciler.ci.settings import Settings
+from reconciler.errors import ReconcilerError
+
+TOKEN_VARIABLE = "RECONCILER_GITLAB_TOKEN"
+#: the plan job's name in .gitlab-ci.yml: its artifact is the reviewed plan
+PLAN_JOB = "reconciler-plan"
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """What GitLab tells a job about itself (predefined CI/CD variables)."""
+
+    api_url: str
+    project: str
+    sha: str
+    merge_request: int | None
+    head: str
+    job_url: str | None
+
+    @classmethod
+    def from_env(cls) -> Pipeline:
+        env = os.environ
+        if not env.get("CI_API_V4_URL") or not env.get("CI_PROJECT_ID"):
+            raise ReconcilerError(
+                "CI_API_V4_URL and CI_PROJECT_ID are not set, so there is no GitLab project to talk to",
+                hint="run this step in a GitLab CI job",
+            )
+        sha = env.get("CI_COMMIT_SHA", "")
+        iid = env.get("CI_MERGE_REQUEST_IID")
+        return cls(
+            api_url=env["CI_API_V4_URL"].rstrip("/"),
+            project=env["CI_PROJECT_ID"],
+            sha=sha,
+            merge_request=int(iid) if iid else None,
+            # A merged-results pipeline runs on a merge GitLab made; the request's own head is this.
+            head=env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA") or sha,
+            job_url=env.get("CI_JOB_URL"),
+        )
+
+
+class GitLab:
+    def __init__(self, pipeline: Pipeline) -> None:
+        token = os.environ.get(TOKEN_VARIABLE)
+        if not token:
+            raise ReconcilerError(
+                f"{TOKEN_VARIABLE} is not set",
+                hint="add a project access token with the api scope as a masked CI/CD variable",
+            )
+        self.client = httpx.Client(
+            base_url=f"{pipeline.api_url}/projects/{quote(pipeline.project, safe='')}/",
+            headers={"PRIVATE-TOKEN": token},
+            timeout=60,
+        )
+        self.user_url = f"{pipeline.api_url}/user"
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self.client.request(method, path, **kwargs)
+        except httpx.HTTPError as error:
+            raise ReconcilerError(f"GitLab did not answer {method} {path}: {type(error).__name__}") from None
+        if response.status_code >= 400:
+            raise ReconcilerError(
+                f"GitLab answered {method} {path} with HTTP {response.status_code}",
+                hint=f"check that {TOKEN_VARIABLE} is a project access token with the api scope",
+            )
+        return response
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self.request(method, path, **kwargs).json()
+
+    def list_all(self, path: str, **params: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            batch = self.json("GET", path, params={**params, "per_page": PAGE_SIZE, "page": page})
+            items.extend(item for item in batch if isinstance(item, dict))
+            if len(batch) < PAGE_SIZE:
+                return items
+            page += 1
+
+    def username(self) -> str:
+        return str(self.json("GET", self.user_url).get("username", ""))
+
+
+def plan(settings: Settings, pipeline: Pipeline) -> int:
+    planned = make_plan(settings, pipeline.head, pipeline.job_url)
+    if planned.plan_file is not None:
+        project = f"{pipeline.api_url}/projects/{pipeline.project}"
+        write_source(planned.plan_file, project, pipeline.merge_request, pipeline.head, pipeline.job_url)
+    (settings.out_dir / "plan.md").write_text(planned.body, encoding="utf-8")
+    if settings.comment and pipeline.merge_request is not None:
+        gitlab = GitLab(pipeline)
+        created = upsert_note(gitlab, pipeline.merge_request, planned.body)
+        print(
+            f"{'Created' if created else 'Updated'} the plan note on !{pipeline.merge_request}",
+            file=sys.stderr,
+        )
+    return planned.exit_code
+
+
+def upsert_note(gitlab: GitLab, iid: int, body: str) -> bool:
+    """Edit this token's marked note of the merge request, or create it; True when created."""
+    author = gitlab.username()
+    notes = gitlab.list_all(f"merge_requests/{iid}/notes", sort="asc", order_by="created_at")
+    mine = next((n for n in notes if is_plan_comment(_as_comment(n), author)), None)
+    if mine is None:
+        gitlab.json("POST", f"merge_requests/{iid}/notes", json={"body": with_marker(body)})
+        return True
+    gitlab.json("PUT", f"merge_requests/{iid}/notes/{mine['id']}", json={"body": with_marker(body)})
+    return False
+
+
+def _as_comment(note: dict[str, Any]) -> dict[str, Any]:
+    """A note in the shape of a GitHub comment, whose author is a `login`."""
+    author = note.get("author")
+    return {
+        "body": note.get("body"),
+        "user": {"login": author.get("username") if isinstance(author, dict) else None},
+    }
+
+
+def apply(settings: Settings, pipeline: Pipeline) -> int:
+    gitlab = GitLab(pipeline)
+    request = merged_request(gitlab, pipeline.sha)
+    iid, head = int(request["iid"]), str(request["sha"])
+    print(f"Commit {pipeline.sha[:12]} merged merge request !{iid} (head {head[:12]})", file=sys.stderr)
+    plan_file = fetch_reviewed_plan(gitlab, settings, iid, head)
+    project = f"{pipeline.api_url}/projects/{pipeline.project}"
+    check_source(plan_file.parent / SOURCE_FILE, plan_file, project, iid, head, where=f"!{iid}")
+    labels = [str(label) for label in request.get("labels", [])]
+    return apply_reviewed(
+        settings, plan_file, label_cancels(labels, settings.cancel_label_prefix, f"!{iid}")
+    ).returncode
+
+
+def merged_request(gitlab: GitLab, sha: str) -> dict[str, Any]:
+    """The merged request this commit is the merge, squash or fast-forward head of."""
+    requests = gitlab.json("GET", f"repository/commits/{sha}/merge_requests")
+    merged = [
+        r
+        for r in (requests if isinstance(requests, list) else [])
+        if r.get("state") == "merged"
+        and sha in (r.get("merge_commit_sha"), r.get("squash_commit_sha"), r.get("sha"))
+    ]
+    if len(merged) != 1:
+        raise ReconcilerError(
+            f"commit {sha[:12]} is not the merge of one merge request, so there is no reviewed plan "
+            f"for it; {NOTHING}",
+            hint="change desired state through a merge request; its plan is applied when it merges",
+        )
+    chosen: dict[str, Any] = merged[0]
+    return chosen
+
+
+def fetch_reviewed_plan(gitlab: GitLab, settings: Settings, iid: int, head: str) -> Path:
+    pipelines = gitlab.list_all(f"merge_requests/{iid}/pipelines")
+    passed = sorted(
+        (p for p in pipelines if p.get("sha") == head and p.get("status") == "success"),
+        key=lambda p: -int(p["id"]),
+    )
+    for found in passed:
+        jobs = gitlab.list_all(f"pipelines/{found['id']}/jobs", **{"scope[]": "success"})
+        job = next((j for j in jobs if j.get("name") == PLAN_JOB), None)
+        if job is not None:
+            return download_plan(gitlab, settings, int(job["id"]))
+    raise ReconcilerError(
+        f"merge request !{iid} has no successful pipeline with a {PLAN_JOB} job at its head commit "
+        f"{head[:12]}; {NOTHING}",
+        hint=f"run the pipeline of !{iid} again, have its plan reviewed, then retry this job",
+    )
+
+
+def download_plan(gitlab: GitLab, settings: Settings, job_id: int) -> Path:
+    into = settings.out_dir / "reviewed"
+    into.mkdir(parents=True, exist_ok=True)
+    # The plan job wrote its artifact to the same RECONCILER_CI_OUT, relative to the project.
+    folder = settings.out_dir.as_posix().strip("/")
+    for name in (PLAN_FILE, SOURCE_FILE):
+        content = gitlab.request("GET", f"jobs/{job_id}/artifacts/{folder}/{name}").content
+        (into / name).write_bytes(content)
+    return into / PLAN_FILE
