@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import msgspec
 import pytest
 
 from reconciler.model import Plan
@@ -60,7 +61,7 @@ def test_subscription_mismatch_names_what_the_console_has(seed: dict[str, Any]) 
 def test_subscription_mismatch_points_at_the_id_when_the_value_was_not_located(seed: dict[str, Any]) -> None:
     seed["subscriptions"].append(sub("SUB-1", "focus"))
     state = desired(subscriptions=[{"id": "SUB-1", "product": "talent"}])
-    unlocated = dataclasses.replace(state.subscriptions["SUB-1"], product_origin=None)
+    unlocated = msgspec.structs.replace(state.subscriptions["SUB-1"], product_origin=None)
     plan = plan_changes(dataclasses.replace(state, subscriptions={"SUB-1": unlocated}), console(seed))
     assert blocked(plan) == [
         (
