@@ -16,8 +16,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from msgspec import Struct
+
 from reconciler.errors import ReconcilerError
-from reconciler.loading.yamlfile import DiagnosticsError, ValueOrigin, YamlDocument, parse_yaml, read_bytes
+from reconciler.loading.yamlfile import DiagnosticsError, YamlDocument, parse_yaml, read_bytes
 from reconciler.model import (
     DesiredApp,
     DesiredSite,
@@ -218,33 +220,61 @@ def build_state(docs: Sequence[YamlDocument], files: tuple[str, ...], digest: st
                 name=site["name"],
                 org=site["org"],
                 create=site.get("create", False),
-                origin=ValueOrigin(doc, ("sites", index, "name")),
-                org_origin=ValueOrigin(doc, ("sites", index, "org")),
+                origin=ItemOrigin(doc, "sites", index, "name"),
+                org_origin=ItemOrigin(doc, "sites", index, "org"),
             )
         for index, item in enumerate(doc.data.get("subscriptions") or ()):
             subscriptions[item["id"]] = _subscription(doc, index, item)
     return DesiredState(sites=sites, subscriptions=subscriptions, files=files, digest=digest)
 
 
-#: ValueOrigin(doc, path, key) built by tuple's own constructor: the same value, without the
-#: Python-level __new__ a NamedTuple adds, which was a third of loading a big estate's model.
-_origin = tuple.__new__
+class ItemOrigin(Struct, frozen=True, gc=False):
+    """Where `field` of item `index` of a top-level list was declared (a model.Origin).
+
+    One small object built in C per value a plan may point at, its path spelled out only when
+    located: a big estate has several per subscription, most never asked for.
+    """
+
+    doc: YamlDocument
+    section: str
+    index: int
+    field: str
+
+    def span(self) -> SourceSpan:
+        return self.doc.locate((self.section, self.index, self.field))
+
+
+class AppOrigin(Struct, frozen=True, gc=False):
+    """Where a subscription declared one of its apps: the app's key, or with `site` its site value."""
+
+    doc: YamlDocument
+    index: int
+    app: str
+    site: bool
+
+    def span(self) -> SourceSpan:
+        if self.site:
+            return self.doc.locate(("subscriptions", self.index, "apps", self.app, "site"))
+        return self.doc.locate(("subscriptions", self.index, "apps", self.app), key=True)
+
+
+_ACTIVE = Status.ACTIVE.value
 
 
 def _subscription(doc: YamlDocument, index: int, item: dict[str, Any]) -> DesiredSubscription:
-    # Called once per subscription of a big estate: origins are built directly, paths spelled out.
+    # Called once per subscription of a big estate: every origin is one Struct built in C.
     apps = item.get("apps") or {}
-    origin: ValueOrigin = _origin(ValueOrigin, (doc, ("subscriptions", index, "id"), False))
+    origin = ItemOrigin(doc, "subscriptions", index, "id")
     return DesiredSubscription(
         id=item["id"],
-        status=item.get("status", Status.ACTIVE.value),
+        status=item.get("status", _ACTIVE),
         apps=tuple(
             [
                 DesiredApp(
-                    app,
-                    target["site"],
-                    _origin(ValueOrigin, (doc, ("subscriptions", index, "apps", app), True)),
-                    _origin(ValueOrigin, (doc, ("subscriptions", index, "apps", app, "site"), False)),
+                    app=app,
+                    site=target["site"],
+                    origin=AppOrigin(doc, index, app, False),
+                    site_origin=AppOrigin(doc, index, app, True),
                 )
                 for app, target in apps.items()
             ]
@@ -252,19 +282,9 @@ def _subscription(doc: YamlDocument, index: int, item: dict[str, Any]) -> Desire
         billing_account=item.get("billing_account"),
         product=item.get("product"),
         origin=origin,
-        status_origin=(
-            _origin(ValueOrigin, (doc, ("subscriptions", index, "status"), False))
-            if "status" in item
-            else origin
-        ),
+        status_origin=ItemOrigin(doc, "subscriptions", index, "status") if "status" in item else origin,
         billing_account_origin=(
-            _origin(ValueOrigin, (doc, ("subscriptions", index, "billing_account"), False))
-            if "billing_account" in item
-            else None
+            ItemOrigin(doc, "subscriptions", index, "billing_account") if "billing_account" in item else None
         ),
-        product_origin=(
-            _origin(ValueOrigin, (doc, ("subscriptions", index, "product"), False))
-            if "product" in item
-            else None
-        ),
+        product_origin=ItemOrigin(doc, "subscriptions", index, "product") if "product" in item else None,
     )
