@@ -413,4 +413,6 @@ def run_cli(argv: list[str] | None = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    sys.exit(run_cli(argv))
+    from reconciler.lifetime import exit_now
+
+    exit_now(run_cli(argv))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from reconciler.gc_pause import cycle_collector_paused
+from reconciler.lifetime import keep_until_exit
 from reconciler.model import Console, DesiredState, Plan
 from reconciler.options import GlobalOptions
 from reconciler.planning import plan_changes
@@ -56,8 +57,10 @@ def planning(
         except BaseException:
             provider.close()
             raise
+    run = PlanRun(plan, desired, console)
+    keep_until_exit(run)  # freed with the process, not object by object (reconciler/lifetime.py)
     try:
-        yield PlanRun(plan, desired, console), provider
+        yield run, provider
     finally:
         provider.close()
 
