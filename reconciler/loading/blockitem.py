@@ -18,7 +18,7 @@ parser read.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 Position = tuple[int, int]
@@ -40,14 +40,18 @@ _NOT_BOOLEAN = object()
 _UNSAFE = re.compile(r"[\"'&*!|>`\[\]\t\r\\?]")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entry:
     """One `key: value` of a block mapping: where its key and value start, and what is below it."""
 
     key: Position
     value: Position | None  # None: nothing after the colon (a nested block, or null)
     text: str | None
-    below: dict[str, _Entry] = field(default_factory=dict)
+    below: dict[str, _Entry]
+
+
+#: A plain item's entries by key, as `plain_entries` read them.
+Entries = dict[str, _Entry]
 
 
 def plain_position(chunk: str, first_line: int, path: ItemPath, key: bool, item: Any) -> Position | None:
@@ -56,25 +60,56 @@ def plain_position(chunk: str, first_line: int, path: ItemPath, key: bool, item:
     `chunk` is the item's text from its `- ` line on, `first_line` the 0-based line it starts
     on, `item` what the parser read for it.
     """
+    entries = plain_entries(chunk, first_line, item)
+    return None if entries is None else position_in(entries, item, path, key)
+
+
+def first_line_position(chunk: str, first_line: int, name: str, key: bool, item: Any) -> Position | None:
+    """Where `name` is (its key with key=True) when it is the item's first line, `- name: value`,
+    with the plain string the parser read: an item's `id` or `name`, found without reading the rest."""
+    end = chunk.find("\n")
+    line = chunk if end < 0 else chunk[:end]
+    found = _LINE.fullmatch(line)
+    if found is None or found["dash"] is None or found["key"] != name or _UNSAFE.search(line):
+        return None
+    value = found["value"]
+    if not isinstance(item, dict) or value is None or value.startswith("{") or item.get(name) != value:
+        return None
+    return (first_line + 1, len(found["indent"]) + 3 if key else found.start("value") + 1)
+
+
+def plain_entries(chunk: str, first_line: int, item: Any) -> Entries | None:
+    """The item's keys and values with their positions, when its lines say exactly what the
+    parser read (`item`); None for an item that is not plain. A caller that locates several
+    values of one item reads its lines once."""
     if _UNSAFE.search(chunk) or not isinstance(item, dict):
         return None
     root = _mapping(chunk, first_line)
     if root is None or not _agrees(root, item):
         return None
-    return _find(root, item, path, key)
+    return root
+
+
+def position_in(entries: Entries, item: dict[str, Any], path: ItemPath, key: bool) -> Position | None:
+    """1-based (line, column) of `path` in an item read by `plain_entries`; None: ask the composer."""
+    return _find(entries, item, path, key)
 
 
 def _mapping(chunk: str, first_line: int) -> dict[str, _Entry] | None:
     """The item's entries, nested by indentation; None for any line that is not plain."""
     root: dict[str, _Entry] = {}
     stack: list[tuple[int, dict[str, _Entry]]] = []  # (indent, mapping) from the item down
+    fullmatch = _LINE.fullmatch
     for number, line in enumerate(chunk.split("\n")):
-        if not line.strip() or (number and line.lstrip().startswith("#")):
-            continue  # a blank line, or a comment line (nothing in a plain item can make it content)
-        found = _LINE.fullmatch(line)
-        if found is None or (found["dash"] is not None) != (number == 0):
+        found = fullmatch(line)
+        if found is None:
+            if not line.strip() or (number and line.lstrip().startswith("#")):
+                continue  # a blank line, or a comment line (nothing in a plain item can make it content)
+            return None
+        indent, dash, name, value = found.group("indent", "dash", "key", "value")
+        if (dash is not None) != (number == 0):
             return None  # one `- ` opens the item; a nested sequence is not plain here
-        column = len(found["indent"]) + (2 if found["dash"] else 0)
+        column = len(indent) + (2 if dash else 0)
         if number == 0:
             stack.append((column, root))
         elif column > stack[-1][0]:
@@ -88,14 +123,11 @@ def _mapping(chunk: str, first_line: int) -> dict[str, _Entry] | None:
             if not stack or stack[-1][0] != column:
                 return None  # an indentation that matches no open mapping
         entries = stack[-1][1]
-        if found["key"] in entries:
+        if name in entries:
             return None  # a repeated key: the parser's account wins
-        value = found["value"]
-        start = found.start("value") if value is not None else -1
         line_number = first_line + number + 1
-        entries[found["key"]] = _Entry(
-            (line_number, column + 1), (line_number, start + 1) if value is not None else None, value
-        )
+        at = (line_number, found.start("value") + 1) if value is not None else None
+        entries[name] = _Entry((line_number, column + 1), at, value, {})
     return root
 
 

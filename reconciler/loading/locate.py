@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from reconciler.loading.blockitem import plain_position
+from reconciler.loading.blockitem import Entries, first_line_position, plain_entries, position_in
 
 if TYPE_CHECKING:
     from yaml.nodes import Node
@@ -75,6 +75,9 @@ class Locator:
         self._blocks: dict[str, _Span] | None = None
         self._items: dict[str, _Items | None] = {}
         self._chunks: dict[tuple[int, int], Node | None] = {}
+        #: each item's plain reading (None: not plain), by (top-level key, index): a plan often
+        #: locates several values of one item (its apps), and reads the item's lines once
+        self._plain: dict[tuple[str, int], Entries | None] = {}
         self._full: Node | None = _UNSET
 
     def position(self, path: YamlPath, *, key: bool = False) -> Position:
@@ -102,11 +105,13 @@ class Locator:
             path = path[:2]  # deeper than the sequence: only its first item is composed
         from yaml.nodes import MappingNode, ScalarNode
 
+        from reconciler.loading import scan
+
         root = self._chunk(whole)
         if not isinstance(root, MappingNode) or len(root.value) != 1:
             return None
         first_key = root.value[0][0]
-        if not isinstance(first_key, ScalarNode) or first_key.value != path[0]:
+        if not isinstance(first_key, ScalarNode) or scan.as_read(first_key.value) != path[0]:
             return None
         return _descend(root, path, key, whole.line)
 
@@ -131,8 +136,16 @@ class Locator:
         if not 0 <= index < len(items.starts):
             return None
         span = items.item(self._text, index)
-        chunk, item = self._text[span.start : span.end], self._data[path[0]][index]
-        plain = plain_position(chunk, span.line, path[2:], key, item)
+        item = self._data[path[0]][index]
+        where = (str(path[0]), index)
+        if len(path) == 3 and isinstance(path[2], str) and where not in self._plain:
+            first = first_line_position(self._text[span.start : span.end], span.line, path[2], key, item)
+            if first is not None:
+                return first
+        if where not in self._plain:
+            self._plain[where] = plain_entries(self._text[span.start : span.end], span.line, item)
+        entries = self._plain[where]
+        plain = None if entries is None else position_in(entries, item, path[2:], key)
         if plain is not None:
             return plain
         from yaml.nodes import SequenceNode
@@ -182,7 +195,7 @@ def _descend(node: Node, path: YamlPath, key: bool, line_offset: int) -> Positio
         if isinstance(target, MappingNode):
             # The last occurrence wins, as in the parser's handling of a repeated key.
             for k, v in reversed(target.value):
-                if isinstance(k, ScalarNode) and k.value == step:
+                if isinstance(k, ScalarNode) and scan.as_read(k.value) == step:
                     key_node, child = k, v
                     break
         elif isinstance(target, SequenceNode) and isinstance(step, int) and 0 <= step < len(target.value):
@@ -201,15 +214,17 @@ def _same_item(node: Node, item: Any) -> bool:
     """Whether a composed chunk is the sequence item the parser produced (by kind and identity)."""
     from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+    from reconciler.loading import scan
+
     if isinstance(item, dict):
         if not isinstance(node, MappingNode):
             return False
-        raw = {k.value: v for k, v in node.value if isinstance(k, ScalarNode)}
+        raw = {scan.as_read(k.value): v for k, v in node.value if isinstance(k, ScalarNode)}
         for ident in ("id", "name"):
             value = item.get(ident)
             if isinstance(value, str):
                 other = raw.get(ident)
-                if not isinstance(other, ScalarNode) or other.value != value:
+                if not isinstance(other, ScalarNode) or scan.as_read(other.value) != value:
                     return False
         return True
     if isinstance(item, list):
@@ -277,7 +292,26 @@ def _sequence_items(text: str, whole: _Span) -> tuple[int, ...]:
     first = _FIRST_CONTENT.search(padded, key_end + 1, whole.end)
     if first is None:
         return ()
-    item, stray = _item_patterns(len(first.group(1)))
+    indent = len(first.group(1))
+    item, stray = _item_patterns(indent)
     if stray.search(padded, key_end + 1, whole.end):
         return ()
-    return tuple(m.start() for m in item.finditer(padded, key_end + 1, whole.end))
+    return _item_starts(text, key_end, whole.end, indent) or tuple(
+        m.start() for m in item.finditer(padded, key_end + 1, whole.end)
+    )
+
+
+def _item_starts(text: str, key_end: int, end: int, indent: int) -> tuple[int, ...]:
+    """Where the items start, by splitting the block at each `\\n<indent>- `: the lengths of the
+    pieces add up to the offsets in C, where a match per item costs a Python call. () when an
+    item could also start some other way (`-` then a line break or the end), for the regex."""
+    block = text[key_end:end]
+    dash = "\n" + " " * indent + "-"
+    if block.count(dash) != block.count(dash + " "):
+        return ()
+    pieces = block.split(dash + " ")
+    if len(pieces) < 2:
+        return ()
+    # Item k's line starts one past its separator's newline; the next one a separator and a piece on.
+    steps = [len(pieces[0])] + [len(dash) + 1 + len(piece) for piece in pieces[1:-1]]
+    return tuple(itertools.accumulate(steps, initial=key_end + 1))[1:]

@@ -22,6 +22,32 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 Position = tuple[int, int]
 
+#: NEL, LS and PS are ordinary characters in YAML 1.2, which the fast parser and desired state
+#: follow; PyYAML (YAML 1.1) breaks lines at them, which shifts every line after one and often
+#: makes the text unreadable to it. PyYAML is given each as a private-use character of its own:
+#: one character for one, so offsets and columns stay, and `as_read` turns a value back.
+_LINE_LIKE = {"\x85": "\ue085", "\u2028": "\ue028", "\u2029": "\ue029"}
+
+
+def for_pyyaml(text: str) -> str:
+    """`text` as PyYAML must read it for its lines to be the fast parser's (see _LINE_LIKE)."""
+    if text.isascii():
+        return text
+    for char, stand_in in _LINE_LIKE.items():
+        if char in text:
+            text = text.replace(char, stand_in)
+    return text
+
+
+def as_read(value: str) -> str:
+    """A scalar PyYAML read from `for_pyyaml(text)`, as it is written in `text`."""
+    if value.isascii():
+        return value
+    for char, stand_in in _LINE_LIKE.items():
+        if stand_in in value:
+            value = value.replace(stand_in, char)
+    return value
+
 
 def _position(mark: Any) -> Position:
     return (int(mark.line) + 1, int(mark.column) + 1)
@@ -64,7 +90,7 @@ def explicit_tags(text: str) -> list[TagUse]:
     """Every explicit tag (`!foo`, `!!python/object`), at the node that carries it."""
     found: list[TagUse] = []
     try:
-        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+        for event in yaml.parse(for_pyyaml(text), Loader=yaml.CSafeLoader):
             tag = getattr(event, "tag", None)
             if tag is not None:
                 found.append(TagUse(_shorthand(str(tag)), _position(event.start_mark)))
@@ -84,7 +110,7 @@ def document_starts(text: str) -> list[Position]:
     try:
         return [
             _position(event.start_mark)
-            for event in yaml.parse(text, Loader=yaml.CSafeLoader)
+            for event in yaml.parse(for_pyyaml(text), Loader=yaml.CSafeLoader)
             if isinstance(event, yaml.DocumentStartEvent)
         ]
     except yaml.YAMLError as error:
@@ -92,9 +118,12 @@ def document_starts(text: str) -> list[Position]:
 
 
 def compose(text: str) -> Node | None:
-    """The node tree of a one-document text: every key and value with its position."""
+    """The node tree of a one-document text: every key and value with its position.
+
+    Scalars hold NEL, LS and PS as their stand-ins: compare them through `as_read`.
+    """
     try:
-        return yaml.compose(text, Loader=yaml.CSafeLoader)
+        return yaml.compose(for_pyyaml(text), Loader=yaml.CSafeLoader)
     except yaml.YAMLError as error:
         raise _failure(error) from error
 
@@ -114,10 +143,11 @@ def duplicate_keys(root: Node | None) -> list[DuplicateKey]:
             for key, value in node.value:
                 if isinstance(key, ScalarNode):
                     where = _position(key.start_mark)
-                    if key.value in first:
-                        found.append(DuplicateKey(key.value, where, first[key.value]))
+                    name = as_read(key.value)
+                    if name in first:
+                        found.append(DuplicateKey(name, where, first[name]))
                     else:
-                        first[key.value] = where
+                        first[name] = where
                 stack.extend((key, value))
         elif isinstance(node, SequenceNode):
             stack.extend(node.value)
