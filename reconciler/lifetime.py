@@ -4,8 +4,9 @@ A plan of a big estate holds a million small objects; freeing them one by one wh
 returns, and again when the interpreter tears its modules down, takes as long as a stage of the
 plan itself (a tenth of a second at 100,000 subscriptions), for memory the operating system takes
 back at once anyway. So the CLI keeps its large values alive until the end and leaves with
-`os._exit` once the output is flushed and nothing else runs (nor a profiler that reports at exit). A caller that embeds the package
-(tests, a library user) never gets here: only `reconciler.cli.main` calls `exit_now`.
+`os._exit` once the output is flushed and nothing else runs (nor a profiler that reports at
+exit). A caller that embeds the package (tests, a library user) never gets here: only
+`reconciler.cli.main` calls `exit_now`.
 """
 
 from __future__ import annotations
