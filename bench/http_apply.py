@@ -180,6 +180,26 @@ def start_up() -> float:
     return time.perf_counter() - started
 
 
+def measure(args: argparse.Namespace) -> tuple[list[dict[str, float]], float, float]:
+    """args.runs runs of the whole apply, then the provider alone and the start-up: (runs, floor, boot)."""
+    with tempfile.TemporaryDirectory(prefix="http-apply-") as tmp:
+        root = Path(tmp)
+        pristine = prepare(root, args.provisions)
+        runs = [one_run(root, pristine, args) for _ in range(args.runs)]
+        floor = statistics.median(provider_alone(root, pristine, args) for _ in range(args.runs))
+        boot = statistics.median(start_up() for _ in range(3))
+    return runs, floor, boot
+
+
+def apply_walls(provisions: int, latency: float, parallelism: int, runs: int) -> list[dict[str, float]]:
+    """Only the timed applies (for bench/run.py): each run's wall, execution and CPU seconds."""
+    args = argparse.Namespace(provisions=provisions, latency=latency, parallelism=parallelism, runs=runs)
+    with tempfile.TemporaryDirectory(prefix="http-apply-") as tmp:
+        root = Path(tmp)
+        pristine = prepare(root, provisions)
+        return [one_run(root, pristine, args) for _ in range(runs)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -191,12 +211,7 @@ def main() -> None:
     args = parser.parse_args()
 
     ideal = args.provisions * args.latency / 1000 / args.parallelism
-    with tempfile.TemporaryDirectory(prefix="http-apply-") as tmp:
-        root = Path(tmp)
-        pristine = prepare(root, args.provisions)
-        runs = [one_run(root, pristine, args) for _ in range(args.runs)]
-        floor = statistics.median(provider_alone(root, pristine, args) for _ in range(args.runs))
-        boot = statistics.median(start_up() for _ in range(3))
+    runs, floor, boot = measure(args)
 
     def median(key: str) -> float:
         return statistics.median(run[key] for run in runs)

@@ -1,34 +1,39 @@
-"""How `reconciler` scales, and how it compares to octoDNS doing the same kind of work: one screen.
+"""How `reconciler` scales, against the floor of the machine and against two peers: one screen.
 
-    python bench/run.py [--sizes 1000 10000 100000] [--runs 5] [--big-runs 2] [--warmup 1]
-                        [--out bench/out] [--no-peer]
+    python bench/run.py [--quick] [--sizes 1000 10000 100000] [--runs 5] [--big-runs 5]
+                        [--warmup 1] [--out bench/out] [--no-peer] [--no-http]
 
 For the repository's example estate and for generated estates of each size (bench/generate.py:
 orgs, sites, collections and standalone apps, 3% of subscriptions with changes pending), it
 times whole `reconciler` processes, start-up included: `validate`, `plan` (the sandbox provider)
 and `apply --auto-approve` of the pending changes (each apply on a fresh copy of the seeded
-console, provisioning delay 0). Beside them it times octoDNS's `octodns-sync` dry run from one
-YamlProvider to another on as many records, with the same share of changes, and prints
-plan / octoDNS. Wall time is the median of several runs after a warm-up (from 100,000 on: fewer
-runs, no warm-up); peak is the largest resident set of one run's process, from wait4.
-Estates, seeded consoles and zones are cached under --out and remade only when their inputs change.
+console, provisioning delay 0). `validate` and `plan` each run in turn with their floor
+(bench/floor.py: the same files parsed, the same database read, a plan-sized JSON written; for
+validate, parsing and the schema check), and the ratio is the median of the pairs' ratios.
+The peers: octoDNS's `octodns-sync` dry run on as many records with the same share of changes,
+and, where `terraform` is on PATH, `terraform plan` of N `terraform_data` resources with 2% changed
+against `reconciler plan` of N subscriptions with 2% pending. Last, an HTTP apply of 1,000
+provisions at 50 ms of latency, at parallelism 16 and 64, against its ideal.
+Estates, consoles, zones and workspaces are cached under --out and remade only when their inputs change.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import peer
+import report
+import terraform_peer
 from harness import (
+    HERE,
     OUT,
     REPO,
     ChildRun,
@@ -41,46 +46,30 @@ from harness import (
     run_child,
     seeded_console,
 )
+from report import EXAMPLE, HttpRow, Paired, Row, TerraformRow
+from targets import header, verdicts
 
 SIZES = (1_000, 10_000, 100_000)
-BIG = 100_000  # from this size on: --big-runs runs, no warm-up
+QUICK_SIZES = (1_000, 10_000)
+BIG = 100_000  # from this size on: --big-runs runs, no warm-up, one run of the peers
 PENDING = 0.03
+TERRAFORM_PENDING = 0.02
+TERRAFORM_MAX = 10_000  # terraform plan of 10,000 resources takes minutes; 100,000 would take hours
 APPLIED = re.compile(r"Applied (\d+) changes? in")
-EXAMPLE = "example"
-
-
-@dataclass(frozen=True)
-class Target:
-    estate: str  # EXAMPLE or a size
-    command: str
-    seconds: float
-    megabytes: float | None = None
-
-
-TARGETS = (
-    Target(EXAMPLE, "validate", 0.3),
-    Target(EXAMPLE, "plan", 0.5),
-    Target("10000", "plan", 1.0, 250),
-    Target("100000", "plan", 10.0, 2000),
+PLANNED = re.compile(
+    r"Plan: (\d+) sites? to create, (\d+) apps? to provision, (\d+) to reactivate, (\d+) to cancel"
 )
-
-
-@dataclass(frozen=True)
-class Row:
-    """One estate's measurements (None: not measured for this estate)."""
-
-    estate: str
-    runs: int
-    validate: Measured
-    plan: Measured
-    apply: Measured | None = None
-    changes: int | None = None
-    peer: Measured | None = None
-    creates: int | None = None
+HTTP_PROVISIONS, HTTP_LATENCY, HTTP_PARALLELISM = 1000, 50.0, (16, 64)
 
 
 def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def _checked(what: str, cwd: Path, run: ChildRun) -> ChildRun:
+    if run.returncode != 0:
+        raise SystemExit(f"{what} failed in {cwd} (exit {run.returncode}):\n{run.output.rstrip()[-3000:]}")
+    return run
 
 
 def measure(
@@ -98,18 +87,47 @@ def measure(
     for number in range(warmup + runs):
         if before is not None:
             before()
-        run = run_child(command, cwd, env or clean_env(), cwd / f"{what}.log")
-        if run.returncode != 0:
-            raise SystemExit(
-                f"{what} failed in {cwd} (exit {run.returncode}):\n{run.output.rstrip()[-3000:]}"
-            )
+        run = _checked(what, cwd, run_child(command, cwd, env or clean_env(), cwd / f"{what}.log"))
         if number >= warmup:
             done.append(run)
     return Measured(tuple(done))
 
 
+def measure_pair(
+    what: str, command: Sequence[str], floor: Sequence[str], cwd: Path, *, runs: int, warmup: int,
+    floor_env: dict[str, str] | None = None,
+) -> Paired:  # fmt: skip
+    """`command` and its `floor` in turn, A B A B ...: a change in the machine's load hits both."""
+    done: list[ChildRun] = []
+    floors: list[ChildRun] = []
+    for number in range(warmup + runs):
+        run = _checked(what, cwd, run_child(command, cwd, clean_env(), cwd / f"{what}.log"))
+        base = _checked(
+            f"{what} floor", cwd, run_child(floor, cwd, floor_env or clean_env(), cwd / "floor.log")
+        )
+        if number >= warmup:
+            done.append(run)
+            floors.append(base)
+    return Paired(Measured(tuple(done)), Measured(tuple(floors)))
+
+
+def floor_command(command: str, folder: Path) -> list[str]:
+    return [sys.executable, str(HERE / "floor.py"), command, str(folder)]
+
+
 def _runs(count: int) -> str:
     return f"{count} run{'' if count == 1 else 's'}"
+
+
+def compile_package() -> None:
+    """Bytecode for the package, as installing it writes (pip compiles every module it installs).
+
+    An editable checkout has none, and where PYTHONDONTWRITEBYTECODE is set Python never caches
+    it: every run would compile the whole package again, which no installed copy does.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    command = [sys.executable, "-m", "compileall", "-q", str(REPO / "reconciler")]
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
 def example_estate(out: Path) -> Path:
@@ -123,28 +141,38 @@ def example_estate(out: Path) -> Path:
     return folder
 
 
+def _validate_and_plan(folder: Path, runs: int, warmup: int) -> tuple[Paired, Paired]:
+    validate = measure_pair(
+        "validate", reconciler_command("validate"), floor_command("validate", folder), folder,
+        runs=runs, warmup=warmup,
+    )  # fmt: skip
+    plan = measure_pair(
+        "plan", reconciler_command("plan"), floor_command("plan", folder), folder, runs=runs, warmup=warmup
+    )
+    return validate, plan
+
+
 def measure_example(out: Path, runs: int, warmup: int) -> Row:
     folder = example_estate(out)
     fresh_console(folder, seeded_console(folder))
-    progress(f"example estate: validate and plan, {_runs(runs)} each")
-    validate = measure("validate", reconciler_command("validate"), folder, runs=runs, warmup=warmup)
-    plan = measure("plan", reconciler_command("plan"), folder, runs=runs, warmup=warmup)
+    progress(f"example estate: validate and plan with their floors, {_runs(runs)} each")
+    validate, plan = _validate_and_plan(folder, runs, warmup)
     return Row(EXAMPLE, runs, validate, plan)
 
 
-def measure_size(out: Path, size: int, runs: int, warmup: int, with_peer: bool) -> Row:
+def measure_size(out: Path, size: int, runs: int, warmup: int, args: argparse.Namespace) -> Row:
     progress(f"{size:,} subscriptions: preparing the estate and the console (cached after the first time)")
     folder = generated_estate(out / f"estate-{size}", size, pending=PENDING)
     pristine = seeded_console(folder)
     fresh_console(folder, pristine)
-    progress(f"{size:,} subscriptions: validate, plan and apply, {_runs(runs)} each")
-    validate = measure("validate", reconciler_command("validate"), folder, runs=runs, warmup=warmup)
-    plan = measure("plan", reconciler_command("plan"), folder, runs=runs, warmup=warmup)
+    progress(f"{size:,} subscriptions: validate and plan with their floors, then apply, {_runs(runs)} each")
+    validate, plan = _validate_and_plan(folder, runs, warmup)
+    apply_runs = min(runs, args.apply_big_runs) if size >= BIG else runs
     apply = measure(
         "apply",
         reconciler_command("apply", "--auto-approve"),
         folder,
-        runs=runs,
+        runs=apply_runs,
         warmup=warmup,
         env=clean_env(RECONCILER_SANDBOX_DELAY="0"),
         before=lambda: fresh_console(folder, pristine),
@@ -152,11 +180,12 @@ def measure_size(out: Path, size: int, runs: int, warmup: int, with_peer: bool) 
     fresh_console(folder, pristine)  # leave the estate ready for a `reconciler plan` by hand
     applied = APPLIED.search(apply.last.output)
     row = Row(str(size), runs, validate, plan, apply, int(applied.group(1)) if applied else None)
-    if not with_peer:
+    if not args.with_peer:
         return row
     zones, due = peer.zones(out / f"octodns-{size}", size, PENDING)
-    progress(f"{size:,} records: octodns-sync dry run, {_runs(runs)}")
-    synced = measure("octodns", peer.command(), zones, runs=runs, warmup=warmup)
+    peer_runs = 1 if size >= BIG else runs
+    progress(f"{size:,} records: octodns-sync dry run, {_runs(peer_runs)}")
+    synced = measure("octodns", peer.command(), zones, runs=peer_runs, warmup=0 if size >= BIG else warmup)
     planned = peer.creates(synced.last)
     if planned != due:
         tail = synced.last.output.rstrip()[-3000:]
@@ -164,113 +193,117 @@ def measure_size(out: Path, size: int, runs: int, warmup: int, with_peer: bool) 
     return Row(row.estate, runs, validate, plan, apply, row.changes, synced, planned)
 
 
-def _cells(measured: Measured | None) -> str:
-    if measured is None:
-        return f"{'-':>6} {'':>5}"
-    return f"{measured.wall:6.2f} {measured.peak_mb:5.0f}"
-
-
-def _name(estate: str) -> str:
-    return estate if estate == EXAMPLE else f"{int(estate):,}"
-
-
-def _estate_label(row: Row) -> str:
-    return f"{_name(row.estate)} ({row.runs})"
-
-
-def _count(value: int | None) -> str:
-    return "" if value is None else f"{value:,}"
-
-
-def table(rows: Sequence[Row]) -> list[str]:
-    lines = [
-        f"{'':<17} {'validate':^12} {'plan':^12} {'apply':^20} {'octoDNS dry run':^20}  plan /",
-        f"{'estate (runs)':<17} {'s':>6} {'MB':>5} {'s':>6} {'MB':>5} {'s':>6} {'MB':>5} {'changes':>7}"
-        f" {'s':>6} {'MB':>5} {'creates':>7}  octoDNS",
-    ]
-    for row in rows:
-        ratio = f"{row.plan.wall / row.peer.wall:6.2f}x" if row.peer is not None else f"{'-':>7}"
-        lines.append(
-            f"{_estate_label(row):<17} {_cells(row.validate)} {_cells(row.plan)} {_cells(row.apply)}"
-            f" {_count(row.changes):>7} {_cells(row.peer)} {_count(row.creates):>7}  {ratio}"
+def measure_terraform(out: Path, size: int, runs: int) -> TerraformRow:
+    progress(f"{size:,} subscriptions, 2% pending, and {size:,} terraform_data resources, 2% changed")
+    folder = generated_estate(out / f"estate-{size}-2pct", size, pending=TERRAFORM_PENDING)
+    fresh_console(folder, seeded_console(folder))
+    workspace, due = terraform_peer.workspace(out / f"terraform-{size}", size, TERRAFORM_PENDING)
+    progress(f"{size:,}: reconciler plan and terraform plan in turn, {_runs(runs)}")
+    done: list[ChildRun] = []
+    theirs: list[ChildRun] = []
+    for _ in range(runs):
+        done.append(
+            _checked(
+                "plan",
+                folder,
+                run_child(reconciler_command("plan"), folder, clean_env(), folder / "plan.log"),
+            )
         )
-    return lines
-
-
-def verdicts(rows: Sequence[Row]) -> list[str]:
-    by_estate = {row.estate: row for row in rows}
-    lines = []
-    for target in TARGETS:
-        row = by_estate.get(target.estate)
-        if row is None:
-            continue
-        measured: Measured = getattr(row, target.command)
-        wanted = f"{target.seconds:g} s" + (f" and {_size(target.megabytes)}" if target.megabytes else "")
-        got = f"{measured.wall:.2f} s, {measured.peak_mb:.0f} MB"
-        met = measured.wall <= target.seconds and (
-            target.megabytes is None or measured.peak_mb <= target.megabytes
+        env = clean_env(TF_IN_AUTOMATION="1")
+        theirs.append(
+            _checked(
+                "terraform plan",
+                workspace,
+                run_child(terraform_peer.command(), workspace, env, workspace / "plan.log"),
+            )
         )
-        label = f"{_name(target.estate)} {target.command}"
-        lines.append(f"  {label:<17} at most {wanted:<16} {got:<18} {'met' if met else 'NOT MET'}")
-    return lines
+    updates = terraform_peer.updates(theirs[-1])
+    if updates != due:
+        raise SystemExit(f"terraform planned {updates} updates, expected {due}:\n{theirs[-1].output[-3000:]}")
+    planned = PLANNED.search(done[-1].output)
+    changes = sum(int(n) for n in planned.groups()) if planned else 0
+    return TerraformRow(size, Paired(Measured(tuple(done)), Measured(tuple(theirs))), changes, updates)
 
 
-def _size(megabytes: float) -> str:
-    return f"{megabytes / 1000:g} GB" if megabytes >= 1000 else f"{megabytes:g} MB"
+def measure_http(runs: int, parallelisms: Sequence[int]) -> list[HttpRow]:
+    import http_apply
+
+    rows = []
+    for parallelism in parallelisms:
+        progress(f"HTTP apply of {HTTP_PROVISIONS:,} provisions, parallelism {parallelism}, {_runs(runs)}")
+        done = http_apply.apply_walls(HTTP_PROVISIONS, HTTP_LATENCY, parallelism, runs)
+        ideal = HTTP_PROVISIONS * HTTP_LATENCY / 1000 / parallelism
+        walls = tuple(run["wall"] for run in done)
+        cpu = sorted(done, key=lambda run: run["wall"])[len(done) // 2]
+        rows.append(HttpRow(parallelism, walls, ideal, cpu["apply_cpu"], cpu["server_cpu"]))
+    return rows
 
 
-def header(with_peer: bool, load: float) -> list[str]:
-    from reconciler import __version__
-
-    cpu = _cpu_model()
-    versus = f" against octoDNS {peer.version()}" if with_peer else " (octoDNS not run)"
-    return [
-        f"reconciler {__version__}{versus}; {os.cpu_count()} CPUs ({cpu}), "
-        f"Python {platform.python_version()}, {platform.system()} {platform.release()}",
-        f"load average when the run started: {load:.2f} (other work on the machine slows every row)",
-        "s: median wall seconds of whole processes, start-up included; MB: peak resident set (10^6 bytes)",
-        f"{PENDING:.0%} of subscriptions have changes pending; for octoDNS, {PENDING:.0%} of records are new",
-    ]
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1,000 and 10,000 only, 3 runs, no 64-way HTTP")
+    parser.add_argument("--sizes", type=int, nargs="+", default=None, metavar="N")
+    parser.add_argument("--runs", type=int, default=None, help="runs per command (5; --quick: 3)")
+    parser.add_argument("--big-runs", type=int, default=5, help="runs of validate and plan from 100,000 on")
+    parser.add_argument("--apply-big-runs", type=int, default=2, help="runs of apply from 100,000 on")
+    parser.add_argument("--warmup", type=int, default=1, help="runs not counted, below 100,000")
+    parser.add_argument("--out", type=Path, default=OUT, help="where estates and peers' inputs are cached")
+    parser.add_argument("--no-peer", action="store_true", help="run neither octoDNS nor Terraform")
+    parser.add_argument("--no-http", action="store_true", help="skip the HTTP apply")
+    args = parser.parse_args(argv)
+    args.sizes = sorted(args.sizes or (QUICK_SIZES if args.quick else SIZES))
+    args.runs = args.runs or (3 if args.quick else 5)
+    args.with_peer = not args.no_peer and peer.version() is not None
+    args.terraform = not args.no_peer and terraform_peer.version() is not None
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), metavar="N")
-    parser.add_argument("--runs", type=int, default=5, help="runs per command below 100,000")
-    parser.add_argument("--big-runs", type=int, default=2, help="runs per command from 100,000 on")
-    parser.add_argument("--warmup", type=int, default=1, help="runs not counted, below 100,000")
-    parser.add_argument("--out", type=Path, default=OUT, help="where estates and zones are cached")
-    parser.add_argument("--no-peer", action="store_true", help="do not run octoDNS")
-    args = parser.parse_args(argv)
-    with_peer = not args.no_peer and peer.version() is not None
-    if not args.no_peer and not with_peer:
-        progress("octoDNS is not installed (pip install -e '.[bench]'): measuring reconciler alone")
+    args = arguments(argv)
+    if not args.no_peer and not args.with_peer:
+        progress("octoDNS is not installed (pip install -e '.[bench]'): it is not run")
     load = os.getloadavg()[0]  # before our own processes add to it
     started = time.perf_counter()
+    compile_package()
     rows = [measure_example(args.out, args.runs, args.warmup)]
-    for size in sorted(args.sizes):
+    for size in args.sizes:
         big = size >= BIG
-        runs = max(1, args.big_runs if big else args.runs)
-        rows.append(measure_size(args.out, size, runs, 0 if big else args.warmup, with_peer))
+        rows.append(
+            measure_size(args.out, size, args.big_runs if big else args.runs, 0 if big else args.warmup, args)
+        )
+    terraform = [
+        measure_terraform(args.out, size, 1 if size >= TERRAFORM_MAX else args.runs)
+        for size in args.sizes
+        if args.terraform and size <= TERRAFORM_MAX
+    ]
+    http = (
+        []
+        if args.no_http
+        else measure_http(args.runs, HTTP_PARALLELISM[:1] if args.quick else HTTP_PARALLELISM)
+    )
     elapsed = time.perf_counter() - started
-    print("\n".join(header(with_peer, load)))
+    print("\n".join(header(args, load)))
     print()
-    print("\n".join(table(rows)))
-    for size in sorted(args.sizes):
+    print("\n".join(report.table(rows)))
+    for size in args.sizes:
         print(f"  {size:,}: {estate_summary(args.out / f'estate-{size}')}")
+    print("\n".join(report.floors(rows)))
+    print()
+    if terraform:
+        print("\n".join(report.terraform_table(terraform)))
+    if args.terraform and any(size > TERRAFORM_MAX for size in args.sizes):
+        print(
+            f"  terraform plan is not run above {TERRAFORM_MAX:,} resources:"
+            " its time grows faster than the estate (hours at 100,000)"
+        )
+    elif not args.terraform and not args.no_peer:
+        print("  terraform is not on PATH: the Terraform comparison is skipped")
+    if http:
+        print()
+        print("\n".join(report.http_table(http, HTTP_PROVISIONS, HTTP_LATENCY)))
     print()
     print("targets:")
-    print("\n".join(verdicts(rows)))
+    print("\n".join(verdicts(rows, http)))
     print(f"\nfinished in {elapsed:.0f} s")
 
 
