@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,3 +30,33 @@ def assert_golden(path: Path, actual: str, update: bool) -> None:
         return
     expected = path.read_text(encoding="utf-8")
     assert actual == expected, f"output differs from {path} (pytest --update-golden rewrites it)"
+
+
+ENV_POSTGRES = "RECONCILER_TEST_POSTGRES"
+
+
+def postgres_base_url() -> str:
+    """The test PostgreSQL that tests/run.sh starts; a skip without it, a failure under CI=true."""
+    url = os.environ.get(ENV_POSTGRES, "")
+    if url:
+        return url
+    reason = f"{ENV_POSTGRES} is not set: run the suite with 'bash tests/run.sh' to get a PostgreSQL"
+    if os.environ.get("CI", "").lower() in ("true", "1"):
+        pytest.fail(f"CI=true needs the PostgreSQL tests to run: {reason}")
+    pytest.skip(reason)
+
+
+@contextlib.contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A state URL on a schema of its own in the test PostgreSQL, dropped afterwards."""
+    import psycopg
+
+    base = postgres_base_url()
+    schema = "t_" + secrets.token_hex(6)
+    with psycopg.connect(base, autocommit=True) as db:
+        db.execute(f"CREATE SCHEMA {schema}")  # type: ignore[arg-type]
+    try:
+        yield f"{base}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(base, autocommit=True) as db:
+            db.execute(f"DROP SCHEMA {schema} CASCADE")  # type: ignore[arg-type]

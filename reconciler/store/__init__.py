@@ -1,7 +1,8 @@
 """The state store: runs, the journal of every attempt, and locks.
 
-`open_store(url)` picks the implementation from the URL's scheme; today `sqlite:PATH` (relative
-to the current directory). Everything else talks to the `StateStore` protocol only.
+`open_store(url)` picks the implementation from the URL's scheme: `sqlite:PATH` (relative to the
+current directory) or `postgresql://USER@HOST:PORT/DB` (also `postgres://`). Everything else talks
+to the `StateStore` protocol only (docs/state.md).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from reconciler.store.base import (
     StateStore,
     format_time,
 )
+from reconciler.store.failures import unknown_store
 
 __all__ = [
     "AttemptOutcome",
@@ -35,19 +37,28 @@ __all__ = [
     "format_time",
     "open_existing_store",
     "open_store",
+    "public_state",
 ]
 
 
 def open_store(url: str) -> StateStore:
     """The store at `url`, created when missing."""
+    if _is_postgres(url):
+        from reconciler.store.postgres import PostgresStore
+
+        return PostgresStore(url)
     from reconciler.store.sqlite import SqliteStore
 
-    return SqliteStore(_sqlite_path(url))
+    return SqliteStore(sqlite_path(url))
 
 
 def open_existing_store(url: str) -> StateStore | None:
     """The store at `url`, or None when nothing was ever recorded there (reading creates nothing)."""
-    path = _sqlite_path(url)
+    if _is_postgres(url):
+        from reconciler.store.postgres import PostgresStore
+
+        return PostgresStore.existing(url)
+    path = sqlite_path(url)
     if not path.exists():
         return None
     from reconciler.store.sqlite import SqliteStore
@@ -55,12 +66,33 @@ def open_existing_store(url: str) -> StateStore | None:
     return SqliteStore(path)
 
 
-def _sqlite_path(url: str) -> Path:
+def public_state(url: str) -> str:
+    """The state URL as it may be shown: without a password."""
+    if _is_postgres(url):
+        from reconciler.store.postgres import public_url
+
+        return public_url(url)
+    return url
+
+
+def _is_postgres(url: str) -> bool:
+    return url.lower().startswith(("postgresql://", "postgres://"))
+
+
+def sqlite_path(url: str) -> Path:
+    """The file of `sqlite:PATH`: relative to the current directory, `~` for the home directory.
+
+    `sqlite:///abs/path` is an absolute path too; `sqlite://name` is refused, since the URL puts
+    `name` where a host goes and a user meaning a relative file would find it written elsewhere.
+    """
     scheme, sep, rest = url.partition(":")
     if not (sep and scheme.lower() == "sqlite"):
+        raise unknown_store(url)
+    if rest.startswith("//") and not rest.startswith("///"):
         raise ReconcilerError(
-            f"unknown state store {url!r}",
-            hint="--state / RECONCILER_STATE takes sqlite:PATH, e.g. sqlite:.reconciler/state.db",
+            f"the state store {url!r} is ambiguous: {rest[2:]!r} stands where a URL names a host",
+            hint=f"use sqlite:{rest[2:]} for a file relative to the current directory, or "
+            "sqlite:///ABSOLUTE/PATH",
         )
     path = rest.removeprefix("//") if rest.startswith("///") else rest
     if not path:
@@ -68,4 +100,15 @@ def _sqlite_path(url: str) -> Path:
             f"the state store {url!r} names no file",
             hint="use sqlite:PATH, e.g. sqlite:.reconciler/state.db",
         )
-    return Path(path)
+    resolved = Path(path).expanduser() if path.startswith("~") else Path(path)
+    if str(resolved).startswith("~"):
+        raise ReconcilerError(
+            f"the state store {url!r} starts with ~, but that home directory is unknown",
+            hint="spell the path out, e.g. sqlite:/home/USER/state.db",
+        )
+    if resolved.is_dir():
+        raise ReconcilerError(
+            f"the state store {url!r} is a directory, not a file",
+            hint=f"name a file in it, e.g. sqlite:{path.rstrip('/')}/state.db",
+        )
+    return resolved

@@ -1,8 +1,8 @@
 """What the state store keeps, and the protocol any store implements.
 
 The store is the memory of `apply`: one row per run, one row per attempt at a change (the
-journal), and one lock per provider. SQLite is built in; another database (PostgreSQL for a
-team that runs apply from several CI runners) implements `StateStore` and nothing else changes.
+journal), and one lock per console. SQLite (one machine) and PostgreSQL (a team whose CI runners
+share one database) implement `StateStore`; nothing else knows which one is in use.
 Times are POSIX seconds (UTC); nothing here ever holds a credential.
 """
 
@@ -101,14 +101,16 @@ class AttemptRecord:
 class LockRequest:
     """Who wants a lock, for how long."""
 
-    id: str  # fresh per acquisition, so `unlock` of an old id never frees a newer holder
+    id: str  # the holder's random token, fresh per acquisition: `unlock` of an old id frees no newer holder
     name: str
     owner: str  # user@host pid N
     host: str
     pid: int
     run_id: str
-    now: float
+    now: float  # by the store's clock (`StateStore.clock`), so runners with skewed clocks agree
     ttl: float
+    #: boot and PID namespace of the holder: only a taker in the same one can prove the pid dead
+    namespace: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +124,7 @@ class LockRecord:
     acquired: float
     heartbeat: float
     expires: float
+    namespace: str = ""
 
     def expired(self, now: float) -> bool:
         return self.expires <= now
@@ -131,7 +134,13 @@ class StateStore(Protocol):
     """Runs, the journal of attempts, and locks. Safe to call from several threads and processes."""
 
     @property
-    def description(self) -> str: ...
+    def description(self) -> str:
+        """Where the store is, for messages: never with a password."""
+        ...
+
+    def clock(self) -> float:
+        """Now, by the store's clock: what lock expiries are measured against."""
+        ...
 
     # --- runs
     def start_run(self, run: NewRun) -> None: ...
@@ -156,7 +165,7 @@ class StateStore(Protocol):
 
     # --- locks
     def acquire_lock(self, request: LockRequest) -> LockRecord:
-        """Take the lock if it is free, expired or held by a dead process on this host.
+        """Take the lock if it is free, expired, or held by a provably dead process (`liveness`).
 
         Returns the holder afterwards: `request.id` when it was taken, else the current holder.
         Taking it marks the runs that held it before and are still `running` as abandoned.

@@ -7,6 +7,7 @@ import os
 import re
 import socket
 import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -76,7 +77,7 @@ def owner_of_this_process() -> str:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process with this id exists on this host (a zombie counts as alive)."""
+    """Whether a process with this id exists in this PID namespace (a zombie counts as alive)."""
     if pid <= 0:
         return False
     try:
@@ -86,3 +87,19 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True  # it exists, it is just someone else's
     return True
+
+
+def pid_namespace() -> str:
+    """This machine's boot and this process's PID namespace: where a pid means one process.
+
+    A pid is only evidence of life or death to a process that shares both: two containers on one
+    host (even with one hostname) have separate PID namespaces, and two machines that share a
+    hostname have separate boots. Without /proc (not Linux) only the hostname is known, which is
+    weaker: the platform is recorded so that such a holder is still told apart from a Linux one.
+    """
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return f"{sys.platform}:{host_name()}"
+    return f"{boot}/{namespace}"

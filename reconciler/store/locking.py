@@ -1,14 +1,16 @@
 """Holding a lock for a whole run: wait for it, keep it alive, give it back.
 
-A lock has an expiry that a heartbeat thread keeps pushing forward. If the holder dies, the
-heartbeat stops and the lock expires; on the same host a dead holder's lock is taken over at
-once (its pid is gone). Any store implementing `StateStore` gets this behaviour.
+A holder is known by its lock id, a random token fresh per acquisition. A heartbeat thread pushes
+the expiry TTL seconds past each beat, every TTL/3, by the store's clock (so runners whose clocks
+disagree still agree on it). If the holder dies the heartbeat stops and the lock is taken over
+once it expires; at once only when its death is provable (`liveness`). Any `StateStore` gets this.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 
 from reconciler.errors import Interrupted, ReconcilerError
 from reconciler.store.base import LockRecord, LockRequest, StateStore, format_time
-from reconciler.store.identity import host_name, owner_of_this_process
+from reconciler.store.identity import host_name, owner_of_this_process, pid_namespace
 
 DEFAULT_TTL = 30.0
 #: Seconds a lock lives without a heartbeat; shorter in tests of expiry, longer on slow storage.
@@ -51,7 +53,7 @@ class HeldLock:
         def beat() -> None:
             while not self._stop.wait(self.ttl / 3):
                 try:
-                    held = self.store.renew_lock(self.record.id, time.time(), self.ttl)
+                    held = self.store.renew_lock(self.record.id, self.store.clock(), self.ttl)
                 except Exception:  # a busy database now is retried at the next beat
                     continue
                 if not held:
@@ -67,8 +69,16 @@ class HeldLock:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        if not self.lost.is_set():
+        if self.lost.is_set():
+            return
+        try:
             self.store.release_lock(self.record.id)
+        except ReconcilerError as error:
+            # The run's own outcome matters more; an unreleased lock expires on its own.
+            sys.stderr.write(
+                f"warning: the lock {self.record.id} was not released ({error.message}); "
+                f"it expires within {format_seconds(self.ttl)}\n"
+            )
 
 
 def new_lock_id() -> str:
@@ -97,8 +107,9 @@ def acquire(
             host=host_name(),
             pid=os.getpid(),
             run_id=run_id,
-            now=time.time(),
+            now=store.clock(),
             ttl=ttl,
+            namespace=pid_namespace(),
         )
         holder = store.acquire_lock(request)
         if holder.id == request_id:

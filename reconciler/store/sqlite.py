@@ -1,20 +1,20 @@
 """The built-in state store: one SQLite file (`sqlite:PATH`).
 
 WAL lets `history` read while an apply writes; `busy_timeout` makes concurrent writers queue
-instead of failing; every write is one short transaction, so a `kill -9` loses at most the
-write in flight, never a record already committed. One connection per store, shared by the
-executor's threads behind a lock: each statement takes microseconds, so they never wait long.
+instead of failing; every write is one short transaction. `synchronous = FULL` fsyncs the WAL at
+every commit, so an attempt recorded before its request goes out survives a power cut too, not
+only a killed process (NORMAL would leave the last commits in the OS cache; bench/state_speed.py
+measures what FULL costs). One connection per store, shared by the executor's threads behind a lock.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from reconciler.errors import ReconcilerError
 from reconciler.store.base import (
@@ -27,10 +27,26 @@ from reconciler.store.base import (
     RunOutcome,
     RunRecord,
 )
-from reconciler.store.identity import pid_alive
+from reconciler.store.failures import sqlite_failure
+from reconciler.store.liveness import HolderState, holder_state
+from reconciler.store.records import (
+    ATTEMPT_COLUMNS,
+    LOCK_COLUMNS,
+    RUN_COLUMNS,
+    Row,
+    attempt_record,
+    held_by,
+    lock_record,
+    lock_row,
+    paths_json,
+    run_record,
+    taken_over_message,
+)
 
-SCHEMA_VERSION = 1
+#: 2: a lock records its holder's boot and PID namespace
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 15_000
+TABLES = ("runs", "attempts", "locks")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -73,21 +89,15 @@ CREATE TABLE IF NOT EXISTS locks (
     run_id TEXT NOT NULL,
     acquired REAL NOT NULL,
     heartbeat REAL NOT NULL,
-    expires REAL NOT NULL
+    expires REAL NOT NULL,
+    namespace TEXT NOT NULL DEFAULT ''
 );
 """
 
-_RUN_COLUMNS = (
-    "id, started, finished, actor, user, provider, lock_name, git_commit, paths, plan_checksum, "
-    "outcome, message"
-)
-_ATTEMPT_COLUMNS = (
-    "id, run_id, change_id, action, subject, number, idempotency_key, started, finished, outcome, "
-    "operation_id, error_code, error_message"
-)
-Row = tuple[Any, ...]
+#: from version N to N + 1
+_MIGRATIONS = {1: ("ALTER TABLE locks ADD COLUMN namespace TEXT NOT NULL DEFAULT ''",)}
 
-_LOCK_COLUMNS = "id, name, owner, host, pid, run_id, acquired, heartbeat, expires"
+_RUNS = RUN_COLUMNS.format(user="user")
 
 
 class SqliteStore:
@@ -96,55 +106,80 @@ class SqliteStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._mutex = threading.Lock()
+        created = _missing_parts(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
                 str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
             )
-            self._prepare()
         except (OSError, sqlite3.Error) as exc:
-            raise ReconcilerError(
-                f"cannot open the state store {path}: {exc}",
-                hint="set --state / RECONCILER_STATE to sqlite:PATH of a writable file",
-            ) from exc
+            _remove(created)
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise sqlite_failure(self.description, reason) from exc
+        try:
+            with self._guard():
+                self._prepare()
+        except BaseException:
+            self._db.close()
+            _remove(created)  # a store that could not be made leaves no file behind
+            raise
 
     @property
     def description(self) -> str:
         return f"sqlite:{self.path}"
 
+    def clock(self) -> float:
+        return time.time()
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise sqlite_failure(self.description, str(exc)) from exc
+
     def _prepare(self) -> None:
         self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         self._db.execute("PRAGMA journal_mode = WAL")
-        # NORMAL in WAL mode survives a killed process (the WAL is in the OS cache); only a power
-        # cut can lose the last commits, and it costs an fsync per checkpoint instead of per write.
-        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.execute("PRAGMA synchronous = FULL")
         with self._transaction() as db:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            tables = {
+                str(row[0]) for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
             if version > SCHEMA_VERSION:
                 raise ReconcilerError(
-                    f"the state store {self.path} was written by a newer reconciler (schema {version})",
+                    f"the state store {self.description} was written by a newer reconciler "
+                    f"(schema {version}; this one knows up to {SCHEMA_VERSION})",
                     hint="upgrade reconciler, or point --state at another file",
                 )
             if version == 0:
-                foreign = db.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' "
-                    "AND name NOT IN ('runs', 'attempts', 'locks', 'sqlite_sequence')"
-                ).fetchall()
-                if foreign:
-                    raise ReconcilerError(
-                        f"{self.path} is an SQLite database but not a reconciler state store",
-                        hint="point --state / RECONCILER_STATE at another file",
-                    )
-                # Statement by statement: executescript() would commit the open transaction first.
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                self._create(db, tables)
+                return
+            missing = [name for name in TABLES if name not in tables]
+            if missing:
+                raise sqlite_failure(self.description, f"no such table: {missing[0]}")
+            for step in range(version, SCHEMA_VERSION):
+                for statement in _MIGRATIONS[step]:
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _create(self, db: sqlite3.Connection, tables: set[str]) -> None:
+        if tables - {*TABLES, "sqlite_sequence"}:
+            raise ReconcilerError(
+                f"{self.path} is an SQLite database but not a reconciler state store",
+                hint="point --state / RECONCILER_STATE at another file",
+            )
+        # Statement by statement: executescript() would commit the open transaction first.
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One immediate transaction: writers queue on busy_timeout instead of deadlocking."""
-        with self._mutex:
+        with self._mutex, self._guard():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -154,18 +189,18 @@ class SqliteStore:
             self._db.execute("COMMIT")
 
     def _write(self, sql: str, params: Sequence[object]) -> sqlite3.Cursor:
-        with self._mutex:
+        with self._mutex, self._guard():
             return self._db.execute(sql, params)
 
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
-        with self._mutex:
+        with self._mutex, self._guard():
             return self._db.execute(sql, params).fetchall()
 
     # --- runs ---------------------------------------------------------------------------------------
 
     def start_run(self, run: NewRun) -> None:
         self._write(
-            f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, NULL, ?, NULL)",
+            f"INSERT INTO runs ({_RUNS}) VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, NULL, ?, NULL)",
             (
                 run.id,
                 run.started,
@@ -174,7 +209,7 @@ class SqliteStore:
                 run.provider,
                 run.lock_name,
                 run.commit,
-                json.dumps(list(run.paths)),
+                paths_json(run.paths),
                 RunOutcome.RUNNING.value,
             ),
         )
@@ -193,12 +228,11 @@ class SqliteStore:
         )
 
     def runs(self, limit: int) -> list[RunRecord]:
-        rows = self._read(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY started DESC, id DESC LIMIT ?", (limit,))
+        rows = self._read(f"SELECT {_RUNS} FROM runs ORDER BY started DESC, id DESC LIMIT ?", (limit,))
         return self._runs_from_rows(rows)
 
     def run(self, run_id: str) -> RunRecord | None:
-        rows = self._read(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,))
-        found = self._runs_from_rows(rows)
+        found = self._runs_from_rows(self._read(f"SELECT {_RUNS} FROM runs WHERE id = ?", (run_id,)))
         return found[0] if found else None
 
     def _runs_from_rows(self, rows: list[Row]) -> list[RunRecord]:
@@ -215,8 +249,9 @@ class SqliteStore:
             ids,
         ):
             counts[str(run_id)][str(outcome)] = int(count)
-        held = {str(row[0]) for row in self._read("SELECT run_id FROM locks")}
-        return [_run_record(row, counts[str(row[0])], held) for row in rows]
+        holders = {lock.run_id: lock for lock in self.locks()}
+        now = self.clock()
+        return [run_record(row, counts[str(row[0])], holders, now) for row in rows]
 
     # --- the journal --------------------------------------------------------------------------------
 
@@ -257,56 +292,35 @@ class SqliteStore:
         )
 
     def attempts(self, run_id: str) -> list[AttemptRecord]:
-        rows = self._read(f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE run_id = ? ORDER BY id", (run_id,))
-        return [_attempt_record(row) for row in rows]
+        rows = self._read(f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE run_id = ? ORDER BY id", (run_id,))
+        return [attempt_record(row) for row in rows]
 
     # --- locks --------------------------------------------------------------------------------------
 
     def acquire_lock(self, request: LockRequest) -> LockRecord:
         with self._transaction() as db:
-            row = db.execute(f"SELECT {_LOCK_COLUMNS} FROM locks WHERE name = ?", (request.name,)).fetchone()
+            row = db.execute(f"SELECT {LOCK_COLUMNS} FROM locks WHERE name = ?", (request.name,)).fetchone()
             if row is not None:
-                holder = _lock_record(row)
-                dead = holder.host == request.host and not pid_alive(holder.pid)
-                if not (dead or holder.expired(request.now)):
+                holder = lock_record(row)
+                if holder_state(holder, request.now, (request.host, request.namespace)) is HolderState.LIVE:
                     return holder
                 db.execute("DELETE FROM locks WHERE name = ?", (request.name,))
+            taken = held_by(request)
             db.execute(
-                f"INSERT INTO locks ({_LOCK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    request.id,
-                    request.name,
-                    request.owner,
-                    request.host,
-                    request.pid,
-                    request.run_id,
-                    request.now,
-                    request.now,
-                    request.now + request.ttl,
-                ),
+                f"INSERT INTO locks ({LOCK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", lock_row(taken)
             )
             # Whoever held this lock before is gone: its runs still marked running never finished.
             db.execute(
                 "UPDATE runs SET outcome = ?, message = ? WHERE lock_name = ? AND outcome = ? AND id != ?",
                 (
                     RunOutcome.ABANDONED.value,
-                    f"its process ended without finishing; run {request.run_id} took the lock",
+                    taken_over_message(request.run_id),
                     request.name,
                     RunOutcome.RUNNING.value,
                     request.run_id,
                 ),
             )
-            return LockRecord(
-                id=request.id,
-                name=request.name,
-                owner=request.owner,
-                host=request.host,
-                pid=request.pid,
-                run_id=request.run_id,
-                acquired=request.now,
-                heartbeat=request.now,
-                expires=request.now + request.ttl,
-            )
+            return taken
 
     def renew_lock(self, lock_id: str, now: float, ttl: float) -> bool:
         cursor = self._write(
@@ -316,83 +330,41 @@ class SqliteStore:
 
     def release_lock(self, lock_id: str) -> LockRecord | None:
         with self._transaction() as db:
-            row = db.execute(f"SELECT {_LOCK_COLUMNS} FROM locks WHERE id = ?", (lock_id,)).fetchone()
+            row = db.execute(f"SELECT {LOCK_COLUMNS} FROM locks WHERE id = ?", (lock_id,)).fetchone()
             if row is None:
                 return None
             db.execute("DELETE FROM locks WHERE id = ?", (lock_id,))
-            return _lock_record(row)
+            return lock_record(row)
 
     def locks(self) -> list[LockRecord]:
-        return [_lock_record(row) for row in self._read(f"SELECT {_LOCK_COLUMNS} FROM locks ORDER BY name")]
+        return [lock_record(row) for row in self._read(f"SELECT {LOCK_COLUMNS} FROM locks ORDER BY name")]
 
     def close(self) -> None:
         with self._mutex:
             self._db.close()
 
 
-def _optional_str(value: Any) -> str | None:
-    return None if value is None else str(value)
+def _missing_parts(path: Path) -> list[Path]:
+    """The file, its -wal and -shm, and the directories above it that do not exist yet, deepest first."""
+    missing = [side for side in (Path(f"{path}-wal"), Path(f"{path}-shm")) if not side.exists()]
+    for candidate in (path, *path.parents):
+        if candidate.exists() or candidate.is_symlink():
+            break
+        missing.append(candidate)
+    return missing
 
 
-def _optional_float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _run_record(row: Row, counts: dict[str, int], held: set[str]) -> RunRecord:
-    outcome = RunOutcome(str(row[10]))
-    message = _optional_str(row[11])
-    if outcome is RunOutcome.RUNNING and str(row[0]) not in held:
-        # Its lock is gone (expired and taken, or unlocked by hand): no process is driving it any more.
-        outcome = RunOutcome.ABANDONED
-        message = message or "its process ended without finishing and no longer holds the lock"
-    return RunRecord(
-        id=str(row[0]),
-        started=float(row[1]),
-        finished=_optional_float(row[2]),
-        actor=_optional_str(row[3]),
-        user=str(row[4]),
-        provider=str(row[5]),
-        lock_name=str(row[6]),
-        commit=_optional_str(row[7]),
-        paths=tuple(json.loads(str(row[8]))),
-        plan_checksum=_optional_str(row[9]),
-        outcome=outcome,
-        message=message,
-        succeeded=counts.get(AttemptOutcome.SUCCEEDED, 0),
-        failed=counts.get(AttemptOutcome.FAILED, 0),
-        skipped=counts.get(AttemptOutcome.SKIPPED, 0),
-        interrupted=counts.get(AttemptOutcome.INTERRUPTED, 0),
-        unfinished=counts.get(AttemptOutcome.STARTED, 0),
-    )
-
-
-def _attempt_record(row: Row) -> AttemptRecord:
-    return AttemptRecord(
-        id=int(row[0]),
-        run_id=str(row[1]),
-        change_id=str(row[2]),
-        action=str(row[3]),
-        subject=str(row[4]),
-        number=int(row[5]),
-        idempotency_key=str(row[6]),
-        started=float(row[7]),
-        finished=_optional_float(row[8]),
-        outcome=AttemptOutcome(str(row[9])),
-        operation_id=_optional_str(row[10]),
-        error_code=_optional_str(row[11]),
-        error_message=_optional_str(row[12]),
-    )
-
-
-def _lock_record(row: Row) -> LockRecord:
-    return LockRecord(
-        id=str(row[0]),
-        name=str(row[1]),
-        owner=str(row[2]),
-        host=str(row[3]),
-        pid=int(row[4]),
-        run_id=str(row[5]),
-        acquired=float(row[6]),
-        heartbeat=float(row[7]),
-        expires=float(row[8]),
-    )
+def _remove(created: list[Path]) -> None:
+    """Undo a failed open. A -wal with content is another process's by now: it is never removed."""
+    wal = created[0] if created and created[0].name.endswith("-wal") else None
+    if wal is not None and wal.exists() and wal.stat().st_size > 0:
+        return
+    for part in created:
+        try:
+            if part.is_dir():
+                part.rmdir()
+            else:
+                part.unlink(missing_ok=True)
+                Path(f"{part}-journal").unlink(missing_ok=True)
+        except OSError:
+            return  # something else was put there meanwhile: leave it

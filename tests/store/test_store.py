@@ -1,15 +1,12 @@
-"""The state store protocol on a real SQLite file: runs, the journal, locks."""
+"""The state store protocol on both backends (a SQLite file, a real PostgreSQL): runs, journal, locks."""
 
 from __future__ import annotations
 
-import sqlite3
+import os
 import threading
 import time
-from pathlib import Path
+from dataclasses import replace
 
-import pytest
-
-from reconciler.errors import ReconcilerError
 from reconciler.store import (
     AttemptOutcome,
     LockRequest,
@@ -18,9 +15,8 @@ from reconciler.store import (
     RunOutcome,
     StateStore,
     format_time,
-    open_store,
 )
-from reconciler.store.identity import ci_commit
+from reconciler.store.identity import ci_commit, host_name, pid_namespace
 
 
 def new_run(run_id: str, started: float = 1000.0, lock_name: str = "sandbox:console.db") -> NewRun:
@@ -59,43 +55,6 @@ def lock_request(lock_id: str, run_id: str, *, now: float, host: str = "ci-2", p
         now=now,
         ttl=30.0,
     )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> StateStore:
-    return open_store(f"sqlite:{tmp_path / 'nested' / 'state.db'}")
-
-
-def test_open_store_creates_parent_directories(tmp_path: Path) -> None:
-    store = open_store(f"sqlite:{tmp_path / 'a' / 'b' / 'state.db'}")
-    assert (tmp_path / "a" / "b" / "state.db").is_file()
-    assert store.description == f"sqlite:{tmp_path / 'a' / 'b' / 'state.db'}"
-
-
-def test_open_store_rejects_other_schemes() -> None:
-    with pytest.raises(ReconcilerError) as caught:
-        open_store("postgres://db/state")
-    assert caught.value.message == "unknown state store 'postgres://db/state'"
-    assert caught.value.hint == (
-        "--state / RECONCILER_STATE takes sqlite:PATH, e.g. sqlite:.reconciler/state.db"
-    )
-
-
-def test_open_store_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> None:
-    path = tmp_path / "notes.txt"
-    path.write_text("hello, this is not SQLite" * 100)
-    with pytest.raises(ReconcilerError) as caught:
-        open_store(f"sqlite:{path}")
-    assert caught.value.message == f"cannot open the state store {path}: file is not a database"
-
-
-def test_open_store_refuses_someone_elses_database(tmp_path: Path) -> None:
-    path = tmp_path / "other.db"
-    with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE invoices (id INTEGER)")
-    with pytest.raises(ReconcilerError) as caught:
-        open_store(f"sqlite:{path}")
-    assert caught.value.message == f"{path} is an SQLite database but not a reconciler state store"
 
 
 def test_a_run_and_its_attempts_round_trip(store: StateStore) -> None:
@@ -209,3 +168,30 @@ def test_the_commit_comes_from_the_first_ci_variable_set() -> None:
 def test_times_are_shown_in_utc_to_the_second() -> None:
     assert format_time(0.0) == "1970-01-01T00:00:00Z"
     assert format_time(1795262403.9) == "2026-11-21T12:00:03Z"
+
+
+def test_a_running_run_whose_heartbeat_lapsed_shows_as_abandoned(store: StateStore) -> None:
+    now = store.clock()
+    store.start_run(new_run("r1", started=now - 100))
+    store.acquire_lock(lock_request("lk-1", "r1", now=now - 100))
+    record = store.runs(5)[0]
+    assert (record.outcome, record.message) == (
+        RunOutcome.ABANDONED,
+        "its holder stopped renewing the lock (heartbeat lapsed past the TTL)",
+    )
+
+
+def test_a_dead_holder_is_taken_over_at_once_only_from_its_own_pid_namespace(store: StateStore) -> None:
+    gone = 2**22 + 12345  # above pid_max: no process has it
+    now = store.clock()
+    here = replace(lock_request("lk-1", "r1", now=now), host=host_name(), pid=gone, namespace=pid_namespace())
+    store.acquire_lock(here)
+    # Same hostname, another container: its pid says nothing, the lock is waited out.
+    other_container = replace(here, id="lk-2", run_id="r2", namespace="boot/pid:[4026532999]")
+    assert store.acquire_lock(other_container).id == "lk-1"
+    same_namespace = replace(here, id="lk-3", run_id="r3", pid=os.getpid())
+    assert store.acquire_lock(same_namespace).id == "lk-3"
+
+
+def test_the_store_clock_is_the_time_now(store: StateStore) -> None:
+    assert abs(store.clock() - time.time()) < 5

@@ -1,0 +1,57 @@
+"""A state store that fails says which store, what went wrong and what to do, in one message."""
+
+from __future__ import annotations
+
+from reconciler.errors import ReconcilerError
+
+_ELSEWHERE = "or point --state / RECONCILER_STATE at another store"
+
+
+def sqlite_failure(description: str, reason: str) -> ReconcilerError:
+    """The error for an SQLite failure, told apart by SQLite's own reason."""
+    lowered = reason.lower()
+    if "not a database" in lowered or "malformed" in lowered or "no such table" in lowered:
+        return ReconcilerError(
+            f"the state store {description} is damaged or not a state store: {reason}",
+            hint=f"move the file aside (its history and locks are lost; the next apply starts a new one), "
+            f"{_ELSEWHERE}",
+        )
+    if "full" in lowered:
+        return ReconcilerError(
+            f"cannot write the state store {description}: the disk is full",
+            hint=f"free space on that disk, {_ELSEWHERE}",
+        )
+    if "disk i/o" in lowered:
+        return ReconcilerError(
+            f"cannot write the state store {description}: {reason}",
+            hint=f"check that its disk has free space and works, {_ELSEWHERE}",
+        )
+    if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
+        return ReconcilerError(
+            f"cannot write the state store {description}: {reason}",
+            hint="make the file and its directory writable (SQLite also writes -wal and -shm files beside "
+            f"it), {_ELSEWHERE}",
+        )
+    if "locked" in lowered or "busy" in lowered:
+        return ReconcilerError(
+            f"the state store {description} stayed locked by another process: {reason}",
+            hint="try again once the other reconciler command has finished",
+        )
+    return ReconcilerError(f"the state store {description} failed: {reason}", hint="O" + _ELSEWHERE[1:])
+
+
+def postgres_failure(description: str, reason: str) -> ReconcilerError:
+    """The error for a PostgreSQL failure; `reason` must already be free of any password."""
+    return ReconcilerError(
+        f"the state store {description} failed: {reason}",
+        hint="check that PostgreSQL runs and this user may connect (the password comes from the URL, "
+        "PGPASSWORD or ~/.pgpass); a run cut short is resumed by running apply again",
+    )
+
+
+def unknown_store(url: str) -> ReconcilerError:
+    return ReconcilerError(
+        f"unknown state store {url!r}",
+        hint="--state / RECONCILER_STATE takes sqlite:PATH (e.g. sqlite:.reconciler/state.db) or "
+        "postgresql://USER@HOST:PORT/DB",
+    )

@@ -1,0 +1,244 @@
+"""What only the SQLite store does: files, URLs, migration, and its failures named clearly."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reconciler.errors import ReconcilerError
+from reconciler.store import open_store, sqlite_path
+from tests.helpers import clean_env
+
+
+def test_open_store_creates_parent_directories(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:{tmp_path / 'a' / 'b' / 'state.db'}")
+    assert (tmp_path / "a" / "b" / "state.db").is_file()
+    assert store.description == f"sqlite:{tmp_path / 'a' / 'b' / 'state.db'}"
+
+
+def test_open_store_rejects_other_schemes() -> None:
+    with pytest.raises(ReconcilerError) as caught:
+        open_store("mysql://db/state")
+    assert caught.value.message == "unknown state store 'mysql://db/state'"
+    assert caught.value.hint == (
+        "--state / RECONCILER_STATE takes sqlite:PATH (e.g. sqlite:.reconciler/state.db) or "
+        "postgresql://USER@HOST:PORT/DB"
+    )
+
+
+def test_a_file_that_is_not_a_database_is_named_with_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("hello, this is not SQLite" * 100)
+    with pytest.raises(ReconcilerError) as caught:
+        open_store(f"sqlite:{path}")
+    assert caught.value.message == (
+        f"the state store sqlite:{path} is damaged or not a state store: file is not a database"
+    )
+    assert caught.value.hint == (
+        "move the file aside (its history and locks are lost; the next apply starts a new one), "
+        "or point --state / RECONCILER_STATE at another store"
+    )
+
+
+def test_open_store_refuses_someone_elses_database(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE invoices (id INTEGER)")
+    with pytest.raises(ReconcilerError) as caught:
+        open_store(f"sqlite:{path}")
+    assert caught.value.message == f"{path} is an SQLite database but not a reconciler state store"
+
+
+def test_a_dropped_table_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    open_store(f"sqlite:{path}").close()
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE attempts")
+    with pytest.raises(ReconcilerError) as caught:
+        open_store(f"sqlite:{path}")
+    assert caught.value.message == (
+        f"the state store sqlite:{path} is damaged or not a state store: no such table: attempts"
+    )
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    open_store(f"sqlite:{path}").close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 9")
+    with pytest.raises(ReconcilerError) as caught:
+        open_store(f"sqlite:{path}")
+    assert caught.value.message == (
+        f"the state store sqlite:{path} was written by a newer reconciler (schema 9; this one knows up to 2)"
+    )
+
+
+def test_a_version_1_store_is_migrated_keeping_its_locks(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE runs (id TEXT PRIMARY KEY, started REAL NOT NULL, finished REAL, actor TEXT, "
+            "user TEXT NOT NULL, provider TEXT NOT NULL, lock_name TEXT NOT NULL, git_commit TEXT, "
+            "paths TEXT NOT NULL, plan_checksum TEXT, outcome TEXT NOT NULL, message TEXT)"
+        )
+        db.execute(
+            "CREATE TABLE attempts (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT, change_id TEXT, "
+            "action TEXT, subject TEXT, number INTEGER, idempotency_key TEXT, started REAL, finished REAL, "
+            "outcome TEXT, operation_id TEXT, error_code TEXT, error_message TEXT)"
+        )
+        db.execute(
+            "CREATE TABLE locks (name TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, owner TEXT NOT NULL, "
+            "host TEXT NOT NULL, pid INTEGER NOT NULL, run_id TEXT NOT NULL, acquired REAL NOT NULL, "
+            "heartbeat REAL NOT NULL, expires REAL NOT NULL)"
+        )
+        db.execute("INSERT INTO locks VALUES ('console:x', 'lk-old', 'a@b pid 1', 'b', 1, 'r0', 1, 1, 2)")
+        db.execute("PRAGMA user_version = 1")
+    store = open_store(f"sqlite:{path}")
+    assert [(lock.id, lock.namespace) for lock in store.locks()] == [("lk-old", "")]
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+def test_the_journal_is_fsynced_at_every_commit(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:{tmp_path / 'state.db'}")
+    # 2 = FULL: the WAL is synced on every commit, so a power cut loses no recorded attempt.
+    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("url", "message", "hint"),
+    [
+        (
+            "sqlite://rel.db",
+            "the state store 'sqlite://rel.db' is ambiguous: 'rel.db' stands where a URL names a host",
+            "use sqlite:rel.db for a file relative to the current directory, or sqlite:///ABSOLUTE/PATH",
+        ),
+        (
+            "sqlite:",
+            "the state store 'sqlite:' names no file",
+            "use sqlite:PATH, e.g. sqlite:.reconciler/state.db",
+        ),
+    ],
+)
+def test_urls_that_would_surprise_are_refused(url: str, message: str, hint: str) -> None:
+    with pytest.raises(ReconcilerError) as caught:
+        sqlite_path(url)
+    assert (caught.value.message, caught.value.hint) == (message, hint)
+
+
+def test_a_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ReconcilerError) as caught:
+        sqlite_path(f"sqlite:{tmp_path}")
+    assert caught.value.message == f"the state store 'sqlite:{tmp_path}' is a directory, not a file"
+
+
+def test_urls_mean_what_a_user_expects() -> None:
+    assert sqlite_path("sqlite:~/x.db") == Path.home() / "x.db"
+    assert sqlite_path("sqlite:///var/x.db") == Path("/var/x.db")
+    assert sqlite_path("sqlite:rel/x.db") == Path("rel/x.db")
+
+
+FULL_DISK = """
+import resource, signal, sys
+from reconciler.errors import ReconcilerError
+from reconciler.store import NewRun, open_store
+store = open_store(sys.argv[1])
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+limit = int(sys.argv[2])
+if limit < 10**9:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+try:
+    for n in range(100_000):
+        store.start_run(NewRun(f"r{n}", 1.0, None, "u", "p" * 500, "l", None, ("x" * 500,)))
+except ReconcilerError as error:
+    print(error.message)
+    print(error.hint)
+"""
+
+
+def _fill(path: Path, limit: int) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", FULL_DISK, f"sqlite:{path}", str(limit)],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=120,
+    )
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs to fill needs root")
+def test_a_full_disk_gives_one_clear_message(tmp_path: Path) -> None:
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)], check=True)
+    try:
+        done = _fill(disk / "state.db", 10**9)
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+    assert done.stderr == ""
+    assert done.stdout == (
+        f"cannot write the state store sqlite:{disk / 'state.db'}: the disk is full\n"
+        "free space on that disk, or point --state / RECONCILER_STATE at another store\n"
+    )
+
+
+def test_a_file_size_limit_gives_one_clear_message(tmp_path: Path) -> None:
+    # Over RLIMIT_FSIZE a write fails with EFBIG, which SQLite reports as a disk I/O error.
+    done = _fill(tmp_path / "state.db", 200_000)
+    assert done.stderr == ""
+    assert done.stdout == (
+        f"cannot write the state store sqlite:{tmp_path / 'state.db'}: disk I/O error\n"
+        "check that its disk has free space and works, or point --state / RECONCILER_STATE at another store\n"
+    )
+
+
+@contextlib.contextmanager
+def read_only(target: Path) -> Iterator[None]:
+    """`target` (a file or a directory) read-only, for root too: root ignores permission bits,
+    so for root it becomes a read-only bind mount of itself."""
+    if os.geteuid() != 0:
+        mode = target.stat().st_mode
+        target.chmod(0o555 if target.is_dir() else 0o444)
+        try:
+            yield
+        finally:
+            target.chmod(mode)
+        return
+    subprocess.run(["mount", "--bind", str(target), str(target)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(target)], check=True)
+        yield
+    finally:
+        subprocess.run(["umount", str(target)], check=True)
+
+
+@pytest.mark.parametrize("what", ["file", "directory"])
+def test_a_read_only_store_gives_one_clear_message_and_leaves_no_file(what: str, tmp_path: Path) -> None:
+    folder = tmp_path / "state"
+    folder.mkdir()
+    path = folder / "state.db"
+    open_store(f"sqlite:{path}").close()
+    before = sorted(p.name for p in folder.iterdir())
+    with read_only(path if what == "file" else folder):
+        done = subprocess.run(
+            [sys.executable, "-m", "reconciler", "--state", f"sqlite:{path}", "unlock", "lk-1"],
+            capture_output=True,
+            text=True,
+            env=clean_env(),
+            timeout=60,
+        )
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith(f"error: cannot write the state store sqlite:{path}: "), lines
+    assert lines[1:] == [
+        "hint: make the file and its directory writable (SQLite also writes -wal and -shm files beside "
+        "it), or point --state / RECONCILER_STATE at another store"
+    ]
+    assert sorted(p.name for p in folder.iterdir()) == before
