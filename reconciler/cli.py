@@ -237,12 +237,13 @@ def locks(fmt: str, provider: str | None, actor: str | None, state: str | None) 
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("lock_id", metavar="ID")
+@click.option("--force", is_flag=True, help="Release it even though its holder's heartbeat is live.")
 @global_flags
-def unlock(lock_id: str, provider: str | None, actor: str | None, state: str | None) -> int:
+def unlock(lock_id: str, force: bool, provider: str | None, actor: str | None, state: str | None) -> int:
     """Release a lock by id (for a holder that died and will not come back)."""
     from reconciler.commands import locks as command
 
-    return command.unlock(options_of(provider, actor, state), lock_id)
+    return command.unlock(options_of(provider, actor, state), lock_id, force=force)
 
 
 @cli.command(context_settings=CONTEXT)

@@ -36,7 +36,7 @@ from reconciler.pipeline import planning, public_provider
 from reconciler.planning import plan_changes
 from reconciler.planning.fingerprint import observed_fingerprint
 from reconciler.providers.base import Provider
-from reconciler.providers.registry import console_identity
+from reconciler.providers.registry import lock_name
 from reconciler.secrets import scrub
 from reconciler.store import LockRecord, NewRun, RunOutcome, StateStore, format_time, open_store
 from reconciler.store.identity import ci_commit, owner_of_this_process
@@ -118,8 +118,8 @@ class Apply:
         self.run_id = new_run_id()
         # One lock per console, named the way plans name it: without any credential.
         self.provider_name = public_provider(request.options)
-        # ...and taken on the console however its URL is spelled, so two spellings never both hold it.
-        self.lock_name = console_identity(self.provider_name)
+        # ...and taken on the console however it is reached: by the identity it states, else by its URL.
+        self.lock_name = lock_name(request.options.provider_settings(), self.provider_name)
 
     def run(self) -> int:
         held = self._lock()

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 
 from reconciler.errors import EXIT_OK, ReconcilerError
 from reconciler.options import GlobalOptions
 from reconciler.store import LockRecord, format_time, open_existing_store
-from reconciler.store.identity import host_name, pid_alive
-from reconciler.terminal import info
+from reconciler.store.liveness import HolderState, holder_state
 
 
 def list_locks(options: GlobalOptions, fmt: str) -> int:
     store = open_existing_store(options.state)
-    records = [] if store is None else store.locks()
+    records: list[LockRecord] = []
+    now = 0.0
     if store is not None:
-        store.close()
-    now = time.time()
+        try:
+            records, now = store.locks(), store.clock()
+        finally:
+            store.close()
     if fmt == "json":
         payload = {"locks": [lock_to_json(lock, now) for lock in records]}
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
@@ -27,37 +28,45 @@ def list_locks(options: GlobalOptions, fmt: str) -> int:
     return EXIT_OK
 
 
-def unlock(options: GlobalOptions, lock_id: str) -> int:
+def unlock(options: GlobalOptions, lock_id: str, *, force: bool = False) -> int:
     store = open_existing_store(options.state)
-    released = None if store is None else store.release_lock(lock_id)
-    if store is not None:
+    if store is None:
+        raise _no_lock(lock_id)
+    try:
+        lock = next((held for held in store.locks() if held.id == lock_id), None)
+        if lock is None:
+            raise _no_lock(lock_id)
+        if not force and holder_state(lock, store.clock()) is HolderState.LIVE:
+            raise live_holder(lock)
+        released = store.release_lock(lock_id)
+    finally:
         store.close()
     if released is None:
-        raise ReconcilerError(f"no lock with id {lock_id!r}", hint="'reconciler locks' lists the locks held")
+        raise _no_lock(lock_id)  # released by its holder meanwhile
     sys.stdout.write(
         f"Released lock {released.id} on {released.name} (held by {released.owner}, run {released.run_id}).\n"
     )
-    if holder_state(released, time.time()) == "live":
-        info(
-            f"warning: its holder still looked alive; it stops starting changes at its next heartbeat, "
-            f"and run {released.run_id} shows as abandoned in 'reconciler history'"
-        )
     return EXIT_OK
 
 
-def holder_state(lock: LockRecord, now: float) -> str:
-    """live, expired, or dead (its process is gone from this host): what the next apply will do."""
-    if lock.expired(now):
-        return "expired"
-    if lock.host == host_name() and not pid_alive(lock.pid):
-        return "dead"
-    return "live"
+def _no_lock(lock_id: str) -> ReconcilerError:
+    return ReconcilerError(f"no lock with id {lock_id!r}", hint="'reconciler locks' lists the locks held")
+
+
+def live_holder(lock: LockRecord) -> ReconcilerError:
+    return ReconcilerError(
+        f"the lock {lock.id} on {lock.name} is held by {lock.owner} (run {lock.run_id}), whose heartbeat "
+        f"is live: last beat {format_time(lock.heartbeat)}, expires {format_time(lock.expires)}",
+        hint="wait for that run to finish (a holder that died frees its lock when it expires); "
+        f"'reconciler unlock {lock.id} --force' releases it now, and that run stops starting changes "
+        "at its next heartbeat",
+    )
 
 
 _STATE_NOTES = {
-    "live": "held",
-    "expired": "expired: the next apply takes it over",
-    "dead": "its process is gone: the next apply takes it over",
+    HolderState.LIVE: "held",
+    HolderState.EXPIRED: "expired: the next apply takes it over",
+    HolderState.DEAD: "its process is gone: the next apply takes it over",
 }
 
 
@@ -87,5 +96,5 @@ def lock_to_json(lock: LockRecord, now: float) -> dict[str, object]:
         "acquired": format_time(lock.acquired),
         "heartbeat": format_time(lock.heartbeat),
         "expires": format_time(lock.expires),
-        "state": holder_state(lock, now),
+        "state": str(holder_state(lock, now)),
     }

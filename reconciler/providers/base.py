@@ -21,6 +21,15 @@ class ProviderSettings:
 
 
 @runtime_checkable
+class StatesIdentity(Protocol):
+    """A provider whose console says who it is: apply's lock is named by that identity."""
+
+    def console_id(self) -> str | None:
+        """The console's stable identity, or None when it states none."""
+        ...
+
+
+@runtime_checkable
 class Provider(Protocol):
     """A billing console the reconciler can observe and write to.
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from reconciler.errors import ReconcilerError
-from reconciler.providers.base import Provider, ProviderSettings
+from reconciler.errors import ProviderError, ReconcilerError
+from reconciler.providers.base import Provider, ProviderSettings, StatesIdentity
 
 Factory = Callable[[ProviderSettings], Provider]
 
@@ -75,6 +76,29 @@ def console_identity(url: str) -> str:
         port = parts.port or (443 if scheme == "https" else 80)
         return f"{scheme}://{host}:{port}{parts.path.rstrip('/')}"
     return url
+
+
+#: what a console may call itself: a stated identity is shown in messages and names a lock
+_STATED_IDENTITY = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def lock_name(settings: ProviderSettings, public_url: str) -> str:
+    """The name of apply's lock on the console `settings` reach: the identity the console states
+    (e.g. `sbx-0cd575d885e73ef0`) (`sandbox:PATH` and `sandbox serve` over PATH are then one lock), else
+    the name `console_identity` derives from its URL."""
+    try:
+        provider = open_provider(settings)
+    except ProviderError:
+        return console_identity(public_url)  # unreachable: planning fails next, under this lock
+    try:
+        stated = provider.console_id() if isinstance(provider, StatesIdentity) else None
+    except ProviderError:
+        stated = None
+    finally:
+        provider.close()
+    if stated is not None and _STATED_IDENTITY.fullmatch(stated):
+        return stated  # never mistaken for a URL-derived name: those all have a scheme
+    return console_identity(public_url)
 
 
 def open_provider(settings: ProviderSettings) -> Provider:

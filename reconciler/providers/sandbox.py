@@ -21,6 +21,9 @@ class SandboxProvider:
     def description(self) -> str:
         return self._description
 
+    def console_id(self) -> str | None:
+        return self.console.console_id()
+
     def observe(self) -> Console:
         return self.console.observe(self.actor)
 

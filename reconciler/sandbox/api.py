@@ -28,6 +28,7 @@ class ConsoleService(Protocol):
     """What the API needs of a console: the sandbox's `SandboxConsole` provides it."""
 
     def actor_for_token(self, token: str) -> str | None: ...
+    def console_id(self) -> str | None: ...
     def observe(self, actor: str | None) -> Console: ...
     def create_site(self, actor: str | None, org: str, name: str, key: str) -> Operation: ...
     def provision(self, actor: str | None, subscription: str, app: str, site: str, key: str) -> Operation: ...
@@ -166,6 +167,10 @@ class ConsoleApi:
     def _me(self, actor: str, request: Request, params: tuple[str, ...]) -> Response:
         snapshot = self._snapshot(actor)
         meta = {"now": snapshot.console.now.isoformat(), "version": snapshot.version}
+        console_id = self._console.console_id()
+        if console_id is not None:
+            # Clients name their lock by it: one console, one lock, however its URL is spelled.
+            meta["console"] = console_id
         return Response(200, {"data": {"email": actor}, "meta": meta})
 
     def _collection(self, actor: str, request: Request, params: tuple[str, ...]) -> Response:

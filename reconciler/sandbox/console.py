@@ -31,6 +31,7 @@ from reconciler.sandbox.database import (
     creation_lock,
     database_exists,
     generation,
+    new_console_id,
     not_a_sandbox,
     token_digest,
     transaction,
@@ -130,6 +131,20 @@ class SandboxConsole:
         return console, True
 
     # --- who acts ----------------------------------------------------------------------------------
+
+    def console_id(self) -> str:
+        """This console's identity, the same through `sandbox:PATH` and `sandbox serve` over PATH.
+
+        A database made before consoles had one gets it on first asking (INSERT OR IGNORE: two
+        processes asking at once agree on the first one written).
+        """
+        with self._connections.connection() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'console_id'").fetchone()
+            if row is None:
+                with self._busy_is_transient():
+                    db.execute("INSERT OR IGNORE INTO meta VALUES ('console_id', ?)", (new_console_id(),))
+                row = db.execute("SELECT value FROM meta WHERE key = 'console_id'").fetchone()
+        return str(row[0])
 
     def default_actor(self) -> str | None:
         """The seed's first user."""

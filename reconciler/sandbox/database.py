@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -147,6 +148,11 @@ def check_is_sandbox(db: sqlite3.Connection, path: Path) -> None:
         raise not_a_sandbox(path)
 
 
+def new_console_id() -> str:
+    """A console's stable identity: the lock apply takes is named by it, however the console is reached."""
+    return "sbx-" + secrets.token_hex(8)
+
+
 def token_digest(token: str) -> str:
     """What the database keeps of a bearer token: a copy of the file gives no one the token."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -280,6 +286,7 @@ def populate(db: sqlite3.Connection, seed: Seed) -> None:
             "provisioning_delay_seconds": repr(float(seed.provisioning_delay)),
             "writes": "0",
             "generation": "0",
+            "console_id": new_console_id(),
         }
         if seed.default_actor is not None:
             meta["default_actor"] = seed.default_actor

@@ -54,8 +54,12 @@ class Estate:
 
     @property
     def console_name(self) -> str:
-        """The console's one name, however its path is spelled: what apply locks."""
-        return f"sandbox:{(self.root / '.reconciler' / 'sandbox.db').resolve()}"
+        """The identity the console states, however it is reached: what apply locks."""
+        console = self.console()
+        try:
+            return console.console_id()
+        finally:
+            console.close()
 
     def console(self) -> SandboxConsole:
         return SandboxConsole(self.root / ".reconciler" / "sandbox.db")

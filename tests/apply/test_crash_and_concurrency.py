@@ -11,6 +11,8 @@ from reconciler.store.identity import host_name, user_name
 from tests.apply.conftest import Estate, wait_for
 
 SLOW = {"RECONCILER_SANDBOX_DELAY": "1.0"}
+#: long enough that a second process, started on a loaded machine, still finds the first one running
+SLOWER = {"RECONCILER_SANDBOX_DELAY": "3.0"}
 
 
 def in_flight(estate: Estate, count: int) -> bool:
@@ -52,7 +54,7 @@ def test_kill_9_mid_apply_then_apply_again_converges_without_a_duplicate(estate:
 
 
 def test_two_applies_at_once_one_waits_then_fails_naming_the_holder(estate: Estate) -> None:
-    first = estate.start("apply", "--auto-approve", env=SLOW)
+    first = estate.start("apply", "--auto-approve", env=SLOWER)
     wait_for(lambda: in_flight(estate, 1), what="the first apply to hold the lock")
     patient = estate.start("apply", "--auto-approve", "--lock-timeout", "60")
     store = estate.store()
@@ -60,7 +62,7 @@ def test_two_applies_at_once_one_waits_then_fails_naming_the_holder(estate: Esta
     store.close()
 
     second = estate.cli("apply", "--auto-approve", "--lock-timeout", "0.5")
-    assert (second.returncode, second.stdout) == (1, "")
+    assert (second.returncode, second.stdout) == (1, ""), second.stderr
     holder = f"{user_name()}@{host_name()} pid {first.pid} (run {lock.run_id})"
     since = format_time(lock.acquired)
     assert second.stderr == (
@@ -156,13 +158,19 @@ def test_a_signal_mid_apply_records_in_flight_work_releases_the_lock_and_exits_1
 
 
 def test_an_apply_whose_lock_is_taken_away_stops_starting_changes(estate: Estate) -> None:
-    env = {**SLOW, "RECONCILER_LOCK_TTL": "0.6"}  # a heartbeat every 0.2 s notices quickly
+    env = {**SLOWER, "RECONCILER_LOCK_TTL": "0.6"}  # a heartbeat every 0.2 s notices quickly
     first = estate.start("apply", "--auto-approve", env=env)
     wait_for(lambda: in_flight(estate, 3), what="three requests in flight")
     store = estate.store()
     (lock,) = store.locks()
     store.close()
-    assert estate.cli("unlock", lock.id).returncode == 0
+    refused = estate.cli("unlock", lock.id)
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines()[0].startswith(
+        f"error: the lock {lock.id} on {estate.console_name} is held by {lock.owner} (run {lock.run_id}), "
+        "whose heartbeat is live: last beat "
+    )
+    assert estate.cli("unlock", lock.id, "--force").returncode == 0
     _, stderr = first.communicate(timeout=30)
     assert first.returncode == 1
     assert stderr.splitlines()[-2:] == [

@@ -48,6 +48,13 @@ class HttpProvider:
         self._readers.shutdown(wait=True, cancel_futures=True)
         self._transport.close()
 
+    def console_id(self) -> str | None:
+        """What `/v1/me` says the console is, when it says."""
+        body = self._transport.request("GET", "/v1/me")
+        meta = body.get("meta") if isinstance(body, dict) else None
+        stated = meta.get("console") if isinstance(meta, dict) else None
+        return stated if isinstance(stated, str) else None
+
     # --- the Provider protocol ---------------------------------------------------------------------
 
     def observe(self) -> Console:
