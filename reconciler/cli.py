@@ -21,6 +21,7 @@ from reconciler import __version__
 from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ReconcilerError
 from reconciler.options import DEFAULT_PATHS, DEFAULT_PROVIDER, ENV_TOKEN, GlobalOptions
 from reconciler.secrets import scrub
+from reconciler.terminal import printable_lines
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -348,9 +349,11 @@ def sandbox_serve(
 
 
 def _print_error(error: ReconcilerError) -> None:
-    click.echo(f"error: {error.message}", err=True)
+    # Messages quote file names and values from untrusted input: their line breaks are the
+    # message's own (a list of diagnostics), anything else a terminal would act on is escaped.
+    click.echo(f"error: {printable_lines(error.message)}", err=True)
     if error.hint:
-        click.echo(f"hint: {error.hint}", err=True)
+        click.echo(f"hint: {printable_lines(error.hint)}", err=True)
 
 
 def _scrub(text: str) -> str:

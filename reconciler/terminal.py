@@ -69,5 +69,8 @@ def plural(count: int, one: str, many: str | None = None) -> str:
 
 
 def info(message: str) -> None:
-    """A line for the person running the command, kept off stdout so output stays parseable."""
-    print(message, file=sys.stderr, flush=True)
+    """A line for the person running the command, kept off stdout so output stays parseable.
+
+    It may quote a path or a value from untrusted input: made printable, its own breaks kept.
+    """
+    print(printable_lines(message), file=sys.stderr, flush=True)

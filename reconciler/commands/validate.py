@@ -9,7 +9,7 @@ from reconciler.errors import EXIT_ERROR, EXIT_OK, ReconcilerError
 from reconciler.loading.desired import CheckResult, check_desired
 from reconciler.model import Diagnostic
 from reconciler.rendering.diagnostics import render_diagnostics
-from reconciler.terminal import color_enabled, plural
+from reconciler.terminal import color_enabled, plural, printable
 
 
 def run(paths: Sequence[str], fmt: str) -> int:
@@ -37,6 +37,6 @@ def _summary(paths: Sequence[str], result: CheckResult) -> str | None:
         return None
     sites, subscriptions = result.count("sites"), result.count("subscriptions")
     return (
-        f"{', '.join(paths)}: {plural(len(result.files), 'file')}, {plural(sites, 'site')}, "
+        f"{printable(', '.join(paths))}: {plural(len(result.files), 'file')}, {plural(sites, 'site')}, "
         f"{plural(subscriptions, 'subscription')}, valid"
     )

@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 
 from reconciler.model import Diagnostic
-from reconciler.terminal import paint, plural
+from reconciler.terminal import paint, plural, printable, printable_lines
 
 FORMATS = ("text", "json", "github")
 
@@ -39,12 +39,14 @@ def summary_line(diagnostics: Sequence[Diagnostic], files: Sequence[str]) -> str
 
 
 def render_line(diagnostic: Diagnostic, color: bool = False) -> str:
-    where = f"{diagnostic.source}: " if diagnostic.source is not None else ""
+    # File names, messages and hints quote untrusted text: shown, never acted on by a terminal
+    # (a message keeps its own line breaks; the values it quotes are escaped where it is built).
+    where = f"{printable(str(diagnostic.source))}: " if diagnostic.source is not None else ""
     tone = "red" if diagnostic.severity == "error" else "yellow"
     label = paint(f"{diagnostic.severity}[{diagnostic.rule}]", tone, color)
-    line = f"{where}{label}: {diagnostic.message}"
+    line = f"{where}{label}: {printable_lines(diagnostic.message)}"
     if diagnostic.hint:
-        line += "\n" + paint(f"  hint: {diagnostic.hint}", "dim", color)
+        line += "\n" + paint(f"  hint: {printable_lines(diagnostic.hint)}", "dim", color)
     return line
 
 
@@ -116,8 +118,9 @@ def render_github(diagnostic: Diagnostic) -> str:
     source = diagnostic.source
     where = ""
     if source is not None:
-        where = f" file={_escape_property(source.file)},line={source.line},col={source.column}"
-    message = f"[{diagnostic.rule}] {diagnostic.message}"
+        where = f" file={_escape_property(printable(source.file))},line={source.line},col={source.column}"
+    # The log viewer renders ANSI escapes: only line breaks stay (as %0A, lines of the annotation).
+    message = f"[{diagnostic.rule}] {printable_lines(diagnostic.message)}"
     if diagnostic.hint:
-        message += f"\nhint: {diagnostic.hint}"
+        message += f"\nhint: {printable_lines(diagnostic.hint)}"
     return f"::{command}{where}::{_escape_data(message)}"

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from reconciler.model import Action, Blocked, Change, Plan, SourceSpan
 from reconciler.planning.planfile import summary
 from reconciler.rendering.text import apps_text, starts_in
+from reconciler.terminal import printable
 
 LIMIT = 60_000
 #: room kept for the blocked and destructive lists when the full comment is too long
@@ -24,13 +25,14 @@ _ICON = {Action.CREATE_SITE: "🆕", Action.PROVISION: "📦", Action.REACTIVATE
 
 def escape(text: str) -> str:
     """Keep user-supplied words from turning into markup (tables, HTML, emphasis, code)."""
+    text = printable(text)  # a line break would end a table row; bidi overrides reorder the comment
     for char in ("\\", "`", "*", "|"):
         text = text.replace(char, "\\" + char)
     return text.replace("<", "&lt;")
 
 
 def code(text: str) -> str:
-    return f"`{text.replace('`', '')}`"
+    return f"`{printable(text).replace('`', '')}`"
 
 
 def where(source: SourceSpan | None) -> str:

@@ -1,7 +1,9 @@
 """The plan for a terminal: Terraform-like, one `+` / `~` / `-` line per change, then why and where.
 
 Colour is the caller's decision (`terminal.color_enabled`): on a TTY, never with NO_COLOR.
-Lines fit in 100 columns where the names allow it.
+Lines fit in 100 columns where the names allow it. Every name, path and message comes from
+desired state, the console or a plan file, all untrusted: each is made printable (escapes,
+bidi overrides and line breaks shown, never acted on) before it is laid out.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Iterable, Mapping
 
 from reconciler.model import Action, Blocked, Change, Deferred, Plan, PlanWarning, SourceSpan, Unmanaged
 from reconciler.planning.planfile import summary
-from reconciler.terminal import paint, plural
+from reconciler.terminal import paint, plural, printable
 
 WIDTH = 100
 DETAIL = " " * 6
@@ -35,22 +37,24 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
 
 
 def _header(plan: Plan) -> str:
-    paths = ", ".join(plan.paths) or "(none)"
+    paths = printable(", ".join(plan.paths)) or "(none)"
     console = f" (console date {plan.observed_on})" if plan.observed_on else ""
+    actor = printable(plan.actor) if plan.actor else "(none: billing-admin and org-admin cannot be checked)"
     return "\n".join(
         [
             f"Desired state: {paths}",
-            f"Provider:      {plan.provider or '(unknown)'}{console}",
-            f"Actor:         {plan.actor or '(none: billing-admin and org-admin cannot be checked)'}",
+            f"Provider:      {printable(plan.provider) or '(unknown)'}{console}",
+            f"Actor:         {actor}",
         ]
     )
 
 
 def _where(source: SourceSpan | None) -> str:
-    return str(source) if source is not None else "(no location)"
+    return printable(str(source)) if source is not None else "(no location)"
 
 
 def _wrapped(text: str) -> list[str]:
+    text = printable(text)
     if len(DETAIL) + len(text) <= WIDTH and text.isascii() and text.isprintable() and text == text.strip():
         # Plain text that fits on one line: what textwrap returns for it, without its ~20 us a reason
         # (textwrap rewrites tabs, newlines and other whitespace, so only plain ASCII comes this way).
@@ -64,11 +68,12 @@ def _wrapped(text: str) -> list[str]:
 
 def change_title(change: Change) -> str:
     """What a change does, in a few words: `provision SUB-1001 focus -> acme (acme-corp)`."""
+    site, org, sub = (printable(str(value)) for value in (change.site, change.org, change.subscription))
     if change.action == Action.CREATE_SITE:
-        return f"create-site {change.site} in org {change.org}"
+        return f"create-site {site} in org {org}"
     if change.action == Action.PROVISION:
-        return f"provision   {change.subscription} {change.app} -> {change.site} ({change.org})"
-    return f"{change.action:<11} {change.subscription}"
+        return f"provision   {sub} {printable(str(change.app))} -> {site} ({org})"
+    return f"{change.action:<11} {sub}"
 
 
 def _changes(changes: Iterable[Change], color: bool) -> str:
@@ -83,7 +88,7 @@ def _changes(changes: Iterable[Change], color: bool) -> str:
         lines.append(f"  {paint(sign, _COLOR[sign], color)} {title.ljust(column)}{where}")
         lines.extend(_wrapped(change.reason))
         if change.depends_on:
-            lines.append(f"{DETAIL}after {', '.join(change.depends_on)}")
+            lines.append(f"{DETAIL}after {printable(', '.join(change.depends_on))}")
     return "Changes:\n" + "\n".join(lines) if lines else ""
 
 
@@ -99,7 +104,7 @@ def _blocked(blocked: tuple[Blocked, ...], color: bool) -> str:
     lines = [head]
     for entry in blocked:
         mark = paint("x", "red", color)
-        lines.append(f"  {mark} {paint(entry.rule, 'bold', color)}  {_where(entry.source)}")
+        lines.append(f"  {mark} {paint(printable(entry.rule), 'bold', color)}  {_where(entry.source)}")
         lines.extend(_wrapped(entry.message))
     return "\n".join(lines)
 
@@ -118,7 +123,7 @@ def starts_in(start: dt.date | None, today: dt.date | None) -> str:
 def apps_text(apps: Mapping[str, str | None], arrow: str = " -> ") -> str:
     """`focus -> acme, talent: Site setup required`: where each app goes (or is, with arrow=" on ")."""
     parts = [f"{app}{arrow}{site}" if site else f"{app}: Site setup required" for app, site in apps.items()]
-    return ", ".join(parts) or "no apps declared"
+    return printable(", ".join(parts)) or "no apps declared"
 
 
 def _deferred(deferred: tuple[Deferred, ...], today: dt.date | None) -> str:
@@ -126,7 +131,9 @@ def _deferred(deferred: tuple[Deferred, ...], today: dt.date | None) -> str:
         return ""
     lines = [f"Deferred: {plural(len(deferred), 'upcoming subscription')}, provisioned once started"]
     for entry in deferred:
-        lines.append(f"  {entry.subscription} {starts_in(entry.start_date, today)}  {_where(entry.source)}")
+        lines.append(
+            f"  {printable(entry.subscription)} {starts_in(entry.start_date, today)}  {_where(entry.source)}"
+        )
         lines.extend(_wrapped(apps_text(entry.apps)))
     return "\n".join(lines)
 
@@ -136,7 +143,9 @@ def _unmanaged(unmanaged: tuple[Unmanaged, ...]) -> str:
         return ""
     lines = [f"Unmanaged: {plural(len(unmanaged), 'live subscription')} no file declares (left alone)"]
     for entry in unmanaged:
-        text = f"{entry.subscription} {entry.product}, {entry.status}: {apps_text(entry.apps, ' on ')}"
+        text = printable(f"{entry.subscription} {entry.product}, {entry.status}: ") + apps_text(
+            entry.apps, " on "
+        )
         # A collection's three apps on long site names wrap under the subscription, never mid-name.
         lines.extend(
             textwrap.wrap(text, WIDTH, initial_indent="  ", subsequent_indent=DETAIL, break_on_hyphens=False)

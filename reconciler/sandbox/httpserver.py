@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from reconciler.sandbox.api import ConsoleApi, Request, Response, error_response
 from reconciler.sandbox.faults import Fault, FaultInjector, FaultSettings, RateLimiter
+from reconciler.terminal import printable
 
 MAX_BODY = 1 << 20
 
@@ -53,7 +54,8 @@ class ConsoleHttpServer(ThreadingHTTPServer):
         if self.log is None:
             return
         with self._log_lock:
-            self.log.write(line + "\n")
+            # The line quotes the request path and errors: a client's bytes, shown and never acted on.
+            self.log.write(printable(line) + "\n")
             self.log.flush()
 
     def handle_error(self, request: Any, client_address: Any) -> None:

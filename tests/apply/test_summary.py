@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 from reconciler.applying.executor import ExecutionReport
 from reconciler.applying.outcomes import ChangeOutcome, ChangeResult
+from reconciler.applying.progress import PlainProgress
 from reconciler.applying.summary import interrupted_message, render_summary
 from reconciler.applying.verify import verify
 from reconciler.model import Action, Change, Plan
@@ -75,4 +78,54 @@ def test_an_interrupted_run_counts_what_it_left() -> None:
     assert interrupted_message(report, "SIGINT") == (
         "interrupted by SIGINT: 1 succeeded, 1 interrupted, 1 not started; "
         "in-flight changes are recorded in the journal and the lock is released"
+    )
+
+
+HOSTILE = Change(
+    "provision:SUB-1\x1b[2J:focus",
+    Action.PROVISION,
+    "SUB-1\x1b[2J",
+    "focus",
+    "acme\u202e",
+    "acme-corp",
+    (),
+    "why",
+    None,
+)
+
+
+def test_names_and_console_errors_never_reach_the_terminal_raw() -> None:
+    failed = ChangeResult(
+        HOSTILE,
+        ChangeOutcome.FAILED,
+        1,
+        0.25,
+        error_code="site-name\x1b",
+        error_message="refused\r\x1b[32mok\x07",
+    )
+    report = ExecutionReport((failed,), 0.5, stopped=False)
+    assert render_summary(report, None, "RUN") == (
+        "Applied 1 change in 0.5s: 1 failed.\n"
+        "Did not succeed:\n"
+        "  provision SUB-1\\x1b[2J focus -> acme\\u202e: failed: "
+        "[site-name\\x1b] refused\\r\\x1b[32mok\\x07\n"
+        "Run RUN: 'reconciler history --run RUN' shows every attempt.\n"
+    )
+
+
+def test_progress_lines_show_escapes_instead_of_acting_on_them() -> None:
+    stream = io.StringIO()
+    progress = PlainProgress(stream)
+    progress.begin(1)
+    progress.change_pending(HOSTILE, "op-1\x1b]0;t\x07")
+    progress.change_retrying(HOSTILE, 1, "reset\u2028by peer", 0.5)
+    progress.change_finished(
+        ChangeResult(HOSTILE, ChangeOutcome.FAILED, 2, 1.0, error_code="x", error_message="no\x85way")
+    )
+    assert stream.getvalue() == (
+        "      provision SUB-1\\x1b[2J focus -> acme\\u202e: pending (operation op-1\\x1b]0;t\\x07), "
+        "waiting for the console\n"
+        "      provision SUB-1\\x1b[2J focus -> acme\\u202e: try 1 failed: reset\\u2028by peer; "
+        "retrying in 0.5s\n"
+        "[1/1] provision SUB-1\\x1b[2J focus -> acme\\u202e: failed (1.0s): [x] no\\x85way\n"
     )

@@ -101,3 +101,18 @@ def test_warns_when_serving_beyond_loopback(estate: Path, serve: ServerFactory) 
         "seed file, so anyone who can reach it can act as its users"
     )
     assert sandbox_db(estate).exists()
+
+
+def test_a_request_path_with_terminal_escapes_is_logged_escaped(estate: Path, serve: ServerFactory) -> None:
+    served = serve()
+    host, port = served.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(
+            b"GET /v1/\x1b[2J\x1b]0;owned\x07\xe2\x80\xae HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        while connection.recv(4096):
+            pass
+    served.stop()
+    (line,) = served.log.read_text(encoding="utf-8").splitlines()
+    # The request line is read as Latin-1: the UTF-8 of U+202E arrives as three C1/Latin-1 characters.
+    assert line.startswith("127.0.0.1 GET /v1/\\x1b[2J\\x1b]0;owned\\x07\u00e2\\x80\u00ae 401 ")
