@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -36,6 +37,10 @@ COLLECTIONS: tuple[str, ...] = (
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
+
+#: What a bearer token may hold: visible ASCII, no space. A seed's tokens, the server's
+#: Authorization parsing and the client's RECONCILER_TOKEN check all use this one pattern.
+BEARER_TOKEN = re.compile(r"[\x21-\x7e]+")
 
 #: The HTTP status a console error code is answered with; any other rule id is 422.
 STATUS_OF_CODE: Mapping[str, int] = {

@@ -38,7 +38,7 @@ from reconciler.sandbox.database import (
 )
 from reconciler.sandbox.lifecycle import Event, Lifecycle, transitions
 from reconciler.sandbox.reading import read_console, read_meta
-from reconciler.sandbox.seed import Seed
+from reconciler.sandbox.seed import MAX_PROVISIONING_DELAY, Seed
 
 #: Overrides the seed's provisioning delay (seconds) for the process that sets it.
 ENV_DELAY = "RECONCILER_SANDBOX_DELAY"
@@ -56,9 +56,9 @@ def delay_from_env() -> float | None:
         delay = float(text)
     except ValueError:
         delay = -1.0
-    if not delay >= 0 or delay == float("inf"):
+    if not 0 <= delay <= MAX_PROVISIONING_DELAY:  # NaN fails this too
         raise ReconcilerError(
-            f"{ENV_DELAY}={text!r} is not a number of seconds",
+            f"{ENV_DELAY}={text!r} is not a number of seconds from 0 to {MAX_PROVISIONING_DELAY:g}",
             hint=f"set {ENV_DELAY} to 0 or more, e.g. {ENV_DELAY}=0.05",
         )
     return delay
@@ -108,10 +108,8 @@ class SandboxConsole:
         """
         path = Path(path)
         with _creating(path), creation_lock(path):
-            build(path, seed)
-            console = cls(path)
-            console.advance(0)
-        return console
+            build(path, seed, _age_to_clock)
+        return cls(path)
 
     @classmethod
     def open_or_create(cls, path: Path, make_seed: Callable[[], Seed]) -> tuple[SandboxConsole, bool]:
@@ -125,10 +123,8 @@ class SandboxConsole:
         with _creating(path), creation_lock(path):
             if database_exists(path):
                 return cls(path), False
-            build(path, make_seed())
-            console = cls(path)
-            console.advance(0)
-        return console, True
+            build(path, make_seed(), _age_to_clock)
+        return cls(path), True
 
     # --- who acts ----------------------------------------------------------------------------------
 
@@ -292,15 +288,13 @@ class SandboxConsole:
         if days < 0:
             raise ReconcilerError(f"the sandbox clock only moves forward ({days} days asked)")
         with (
+            _end_of_calendar(days),
             self._busy_is_transient(),
             self._connections.connection() as db,
             transaction(db, write=True),
         ):
             writes.complete_due(db, time.time())
-            until = dt.date.fromisoformat(read_meta(db)["now"]) + dt.timedelta(days=days)
-            events = _age(db, until)
-            db.execute("UPDATE meta SET value = ? WHERE key = 'now'", (until.isoformat(),))
-        events.sort(key=lambda e: (e.day, e.subscription))
+            events = _advance(db, days)
         return [event.line for event in events]
 
     # --- plumbing ----------------------------------------------------------------------------------
@@ -357,6 +351,34 @@ def _creating(path: Path) -> Iterator[None]:
             f"cannot create the sandbox console {path}: {reason}",
             hint="check that its directory is writable, or pick another file with --provider sandbox:PATH",
         ) from error
+
+
+def _advance(db: sqlite3.Connection, days: int) -> list[Event]:
+    """Move the stored clock `days` on, applying every transition due; the events in date order."""
+    until = dt.date.fromisoformat(read_meta(db)["now"]) + dt.timedelta(days=days)
+    events = _age(db, until)
+    db.execute("UPDATE meta SET value = ? WHERE key = 'now'", (until.isoformat(),))
+    events.sort(key=lambda e: (e.day, e.subscription))
+    return events
+
+
+def _age_to_clock(db: sqlite3.Connection) -> None:
+    """A new console's transitions already due at its clock (a term that has ended, say)."""
+    with transaction(db, write=True):
+        _advance(db, 0)
+
+
+@contextmanager
+def _end_of_calendar(days: int) -> Iterator[None]:
+    """Dates past the year 9999 do not exist: a clock or a term pushed there is a user error."""
+    try:
+        yield
+    except (OverflowError, ValueError) as error:
+        raise ReconcilerError(
+            f"the sandbox clock cannot move {days} days on: a date would pass the end of the calendar "
+            f"(year 9999; {error})",
+            hint="move it fewer days, or re-create the console with 'reconciler sandbox init'",
+        ) from None
 
 
 def _age(db: sqlite3.Connection, until: dt.date) -> list[Event]:

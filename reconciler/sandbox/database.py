@@ -11,8 +11,9 @@ import hashlib
 import os
 import secrets
 import sqlite3
+import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -251,16 +252,57 @@ def creation_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def build(path: Path, seed: Seed) -> None:
+def check_replaceable(path: Path) -> None:
+    """Refuse to put a console where a file that is not one would be lost: a text file, a device.
+
+    An empty file holds nothing to lose; a sandbox console of any layout is what `init` replaces.
+    A directory is left to the rename, which fails on it without touching it.
+    """
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        return
+    except OSError:
+        return  # e.g. a path through a file: creating it fails with the reason
+    if stat.S_ISDIR(found.st_mode) or (stat.S_ISREG(found.st_mode) and found.st_size == 0):
+        return
+    hint = "remove it yourself if it is no longer needed, or pick another file with --provider sandbox:PATH"
+    if not stat.S_ISREG(found.st_mode):
+        raise ReconcilerError(f"refusing to replace {path}: it is not a regular file", hint=hint)
+    if not _holds_a_sandbox(path):
+        raise ReconcilerError(f"refusing to replace {path}: it is not a sandbox console database", hint=hint)
+
+
+def _holds_a_sandbox(path: Path) -> bool:
+    try:
+        # Read-write so that closing it cleans up the WAL files of a console; a read writes nothing.
+        db = sqlite3.connect(path, isolation_level=None)
+    except (sqlite3.Error, OSError):
+        return False
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+    except sqlite3.Error:
+        return False
+    finally:
+        db.close()
+    return row is not None and str(row[0]).startswith(FORMAT_FAMILY)
+
+
+def build(path: Path, seed: Seed, finish: Callable[[sqlite3.Connection], None] | None = None) -> None:
     """Build a database from a seed beside `path`, then rename it over `path` in one step.
 
-    No reader ever sees a half-built console. Hold `creation_lock(path)` around this.
+    `finish` runs on the new database before the rename: a step that fails (the clock's first
+    transitions, say) leaves the old console as it was. No reader ever sees a half-built console.
+    Hold `creation_lock(path)` around this.
     """
+    check_replaceable(path)
     building = path.with_name(f".{path.name}.{os.getpid()}.building")
     remove_database(building)
     db = create_file(building)
     try:
         populate(db, seed)
+        if finish is not None:
+            finish(db)
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     except BaseException:
         db.close()

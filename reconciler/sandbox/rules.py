@@ -177,6 +177,10 @@ def require_premium_site(target: SiteRow, app: str) -> None:
         raise refuse("premium-site", f"{needs}; {target.name} has Jira {target.jira.capitalize()}")
 
 
+def one_per_org_message(org: str, app: str, holder: str, holder_site: str) -> str:
+    return f"org {org} already has {app}: {holder} on {holder_site}"
+
+
 def require_one_per_org(db: sqlite3.Connection, target: SiteRow, app: str, sub_id: str) -> None:
     """No other subscription that is not deleted has this app, live or pending, in the site's org."""
     live = db.execute(
@@ -187,7 +191,7 @@ def require_one_per_org(db: sqlite3.Connection, target: SiteRow, app: str, sub_i
         (target.org, app, sub_id),
     ).fetchone()
     if live is not None:
-        raise refuse("one-per-org", f"org {target.org} already has {app}: {live[0]} on {live[1]}")
+        raise refuse("one-per-org", one_per_org_message(target.org, app, live[0], live[1]))
     pending = db.execute(
         "SELECT o.subscription, o.site FROM operations o JOIN sites s ON s.name = o.site"
         " WHERE o.status = 'pending' AND o.kind = 'provision' AND s.org = ? AND o.app = ?"
@@ -199,23 +203,35 @@ def require_one_per_org(db: sqlite3.Connection, target: SiteRow, app: str, sub_i
         raise refuse("one-per-org", message)
 
 
+@dataclass(frozen=True, slots=True)
+class AccountRow:
+    id: str
+    managed_by: str
+    partner: str | None
+    billing_admins: frozenset[str]
+
+
+def require_partner_admin_in(account: AccountRow, org: str, org_users: frozenset[str]) -> None:
+    """Partner-managed: one of the account's billing admins is a member or admin of the org."""
+    if account.managed_by != "partner" or account.billing_admins & org_users:
+        return
+    raise refuse(
+        "partner-in-org",
+        f"{account.id} is managed by partner {account.partner} and none of its billing admins "
+        f"({_listing(list(account.billing_admins))}) is a member or admin of org {org}",
+        f"add a billing admin of {account.id} to org {org} first",
+    )
+
+
 def require_partner_in_org(db: sqlite3.Connection, account: str, org: str) -> None:
     row = db.execute("SELECT managed_by, partner FROM billing_accounts WHERE id = ?", (account,)).fetchone()
-    if row is None or row[0] != "partner":
+    if row is None:
         return
     admins = _emails(db, "SELECT email FROM billing_admins WHERE account = ?", account)
-    in_org = db.execute(
-        "SELECT 1 FROM org_users o JOIN billing_admins b ON b.email = o.email"
-        " WHERE o.org = ? AND b.account = ? LIMIT 1",
-        (org, account),
-    ).fetchone()
-    if in_org is None:
-        raise refuse(
-            "partner-in-org",
-            f"{account} is managed by partner {row[1]} and none of its billing admins "
-            f"({_listing(admins)}) is a member or admin of org {org}",
-            f"add a billing admin of {account} to org {org} first",
-        )
+    org_users = _emails(db, "SELECT email FROM org_users WHERE org = ?", org)
+    require_partner_admin_in(
+        AccountRow(account, row[0], row[1], frozenset(admins)), org, frozenset(org_users)
+    )
 
 
 def require_new_site_name(db: sqlite3.Connection, name: str) -> None:

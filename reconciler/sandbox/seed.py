@@ -13,6 +13,8 @@ from reconciler.model import BillingAccount, Organization, Site, Subscription
 
 #: Seconds between a provisioning or site-creation request and its completion, unless the seed says.
 DEFAULT_PROVISIONING_DELAY = 1.0
+#: The longest a seed (or RECONCILER_SANDBOX_DELAY) may make an operation take: a day.
+MAX_PROVISIONING_DELAY = 86_400.0
 
 #: The example console shipped in the package, relative to the package root.
 EXAMPLE_SEED = "sandbox/example-console.yaml"

@@ -8,11 +8,13 @@ instances of an app in one org; a duplicate id; an invalid or retired site name;
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 from typing import Any
 
 from reconciler.loading.yamlfile import DiagnosticsError, YamlDocument, read_yaml
 from reconciler.model import (
+    DATA_RETENTION,
     DEACTIVATION_GRACE,
     PRODUCT_APPS,
     BillingAccount,
@@ -23,9 +25,17 @@ from reconciler.model import (
     Subscription,
 )
 from reconciler.resources import package_file
+from reconciler.sandbox import seedrules
 from reconciler.sandbox.lifecycle import add_years
 from reconciler.sandbox.rules import SITE_NAME_RULE, valid_site_name
-from reconciler.sandbox.seed import DEFAULT_PROVISIONING_DELAY, EXAMPLE_SEED, Seed, SeedUser
+from reconciler.sandbox.seed import (
+    DEFAULT_PROVISIONING_DELAY,
+    EXAMPLE_SEED,
+    MAX_PROVISIONING_DELAY,
+    Seed,
+    SeedUser,
+)
+from reconciler.wire import BEARER_TOKEN
 
 SCHEMA = "console-seed.schema.json"
 EXAMPLE_DISPLAY = "example-console.yaml (built in)"
@@ -34,6 +44,11 @@ YamlPath = tuple[str | int, ...]
 
 #: An unknown reference lists what is declared, when that list is short enough to read.
 MAX_LISTED = 8
+
+#: The dates a seed may use. The clock, terms and renewals are computed from them, and a century
+#: of `sandbox advance` must still fit before the calendar ends (year 9999).
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(9899, 12, 31)
 
 
 def load_seed(path: Path, display: str | None = None) -> Seed:
@@ -94,11 +109,14 @@ class SeedReader:
         users += self._implicit_users(users, accounts, orgs)
         retired = frozenset(self.data.get("retired_site_names") or [])
         sites = self._sites(orgs, retired)
+        self._case_duplicates(users)
         subscriptions = self._subscriptions(now, accounts, sites)
-        self._one_per_org(subscriptions, sites)
+        live = list(seedrules.live_apps(subscriptions, sites, self._declared_at))
+        for breach in seedrules.breaches(live, accounts, orgs, self.doc.locate):
+            self._error(breach.rule, breach.message, breach.path)
+        delay = self._delay()
         if self.problems:
             return None, self.problems
-        delay = self.data.get("provisioning_delay_seconds", DEFAULT_PROVISIONING_DELAY)
         seed = Seed(
             now=now,
             users=tuple(users),
@@ -138,10 +156,25 @@ class SeedReader:
         if value is None:
             return None
         try:
-            return dt.date.fromisoformat(value)
+            day = dt.date.fromisoformat(value)
         except ValueError:
             self._error("date", f"{value} is not a calendar date", path, hint="write dates as YYYY-MM-DD")
             return None
+        if not FIRST_DAY <= day <= LAST_DAY:
+            message = f"{value} is outside the dates a console keeps ({FIRST_DAY} to {LAST_DAY})"
+            self._error("date", message, path)
+            return None
+        return day
+
+    def _delay(self) -> float:
+        delay = self.data.get("provisioning_delay_seconds", DEFAULT_PROVISIONING_DELAY)
+        if not math.isfinite(delay) or not 0 <= delay <= MAX_PROVISIONING_DELAY:
+            message = (
+                f"provisioning_delay_seconds is {delay}: it must be from 0 to {MAX_PROVISIONING_DELAY:g}"
+            )
+            self._error("schema", message, ("provisioning_delay_seconds",))
+            return DEFAULT_PROVISIONING_DELAY
+        return float(delay)
 
     # --- people and places -----------------------------------------------------------------------
 
@@ -153,6 +186,10 @@ class SeedReader:
             email, token = item["email"], item.get("token")
             if self._unique(seen, email, ("users", i, "email"), "user"):
                 users.append(SeedUser(email, token))
+            if token is not None and not BEARER_TOKEN.fullmatch(token):
+                message = f"the token of user {email} holds characters a bearer token cannot carry"
+                hint = "a token is visible ASCII only: no space, control character or line break"
+                self._error("token", message, ("users", i, "token"), hint=hint)
             if token is not None and token in tokens:
                 first = self.doc.locate(tokens[token])
                 message = f"user {email} has the same token as the user at {first}"
@@ -160,6 +197,35 @@ class SeedReader:
             elif token is not None:
                 tokens[token] = ("users", i, "token")
         return users
+
+    def _case_duplicates(self, users: list[SeedUser]) -> None:
+        """Emails are compared without case by mail systems and people: two that differ only in
+        case are one person to them, and two users to the console. Refused where the second is named."""
+        first: dict[str, tuple[str, YamlPath]] = {}
+        for email, path in self._named_emails():
+            folded = email.casefold()
+            seen = first.setdefault(folded, (email, path))
+            if seen[0] != email:
+                message = (
+                    f"user {email} differs only in case from {seen[0]} (at {self.doc.locate(seen[1])}): "
+                    "write one person's email the same way everywhere"
+                )
+                self._error("duplicate", message, path)
+                first[folded] = (email, path)
+
+    def _named_emails(self) -> list[tuple[str, YamlPath]]:
+        """Every email the seed names, where it names it, in the order users are created."""
+        named: list[tuple[str, YamlPath]] = [
+            (item["email"], ("users", i, "email")) for i, item in _items(self.data, "users")
+        ]
+        for name, keys in (
+            ("billing_accounts", ("billing_admins",)),
+            ("organizations", ("admins", "members")),
+        ):
+            for i, item in _items(self.data, name):
+                for key in keys:
+                    named += [(email, (name, i, key, j)) for j, email in enumerate(item.get(key) or [])]
+        return named
 
     @staticmethod
     def _implicit_users(
@@ -273,17 +339,56 @@ class SeedReader:
             self._error(
                 "date", f"{sub}'s term ends ({term_end}) before it starts ({start})", (*base, "term_end")
             )
-        if status == Status.UPCOMING and start <= now and self._clock_known:
-            where = (*base, "start_date") if "start_date" in item else (*base, "status")
-            self._error(
-                "date", f"{sub} is upcoming but starts on {start}, not after the clock ({now})", where
-            )
+        if self._clock_known:
+            self._start_against_clock(item, base, now, status, start)
         if status in (Status.DEACTIVATED, Status.DELETED):
             deactivated_on = deactivated_on or term_end + DEACTIVATION_GRACE
+            self._deactivation_dates(item, base, now, status, term_end, deactivated_on)
         elif deactivated_on is not None:
             message = f"{sub} is {status}: only a deactivated or deleted subscription has deactivated_on"
             self._error("status", message, (*base, "deactivated_on"))
         return start, term_end, deactivated_on
+
+    def _start_against_clock(
+        self, item: dict[str, Any], base: YamlPath, now: dt.date, status: str, start: dt.date
+    ) -> None:
+        """Only an upcoming subscription starts after the clock, and an upcoming one always does."""
+        where = (*base, "start_date") if "start_date" in item else (*base, "status")
+        sub = item["id"]
+        if status == Status.UPCOMING and start <= now:
+            self._error(
+                "date", f"{sub} is upcoming but starts on {start}, not after the clock ({now})", where
+            )
+        elif status != Status.UPCOMING and start > now:
+            message = (
+                f"{sub} is {status} but starts on {start}, after the clock ({now}): it would be upcoming"
+            )
+            self._error("date", message, where)
+
+    def _deactivation_dates(
+        self,
+        item: dict[str, Any],
+        base: YamlPath,
+        now: dt.date,
+        status: str,
+        term_end: dt.date,
+        deactivated_on: dt.date,
+    ) -> None:
+        """A subscription is deactivated after its term ends, and the seed's clock has seen it happen."""
+        where = (*base, "deactivated_on") if "deactivated_on" in item else (*base, "term_end")
+        sub = item["id"]
+        if deactivated_on < term_end:
+            message = f"{sub} is deactivated on {deactivated_on}, before its term ends ({term_end})"
+            self._error("date", message, where)
+        elif deactivated_on > now and self._clock_known:
+            message = (
+                f"{sub} is {status}, but its deactivation date ({deactivated_on}) is after the clock ({now})"
+            )
+            self._error("date", message, where)
+        elif status == Status.DELETED and deactivated_on + DATA_RETENTION > now and self._clock_known:
+            deleted = deactivated_on + DATA_RETENTION
+            message = f"{sub} is deleted but its data is deleted on {deleted}, after the clock ({now})"
+            self._error("date", message, where)
 
     def _apps(
         self, item: dict[str, Any], base: YamlPath, sites: dict[str, Site], status: str
@@ -303,19 +408,3 @@ class SeedReader:
                 self._known(site, sites, "site", path)
             apps[app] = site
         return apps
-
-    def _one_per_org(self, subscriptions: list[Subscription], sites: dict[str, Site]) -> None:
-        """An org holds at most one instance of each app among the subscriptions not deleted."""
-        holders: dict[tuple[str, str], tuple[Subscription, YamlPath]] = {}
-        for sub in subscriptions:
-            if sub.status == Status.DELETED:
-                continue
-            for app, site in sub.apps.items():
-                if site is None or site not in sites:
-                    continue
-                org = sites[site].org
-                path: YamlPath = ("subscriptions", self._declared_at[sub.id], "apps", app)
-                first = holders.setdefault((org, app), (sub, path))
-                if first[0] is not sub:
-                    other = f"{first[0].id} on {first[0].apps[app]} (at {self.doc.locate(first[1])})"
-                    self._error("one-per-org", f"org {org} already has {app}: {other}", path)

@@ -124,13 +124,16 @@ def test_the_seed_sets_the_delay_and_the_environment_overrides_it(
         assert seeded.provisioning_delay() == 0  # rules-console.yaml: provisioning_delay_seconds: 0
 
 
+@pytest.mark.parametrize("value", ["soon", "nan", "inf", "-inf", "-1", "1e309", "86401"])
 def test_a_bad_delay_in_the_environment_is_a_clear_error(
-    console: SandboxConsole, monkeypatch: pytest.MonkeyPatch
+    console: SandboxConsole, monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
-    monkeypatch.setenv("RECONCILER_SANDBOX_DELAY", "soon")
+    monkeypatch.setenv("RECONCILER_SANDBOX_DELAY", value)
     with pytest.raises(ReconcilerError) as error:
         SandboxConsole(console.path)
-    assert str(error.value) == "RECONCILER_SANDBOX_DELAY='soon' is not a number of seconds"
+    assert (
+        str(error.value) == f"RECONCILER_SANDBOX_DELAY={value!r} is not a number of seconds from 0 to 86400"
+    )
 
 
 def test_a_provision_still_pending_when_the_subscription_is_deleted_fails(
