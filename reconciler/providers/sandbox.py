@@ -44,7 +44,7 @@ class SandboxProvider:
         raise ProviderError(f"the sandbox console cannot {change.action}", code="invalid-request")
 
     def operation(self, operation_id: str) -> Operation:
-        return self.console.operation(operation_id)
+        return self.console.operation(operation_id, self.actor)
 
     def close(self) -> None:
         self.console.close()

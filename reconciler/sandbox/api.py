@@ -34,7 +34,7 @@ class ConsoleService(Protocol):
     def provision(self, actor: str | None, subscription: str, app: str, site: str, key: str) -> Operation: ...
     def cancel(self, actor: str | None, subscription: str, key: str) -> Operation: ...
     def reactivate(self, actor: str | None, subscription: str, key: str) -> Operation: ...
-    def operation(self, operation_id: str) -> Operation: ...
+    def operation(self, operation_id: str, actor: str | None) -> Operation: ...
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def error_response(code: str, detail: str, *, status: int | None = None) -> Resp
 
 APPS = ("jira-align", "focus", "talent")
 _KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
-_BEARER = re.compile(r"bearer +(\S+)\s*", re.IGNORECASE)
+_BEARER = re.compile(rf"bearer +({wire.BEARER_TOKEN.pattern}) *", re.IGNORECASE)
 
 #: method, path pattern, handler; the first match wins
 ROUTES: list[tuple[str, re.Pattern[str], str]] = [
@@ -198,7 +198,7 @@ class ConsoleApi:
 
     def _operation(self, actor: str, request: Request, params: tuple[str, ...]) -> Response:
         (operation_id,) = params
-        return _operation_response(self._console.operation(operation_id), status=200)
+        return _operation_response(self._console.operation(operation_id, actor), status=200)
 
     # --- writes ----------------------------------------------------------------------------------------
 
@@ -242,10 +242,7 @@ def _idempotency_key(request: Request) -> str:
 def _json_body(request: Request, *, required: tuple[str, ...], allow_empty: bool = False) -> dict[str, str]:
     if allow_empty and not request.body.strip():
         return {}
-    try:
-        body: Any = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError("invalid-request", "the request body is not valid JSON") from None
+    body = _parse_json(request.body)
     if not isinstance(body, dict):
         raise ApiError("invalid-request", "the request body must be a JSON object")
     unknown = sorted(set(body) - set(required))
@@ -258,6 +255,45 @@ def _json_body(request: Request, *, required: tuple[str, ...], allow_empty: bool
                 "invalid-request", f"the request body needs {name!r}: a string of 1 to 200 characters"
             )
     return body
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ApiError("invalid-request", "the request body names a field twice")
+    return dict(pairs)
+
+
+def _parse_json(raw: bytes) -> Any:
+    """A client's JSON, or a 400: never a crash on text nested past the parser's depth, nor a string
+    that is not Unicode (a lone surrogate from a `\\ud800` escape, which no database or file takes)."""
+    try:
+        text = raw.decode("utf-8")
+        parsed = json.loads(text, object_pairs_hook=_unique_keys)
+        unicode = "\\" not in text or _is_unicode(parsed)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError("invalid-request", "the request body is not valid JSON in UTF-8") from None
+    except RecursionError:
+        raise ApiError("invalid-request", "the request body is nested too deeply") from None
+    if not unicode:
+        raise ApiError("invalid-request", "the request body holds a lone surrogate (\\ud800-\\udfff)")
+    return parsed
+
+
+def _is_unicode(value: Any) -> bool:
+    """Every string in a parsed document encodes as UTF-8. Only `\\u` escapes can break that, so
+    this runs only on bodies with a backslash in them."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_is_unicode(k) and _is_unicode(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_is_unicode(item) for item in value)
+    return True
 
 
 #: the query parameters each handler takes; the document allows no others, and neither does the server
@@ -276,7 +312,7 @@ def _limit(query: Mapping[str, list[str]]) -> int:
     if not values:
         return wire.DEFAULT_LIMIT
     raw = values[-1]
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= wire.MAX_LIMIT:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 6 or not 1 <= int(raw) <= wire.MAX_LIMIT:
         raise ApiError("invalid-request", f"limit must be an integer from 1 to {wire.MAX_LIMIT}")
     return int(raw)
 
@@ -288,7 +324,7 @@ def _cursor(query: Mapping[str, list[str]]) -> str | None:
     try:
         decoded = json.loads(base64.urlsafe_b64decode(values[-1].encode("ascii") + b"=="))
         after = decoded["after"]
-    except (ValueError, UnicodeError, binascii.Error, KeyError, TypeError):
+    except (ValueError, UnicodeError, binascii.Error, KeyError, TypeError, RecursionError):
         raise ApiError("invalid-request", "cursor is not one this console issued") from None
     if not isinstance(after, str):
         raise ApiError("invalid-request", "cursor is not one this console issued")

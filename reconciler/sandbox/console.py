@@ -70,9 +70,13 @@ def _require_text(value: object, what: str) -> str:
     return value
 
 
-def _read_operation(db: sqlite3.Connection, op_id: str) -> Operation | None:
+def _read_operation(db: sqlite3.Connection, op_id: str, actor: str | None) -> Operation | None:
+    """The operation, if `actor` may see it: it made it, or one of its requests was answered with it
+    (a request the console already satisfied answers with the operation that satisfies it)."""
     row = db.execute(
-        "SELECT id, status, error_code, error_detail FROM operations WHERE id = ?", (op_id,)
+        "SELECT id, status, error_code, error_detail FROM operations o WHERE id = ? AND (actor IS ?"
+        " OR EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.operation = o.id AND k.actor = ?))",
+        (op_id, actor, actor or ""),
     ).fetchone()
     return None if row is None else Operation(row[0], OperationStatus(row[1]), row[2], row[3])
 
@@ -180,10 +184,11 @@ class SandboxConsole:
         self._observed = (current, console)
         return console
 
-    def operation(self, operation_id: str) -> Operation:
+    def operation(self, operation_id: str, actor: str | None) -> Operation:
+        """An operation `actor` made (or was answered with); any other is not found, as if it never was."""
         with self._connections.connection() as db:
             self._complete_due(db)
-            found = _read_operation(db, operation_id)
+            found = _read_operation(db, operation_id, actor)
         if found is None:
             raise ProviderError(f"operation {operation_id} does not exist", code="not-found")
         return found
@@ -249,7 +254,7 @@ class SandboxConsole:
             raise ProviderError(
                 f"idempotency key is over {MAX_KEY_LENGTH} characters", code="invalid-request"
             )
-        fingerprint = json.dumps({**request, "actor": actor}, sort_keys=True)
+        fingerprint = json.dumps(request, sort_keys=True)
         with (
             self._busy_is_transient(),
             self._connections.connection() as db,
@@ -257,19 +262,26 @@ class SandboxConsole:
         ):
             wall = time.time()
             writes.complete_due(db, wall)
-            op_id = self._apply_once(db, key, fingerprint, lambda: action(db, self._clock(db, wall)))
-            found = _read_operation(db, op_id)
+
+            def apply() -> writes.Outcome:
+                return action(db, self._clock(db, wall))
+
+            op_id = self._apply_once(db, actor or "", key, fingerprint, apply)
+            found = _read_operation(db, op_id, actor)
             assert found is not None, "an idempotency key points at its operation"
             return found
 
     @staticmethod
     def _apply_once(
-        db: sqlite3.Connection, key: str, fingerprint: str, apply: Callable[[], writes.Outcome]
+        db: sqlite3.Connection, actor: str, key: str, fingerprint: str, apply: Callable[[], writes.Outcome]
     ) -> str:
-        """The operation for `key`: the one recorded, or the outcome of applying the request now."""
-        known = db.execute("SELECT request, operation FROM idempotency_keys WHERE key = ?", (key,)).fetchone()
+        """The operation for this actor's `key`: the one recorded, or the outcome of the request now."""
+        known = db.execute(
+            "SELECT request, operation FROM idempotency_keys WHERE actor = ? AND key = ?", (actor, key)
+        ).fetchone()
         if known is not None:
             if known[0] != fingerprint:
+                # Only ever the sender's own earlier request: keys are per user.
                 raise ProviderError(
                     f"idempotency key {key!r} was already used for another request ({known[0]})",
                     code="idempotency-mismatch",
@@ -278,7 +290,9 @@ class SandboxConsole:
         outcome = apply()
         if outcome.effect:
             db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'writes'")
-        db.execute("INSERT INTO idempotency_keys VALUES (?, ?, ?)", (key, fingerprint, outcome.operation))
+        db.execute(
+            "INSERT INTO idempotency_keys VALUES (?, ?, ?, ?)", (actor, key, fingerprint, outcome.operation)
+        )
         return outcome.operation
 
     # --- the clock ---------------------------------------------------------------------------------

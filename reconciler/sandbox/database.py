@@ -23,7 +23,8 @@ from reconciler.sandbox.seed import Seed
 
 #: Written into `meta` so a sandbox database is recognised (and a future layout can be told apart).
 #: 2: users keep the SHA-256 of their token, never the token itself.
-FORMAT = "reconciler-sandbox/2"
+#: 3: idempotency keys belong to the user who sent them.
+FORMAT = "reconciler-sandbox/3"
 FORMAT_FAMILY = "reconciler-sandbox/"
 
 #: How long a writer waits for another process's transaction before giving up.
@@ -94,11 +95,16 @@ CREATE TABLE operations (
 );
 CREATE INDEX pending_operations ON operations (due) WHERE status = 'pending';
 CREATE INDEX pending_sites ON operations (site) WHERE status = 'pending';
+-- A key is the sender's own: another user's same key is another request, and never shows this one.
+-- `actor` is '' when nobody acts (the in-process console used without a user).
 CREATE TABLE idempotency_keys (
-    key TEXT PRIMARY KEY,
+    actor TEXT NOT NULL,
+    key TEXT NOT NULL,
     request TEXT NOT NULL,
-    operation TEXT NOT NULL REFERENCES operations (id)
+    operation TEXT NOT NULL REFERENCES operations (id),
+    PRIMARY KEY (actor, key)
 ) WITHOUT ROWID;
+CREATE INDEX keys_by_operation ON idempotency_keys (operation, actor);
 """
 
 

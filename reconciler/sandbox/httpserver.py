@@ -2,16 +2,23 @@
 
 Each request runs in its own thread: the latency is slept there, so 16 concurrent requests with
 50 ms of latency take 50 ms, not 800.
+
+Any local client may connect, so the server bounds what a client can hold: a socket that stays
+silent (or will not read its answer) for `SOCKET_TIMEOUT` seconds is dropped, and a request that
+has not arrived whole `REQUEST_DEADLINE` seconds after its connection started waiting for it is
+cut off however slowly it trickles in. Whatever a client sends, it gets a JSON answer.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import struct
 import sys
 import threading
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
 from urllib.parse import parse_qs, urlsplit
@@ -21,6 +28,50 @@ from reconciler.sandbox.faults import Fault, FaultInjector, FaultSettings, RateL
 from reconciler.terminal import printable
 
 MAX_BODY = 1 << 20
+#: seconds a connection may stay silent, or refuse to read its answer, before it is dropped
+SOCKET_TIMEOUT = 5.0
+#: seconds from waiting for a request to having read it whole (request line, headers and body)
+REQUEST_DEADLINE = 10.0
+#: the longest Content-Length worth parsing: MAX_BODY has 7 digits
+_MAX_LENGTH_DIGITS = 18
+
+
+class Deadlines:
+    """Cuts off connections whose request is still arriving past its deadline.
+
+    A socket timeout alone bounds each wait for a byte, not the whole request: a client sending
+    one byte every few seconds would hold its thread for ever. One watcher thread shuts such
+    sockets down, which wakes the blocked read with an end of file.
+    """
+
+    def __init__(self, interval: float = 0.25) -> None:
+        self._due: dict[socket.socket, float] = {}
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._interval = interval
+        threading.Thread(target=self._watch, name="request-deadlines", daemon=True).start()
+
+    def start(self, connection: socket.socket, seconds: float) -> None:
+        with self._lock:
+            self._due[connection] = time.monotonic() + seconds
+
+    def done(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._due.pop(connection, None)
+
+    def close(self) -> None:
+        self._closed.set()
+
+    def _watch(self) -> None:
+        while not self._closed.wait(self._interval):
+            now = time.monotonic()
+            with self._lock:
+                late = [conn for conn, due in self._due.items() if due <= now]
+                for conn in late:
+                    del self._due[conn]
+            for conn in late:
+                with contextlib.suppress(OSError):  # already closed by its handler
+                    conn.shutdown(socket.SHUT_RDWR)
 
 
 class ConsoleHttpServer(ThreadingHTTPServer):
@@ -38,6 +89,9 @@ class ConsoleHttpServer(ThreadingHTTPServer):
     ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
+        self.socket_timeout = SOCKET_TIMEOUT
+        self.request_deadline = REQUEST_DEADLINE
+        self.deadlines = Deadlines()  # before binding: a failed bind calls server_close()
         super().__init__(address, ConsoleRequestHandler)
         self.api = api
         self.latency = faults.latency_ms / 1000.0
@@ -57,6 +111,10 @@ class ConsoleHttpServer(ThreadingHTTPServer):
             # The line quotes the request path and errors: a client's bytes, shown and never acted on.
             self.log.write(printable(line) + "\n")
             self.log.flush()
+
+    def server_close(self) -> None:
+        self.deadlines.close()
+        super().server_close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hangs up mid-request is routine under fault injection, not worth a traceback.
@@ -87,9 +145,37 @@ class ConsoleRequestHandler(BaseHTTPRequestHandler):
         # BaseHTTPRequestHandler's own log lines; ours (without headers, so never a token) are in _serve.
         return
 
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.socket_timeout)
+
+    def handle_one_request(self) -> None:
+        """One request, read within the server's deadline (the body is read in `_read_body`)."""
+        self.server.deadlines.start(self.connection, self.server.request_deadline)
+        try:
+            super().handle_one_request()
+        except TimeoutError:
+            self.close_connection = True  # silent past the socket timeout: drop it, no answer owed
+        finally:
+            self.server.deadlines.done(self.connection)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The base class's own refusals (a malformed request line, headers too long, ...) in the API's
+        JSON shape instead of its HTML page."""
+        self.close_connection = True
+        detail = message or explain or HTTPStatus(code).phrase
+        error_code = "internal-error" if code >= 500 else "invalid-request"
+        if code == 501:  # a method name the standard library knows nothing of
+            code, error_code = 405, "method-not-allowed"
+        response = error_response(error_code, _loggable(detail), status=code)
+        if not hasattr(self, "command") or self.command is None:
+            self.command = ""
+        self._send(response)
+
     def _serve(self) -> None:
         started = time.monotonic()
         response, fault = self._answer()
+        self.server.deadlines.done(self.connection)
         if response is None or fault is Fault.DROP_AFTER_WRITE:
             self._reset()
             status = "reset"
@@ -99,12 +185,14 @@ class ConsoleRequestHandler(BaseHTTPRequestHandler):
         elapsed = (time.monotonic() - started) * 1000
         suffix = "" if fault is Fault.NONE else f" (injected: {fault.value})"
         self.server.write_log(
-            f"{self.client_address[0]} {self.command} {self._path()} {status} {elapsed:.0f}ms{suffix}"
+            f"{self.client_address[0]} {_loggable(self.command)} {_loggable(self._path())} {status} "
+            f"{elapsed:.0f}ms{suffix}"
         )
 
     def _answer(self) -> tuple[Response | None, Fault]:
         """The response to send (None: drop the connection) and the fault injected, if any."""
         body = self._read_body()
+        self.server.deadlines.done(self.connection)
         if isinstance(body, Response):
             return body, Fault.NONE
         if self.server.latency:
@@ -139,15 +227,20 @@ class ConsoleRequestHandler(BaseHTTPRequestHandler):
         if self.headers.get("Transfer-Encoding"):
             self.close_connection = True
             return error_response("invalid-request", "send the body with a Content-Length, not chunked")
-        raw = self.headers.get("Content-Length") or "0"
-        length = int(raw) if raw.isdigit() else -1
-        if length < 0:
+        values = self.headers.get_all("Content-Length") or ["0"]
+        length = _content_length(values)
+        if length is None:
+            # The body's end cannot be known, so neither can the next request's start: close.
             self.close_connection = True
-            return error_response("invalid-request", "Content-Length is not a number")
+            return error_response("invalid-request", "Content-Length must be one number of bytes")
         if length > MAX_BODY:
             self.close_connection = True
             return error_response("payload-too-large", f"the request body is over {MAX_BODY} bytes")
-        return self.rfile.read(length) if length else b""
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            self.close_connection = True
+            return error_response("invalid-request", "the request body ended before its Content-Length")
+        return body
 
     def _path(self) -> str:
         return urlsplit(self.path).path
@@ -173,6 +266,25 @@ class ConsoleRequestHandler(BaseHTTPRequestHandler):
             self.connection.close()
         except OSError:
             pass
+
+
+def _content_length(values: list[str]) -> int | None:
+    """The one length all Content-Length headers agree on; None when they do not, or one is not
+    plain ASCII digits (int() would take "+5", " 5", "1_0" or Arabic-Indic digits)."""
+    lengths = {value.strip(" \t") for value in values}
+    if len(lengths) != 1:
+        return None
+    (raw,) = lengths
+    if not raw or len(raw) > _MAX_LENGTH_DIGITS or not raw.isascii() or not raw.isdigit():
+        return None
+    return int(raw)
+
+
+def _loggable(text: str) -> str:
+    """A client's text made safe for the server's log line: no control character reaches the terminal."""
+    if text.isprintable() and text.isascii():
+        return text
+    return "".join(c if c.isprintable() and c.isascii() else ascii(c)[1:-1] for c in text)
 
 
 def make_server(

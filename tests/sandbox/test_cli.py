@@ -188,7 +188,7 @@ def test_a_database_of_an_earlier_layout_is_refused_with_the_way_out(run_cli: Ru
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (
         "error: .reconciler/sandbox.db is a sandbox console of another layout "
-        "(reconciler-sandbox/1; this reconciler reads reconciler-sandbox/2)\n"
+        "(reconciler-sandbox/1; this reconciler reads reconciler-sandbox/3)\n"
         "hint: re-create it with 'reconciler sandbox init [--from FILE]'\n"
     )
     ok(run_cli("sandbox", "init"))

@@ -38,7 +38,7 @@ def wait(console: SandboxConsole, operation: Operation, timeout: float = 5.0) ->
     deadline = time.monotonic() + timeout
     while not operation.done and time.monotonic() < deadline:
         time.sleep(0.02)
-        operation = console.operation(operation.id)
+        operation = console.operation(operation.id, ALICE)
     return operation
 
 
