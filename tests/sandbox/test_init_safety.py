@@ -86,6 +86,7 @@ BAD_SEEDS = {
         " term_end: 9999-12-25}]\n"
     ),
     "infinite-delay": "provisioning_delay_seconds: .inf\n",
+    "nan-delay": "provisioning_delay_seconds: .nan\n",
     "overflowing-delay": "provisioning_delay_seconds: 1e400\n",
     "huge-delay": "provisioning_delay_seconds: 1e300\n",
 }
