@@ -19,8 +19,8 @@ import click
 
 from reconciler import __version__
 from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ReconcilerError
-from reconciler.options import DEFAULT_PATHS, DEFAULT_PROVIDER, ENV_TOKEN, GlobalOptions
-from reconciler.secrets import scrub
+from reconciler.options import DEFAULT_PATHS, DEFAULT_PROVIDER, GlobalOptions
+from reconciler.secrets import redact
 from reconciler.terminal import printable_lines
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -356,14 +356,10 @@ def _print_error(error: ReconcilerError) -> None:
         click.echo(f"hint: {printable_lines(error.hint)}", err=True)
 
 
-def _scrub(text: str) -> str:
-    return scrub(text, os.environ.get(ENV_TOKEN))
-
-
 def _crash_log_dir() -> Path:
     preferred = Path(".reconciler") / "logs"
     try:
-        preferred.mkdir(parents=True, exist_ok=True)
+        preferred.mkdir(mode=0o700, parents=True, exist_ok=True)
         return preferred
     except OSError:
         import tempfile
@@ -371,14 +367,22 @@ def _crash_log_dir() -> Path:
         return Path(tempfile.gettempdir())
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Create `path` readable by its owner only (0600, whatever the umask), never over another file."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8", errors="backslashreplace") as handle:
+        handle.write(text)
+
+
 def report_crash(exc: BaseException) -> int:
     """An unexpected failure: one apologetic line on the terminal, the details in a log file."""
     import traceback  # ~7 ms of start-up that only a crash needs
 
-    details = _scrub("".join(traceback.format_exception(exc)))
+    # A traceback quotes messages and arguments: URLs with passwords, tokens in query strings.
+    details = redact("".join(traceback.format_exception(exc)))
     try:
         log = _crash_log_dir() / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
-        log.write_text(f"reconciler {__version__}\nargv: {_scrub(' '.join(sys.argv))}\n\n{details}")
+        _write_private(log, f"reconciler {__version__}\nargv: {redact(' '.join(sys.argv))}\n\n{details}")
         where = f"details are in {log}"
     except OSError:
         where = "and the details could not be written to a log file"

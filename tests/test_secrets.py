@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from reconciler.secrets import scrub
+import pytest
+
+from reconciler.secrets import redact, redact_urls, scrub
 
 
 def test_every_occurrence_is_masked() -> None:
@@ -20,3 +22,36 @@ def test_a_token_of_a_letter_or_two_does_not_mangle_every_word() -> None:
     assert scrub(message, "t") == message
     assert scrub(message, "te") == message
     assert scrub(message, "cert") == message.replace("cert", "***")
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("https://alice:hunter2@console.example/v1", "https://***@console.example/v1"),
+        ("https://ghp_abcdef123456@github.com/org/repo", "https://***@github.com/org/repo"),
+        ("postgresql://ci:s3cr%40t@db:5432/state", "postgresql://***@db:5432/state"),
+        ("--provider=atlassian:https://u:p@h", "--provider=atlassian:https://***@h"),
+        ("GET https://h/v1/sites?token=abc123&limit=10", "GET https://h/v1/sites?token=***&limit=10"),
+        (
+            "https://h/x?access_token=abc&X-Amz-Signature=f00d",
+            "https://h/x?access_token=***&X-Amz-Signature=***",
+        ),
+        ("https://h/x?sig=abc#frag", "https://h/x?sig=***#frag"),
+        ("host=db user=ci password=s3cret dbname=state", "host=db user=ci password=*** dbname=state"),
+        ("connect(\"dbname=x password='two words'\")", 'connect("dbname=x password=***")'),
+        ("api_key=AKIA123 and apikey=zzz9", "api_key=*** and apikey=***"),
+        (
+            "https://console.example/v1/me?cursor=eyJh&limit=5",
+            "https://console.example/v1/me?cursor=eyJh&limit=5",
+        ),
+    ],
+)
+def test_urls_lose_their_userinfo_and_query_secrets(text: str, redacted: str) -> None:
+    assert redact_urls(text) == redacted
+
+
+def test_known_credentials_of_the_environment_are_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECONCILER_TOKEN", "tok-123456")
+    monkeypatch.setenv("PGPASSWORD", "pg-pass-99")
+    monkeypatch.setenv("RECONCILER_ATLASSIAN_API_KEY", "atl-key-77")
+    assert redact("tok-123456 pg-pass-99 atl-key-77 plain") == "*** *** *** plain"

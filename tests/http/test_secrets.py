@@ -70,3 +70,43 @@ def test_an_internal_error_carrying_the_token_leaves_it_out_of_the_crash_log(
     assert "unexpected, with ***" in logs[0].read_text()
     assert files_holding(estate, TOKEN) == []
     assert TOKEN not in result.stdout + result.stderr
+
+
+CRASHING = (
+    "import sys\n"
+    "import reconciler.commands.validate as command\n"
+    "def run(paths, fmt):\n"
+    "    raise RuntimeError(\n"
+    "        'failed https://bob:hunter2@console.example/v1?token=qs-secret-1 '\n"
+    "        'dsn host=db password=dsn-secret-2'\n"
+    "    )\n"
+    "command.run = run\n"
+    "sys.argv = ['reconciler', '--provider', 'https://carol:argv-secret-3@h.example/?api_key=argv-secret-4',\n"
+    "            'validate']\n"
+    "from reconciler.cli import main\n"
+    "main(sys.argv[1:])\n"
+)
+
+
+def test_a_crash_log_holds_no_credential_and_only_its_owner_reads_it(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", f"import os\nos.umask(0)\n{CRASHING}"],
+        cwd=tmp_path,
+        env=clean_env(RECONCILER_TOKEN="env-secret-5", PGPASSWORD="env-secret-6"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    (log,) = (tmp_path / ".reconciler" / "logs").glob("crash-*.log")
+    assert result.stderr == (
+        "error: reconciler hit an internal error (RuntimeError); this is a bug, sorry. "
+        f"details are in .reconciler/logs/{log.name}\n"
+    )
+    text = log.read_text()
+    assert "argv: reconciler --provider https://***@h.example/?api_key=*** validate\n" in text
+    assert "RuntimeError: failed https://***@console.example/v1?token=*** dsn host=db password=***" in text
+    for number in range(1, 7):
+        assert files_holding(tmp_path, f"secret-{number}") == []
+    assert log.stat().st_mode & 0o777 == 0o600
+    assert log.parent.stat().st_mode & 0o777 == 0o700
