@@ -187,7 +187,11 @@ class Apply:
     def _finish(self, outcome: RunOutcome, message: str | None) -> None:
         if message is not None:
             message = scrub(message, self.request.options.token)
-        self.store.finish_run(self.run_id, outcome, time.time(), message)
+        try:
+            self.store.finish_run(self.run_id, outcome, time.time(), message)
+        except ReconcilerError as error:
+            # The run's own error matters more; once its lock is gone, history shows it abandoned.
+            info(f"warning: run {self.run_id} could not be recorded as {outcome}: {error.message}")
 
     def _apply(self, held: HeldLock) -> tuple[RunOutcome, str | None]:
         request = self.request

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from reconciler.errors import EXIT_OK, ReconcilerError
 from reconciler.options import GlobalOptions
-from reconciler.store import AttemptRecord, RunOutcome, RunRecord, format_time, open_existing_store
+from reconciler.store import AttemptRecord, RunOutcome, RunRecord, format_time, open_existing_store, public_state
 
 
 def run(options: GlobalOptions, *, limit: int, run_id: str | None, fmt: str) -> int:
@@ -16,7 +16,7 @@ def run(options: GlobalOptions, *, limit: int, run_id: str | None, fmt: str) -> 
     if store is None:
         if run_id is not None:
             raise _unknown_run(run_id)
-        _emit({"runs": []} if fmt == "json" else f"No runs recorded yet in {options.state}.\n")
+        _emit({"runs": []} if fmt == "json" else f"No runs recorded yet in {public_state(options.state)}.\n")
         return EXIT_OK
     try:
         if run_id is None:

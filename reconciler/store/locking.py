@@ -24,6 +24,8 @@ DEFAULT_TTL = 30.0
 #: Seconds a lock lives without a heartbeat; shorter in tests of expiry, longer on slow storage.
 ENV_LOCK_TTL = "RECONCILER_LOCK_TTL"
 POLL_INTERVAL = 0.2
+RELEASE_TRIES = 5
+RELEASE_PAUSE = 1.0
 
 
 def lock_ttl() -> float:
@@ -71,9 +73,16 @@ class HeldLock:
             self._thread.join(timeout=5)
         if self.lost.is_set():
             return
-        try:
-            self.store.release_lock(self.record.id)
-        except ReconcilerError as error:
+        error: ReconcilerError | None = None
+        # A database restarting answers again within seconds: worth a few tries before giving up.
+        for _ in range(RELEASE_TRIES):
+            try:
+                self.store.release_lock(self.record.id)
+                return
+            except ReconcilerError as failed:
+                error = failed
+                time.sleep(RELEASE_PAUSE)
+        if error is not None:
             # The run's own outcome matters more; an unreleased lock expires on its own.
             sys.stderr.write(
                 f"warning: the lock {self.record.id} was not released ({error.message}); "
