@@ -8,7 +8,14 @@ from collections.abc import Sequence
 
 from reconciler.errors import EXIT_OK, ReconcilerError
 from reconciler.options import GlobalOptions
-from reconciler.store import AttemptRecord, RunOutcome, RunRecord, format_time, open_existing_store, public_state
+from reconciler.store import (
+    AttemptRecord,
+    RunOutcome,
+    RunRecord,
+    format_time,
+    open_existing_store,
+    public_state,
+)
 
 
 def run(options: GlobalOptions, *, limit: int, run_id: str | None, fmt: str) -> int:
