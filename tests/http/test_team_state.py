@@ -146,24 +146,28 @@ def test_runners_that_cannot_wait_fail_naming_the_holder(
     holder.start("apply", "--auto-approve")
     run_id = wait_for_lock(team_state)
     impatient = [runner.start("apply", "--auto-approve", "--lock-timeout", "0.5") for runner in others]
+    named: set[str] = set()
     for process in impatient:
         out, err = process.communicate(timeout=60)
-        assert (process.returncode, out) == (1, "")
-        named = HOLDER.search(err)
-        assert named is not None, err
-        # The holder, unless the machine was so slow that it finished first and another took over.
-        assert named.group(1) == run_id or not err.startswith("waiting"), err
+        if (process.returncode, out) == (0, NO_CHANGES):
+            continue  # so slow a machine that the holder finished before this one even asked
+        assert (process.returncode, out) == (1, ""), err
+        found = HOLDER.search(err)
+        assert found is not None, err
+        named.add(found.group(1))
     assert holder.process is not None
     holder.process.communicate(timeout=120)
     assert holder.process.returncode == 0
     assert writes(estate) == 4
     store = open_store(team_state)
     try:
-        refused = [run for run in store.runs(10) if run.outcome is RunOutcome.REFUSED]
+        runs = {run.id: run for run in store.runs(10)}
     finally:
         store.close()
-    assert len(refused) == 3
-    assert all(run.message is not None and "is locked by" in run.message for run in refused)
+    refused = [run for run in runs.values() if run.outcome is RunOutcome.REFUSED]
+    assert refused and all(run.message is not None and "is locked by" in run.message for run in refused)
+    # Each named a run that really held the lock: the holder, or one that took it after.
+    assert run_id in named and named <= set(runs)
 
 
 def test_a_killed_runners_lock_is_free_within_the_ttl(
