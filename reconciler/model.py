@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
@@ -51,6 +51,8 @@ PRODUCT_APPS: Mapping[str, tuple[str, ...]] = {
 PREMIUM_APPS: frozenset[str] = frozenset({App.FOCUS, App.TALENT})
 PREMIUM_PLANS: frozenset[str] = frozenset({"premium", "enterprise"})
 JIRA_PLANS: tuple[str, ...] = ("free", "standard", "premium", "enterprise")
+#: A site whose Jira is observed but whose edition nobody declared (the Admin API does not show it).
+JIRA_UNDECLARED = "undeclared"
 
 
 class Status(StrEnum):
@@ -173,6 +175,20 @@ class DesiredState:
 # --- observed state (the console) ------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class DeclaredFact:
+    """A fact the provider could not observe and took from the declared billing facts instead."""
+
+    fact: str  # what is declared, for people: "SUB-1001: strategy-collection, active"
+    source: SourceSpan | None  # where it is declared
+
+
+def fact_key(kind: str, subject: str = "") -> str:
+    """A key of `Console.declared`: `subscription:SUB-1001`, `billing-account:AC-1`,
+    `org-people:acme-corp`, `site-jira:acme`, `placement:SUB-1001:focus`, `retired-site-names`."""
+    return f"{kind}:{subject}" if subject else kind
+
+
 class BillingAccount(Struct, frozen=True, gc=False):
     id: str
     managed_by: str  # "direct" | "partner"
@@ -234,6 +250,11 @@ class Console:
     sites: Mapping[str, Site]
     subscriptions: Mapping[str, Subscription]
     retired_site_names: frozenset[str]
+    #: what the provider took from declared facts rather than observing, by `fact_key`; empty for a
+    #: provider that observes everything (the sandbox, the console API)
+    declared: Mapping[str, DeclaredFact] = field(default_factory=dict)
+    #: what the provider noticed while reading and a reviewer should know (shown as plan warnings)
+    notes: tuple[str, ...] = ()
 
 
 # --- the plan --------------------------------------------------------------------------------------
@@ -256,6 +277,8 @@ class Change:
     takes_down: Mapping[str, str | None] | None = None
     #: ... and the day they go off
     deactivation_date: dt.date | None = None
+    #: the declared facts (not observed) the rules that allowed this change relied on
+    declared: tuple[DeclaredFact, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +291,8 @@ class Blocked:
     app: str | None
     site: str | None
     source: SourceSpan | None
+    #: the declared facts (not observed) this rule's decision rests on
+    declared: tuple[DeclaredFact, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,15 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from reconciler.model import SITE_NAME, Console, DesiredState, Origin, Status, Subscription
+from reconciler.model import (
+    JIRA_UNDECLARED,
+    SITE_NAME,
+    Console,
+    DesiredState,
+    Origin,
+    Status,
+    Subscription,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +158,11 @@ class Facts:
             return needs + f"{target.site} is a sandbox site"
         if site.jira is None:
             return needs + f"{target.site} has no Jira"
+        if site.jira == JIRA_UNDECLARED:
+            return needs + (
+                f"{target.site} has Jira, but its edition is not declared (the Admin API does not show it); "
+                f"declare it under sites: in the billing facts"
+            )
         if not site.hosts_premium_jira:
             return needs + f"{target.site} has Jira {site.jira.capitalize()}"
         return None

@@ -24,6 +24,7 @@ from reconciler.model import (
     Action,
     Blocked,
     Change,
+    DeclaredFact,
     Deferred,
     Plan,
     PlanWarning,
@@ -84,7 +85,23 @@ def _source(span: SourceSpan | None) -> dict[str, Any] | None:
     return None if span is None else {"file": span.file, "line": span.line, "column": span.column}
 
 
+def _with_declared(entry: dict[str, Any], facts: tuple[DeclaredFact, ...]) -> dict[str, Any]:
+    """`declared` only when a decision rests on declared facts: plans of fully observed consoles
+    keep the exact form they always had."""
+    if facts:
+        entry["declared"] = [{"fact": f.fact, "source": _source(f.source)} for f in facts]
+    return entry
+
+
+def _read_declared(data: Mapping[str, Any]) -> tuple[DeclaredFact, ...]:
+    return tuple(DeclaredFact(f["fact"], _read_source(f["source"])) for f in data.get("declared", ()))
+
+
 def _change(change: Change) -> dict[str, Any]:
+    return _with_declared(_change_fields(change), change.declared)
+
+
+def _change_fields(change: Change) -> dict[str, Any]:
     return {
         "id": change.id,
         "action": str(change.action),
@@ -101,7 +118,7 @@ def _change(change: Change) -> dict[str, Any]:
 
 
 def _blocked(blocked: Blocked) -> dict[str, Any]:
-    return {
+    entry = {
         "rule": blocked.rule,
         "message": blocked.message,
         "subscription": blocked.subscription,
@@ -109,6 +126,7 @@ def _blocked(blocked: Blocked) -> dict[str, Any]:
         "site": blocked.site,
         "source": _source(blocked.source),
     }
+    return _with_declared(entry, blocked.declared)
 
 
 def _deferred(deferred: Deferred) -> dict[str, Any]:
@@ -138,7 +156,13 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
         changes=tuple(_read_change(c) for c in data["changes"]),
         blocked=tuple(
             Blocked(
-                b["rule"], b["message"], b["subscription"], b["app"], b["site"], _read_source(b["source"])
+                b["rule"],
+                b["message"],
+                b["subscription"],
+                b["app"],
+                b["site"],
+                _read_source(b["source"]),
+                _read_declared(b),
             )
             for b in data["blocked"]
         ),
@@ -177,6 +201,7 @@ def _read_change(data: Mapping[str, Any]) -> Change:
         source=_read_source(data["source"]),
         takes_down=None if takes_down is None else dict(takes_down),
         deactivation_date=_read_date(data.get("deactivation_date")),
+        declared=_read_declared(data),
     )
 
 

@@ -23,6 +23,7 @@ from reconciler.model import (
 )
 from reconciler.planning.facts import Facts, Finding
 from reconciler.planning.fingerprint import observed_fingerprint
+from reconciler.planning.provenance import with_provenance
 from reconciler.planning.provisions import Candidate, check_one_per_org, provision_change
 from reconciler.planning.sites import plan_sites
 from reconciler.planning.subscriptions import Note, deferred_entry, plan_subscriptions
@@ -54,10 +55,12 @@ def plan_changes(
         else:
             provisions.append(provision_change(candidate))
     changes = _without_orphans([*sites.changes, *draft.changes, *provisions])
+    marked, blocked = with_provenance(changes, [_blocked(f) for f in findings], desired, console)
+    notes.extend(Note(note, None) for note in console.notes)
 
     return Plan(
-        changes=tuple(sorted(changes, key=change_sort_key)),
-        blocked=tuple(sorted((_blocked(f) for f in findings), key=_blocked_key)),
+        changes=tuple(sorted(marked, key=change_sort_key)),
+        blocked=tuple(sorted(blocked, key=_blocked_key)),
         deferred=tuple(
             sorted((deferred_entry(d, live) for d, live in draft.deferred), key=lambda d: d.subscription)
         ),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from reconciler.model import Action, Blocked, Change, Plan, SourceSpan
+from reconciler.model import Action, Blocked, Change, DeclaredFact, Plan, SourceSpan
 from reconciler.planning.planfile import summary
 from reconciler.rendering.text import apps_text, starts_in
 from reconciler.terminal import printable
@@ -91,8 +91,19 @@ def _summary_table(plan: Plan) -> str:
     return "\n".join(lines)
 
 
+def declared_note(facts: tuple[DeclaredFact, ...]) -> str:
+    """` 📝 declared: ...`: the facts a decision rests on that were declared, not observed ("" if none)."""
+    if not facts:
+        return ""
+    listed = "; ".join(f"{escape(f.fact)} ({where(f.source)})" for f in facts)
+    return f" 📝 declared: {listed}"
+
+
 def _blocked_lines(blocked: Iterable[Blocked]) -> list[str]:
-    return [f"| {code(b.rule)} | {where(b.source)} | {escape(b.message)} |" for b in blocked]
+    return [
+        f"| {code(b.rule)} | {where(b.source)} | {escape(b.message)}{declared_note(b.declared)} |"
+        for b in blocked
+    ]
 
 
 def _blocked(blocked: tuple[Blocked, ...], shown: int | None = None) -> str:
@@ -155,7 +166,10 @@ def _change_line(change: Change) -> str:
     else:
         what = f"{change.action} {code(str(change.subscription))}"
     after = f" (after {', '.join(code(d) for d in change.depends_on)})" if change.depends_on else ""
-    return f"- {_ICON[change.action]} {what}{after}: {escape(change.reason)} ({where(change.source)})"
+    return (
+        f"- {_ICON[change.action]} {what}{after}: {escape(change.reason)} ({where(change.source)})"
+        + declared_note(change.declared)
+    )
 
 
 def _grouped_changes(changes: tuple[Change, ...]) -> str:

@@ -12,7 +12,17 @@ import datetime as dt
 import textwrap
 from collections.abc import Iterable, Mapping
 
-from reconciler.model import Action, Blocked, Change, Deferred, Plan, PlanWarning, SourceSpan, Unmanaged
+from reconciler.model import (
+    Action,
+    Blocked,
+    Change,
+    DeclaredFact,
+    Deferred,
+    Plan,
+    PlanWarning,
+    SourceSpan,
+    Unmanaged,
+)
 from reconciler.planning.planfile import summary
 from reconciler.terminal import paint, plural, printable
 
@@ -89,6 +99,7 @@ def _changes(changes: Iterable[Change], color: bool) -> str:
         lines.extend(_wrapped(change.reason))
         if change.depends_on:
             lines.append(f"{DETAIL}after {printable(', '.join(change.depends_on))}")
+        lines.extend(declared_lines(change.declared))
     return "Changes:\n" + "\n".join(lines) if lines else ""
 
 
@@ -106,7 +117,16 @@ def _blocked(blocked: tuple[Blocked, ...], color: bool) -> str:
         mark = paint("x", "red", color)
         lines.append(f"  {mark} {paint(printable(entry.rule), 'bold', color)}  {_where(entry.source)}")
         lines.extend(_wrapped(entry.message))
+        lines.extend(declared_lines(entry.declared))
     return "\n".join(lines)
+
+
+def declared_lines(facts: tuple[DeclaredFact, ...]) -> list[str]:
+    """The declared (not observed) facts a decision rests on, one per line, each where it is declared."""
+    lines: list[str] = []
+    for fact in facts:
+        lines.extend(_wrapped(f"declared: {fact.fact} ({_where(fact.source)})"))
+    return lines
 
 
 def starts_in(start: dt.date | None, today: dt.date | None) -> str:
