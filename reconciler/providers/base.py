@@ -15,9 +15,27 @@ class ProviderSettings:
     url: str
     actor: str | None = None
     token: str | None = field(default=None, repr=False)
+    #: the declared billing facts (a file or directory), for a provider that cannot observe them
+    facts: str | None = None
 
     def __str__(self) -> str:
         return self.url
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a provider can do beyond observing.
+
+    `writes=False`: the console has no API for changes (the real Atlassian estate), so `execute`
+    and `operation` refuse, and apply goes by runbook instead: each change becomes the console
+    steps a person takes, and apply waits until it observes them done.
+    """
+
+    writes: bool = True
+
+
+WRITES = Capabilities(writes=True)
+READ_ONLY = Capabilities(writes=False)
 
 
 @runtime_checkable
@@ -43,6 +61,11 @@ class Provider(Protocol):
     @property
     def description(self) -> str:
         """A short, secret-free description for messages, e.g. `sandbox .reconciler/sandbox.db`."""
+        ...
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """Whether `execute` can make changes (`WRITES`) or apply must go by runbook (`READ_ONLY`)."""
         ...
 
     def observe(self) -> Console:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.model import Action, Change, Console, Operation
-from reconciler.providers.base import ProviderSettings
+from reconciler.providers.base import WRITES, Capabilities, ProviderSettings
 from reconciler.sandbox.console import SandboxConsole
 from reconciler.sandbox.location import SCHEME, open_console
 
@@ -23,6 +23,10 @@ class SandboxProvider:
 
     def console_id(self) -> str | None:
         return self.console.console_id()
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return WRITES
 
     def observe(self) -> Console:
         return self.console.observe(self.actor)

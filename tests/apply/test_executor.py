@@ -20,6 +20,7 @@ from reconciler.applying.outcomes import ChangeOutcome, idempotency_key
 from reconciler.applying.progress import PlainProgress
 from reconciler.errors import ProviderError
 from reconciler.model import Action, Change, Console, Operation, OperationStatus
+from reconciler.providers.base import WRITES
 from reconciler.store import NewRun, StateStore, open_store
 
 PENDING, SUCCEEDED = OperationStatus.PENDING, OperationStatus.SUCCEEDED
@@ -30,6 +31,7 @@ class ScriptedConsole:
     """Answers `execute` for each change from a list (the last answer repeats), and polls likewise."""
 
     description = "scripted"
+    capabilities = WRITES
 
     def __init__(
         self, answers: dict[str, list[Answer]], polls: dict[str, list[Operation]] | None = None

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from reconciler import wire
 from reconciler.errors import ProviderError
 from reconciler.model import Action, Change, Console, Operation
+from reconciler.providers.base import WRITES, Capabilities
 from reconciler.providers.http.transport import RetryPolicy, Transport
 from reconciler.wire import JsonObject, WireError
 
@@ -40,6 +41,10 @@ class HttpProvider:
     @property
     def description(self) -> str:
         return self._url
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return WRITES
 
     def __repr__(self) -> str:
         return f"HttpProvider({self._url!r})"

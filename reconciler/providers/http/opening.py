@@ -14,21 +14,22 @@ from reconciler.providers.http.transport import ENV_CA_BUNDLE
 
 
 def open_http_provider(settings: ProviderSettings) -> HttpProvider:
-    base_url, host, scheme = _checked_url(settings.url)
+    base_url, host, scheme = checked_url(settings.url)
     if scheme == "http" and not is_loopback(host):
         raise ReconcilerError(
             f"refusing plain http:// to {host}: the token would cross the network unencrypted",
             hint="use https:// for a console on another machine; plain http:// is only for loopback "
             "(127.0.0.1, ::1, localhost)",
         )
-    token = _checked_token(settings.token)
+    token = checked_token(settings.token)
     # Plain http (loopback only) has no certificate to verify; not loading the CA store for it
     # saves ~25 ms per client. Loopback traffic must not go through a proxy from the environment.
-    verify = _tls_verification() if scheme == "https" else False
+    verify = tls_verification() if scheme == "https" else False
     return HttpProvider(base_url, token, verify=verify, trust_env=not is_loopback(host))
 
 
-def _checked_url(url: str) -> tuple[str, str, str]:
+def checked_url(url: str, *, credential: str = "RECONCILER_TOKEN") -> tuple[str, str, str]:
+    """(base URL, host, scheme) of an http(s) URL without credentials in it."""
     shown = without_credentials(url)
     try:
         parts = urlsplit(url)
@@ -46,26 +47,33 @@ def _checked_url(url: str) -> tuple[str, str, str]:
     if "@" in parts.netloc:
         raise ReconcilerError(
             f"provider URL {shown} carries credentials",
-            hint="remove them from the URL and put the API token in RECONCILER_TOKEN",
+            hint=f"remove them from the URL and put the API token in {credential}",
         )
     return f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}", parts.hostname, scheme
 
 
-def _checked_token(token: str | None) -> str:
+def checked_token(
+    token: str | None, *, credential: str = "RECONCILER_TOKEN", how: str = "an API token"
+) -> str:
     if not token:
+        if credential == "RECONCILER_TOKEN":
+            raise ReconcilerError(
+                "the http provider needs an API token, and RECONCILER_TOKEN is not set",
+                hint="export RECONCILER_TOKEN=<your API token> (the sandbox's tokens are in its seed file)",
+            )
         raise ReconcilerError(
-            "the http provider needs an API token, and RECONCILER_TOKEN is not set",
-            hint="export RECONCILER_TOKEN=<your API token> (the sandbox's tokens are in its seed file)",
+            f"the provider needs {how}, and {credential} is not set",
+            hint=f"export {credential}=<the key> (docs/atlassian.md says how to make one)",
         )
     if not token.isascii() or not token.isprintable() or any(c.isspace() for c in token):
         raise ReconcilerError(
-            "RECONCILER_TOKEN holds characters a bearer token cannot carry (spaces, control or non-ASCII)",
+            f"{credential} holds characters a bearer token cannot carry (spaces, control or non-ASCII)",
             hint="copy the token again without surrounding spaces or line breaks",
         )
     return token
 
 
-def _tls_verification() -> ssl.SSLContext | bool:
+def tls_verification() -> ssl.SSLContext | bool:
     bundle = os.environ.get(ENV_CA_BUNDLE)
     if not bundle:
         return True

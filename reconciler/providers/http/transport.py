@@ -59,11 +59,25 @@ class Transport:
     """An httpx client with the token, and the retry loop around every request."""
 
     def __init__(
-        self, base_url: str, token: str, *, verify: ssl.SSLContext | bool, retry: RetryPolicy, trust_env: bool
+        self,
+        base_url: str,
+        token: str,
+        *,
+        verify: ssl.SSLContext | bool,
+        retry: RetryPolicy,
+        trust_env: bool,
+        credential: str = "RECONCILER_TOKEN",
+        max_response_bytes: int | None = None,
     ) -> None:
         self.url = base_url
         self._token = Secret(token)
         self._retry = retry
+        #: the environment variable the token comes from, for messages
+        self._credential = credential
+        #: answers longer than this are refused unread (None: no limit, for the console API's large pages)
+        self._max_response_bytes = max_response_bytes
+        #: the Date header of the latest answer: the peer's clock
+        self.last_date: str | None = None
         self._rng = random.Random()
         self._gate_lock = threading.Lock()
         self._gate_until = 0.0
@@ -102,7 +116,7 @@ class Transport:
             if stop.is_set():
                 raise ProviderError("stopped: a concurrent read failed", code="unavailable", transient=True)
             try:
-                response = self._client.request(method, path, params=params, json=body, headers=headers)
+                response = self._send(method, path, params, body, headers)
             except httpx.TransportError as exc:
                 self._raise_if_tls_failure(exc)
                 failures += 1
@@ -117,7 +131,10 @@ class Transport:
                 last_problem = f"HTTP {response.status_code}"
                 retry_after = _retry_after(response)
                 if response.status_code == 429:
-                    delay = (retry_after or self._retry.base_delay) + self._retry.backoff(1, self._rng)
+                    # Without Retry-After, the rate-limit headers say when a request is allowed again.
+                    wait = retry_after or _reset_seconds(response.headers.get("X-RateLimit-Reset"))
+                    delay = min(wait or self._retry.base_delay, self._retry.max_elapsed)
+                    delay += self._retry.backoff(1, self._rng)
                     self._close_gate(delay)
                 else:
                     failures += 1
@@ -126,6 +143,45 @@ class Transport:
             if failures >= self._retry.max_attempts or elapsed + delay > self._retry.max_elapsed:
                 raise self._gave_up(method, path, failures, elapsed, last_problem, retry_after)
             stop.wait(delay)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str | int] | None,
+        body: JsonObject | None,
+        headers: dict[str, str],
+    ) -> httpx.Response:
+        if self._max_response_bytes is None:
+            return self._client.request(method, path, params=params, json=body, headers=headers)
+        request = self._client.build_request(method, path, params=params, json=body, headers=headers)
+        streamed = self._client.send(request, stream=True)
+        try:
+            declared = _float(streamed.headers.get("Content-Length"))
+            if declared is not None and declared > self._max_response_bytes:
+                raise self._too_large(method, path)
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in streamed.iter_bytes():
+                size += len(chunk)
+                if size > self._max_response_bytes:
+                    raise self._too_large(method, path)
+                chunks.append(chunk)
+        finally:
+            streamed.close()
+        return httpx.Response(
+            streamed.status_code, headers=streamed.headers, content=b"".join(chunks), request=request
+        )
+
+    def _too_large(self, method: str, path: str) -> ProviderError:
+        return ProviderError(
+            self.scrub(
+                f"{self.url} answered {method} {path} with more than {self._max_response_bytes:,} bytes: "
+                "refused unread"
+            ),
+            code="invalid-response",
+            hint="check that the provider URL points at the API it should",
+        )
 
     def _wait_for_gate(self) -> None:
         with self._gate_lock:
@@ -139,8 +195,9 @@ class Transport:
             self._gate_until = max(self._gate_until, time.monotonic() + seconds)
 
     def _note_rate_headers(self, response: httpx.Response) -> None:
+        self.last_date = response.headers.get("Date")
         if response.status_code != 429 and response.headers.get("X-RateLimit-Remaining") == "0":
-            reset = _float(response.headers.get("X-RateLimit-Reset"))
+            reset = _reset_seconds(response.headers.get("X-RateLimit-Reset"))
             if reset is not None and 0 < reset <= self._retry.max_delay:
                 self._close_gate(reset)
 
@@ -156,9 +213,9 @@ class Transport:
         code, detail = _first_error(response)
         if response.status_code == 401:
             return ProviderError(
-                f"the console at {self.url} did not accept the token in RECONCILER_TOKEN (HTTP 401)",
+                f"the console at {self.url} did not accept the token in {self._credential} (HTTP 401)",
                 code="unauthorized",
-                hint="set RECONCILER_TOKEN to an API token of a user of this console",
+                hint=f"set {self._credential} to an API token of a user of this console",
             )
         return ProviderError(self.scrub(detail), code=code)
 
@@ -224,6 +281,22 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
         return None
+
+
+def _reset_seconds(value: str | None) -> float | None:
+    """X-RateLimit-Reset as seconds from now: a number of seconds, or an ISO 8601 moment."""
+    seconds = _float(value)
+    if seconds is not None or value is None:
+        return None if seconds is None else max(0.0, seconds)
+    import datetime as dt
+
+    try:
+        moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return max(0.0, moment.timestamp() - time.time())
 
 
 def _float(value: str | None) -> float | None:
