@@ -14,7 +14,8 @@ from reconciler.options import GlobalOptions
 from reconciler.terminal import info
 
 if TYPE_CHECKING:
-    from reconciler.sandbox.httpserver import ConsoleHttpServer
+    from reconciler.sandbox.console import SandboxConsole
+    from reconciler.sandbox.httpserver import ApiFace, ConsoleHttpServer
 
 SANDBOX_SCHEME = "sandbox:"
 
@@ -28,8 +29,8 @@ def run(
     fail_rate: float,
     rate_limit: float,
     fault_seed: int | None,
+    api: str = "console",
 ) -> int:
-    from reconciler.sandbox.api import ConsoleApi
     from reconciler.sandbox.faults import FaultSettings
     from reconciler.sandbox.httpserver import make_server
     from reconciler.sandbox.location import open_console
@@ -46,17 +47,30 @@ def run(
             latency_ms=latency_ms, fail_rate=fail_rate, rate_limit=rate_limit, seed=fault_seed
         )
         try:
-            server = make_server(ConsoleApi(console), host, port, faults, log=sys.stderr)
+            server = make_server(_face(api, console), host, port, faults, log=sys.stderr)
         except OSError as exc:
             raise ReconcilerError(
                 f"cannot listen on {host}:{port}: {exc.strerror or exc}",
                 hint="choose another --port, or --port 0 for a free one",
             ) from None
         shown = f"[{host}]" if ":" in host else host
+        if api == "atlassian":
+            info("It speaks the Atlassian Admin API stand-in (read only): use --provider atlassian:URL.")
         _serve_until_signalled(server, f"Serving {options.provider} on http://{shown}:{server.port}")
     finally:
         console.close()
     return EXIT_OK
+
+
+def _face(api: str, console: SandboxConsole) -> ApiFace:
+    """The API to serve: the console's own REST API, or the stand-in of Atlassian's Admin API."""
+    if api == "atlassian":
+        from reconciler.sandbox.adminapi import AdminApi
+
+        return AdminApi(console)
+    from reconciler.sandbox.api import ConsoleApi
+
+    return ConsoleApi(console)
 
 
 def _require_sandbox(provider: str) -> None:

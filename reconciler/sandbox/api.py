@@ -21,6 +21,7 @@ from urllib.parse import quote, unquote
 from reconciler import wire
 from reconciler.errors import ProviderError
 from reconciler.model import Console, Operation
+from reconciler.sandbox.faults import RateDecision
 from reconciler.wire import JsonObject
 
 
@@ -126,6 +127,13 @@ class ConsoleApi:
         except ProviderError as exc:
             # A console too busy to answer now is a 503: worth a retry, unlike a refusal.
             return error_response(exc.code, exc.message, status=503 if exc.transient else None)
+
+    def rate_limited(self, decision: RateDecision) -> Response:
+        limited = error_response("rate-limited", "too many requests; retry after Retry-After seconds")
+        return Response(429, limited.body, decision.headers())
+
+    def http_date(self) -> str | None:
+        return None
 
     # --- plumbing ----------------------------------------------------------------------------------
 

@@ -20,11 +20,11 @@ import threading
 import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 from urllib.parse import parse_qs, urlsplit
 
-from reconciler.sandbox.api import ConsoleApi, Request, Response, error_response
-from reconciler.sandbox.faults import Fault, FaultInjector, FaultSettings, RateLimiter
+from reconciler.sandbox.api import Request, Response, error_response
+from reconciler.sandbox.faults import Fault, FaultInjector, FaultSettings, RateDecision, RateLimiter
 from reconciler.terminal import printable
 
 MAX_BODY = 1 << 20
@@ -74,6 +74,20 @@ class Deadlines:
                     conn.shutdown(socket.SHUT_RDWR)
 
 
+class ApiFace(Protocol):
+    """An API the server can serve: the console API (api.py) or the Admin API stand-in (adminapi.py)."""
+
+    def handle(self, request: Request) -> Response: ...
+
+    def rate_limited(self, decision: RateDecision) -> Response:
+        """The answer to a request beyond the rate limit."""
+        ...
+
+    def http_date(self) -> str | None:
+        """The Date header to send, or None for the wall clock's."""
+        ...
+
+
 class ConsoleHttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -82,7 +96,7 @@ class ConsoleHttpServer(ThreadingHTTPServer):
     def __init__(
         self,
         address: tuple[str, int],
-        api: ConsoleApi,
+        api: ApiFace,
         faults: FaultSettings,
         *,
         log: TextIO | None = None,
@@ -140,6 +154,9 @@ class ConsoleRequestHandler(BaseHTTPRequestHandler):
         self._serve()
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = do_CONNECT = do_QUERY = do_GET
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        return self.server.api.http_date() or super().date_time_string(timestamp)
 
     def log_message(self, format: str, *args: Any) -> None:
         # BaseHTTPRequestHandler's own log lines; ours (without headers, so never a token) are in _serve.
@@ -200,8 +217,7 @@ class ConsoleRequestHandler(BaseHTTPRequestHandler):
         if self.server.limiter.enabled:
             decision = self.server.limiter.acquire()
             if not decision.allowed:
-                limited = error_response("rate-limited", "too many requests; retry after Retry-After seconds")
-                return Response(429, limited.body, decision.headers()), Fault.NONE
+                return self.server.api.rate_limited(decision), Fault.NONE
         is_write = self.command == "POST"
         fault = self.server.injector.draw(is_write=is_write)
         if fault is Fault.RESET:
@@ -288,6 +304,6 @@ def _loggable(text: str) -> str:
 
 
 def make_server(
-    api: ConsoleApi, host: str, port: int, faults: FaultSettings, *, log: TextIO | None = None
+    api: ApiFace, host: str, port: int, faults: FaultSettings, *, log: TextIO | None = None
 ) -> ConsoleHttpServer:
     return ConsoleHttpServer((host, port), api, faults, log=log)
