@@ -27,6 +27,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 PLAN_FORMATS = click.Choice(["text", "markdown", "json"])
+#: `plan` also writes the runbook a person follows when the provider cannot write
+PLAN_COMMAND_FORMATS = click.Choice(["text", "markdown", "json", "runbook"])
 #: A century: far past every lifecycle date, and far from the end of the calendar.
 MAX_ADVANCE_DAYS = 36_500
 
@@ -100,6 +102,20 @@ def paths_or_default(paths: tuple[str, ...]) -> tuple[str, ...]:
     return paths or DEFAULT_PATHS
 
 
+def facts_flag(func: F) -> F:
+    return click.option(
+        "--facts",
+        default=None,
+        metavar="PATH",
+        help="Declared billing facts, for the atlassian provider. Env: RECONCILER_FACTS. "
+        "Default: billing/ beside desired-state/.",
+    )(func)
+
+
+def with_facts(options: GlobalOptions, facts: str | None) -> GlobalOptions:
+    return dataclasses.replace(options, facts=facts) if facts else options
+
+
 @click.group(context_settings=CONTEXT)
 @global_flags
 @click.version_option(__version__, prog_name="reconciler")
@@ -124,15 +140,17 @@ def validate(paths: tuple[str, ...], fmt: str) -> int:
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--format", "fmt", type=PLAN_FORMATS, default="text", show_default=True)
+@click.option("--format", "fmt", type=PLAN_COMMAND_FORMATS, default="text", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), help="Also write the plan as JSON to this file.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 2 when there are.")
+@facts_flag
 @global_flags
 def plan(
     paths: tuple[str, ...],
     fmt: str,
     out: str | None,
     detailed_exitcode: bool,
+    facts: str | None,
     provider: str | None,
     actor: str | None,
     state: str | None,
@@ -141,7 +159,11 @@ def plan(
     from reconciler.commands import plan as command
 
     return command.run(
-        options_of(provider, actor, state), paths_or_default(paths), fmt, out, detailed_exitcode
+        with_facts(options_of(provider, actor, state), facts),
+        paths_or_default(paths),
+        fmt,
+        out,
+        detailed_exitcode,
     )
 
 
@@ -159,6 +181,7 @@ def plan(
 @click.option("--parallelism", type=click.IntRange(1, 64), default=4, show_default=True)
 @click.option("--lock-timeout", type=click.FloatRange(0), default=60.0, show_default=True, metavar="SECONDS")
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@facts_flag
 @global_flags
 def apply(
     paths: tuple[str, ...],
@@ -169,6 +192,7 @@ def apply(
     parallelism: int,
     lock_timeout: float,
     auto_approve: bool,
+    facts: str | None,
     provider: str | None,
     actor: str | None,
     state: str | None,
@@ -177,7 +201,7 @@ def apply(
     from reconciler.commands import apply as command
 
     return command.run(
-        options_of(provider, actor, state),
+        with_facts(options_of(provider, actor, state), facts),
         paths,
         plan_file=plan_file,
         checksum=checksum,
@@ -319,6 +343,13 @@ def sandbox_advance(days: int, provider: str | None, actor: str | None, state: s
     help="Requests per second before answering 429 (0: no limit).",
 )
 @click.option("--seed-faults", type=int, default=None, hidden=True, help="Seed of the fault generator.")
+@click.option(
+    "--api",
+    type=click.Choice(["console", "atlassian"]),
+    default="console",
+    show_default=True,
+    help="console: the console's REST API; atlassian: a stand-in of the Atlassian Admin API (read only).",
+)
 @global_flags
 def sandbox_serve(
     host: str,
@@ -327,11 +358,13 @@ def sandbox_serve(
     fail_rate: float,
     rate_limit: float,
     seed_faults: int | None,
+    api: str,
     provider: str | None,
     actor: str | None,
     state: str | None,
 ) -> int:
-    """Serve the sandbox console over its REST API (see schemas/console-api.openapi.yaml)."""
+    """Serve the sandbox console over its REST API (see schemas/console-api.openapi.yaml), or as
+    the Atlassian Admin API stand-in (schemas/atlassian-admin-api.openapi.yaml)."""
     from reconciler.commands import serve as command
 
     return command.run(
@@ -342,6 +375,7 @@ def sandbox_serve(
         fail_rate=fail_rate,
         rate_limit=rate_limit,
         fault_seed=seed_faults,
+        api=api,
     )
 
 

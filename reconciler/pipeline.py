@@ -6,6 +6,7 @@ the provider is closed whatever happens.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from reconciler.lifetime import keep_until_exit
 from reconciler.model import Console, DesiredState, Plan
 from reconciler.options import GlobalOptions
 from reconciler.planning import plan_changes
-from reconciler.providers.base import Provider
+from reconciler.providers.base import Provider, ProviderSettings
 from reconciler.secrets import scrub
 from reconciler.terminal import color_enabled
 
@@ -48,7 +49,7 @@ def planning(
 
     with cycle_collector_paused(freeze=True):
         desired = load(paths)
-        provider = open_provider(options.provider_settings())
+        provider = open_provider(provider_settings(options, paths))
         try:
             console = provider.observe()
             plan = plan_changes(
@@ -63,6 +64,16 @@ def planning(
         yield run, provider
     finally:
         provider.close()
+
+
+def provider_settings(options: GlobalOptions, paths: Sequence[str]) -> ProviderSettings:
+    """The provider's settings; the billing facts default to billing/ beside the desired state."""
+    settings = options.provider_settings()
+    if settings.facts is None:
+        from reconciler.loading.facts import default_facts_path
+
+        settings = dataclasses.replace(settings, facts=default_facts_path(paths))
+    return settings
 
 
 def load(paths: Sequence[str]) -> DesiredState:

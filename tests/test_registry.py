@@ -49,5 +49,5 @@ def test_an_unknown_scheme_names_the_known_ones() -> None:
         open_provider(ProviderSettings(url="ftp://example.com"))
     assert raised.value.message == "unknown provider scheme 'ftp'"
     assert raised.value.hint is not None and raised.value.hint.startswith(
-        "known schemes: http, https, sandbox"
+        "known schemes: atlassian, http, https, sandbox"
     )

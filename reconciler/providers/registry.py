@@ -23,6 +23,7 @@ BUILTIN: dict[str, str] = {
     "sandbox": "reconciler.providers.sandbox:open_sandbox_provider",
     "http": "reconciler.providers.http:open_http_provider",
     "https": "reconciler.providers.http:open_http_provider",
+    "atlassian": "reconciler.providers.atlassian:open_atlassian_provider",
 }
 
 ENTRY_POINT_GROUP = "reconciler.providers"
@@ -33,7 +34,8 @@ def scheme_of(url: str) -> str:
     if not sep or not scheme:
         raise ReconcilerError(
             f"provider {url!r} has no scheme",
-            hint="use sandbox:PATH, http://HOST:PORT or https://HOST, e.g. sandbox:.reconciler/sandbox.db",
+            hint="use sandbox:PATH, http://HOST:PORT, https://HOST or atlassian:, "
+            "e.g. sandbox:.reconciler/sandbox.db",
         )
     return scheme.lower()
 
@@ -75,6 +77,8 @@ def console_identity(url: str) -> str:
         host = f"[{host}]" if ":" in host else host
         port = parts.port or (443 if scheme == "https" else 80)
         return f"{scheme}://{host}:{port}{parts.path.rstrip('/')}"
+    if scheme == "atlassian":
+        return f"atlassian:{console_identity(rest or 'https://api.atlassian.com')}"
     return url
 
 
