@@ -6,6 +6,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2  # plan --detailed-exitcode only
+EXIT_WAITING = 3  # apply stopped at steps waiting on a person (a runbook)
 EXIT_INTERRUPTED = 130
 
 

@@ -29,10 +29,10 @@ from reconciler.applying.progress import progress_for
 from reconciler.applying.signals import StopSignals
 from reconciler.applying.summary import counts, interrupted_message, render_summary
 from reconciler.applying.verify import Verification, verify
-from reconciler.errors import EXIT_OK, Interrupted, ReconcilerError
+from reconciler.errors import EXIT_OK, EXIT_WAITING, Interrupted, ReconcilerError
 from reconciler.model import Plan
 from reconciler.options import DEFAULT_PATHS, GlobalOptions
-from reconciler.pipeline import planning, public_provider
+from reconciler.pipeline import PlanRun, planning, public_provider
 from reconciler.planning import plan_changes
 from reconciler.planning.fingerprint import observed_fingerprint
 from reconciler.providers.base import Provider
@@ -143,6 +143,8 @@ class Apply:
         self._finish(outcome, message)
         if outcome is RunOutcome.CONVERGED:
             return EXIT_OK
+        if outcome is RunOutcome.WAITING:
+            return EXIT_WAITING
         if outcome is RunOutcome.INTERRUPTED:
             raise Interrupted(message or "interrupted")
         raise ReconcilerError(
@@ -212,6 +214,8 @@ class Apply:
                 sys.stdout.write(self._resuming(plan) + rendered + "\n")
             else:
                 ask(plan, lambda _: rendered)
+            if not provider.capabilities.writes:
+                return self._by_runbook(plan, planned, provider)
             report = self._execute(plan, provider)
             if report.stopped:
                 sys.stdout.write(render_summary(report, None, self.run_id))
@@ -271,6 +275,22 @@ class Apply:
             f"{plural(len(saved.changes), 'change')} {'is' if done == 1 else 'are'} done already; "
             f"applying the other {len(plan.changes)}.\n"
         )
+
+    def _by_runbook(self, plan: Plan, planned: PlanRun, provider: Provider) -> tuple[RunOutcome, str]:
+        from reconciler.applying.runbook import RunbookApply, RunbookSettings
+
+        with self.signals.deferred() as stop:
+            return RunbookApply(
+                plan=plan,
+                desired=planned.desired,
+                console=planned.console,
+                provider=provider,
+                store=self.store,
+                run_id=self.run_id,
+                stop=stop,
+                confirmer=self.request.options.actor or owner_of_this_process(),
+                settings=RunbookSettings.from_env(),
+            ).run()
 
     def _execute(self, plan: Plan, provider: Provider) -> ExecutionReport:
         with self.signals.deferred() as stop:

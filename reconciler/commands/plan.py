@@ -27,8 +27,14 @@ def run(
     options: GlobalOptions, paths: Sequence[str], fmt: str, out: str | None, detailed_exitcode: bool
 ) -> int:
     # Only the JSON and Markdown forms show the observed fingerprint: the text plan does without it.
-    plan = make_plan(options, paths, fingerprint=fmt != "text" or out is not None).plan
-    sys.stdout.write(render_plan(plan, fmt))
+    planned = make_plan(options, paths, fingerprint=fmt in ("json", "markdown") or out is not None)
+    plan = planned.plan
+    if fmt == "runbook":
+        from reconciler.rendering.runbook import render_runbook
+
+        sys.stdout.write(render_runbook(plan, planned.console))
+    else:
+        sys.stdout.write(render_plan(plan, fmt))
     sys.stdout.flush()
     if out:
         write_plan(out, plan)

@@ -22,6 +22,8 @@ class RunOutcome(StrEnum):
     REFUSED = "refused"
     #: left `running` by a process that died; marked when the next holder takes the lock
     ABANDONED = "abandoned"
+    #: stopped at runbook steps a person has to take (a provider that cannot write); exit 3
+    WAITING = "waiting"
 
 
 class AttemptOutcome(StrEnum):
