@@ -1,0 +1,149 @@
+"""Apply by runbook: in CI it writes the runbook and exits 3; on a terminal it walks each step while a
+stand-in person performs it through the sandbox console, as a billing admin would in admin.atlassian.com."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import ClassVar
+
+from reconciler.sandbox import SandboxConsole
+from tests.atlassian.conftest import ALICE, atlassian_env
+from tests.helpers import clean_env
+from tests.http.conftest import Served, sandbox_db
+
+APPLY = [sys.executable, "-m", "reconciler", "apply", "--auto-approve"]
+
+
+def test_without_a_person_apply_writes_the_runbook_and_waits(estate: Path, stand_in: Served) -> None:
+    env = clean_env(**atlassian_env(stand_in.url))
+    result = subprocess.run(APPLY, cwd=estate, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3, result.stderr
+    runbook = (estate / ".reconciler" / "runbook.md").read_text()
+    assert runbook.startswith(
+        "<!-- reconciler-runbook -->\n## reconciler runbook: 3 steps in admin.atlassian.com\n"
+    )
+    assert runbook in result.stdout
+    assert result.stderr.splitlines()[-1] == (
+        "waiting on a person: 3 steps to take in admin.atlassian.com; the runbook is in "
+        ".reconciler/runbook.md. Run apply again on a terminal to walk it, "
+        "or follow it and run apply again to verify."
+    )
+    history = subprocess.run(
+        [sys.executable, "-m", "reconciler", "history", "--format", "json"],
+        cwd=estate, env=env, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert json.loads(history.stdout)["runs"][0]["outcome"] == "waiting"
+    with SandboxConsole(sandbox_db(estate)) as console:
+        assert console.write_count() == 0, "nothing was changed"
+
+
+class Person:
+    """Reads each step on the terminal and does what it says, in the console itself."""
+
+    SUBSCRIPTION = re.compile(r"then .*\((SUB-\d+)\)\.")
+    APP = re.compile(r'select (Jira Align|Focus|Talent): it shows "Set up required"')
+    ORG = re.compile(r"Select the organization .*\(([a-z0-9-]+)\)\.")
+    NEW_SITE = re.compile(r"enter (\S+) in the Your site text box")
+    SITE = re.compile(r"Add to an existing site and select the site (\S+) \(")
+    APPS: ClassVar[dict[str, str]] = {"Jira Align": "jira-align", "Focus": "focus", "Talent": "talent"}
+
+    def __init__(self, console: SandboxConsole) -> None:
+        self.console = console
+        self.done: list[str] = []
+
+    def perform(self, step: str) -> None:
+        sub = self._find(self.SUBSCRIPTION, step)
+        app = self.APPS[self._find(self.APP, step)]
+        new_site = self.NEW_SITE.search(step)
+        if new_site:
+            site = new_site.group(1)
+            made = self.console.create_site(
+                ALICE, self._find(self.ORG, step), site, key=f"person:site:{site}"
+            )
+            while not self.console.operation(made.id).done:  # the console takes a moment
+                time.sleep(0.05)
+        else:
+            site = self._find(self.SITE, step)
+        self.console.provision(ALICE, sub, app, site, key=f"person:{sub}:{app}")
+        self.done.append(f"{sub} {app} -> {site}")
+
+    @staticmethod
+    def _find(pattern: re.Pattern[str], text: str) -> str:
+        found = pattern.search(text)
+        assert found is not None, f"{pattern.pattern!r} not in the step:\n{text}"
+        return found.group(1)
+
+
+def test_on_a_terminal_apply_waits_for_each_step_and_verifies_it(estate: Path, stand_in: Served) -> None:
+    env = clean_env(
+        **atlassian_env(stand_in.url),
+        RECONCILER_POLL_INTERVAL="0.2",
+        RECONCILER_STEP_TIMEOUT="60",
+        RECONCILER_SANDBOX_DELAY="0",
+        TERM="dumb",
+    )
+    master, slave = pty.openpty()
+    process = subprocess.Popen(APPLY, cwd=estate, env=env, stdin=slave, stdout=slave, stderr=slave)
+    os.close(slave)
+    shown = ""
+    performed = 0
+    person = Person(SandboxConsole(sandbox_db(estate)))
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536).decode(errors="replace")
+                except OSError:
+                    break  # the process closed the terminal
+                shown += chunk.replace("\r\n", "\n")
+            steps = re.findall(r"(Step \d of 3: .*?Done when: [^\n]*)", shown, re.S)
+            if len(steps) > performed:
+                # Apply shows the next step only once it observed the last one done.
+                assert len(steps) == performed + 1
+                person.perform(steps[performed])
+                performed += 1
+            if process.poll() is not None and not ready:
+                break
+        code = process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(master)
+        person.console.close()
+    assert code == 0, shown
+    assert person.done == [
+        "SUB-1001 jira-align -> acme-align",
+        "SUB-1001 focus -> acme",
+        "SUB-1001 talent -> acme",
+    ]
+    assert shown.count("confirmed by alice@acme.example") == 3
+    assert "Verified: re-planning finds every change done." in shown
+    run_id = re.search(r"Run (\S+): 'reconciler history", shown)
+    assert run_id is not None
+    history = subprocess.run(
+        [sys.executable, "-m", "reconciler", "history", "--run", run_id.group(1), "--format", "json"],
+        cwd=estate, env=env, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    attempts = json.loads(history.stdout)["attempts"]
+    assert [(a["change"], a["outcome"], a["operation"]) for a in attempts] == [
+        ("create-site:acme-align", "succeeded", "runbook step 1, confirmed by alice@acme.example"),
+        ("provision:SUB-1001:jira-align", "succeeded", "runbook step 1, confirmed by alice@acme.example"),
+        ("provision:SUB-1001:focus", "succeeded", "runbook step 2, confirmed by alice@acme.example"),
+        ("provision:SUB-1001:talent", "succeeded", "runbook step 3, confirmed by alice@acme.example"),
+    ]
+    assert json.loads(history.stdout)["run"]["outcome"] == "converged"
+    again = subprocess.run(
+        [sys.executable, "-m", "reconciler", "plan", "--detailed-exitcode"],
+        cwd=estate, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stdout
