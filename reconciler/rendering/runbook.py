@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from reconciler.model import PREMIUM_APPS, Action, Change, Console, DeclaredFact, Plan
 from reconciler.rendering.markdown import code, escape, where
+from reconciler.terminal import printable
 
 MARKER = "<!-- reconciler-runbook -->"
 BILLING = "https://admin.atlassian.com/billing"
@@ -249,7 +250,8 @@ _MARKUP = re.compile(r"\*\*|`|\\(?=[\\`*|])")
 
 
 def _plain(text: str) -> str:
-    return _MARKUP.sub("", text).replace("&lt;", "<")
+    # Names come from the API and the facts files: nothing in them may drive the terminal.
+    return printable(_MARKUP.sub("", text).replace("&lt;", "<"))
 
 
 def _count(n: int) -> str:
