@@ -68,7 +68,7 @@ class Person:
             made = self.console.create_site(
                 ALICE, self._find(self.ORG, step), site, key=f"person:site:{site}"
             )
-            while not self.console.operation(made.id).done:  # the console takes a moment
+            while not self.console.operation(made.id, ALICE).done:  # the console takes a moment
                 time.sleep(0.05)
         else:
             site = self._find(self.SITE, step)
