@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from msgspec import Struct
 
@@ -29,6 +29,7 @@ from reconciler.model import (
     SourceSpan,
     Status,
 )
+from reconciler.terminal import printable
 
 SCHEMA = "desired-state.schema.json"
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -180,12 +181,40 @@ def _files_of(given: str) -> list[Path]:
 
 def _yaml_beneath(root: Path) -> list[Path]:
     found = []
-    for folder, dirs, names in os.walk(root):
+    for folder, dirs, names in os.walk(root, onerror=_unreadable_directory):
         dirs[:] = [d for d in dirs if not d.startswith(".")]  # .git and friends
         base = Path(folder)
+        _refuse_directory_links(base, dirs)
         found += [base / n for n in names if n.endswith(YAML_SUFFIXES) and not n.startswith(".")]
     _refuse_links_out_of(root, found)
     return found
+
+
+def _unreadable_directory(error: OSError) -> NoReturn:
+    """A directory that cannot be listed would silently leave its files out of desired state."""
+    where = printable(Path(error.filename).as_posix()) if error.filename else "a directory"
+    if len(where) > 200:  # a path too long to open is too long to read in a message
+        where = f"{where[:100]}...{where[-60:]}"
+    reason = str(error.strerror or error).lower()
+    raise ReconcilerError(
+        f"cannot read the directory {where}: {reason}",
+        hint="make it readable, or move it out of the desired-state paths",
+    )
+
+
+def _refuse_directory_links(base: Path, dirs: list[str]) -> None:
+    """os.walk does not follow a link to a directory: its files would be left out without a word."""
+    for name in dirs:
+        try:
+            linked = (base / name).is_symlink()
+        except OSError as error:
+            _unreadable_directory(error)
+        if linked:
+            link = (base / name).as_posix()
+            raise ReconcilerError(
+                f"{printable(link)} is a link to a directory: refused",
+                hint="put the directory itself there, or pass the directory it leads to as a path",
+            )
 
 
 def _refuse_links_out_of(root: Path, found: list[Path]) -> None:

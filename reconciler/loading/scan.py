@@ -200,5 +200,32 @@ def alias_overflow(text: str, max_nodes: int, max_characters: int) -> AliasOverf
     return None
 
 
+def tabs_after_colons(text: str) -> str:
+    """`text` with each tab that follows a `:` indicator made a space, so both parsers read it.
+
+    YAML 1.2 allows a tab as the separator after `key:`, but yaml-rs and PyYAML refuse it. Every
+    `:<tab>` becomes `: ` (same length, so every position stays), except inside a quoted or
+    block scalar, where the tab is part of the value. When PyYAML cannot read the result either,
+    the text is returned unchanged and the parser's own error stands.
+    """
+    spaced = text.replace(":\t", ": ")
+    try:
+        tokens = yaml.scan(spaced, Loader=yaml.CSafeLoader)
+        values = [
+            (token.start_mark.index, token.end_mark.index)
+            for token in tokens
+            if isinstance(token, yaml.ScalarToken) and not token.plain
+        ]
+    except yaml.YAMLError:
+        return text
+    chars = list(spaced)
+    offset = text.find(":\t")
+    while offset != -1:
+        if any(start <= offset + 1 < end for start, end in values):
+            chars[offset + 1] = "\t"  # the tab belongs to a quoted or block value: keep it
+        offset = text.find(":\t", offset + 2)
+    return "".join(chars)
+
+
 def start(node: Node) -> Position:
     return _position(node.start_mark)

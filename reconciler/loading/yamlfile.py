@@ -51,6 +51,8 @@ def _forbidden_character(raw: bytes, text: str) -> int | None:
 
 
 _PARSER_POSITION = re.compile(r"at line (\d+), column (\d+)")
+#: A plain scalar on one line: up to a comment, a flow indicator or the end of the line.
+_PLAIN_TOKEN = re.compile(r"[^\s#,\[\]{}\"'][^#,\[\]{}\r]*")
 
 
 class DiagnosticsError(ReconcilerError):
@@ -114,6 +116,15 @@ class YamlDocument:
             self._locator = Locator(self._text, self.data)
         line, column = self._locator.position(path, key=key)
         return SourceSpan(self.display, line, column)
+
+    def scalar_text(self, path: YamlPath) -> str | None:
+        """The plain scalar at `path` as written (`017`, which the data holds as 17), if it is one."""
+        span = self.locate(path)
+        lines = self._text.split("\n", span.line)
+        if span.line > len(lines):
+            return None
+        found = _PLAIN_TOKEN.match(lines[span.line - 1], span.column - 1)
+        return found.group().rstrip() if found else None
 
     def origin(self, path: YamlPath, *, key: bool = False) -> ValueOrigin:
         """The lazy origin of the value at `path` (of its key, with key=True)."""
@@ -214,6 +225,10 @@ def parse_yaml(raw: bytes, display: str) -> tuple[YamlDocument | None, list[Diag
     if forbidden is not None:
         # The fast parser would stop at a NUL, silently dropping the rest of the file.
         return None, [_control_character(text, forbidden, display)]
+    if ":\t" in text:
+        from reconciler.loading import scan
+
+        text = scan.tabs_after_colons(text)
     overflow = limits.alias_overflow(text, display)  # before the fast parser copies aliases out
     if overflow is not None:
         return None, [overflow]

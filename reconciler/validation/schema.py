@@ -162,7 +162,7 @@ def _translate(error: Any, path: YamlPath, doc: YamlDocument) -> list[Diagnostic
     rule = "version" if path == ("version",) else "schema"
     if keyword != "type":
         rule = str(schema.get("x-rule", rule))
-    message, hint = _describe_failure(keyword, error.validator_value, error.instance, schema, path)
+    message, hint = _describe_failure(keyword, error.validator_value, error.instance, schema, path, doc)
     return [Diagnostic(rule, message, doc.locate(path), hint=hint)]
 
 
@@ -178,6 +178,11 @@ def _unknown_keys(
     diagnostics = []
     for key in instance:
         if key in allowed or any(p.search(key) for p in patterns):
+            continue
+        if key == "<<":  # YAML 1.1's merge key: YAML 1.2 reads it as a plain key, merging nothing
+            where = doc.locate((*path, key), key=True)
+            hint = "write the keys out in this mapping (an alias can stand for a whole value)"
+            diagnostics.append(Diagnostic(rule, "merge keys (`<<`) are not supported", where, hint=hint))
             continue
         known = f"{noun}s here are {_listing(allowed)}" if allowed else f"no {noun} is allowed here"
         close = _did_you_mean(key, allowed)
@@ -211,11 +216,11 @@ def _missing_keys(
 
 
 def _describe_failure(
-    keyword: str, expected: Any, value: Any, schema: Mapping[str, Any], path: YamlPath
+    keyword: str, expected: Any, value: Any, schema: Mapping[str, Any], path: YamlPath, doc: YamlDocument
 ) -> tuple[str, str | None]:
     """The message and hint for an error about one value."""
     if keyword == "type":
-        return _type_failure(expected, value, schema, path)
+        return _type_failure(expected, value, schema, path, doc)
     if keyword == "const":
         if path == ("version",):
             quoted = " (a number, not a string)" if isinstance(value, str) else ""
@@ -246,12 +251,16 @@ def _describe_failure(
 
 
 def _type_failure(
-    expected: Any, value: Any, schema: Mapping[str, Any], path: YamlPath
+    expected: Any, value: Any, schema: Mapping[str, Any], path: YamlPath, doc: YamlDocument
 ) -> tuple[str, str | None]:
     names = [expected] if isinstance(expected, str) else list(expected)
     message = f"expected {' or '.join(_TYPE_NAMES.get(n, n) for n in names)}, got {_show(value)}"
     hint = None
-    if "boolean" in names and isinstance(value, str) and value.lower() in _YAML11_BOOLEANS:
+    if "string" in names and isinstance(value, bool | int | float):
+        # `id: 017` reads as the number 17: the hint shows the value as it was written.
+        written = doc.scalar_text(path) or str(value).lower()
+        hint = f"quote it to keep it a string, as written: '{printable(written)}'"
+    elif "boolean" in names and isinstance(value, str) and value.lower() in _YAML11_BOOLEANS:
         hint = "use true or false (in YAML 1.2, yes, no, on and off are strings)"
     elif path == () and "version" in schema.get("properties", {}):
         hint = "a desired-state file is a mapping that starts with `version: 1`"

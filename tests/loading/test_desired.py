@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -233,3 +234,16 @@ def test_plan_loads_past_the_rules_it_reports_as_blocked_and_nothing_else(
         "app-in-product",
         "duplicate-site",
     ]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a directory whatever its permissions")
+def test_a_subdirectory_that_cannot_be_listed_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "team").mkdir()
+    (tmp_path / "sites.yaml").write_text("version: 1\n")
+    (tmp_path / "team").chmod(0)
+    try:
+        with pytest.raises(ReconcilerError) as refused:
+            check_desired([str(tmp_path)])
+    finally:
+        (tmp_path / "team").chmod(0o755)
+    assert refused.value.message == f"cannot read the directory {tmp_path.as_posix()}/team: permission denied"
