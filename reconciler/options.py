@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from reconciler.providers.base import ProviderSettings
+if TYPE_CHECKING:
+    # Imported when a provider is opened, not by every command: validate never opens one.
+    from reconciler.providers.base import ProviderSettings
 
 DEFAULT_PROVIDER = "sandbox:.reconciler/sandbox.db"
 DEFAULT_STATE = "sqlite:.reconciler/state.db"
@@ -44,6 +47,8 @@ class GlobalOptions:
         )
 
     def provider_settings(self) -> ProviderSettings:
+        from reconciler.providers.base import ProviderSettings
+
         return ProviderSettings(url=self.provider, actor=self.actor, token=self.token, facts=self.facts)
 
 
