@@ -59,7 +59,7 @@ class Job:
         payload = {"number": number, "pull_request": {"number": number, "head": {"sha": head}}}
         self.event("pull_request", payload, sha="f" * 40, run_id=run_id)
 
-    def step(self, name: str, timeout: float = 120, **settings: str) -> subprocess.CompletedProcess[str]:
+    def env(self, **settings: str) -> dict[str, str]:
         github = {
             "PATH": f"{self.root / 'bin'}{os.pathsep}{os.environ['PATH']}",
             "GITHUB_ACTIONS": "true",
@@ -71,14 +71,27 @@ class Job:
             "GITHUB_OUTPUT": str(self.root / "output.txt"),
             "RUNNER_TEMP": str(self.root / "runner-temp"),
         }
-        env = clean_env(**{**github, **self.settings, **settings})
+        return clean_env(**{**github, **self.settings, **settings})
+
+    def step(self, name: str, timeout: float = 120, **settings: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "reconciler.ci", name],
             cwd=self.workspace,
-            env=env,
+            env=self.env(**settings),
             capture_output=True,
             text=True,
             timeout=timeout,
+        )
+
+    def start(self, name: str, **settings: str) -> subprocess.Popen[str]:
+        """A step running in the background, as on a second runner."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "reconciler.ci", name],
+            cwd=self.workspace,
+            env=self.env(**settings),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
 
     def outputs(self) -> dict[str, str]:

@@ -30,7 +30,10 @@ def load() -> dict[str, Any]:
 
 
 def save(state: dict[str, Any]) -> None:
-    STATE.write_text(json.dumps(state, indent=2), encoding="utf-8")
+    # Whole or not at all: two jobs may call the stand-in at once.
+    scratch = STATE.with_name(f"state.{os.getpid()}.json")
+    scratch.write_text(json.dumps(state, indent=2), encoding="utf-8")
+    scratch.replace(STATE)
 
 
 def page(items: list[Any], query: dict[str, list[str]]) -> list[Any]:
@@ -159,7 +162,8 @@ def api(args: list[str], stdin: str) -> int:
     except NotFound:
         print("gh: Not Found (HTTP 404)", file=sys.stderr)
         return 1
-    save(state)
+    if method != "GET":
+        save(state)
     print(json.dumps(answer))
     return 0
 

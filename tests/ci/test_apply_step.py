@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from tests.ci.conftest import Job
-from tests.helpers import clean_env
+from tests.helpers import clean_env, postgres_schema
 
 HEAD = "a" * 40
 OTHER_HEAD = "c" * 40
@@ -157,3 +161,34 @@ def test_a_label_that_names_no_subscription_is_refused(job: Job) -> None:
         "'SUB 1002; rm -rf' is not a subscription id\n"
         "hint: list subscription ids such as SUB-1001, separated by commas\n"
     )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def team_state(request: pytest.FixtureRequest, job: Job) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:{job.root / 'team' / 'state.db'}"
+        return
+    with postgres_schema() as url:
+        yield url
+
+
+def test_two_merge_jobs_at_once_apply_once(job: Job, team_state: str) -> None:
+    """Two runners apply the same merge at the same time: the lock lets one apply, the other finds it done."""
+    plan_on_pull_request(job)
+    merge(job)
+    runners = [
+        job.start("apply", RECONCILER_CI_STATE=team_state, RUNNER_TEMP=str(job.root / f"runner-{n}"))
+        for n in (1, 2)
+    ]
+    try:
+        results = [runner.communicate(timeout=240) for runner in runners]
+    finally:
+        for runner in runners:
+            runner.kill()
+    assert [runner.returncode for runner in runners] == [0, 0], results
+    history = reconciler(job, "history", "--format", "json", "--state", team_state)
+    runs = json.loads(history.stdout)["runs"]
+    assert sorted(run["changes"]["succeeded"] for run in runs) == [0, 4]
+    assert sorted(str(run["message"]) for run in runs) == ["None", "no changes"]
+    assert {run["commit"] for run in runs} == {MERGE}
+    assert reconciler(job, "plan", "--detailed-exitcode").returncode == 0
