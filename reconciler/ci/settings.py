@@ -86,20 +86,18 @@ class Settings:
             drift_label=_env("DRIFT_LABEL", DEFAULT_DRIFT_LABEL),
         )
 
-    def global_flags(self) -> list[str]:
-        flags: list[str] = []
-        if self.provider:
-            flags += ["--provider", self.provider]
-        if self.state:
-            flags += ["--state", self.state]
-        return flags
+    def global_env(self) -> dict[str, str]:
+        """The provider and state inputs, as reconciler reads them: through the environment, so a
+        state URL that carries a password never shows in the runner's process list."""
+        given = {"RECONCILER_PROVIDER": self.provider, "RECONCILER_STATE": self.state}
+        return {name: value for name, value in given.items() if value}
 
 
 def run_reconciler(
     settings: Settings, args: Sequence[str], env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """`reconciler ARGS...` from the same installation; its stderr goes straight to the job log."""
-    command = [sys.executable, "-m", "reconciler", *args, *settings.global_flags()]
+    command = [sys.executable, "-m", "reconciler", *args]
     print(f"$ reconciler {shlex.join(args)}", file=sys.stderr, flush=True)
     return subprocess.run(
         command,
@@ -107,5 +105,5 @@ def run_reconciler(
         stderr=None,
         text=True,
         check=False,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **settings.global_env(), **(env or {})},
     )

@@ -165,3 +165,15 @@ def test_without_a_token_the_step_says_what_to_set(job: Job) -> None:
         "and that GH_TOKEN is set\n"
     )
     assert done.stdout.startswith("::error title=reconciler::`gh api")
+
+
+def test_the_provider_and_state_inputs_reach_reconciler(job: Job) -> None:
+    job.pull_request_event(12, HEAD_A)
+    done = job.step(
+        "plan", RECONCILER_CI_PROVIDER="sandbox:consoles/rehearsal.db", RECONCILER_CI_STATE="sqlite:s.db"
+    )
+    assert done.returncode == 0, done.stderr
+    plan = json.loads((Path(job.outputs()["artifact-dir"]) / "plan.json").read_text(encoding="utf-8"))
+    assert plan["provider"] == "sandbox:consoles/rehearsal.db"
+    assert (job.workspace / "consoles" / "rehearsal.db").is_file()
+    assert "rehearsal" not in done.stderr.split("\n", 1)[0]
