@@ -239,6 +239,33 @@ class Subscription(Struct, frozen=True, gc=False):
 
 
 @dataclass(frozen=True, slots=True)
+class InProgress:
+    """Work the console accepted and has not finished: a site being created, an app being provisioned.
+
+    The plan lists it and never plans it again; apply waits for it instead of asking twice.
+    """
+
+    action: Action  # create-site or provision: the console's asynchronous writes
+    subscription: str | None
+    app: str | None
+    site: str | None
+    org: str | None
+    operation: str  # the console's operation id, to poll
+    since: dt.datetime | None = None  # when the console accepted it (UTC)
+
+    @property
+    def change_id(self) -> str:
+        """The id of the change whose effect this is: what a change that waits for it depends on."""
+        if self.action == Action.CREATE_SITE:
+            return f"create-site:{self.site}"
+        return f"{self.action}:{self.subscription}" + (f":{self.app}" if self.app else "")
+
+
+def in_progress_sort_key(work: InProgress) -> tuple[str, str, str, str, str]:
+    return (str(work.action), work.site or "", work.subscription or "", work.app or "", work.operation)
+
+
+@dataclass(frozen=True, slots=True)
 class Console:
     """Everything a provider observed, in one consistent read."""
 
@@ -255,6 +282,17 @@ class Console:
     declared: Mapping[str, DeclaredFact] = field(default_factory=dict)
     #: what the provider noticed while reading and a reviewer should know (shown as plan warnings)
     notes: tuple[str, ...] = ()
+    #: the console's operations still in progress (a provision is also in its subscription's `pending`)
+    in_progress: tuple[InProgress, ...] = ()
+
+    @property
+    def sites_in_progress(self) -> dict[str, str]:
+        """Sites being created: name -> org."""
+        return {
+            w.site: w.org
+            for w in self.in_progress
+            if w.action == Action.CREATE_SITE and w.site is not None and w.org is not None
+        }
 
 
 # --- the plan --------------------------------------------------------------------------------------
@@ -404,6 +442,8 @@ class Plan:
     format_version: int = PLAN_FORMAT_VERSION
     #: the console's date when it was observed (its clock, not the wall clock): "starts in N days"
     observed_on: dt.date | None = None
+    #: work the console had in progress when it was observed: shown, never planned
+    in_progress: tuple[InProgress, ...] = ()
 
     @property
     def checksum(self) -> str:

@@ -14,8 +14,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from reconciler.model import (
+    Action,
     BillingAccount,
     Console,
+    InProgress,
     Operation,
     OperationStatus,
     Organization,
@@ -33,6 +35,7 @@ COLLECTIONS: tuple[str, ...] = (
     "sites",
     "retired-site-names",
     "subscriptions",
+    "pending-operations",
 )
 
 MAX_LIMIT = 1000
@@ -124,6 +127,22 @@ def encode_subscription(sub: Subscription) -> JsonObject:
     }
 
 
+def _instant(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def encode_in_progress(work: InProgress) -> JsonObject:
+    return {
+        "id": work.operation,
+        "action": str(work.action),
+        "subscription": work.subscription,
+        "app": work.app,
+        "site": work.site,
+        "org": work.org,
+        "since": _instant(work.since),
+    }
+
+
 def encode_collections(console: Console) -> dict[str, list[JsonObject]]:
     """Every collection of the console, each sorted by its key (the order pages are cut in)."""
     return {
@@ -138,6 +157,9 @@ def encode_collections(console: Console) -> dict[str, list[JsonObject]]:
         "retired-site-names": [{"name": name} for name in sorted(console.retired_site_names)],
         "subscriptions": [
             encode_subscription(console.subscriptions[k]) for k in sorted(console.subscriptions)
+        ],
+        "pending-operations": [
+            encode_in_progress(w) for w in sorted(console.in_progress, key=lambda w: w.operation)
         ],
     }
 
@@ -220,6 +242,23 @@ def decode_subscription(item: JsonObject) -> Subscription:
     )
 
 
+def _optional(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def decode_in_progress(item: JsonObject) -> InProgress:
+    since = item.get("since")
+    return InProgress(
+        action=Action(item["action"]),
+        subscription=_optional(item.get("subscription")),
+        app=_optional(item.get("app")),
+        site=_optional(item.get("site")),
+        org=_optional(item.get("org")),
+        operation=str(item["id"]),
+        since=None if since is None else dt.datetime.fromisoformat(str(since)),
+    )
+
+
 def _index(items: list[JsonObject], decode: Callable[[JsonObject], Any], key: str) -> dict[str, Any]:
     decoded = [decode(item) for item in items]
     return {getattr(value, key): value for value in decoded}
@@ -237,6 +276,7 @@ def decode_console(me: JsonObject, collections: Mapping[str, list[JsonObject]]) 
             sites=_index(collections["sites"], decode_site, "name"),
             subscriptions=_index(collections["subscriptions"], decode_subscription, "id"),
             retired_site_names=frozenset(str(item["name"]) for item in collections["retired-site-names"]),
+            in_progress=tuple(decode_in_progress(item) for item in collections["pending-operations"]),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise WireError(f"a console resource is malformed ({type(exc).__name__}: {exc})") from exc

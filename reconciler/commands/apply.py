@@ -6,6 +6,7 @@ recorded in the state store whatever happens, and the lock is always given back.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import sys
@@ -24,13 +25,14 @@ from reconciler.applying.approval import (
 )
 from reconciler.applying.attempts import ChangeRunner, PollPolicy, operation_timeout
 from reconciler.applying.executor import ExecutionReport, execute
+from reconciler.applying.inflight import InProgressWait
 from reconciler.applying.outcomes import ChangeOutcome
 from reconciler.applying.progress import progress_for
 from reconciler.applying.signals import StopSignals
 from reconciler.applying.summary import counts, interrupted_message, render_summary
 from reconciler.applying.verify import Verification, verify
 from reconciler.errors import EXIT_OK, EXIT_WAITING, Interrupted, ReconcilerError
-from reconciler.model import Plan
+from reconciler.model import DesiredState, Plan
 from reconciler.options import DEFAULT_PATHS, GlobalOptions
 from reconciler.pipeline import PlanRun, planning, public_provider
 from reconciler.planning import plan_changes
@@ -44,6 +46,9 @@ from reconciler.store.locking import HeldLock, acquire, format_seconds
 from reconciler.terminal import color_enabled, info, plural
 
 ENV_ALLOW_CANCEL_OF = "RECONCILER_ALLOW_CANCEL_OF"
+#: Work in progress is waited for this many times at most: more would mean someone else keeps
+#: starting work on the console while apply holds its lock.
+MAX_WAIT_ROUNDS = 3
 
 
 def run(
@@ -203,6 +208,7 @@ class Apply:
             plan = planned.plan
             self.store.record_plan(self.run_id, plan.checksum, plan.actor)
             self._check(plan, lambda: observed_fingerprint(planned.console))
+            plan = self._after_work_in_progress(plan, planned.desired, provider)
             if not plan.changes:
                 sys.stdout.write(self._nothing_to_do())
                 return RunOutcome.CONVERGED, "no changes"
@@ -253,6 +259,30 @@ class Apply:
         check_cancels_allowed(plan, request.allow_cancel, request.allow_cancel_of)
         for name in sorted(request.allow_cancel_of - {c.subscription for c in plan.destructive}):
             info(f"warning: --allow-cancel-of {name}: the plan does not cancel {name}")
+
+    def _after_work_in_progress(self, plan: Plan, desired: DesiredState, provider: Provider) -> Plan:
+        """Wait for what the console already has under way, then plan (and check) again.
+
+        Asking again for a site being created would fail once it exists; waiting and re-planning
+        turns finished work into no change and failed work into a change made now.
+        """
+        rounds = 0
+        while plan.in_progress and rounds < MAX_WAIT_ROUNDS:
+            rounds += 1
+            waiting = InProgressWait(
+                provider,
+                self.store,
+                self.run_id,
+                PollPolicy(timeout=operation_timeout()),
+                self.signals.stop,
+                info,
+            )
+            waiting.wait(plan.in_progress)
+            console = provider.observe()
+            plan = plan_changes(desired, console, paths=plan.paths, provider=plan.provider, fingerprint=False)
+            self.store.record_plan(self.run_id, plan.checksum, plan.actor)
+            self._check(plan, functools.partial(observed_fingerprint, console))
+        return plan
 
     def _nothing_to_do(self) -> str:
         saved = self.request.saved

@@ -36,11 +36,17 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """A site an app can go to: its org, and whether this plan creates it."""
+    """A site an app can go to: its org, and whether this plan creates it or the console is creating it."""
 
     site: str
     org: str
     created: bool
+    in_progress: bool = False
+
+    @property
+    def new(self) -> bool:
+        """The site does not exist yet: what goes on it waits for its creation."""
+        return self.created or self.in_progress
 
 
 class Instance(NamedTuple):
@@ -74,6 +80,8 @@ class Facts:
     def __init__(self, desired: DesiredState, console: Console) -> None:
         self.desired = desired
         self.console = console
+        #: sites the console is creating: name -> org (they count as there, without Jira yet)
+        self.sites_in_progress = console.sites_in_progress
 
     def live_instances(self, orgs: Collection[str]) -> Mapping[tuple[str, str], list[Instance]]:
         """(org, app) -> the instances there now, counting pending provisioning, in the given orgs.
@@ -107,6 +115,15 @@ class Facts:
                     f"site {name} is in org {live.org}, but desired state declares it in org {declared.org}",
                 )
             return Target(name, live.org, created=False)
+        creating = self.sites_in_progress.get(name)
+        if creating is not None:
+            if declared is not None and declared.org != creating:
+                return (
+                    "site-org",
+                    f"site {name} is being created in org {creating}, but desired state declares it "
+                    f"in org {declared.org}",
+                )
+            return Target(name, creating, created=False, in_progress=True)
         if declared is None:
             return ("site-exists", f"site {name} does not exist and is not declared with create: true")
         if not declared.create:
@@ -153,6 +170,8 @@ class Facts:
         needs = f"{app} needs a site with Jira Premium or Enterprise; "
         if target.created:
             return needs + f"{target.site} is created by this plan and has no Jira"
+        if target.in_progress:
+            return needs + f"{target.site} is being created and has no Jira"
         site = self.console.sites[target.site]
         if site.sandbox:
             return needs + f"{target.site} is a sandbox site"

@@ -56,7 +56,15 @@ def canonical_console(console: Console) -> list[object]:
         ["sites", [[s.name, s.org, s.jira, s.sandbox] for s in _by_key(console.sites)]],
         ["subscriptions", subscriptions],
         _small_sections(console, day)[4],
+        *_sites_in_progress(console),
     ]
+
+
+def _sites_in_progress(console: Console) -> list[list[object]]:
+    """Sites being created, when there are any: absent otherwise, so a console without keeps its
+    fingerprint. (Provisioning in progress is in each subscription's `pending`.)"""
+    creating = console.sites_in_progress
+    return [["sites_in_progress", sorted([name, org] for name, org in creating.items())]] if creating else []
 
 
 def canonical_text(console: Console) -> str:
@@ -76,7 +84,8 @@ def canonical_text(console: Console) -> str:
         ]
     except TypeError:
         return _dumps(canonical_console(console))
-    return f"[{','.join([*small[:4], *large, small[4]])}]"
+    tail = [_dumps(section) for section in _sites_in_progress(console)]
+    return f"[{','.join([*small[:4], *large, small[4], *tail])}]"
 
 
 def _small_sections(console: Console, day: Callable[[dt.date | None], str | None]) -> list[list[object]]:

@@ -26,6 +26,7 @@ from reconciler.model import (
     Change,
     DeclaredFact,
     Deferred,
+    InProgress,
     Plan,
     PlanWarning,
     SourceSpan,
@@ -70,6 +71,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "deferred": [_deferred(d) for d in plan.deferred],
         "unmanaged": [_unmanaged(u) for u in plan.unmanaged],
         "warnings": [{"message": w.message, "source": _source(w.source)} for w in plan.warnings],
+        "in_progress": [_in_progress(w) for w in plan.in_progress],
     }
 
 
@@ -138,6 +140,32 @@ def _deferred(deferred: Deferred) -> dict[str, Any]:
     }
 
 
+def _in_progress(work: InProgress) -> dict[str, Any]:
+    since = None if work.since is None else work.since.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "action": str(work.action),
+        "subscription": work.subscription,
+        "app": work.app,
+        "site": work.site,
+        "org": work.org,
+        "operation": work.operation,
+        "since": since,
+    }
+
+
+def _read_in_progress(data: Mapping[str, Any]) -> InProgress:
+    since = data["since"]
+    return InProgress(
+        action=Action(data["action"]),
+        subscription=data["subscription"],
+        app=data["app"],
+        site=data["site"],
+        org=data["org"],
+        operation=data["operation"],
+        since=None if since is None else dt.datetime.fromisoformat(since),
+    )
+
+
 def _unmanaged(unmanaged: Unmanaged) -> dict[str, Any]:
     return {
         "subscription": unmanaged.subscription,
@@ -184,6 +212,8 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
         actor=data["actor"],
         format_version=data["format_version"],
         observed_on=_read_date(data.get("observed_on")),
+        # Plans saved before in-progress work was observed have no list: nothing was in progress.
+        in_progress=tuple(_read_in_progress(w) for w in data.get("in_progress", ())),
     )
 
 

@@ -9,6 +9,7 @@ assemble      findings -> blocked (or warnings, for deferred ones); one sort ord
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 
 from reconciler.model import (
     Blocked,
@@ -20,6 +21,7 @@ from reconciler.model import (
     Status,
     Unmanaged,
     change_sort_key,
+    in_progress_sort_key,
 )
 from reconciler.planning.facts import Facts, Finding
 from reconciler.planning.fingerprint import observed_fingerprint
@@ -54,7 +56,10 @@ def plan_changes(
             findings.extend(candidate.findings)
         else:
             provisions.append(provision_change(candidate))
-    changes = _without_orphans([*sites.changes, *draft.changes, *provisions])
+    in_progress = tuple(sorted(console.in_progress, key=in_progress_sort_key))
+    changes = _without_orphans(
+        [*sites.changes, *draft.changes, *provisions], {w.change_id for w in in_progress}
+    )
     marked, blocked = with_provenance(changes, [_blocked(f) for f in findings], desired, console)
     notes.extend(Note(note, None) for note in console.notes)
 
@@ -72,18 +77,21 @@ def plan_changes(
         provider=provider,
         actor=console.actor,
         observed_on=console.now,
+        in_progress=in_progress,
     )
 
 
-def _without_orphans(changes: Iterable[Change]) -> list[Change]:
+def _without_orphans(changes: Iterable[Change], in_progress: AbstractSet[str]) -> list[Change]:
     """Drop changes whose prerequisite is not planned (it was blocked), so depends_on never dangles.
+
+    A prerequisite the console has in progress is there: apply waits for it before executing.
 
     The rules block such dependents on their own (the same org-admin or billing-admin check
     stops both); this is the guarantee apply relies on, not the explanation a reviewer reads.
     """
     kept = list(changes)
     while True:
-        ids = {c.id for c in kept}
+        ids = {c.id for c in kept} | in_progress
         remaining = [c for c in kept if all(d in ids for d in c.depends_on)]
         if len(remaining) == len(kept):
             return kept

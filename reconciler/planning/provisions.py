@@ -152,7 +152,8 @@ def provision_change(candidate: Candidate) -> Change:
     assert target is not None, "only a candidate with a resolved site becomes a change"
     sub, app = candidate.subscription.id, candidate.app.app
     depends_on: list[str] = []
-    if target.created:
+    if target.new:
+        # Also while the console creates it: the approved plan's change is this one, unchanged.
         depends_on.append(create_site_id(target.site))
     if candidate.after_reactivate:
         depends_on.append(reactivate_id(sub))

@@ -26,7 +26,7 @@ def plan_sites(facts: Facts) -> SitePlan:
         problems = _site_findings(facts, declared)
         if problems:
             findings.extend(problems)
-        elif declared.create and name not in facts.console.sites:
+        elif declared.create and name not in facts.console.sites and name not in facts.sites_in_progress:
             changes.append(_create_site(declared))
     return SitePlan(tuple(changes), tuple(findings))
 
@@ -36,6 +36,10 @@ def _site_findings(facts: Facts, declared: DesiredSite) -> list[Finding]:
     live = facts.console.sites.get(name)
     if live is not None:
         return _live_site_findings(declared, live.org)
+    creating = facts.sites_in_progress.get(name)
+    if creating is not None:
+        # Being created: judged as the site it is about to be, not as a name to take.
+        return _live_site_findings(declared, creating)
     if not declared.create:
         message = f"site {name} does not exist; declare it with create: true to have the plan create it"
         return [Finding("site-exists", message, declared.origin, site=name)]

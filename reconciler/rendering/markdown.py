@@ -48,6 +48,7 @@ def render_markdown(plan: Plan, *, limit: int = LIMIT) -> str:
             _blocked(plan.blocked),
             _cancels(plan.changes),
             _grouped_changes(plan.changes),
+            _in_progress(plan),
             _warnings(plan),
             _deferred(plan),
             _unmanaged(plan),
@@ -189,6 +190,28 @@ def _grouped_changes(changes: tuple[Change, ...]) -> str:
             lines += ["", f"**{code(site)}**", "", *(_change_line(c) for c in by_org[org][site])]
     if lifecycle:
         lines += ["", "#### Subscriptions", "", *(_change_line(c) for c in lifecycle)]
+    return "\n".join(lines)
+
+
+def _in_progress(plan: Plan) -> str:
+    """Work the console had under way: not a change to review, but why a site or app is not there yet."""
+    if not plan.in_progress:
+        return ""
+    lines = [
+        f"### ⏳ In progress on the console ({len(plan.in_progress)})",
+        "",
+        "Accepted by the console and not finished: never planned again; `apply` waits for them.",
+        "",
+    ]
+    for work in plan.in_progress:
+        if work.action == Action.CREATE_SITE:
+            what = f"create site {code(str(work.site))} in org {code(str(work.org))}"
+        else:
+            what = (
+                f"provision {code(str(work.app))} of {code(str(work.subscription))} to {code(str(work.site))}"
+            )
+        since = "" if work.since is None else f", since {work.since.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+        lines.append(f"- {what}: operation {code(work.operation)}{since}")
     return "\n".join(lines)
 
 

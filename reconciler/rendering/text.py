@@ -18,6 +18,7 @@ from reconciler.model import (
     Change,
     DeclaredFact,
     Deferred,
+    InProgress,
     Plan,
     PlanWarning,
     SourceSpan,
@@ -37,6 +38,7 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
     sections = [
         _header(plan),
         _changes(plan.changes, color),
+        _in_progress(plan.in_progress),
         _blocked(plan.blocked, color),
         _deferred(plan.deferred, plan.observed_on),
         _unmanaged(plan.unmanaged),
@@ -101,6 +103,34 @@ def _changes(changes: Iterable[Change], color: bool) -> str:
             lines.append(f"{DETAIL}after {printable(', '.join(change.depends_on))}")
         lines.extend(declared_lines(change.declared))
     return "Changes:\n" + "\n".join(lines) if lines else ""
+
+
+def in_progress_title(work: InProgress) -> str:
+    """`create-site acme-align in org acme-corp`, `provision SUB-1001 focus -> acme (acme-corp)`."""
+    if work.action == Action.CREATE_SITE:
+        title = f"create-site {work.site} in org {work.org}"
+    else:
+        title = f"provision   {work.subscription} {work.app} -> {work.site} ({work.org})"
+    # What a console says is untrusted: an id with an escape sequence must not drive the terminal.
+    return printable(title)
+
+
+def in_progress_since(work: InProgress) -> str:
+    since = "" if work.since is None else f", since {work.since.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+    return f"operation {printable(work.operation)}{since}"
+
+
+def _in_progress(in_progress: tuple[InProgress, ...]) -> str:
+    if not in_progress:
+        return ""
+    lines = [
+        f"In progress: {plural(len(in_progress), 'operation')} the console has not finished "
+        "(never planned again; apply waits for them)"
+    ]
+    for work in in_progress:
+        lines.append(f"  ~ {in_progress_title(work)}")
+        lines.append(f"{DETAIL}{in_progress_since(work)}")
+    return "\n".join(lines)
 
 
 def _blocked(blocked: tuple[Blocked, ...], color: bool) -> str:
@@ -196,7 +226,12 @@ def summary_line(plan: Plan) -> str:
 def _footer(plan: Plan, color: bool) -> str:
     if not plan.changes and not plan.blocked:
         extra = f" ({plan_extras(plan)})" if plan_extras(plan) else ""
-        return paint("No changes.", "green", color) + f" The console matches desired state{extra}."
+        matches = (
+            "will match desired state once its work in progress is done"
+            if plan.in_progress
+            else ("matches desired state")
+        )
+        return paint("No changes.", "green", color) + f" The console {matches}{extra}."
     line = summary_line(plan)
     if plan.blocked:
         line = paint(line, "red", color)
@@ -205,6 +240,11 @@ def _footer(plan: Plan, color: bool) -> str:
 
 def plan_extras(plan: Plan) -> str:
     """What a plan without changes still lists: `1 deferred, 1 unmanaged` (only what is there)."""
-    counts = [(len(plan.deferred), "deferred"), (len(plan.unmanaged), "unmanaged"), (len(plan.warnings), "")]
+    counts = [
+        (len(plan.in_progress), "in progress"),
+        (len(plan.deferred), "deferred"),
+        (len(plan.unmanaged), "unmanaged"),
+        (len(plan.warnings), ""),
+    ]
     parts = [f"{n} {what}" if what else plural(n, "warning") for n, what in counts if n]
     return ", ".join(parts)

@@ -79,7 +79,10 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("GET", re.compile(r"/v1/me"), "_me"),
     (
         "GET",
-        re.compile(r"/v1/(users|organizations|billing-accounts|sites|retired-site-names|subscriptions)"),
+        re.compile(
+            r"/v1/(users|organizations|billing-accounts|sites|retired-site-names|subscriptions"
+            r"|pending-operations)"
+        ),
         "_collection",
     ),
     ("POST", re.compile(r"/v1/sites"), "_create_site"),

@@ -10,7 +10,7 @@ import sqlite3
 from collections import defaultdict
 
 from reconciler.gc_pause import cycle_collector_paused
-from reconciler.model import BillingAccount, Console, Organization, Site, Subscription
+from reconciler.model import Action, BillingAccount, Console, InProgress, Organization, Site, Subscription
 
 
 def read_meta(db: sqlite3.Connection) -> dict[str, str]:
@@ -81,6 +81,25 @@ def _subscriptions(db: sqlite3.Connection) -> dict[str, Subscription]:
     }
 
 
+def _in_progress(db: sqlite3.Connection) -> tuple[InProgress, ...]:
+    """The asynchronous operations not completed yet (an estate has a handful, not thousands)."""
+    return tuple(
+        InProgress(
+            Action(kind),
+            subscription,
+            app,
+            site,
+            org,
+            op_id,
+            dt.datetime.fromtimestamp(created, dt.UTC).replace(microsecond=0),
+        )
+        for op_id, kind, subscription, app, site, org, created in db.execute(
+            "SELECT id, kind, subscription, app, site, org, created FROM operations"
+            " WHERE status = 'pending' ORDER BY created, id"
+        )
+    )
+
+
 def read_console(db: sqlite3.Connection, actor: str | None) -> Console:
     """The whole state; the caller holds one read transaction around it."""
     with cycle_collector_paused():
@@ -103,4 +122,5 @@ def _read_console(db: sqlite3.Connection, actor: str | None) -> Console:
         },
         subscriptions=_subscriptions(db),
         retired_site_names=frozenset(name for (name,) in db.execute("SELECT name FROM retired_site_names")),
+        in_progress=_in_progress(db),
     )

@@ -137,6 +137,10 @@ def create_site(db: sqlite3.Connection, actor: str | None, org: str, name: str, 
             # A re-run after a crash converges on the creation already under way, whatever its key.
             return Outcome(pending[0], effect=False)
         raise rules.refuse("site-name", f"site {name} is being created in org {pending[1]}")
+    live = rules.site(db, name)
+    if live is not None and live.org == org:
+        # Its creation finished between the caller's plan and this request: done, not a conflict.
+        return Outcome(_done(db, "create-site", actor, clock, subject(site=name, org=org)), effect=False)
     rules.require_new_site_name(db, name)
     return _start(db, "create-site", actor, clock, subject(site=name, org=org))
 

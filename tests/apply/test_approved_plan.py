@@ -7,6 +7,7 @@ plan executes what is left of it and exits 0; only a change outside it is refuse
 from __future__ import annotations
 
 import json
+import signal
 
 import pytest
 
@@ -150,12 +151,47 @@ def test_an_approved_checksum_with_nothing_left_to_do_exits_0(estate: Estate) ->
 
 def test_two_merges_of_one_plan_at_once_the_second_finds_nothing_left(estate: Estate) -> None:
     saved_plan(estate)
-    first = estate.start("apply", "--plan", "plan.json", env=SLOW)
+    # The first holds the lock for a few seconds (each operation takes 3 s): the second waits for it.
+    first = estate.start("apply", "--plan", "plan.json", env={"RECONCILER_SANDBOX_DELAY": "3.0"})
     wait_for(lambda: in_flight(estate, 1), what="the first apply to hold the lock")
     second = estate.start("apply", "--plan", "plan.json", "--lock-timeout", "60", env=SLOW)
     first.communicate(timeout=60)
     second_out, second_err = second.communicate(timeout=60)
     assert (first.returncode, second.returncode) == (0, 0), second_err
     assert second_out == ALL_DONE
-    assert "waiting up to 60s for the lock" in second_err
     assert estate.writes() == 4
+
+
+def crash_then_finish(estate: Estate, stop: signal.Signals) -> None:
+    saved_plan(estate)
+    first = estate.start("apply", "--plan", "plan.json", env=SLOW)
+    wait_for(lambda: in_flight(estate, 3), what="three requests in flight")
+    first.send_signal(stop)
+    first.communicate(timeout=30)
+
+    again = estate.cli("apply", "--plan", "plan.json", "--lock-timeout", "30", env=SLOW)
+    assert again.returncode == 0, again.stderr
+    third = estate.cli("apply", "--plan", "plan.json", env=SLOW)
+    assert (third.returncode, third.stdout) == (0, ALL_DONE)
+    assert estate.writes() == 4
+    assert estate.cli("plan", "--detailed-exitcode").returncode == 0
+
+
+def test_after_kill_9_the_same_plan_finishes_the_rest(estate: Estate) -> None:
+    crash_then_finish(estate, signal.SIGKILL)
+    third, second, first = estate.runs()
+    assert [first.outcome, second.outcome, third.outcome] == [
+        RunOutcome.ABANDONED,
+        RunOutcome.CONVERGED,
+        RunOutcome.CONVERGED,
+    ]
+
+
+def test_after_sigterm_the_same_plan_finishes_the_rest(estate: Estate) -> None:
+    crash_then_finish(estate, signal.SIGTERM)
+    third, second, first = estate.runs()
+    assert [first.outcome, second.outcome, third.outcome] == [
+        RunOutcome.INTERRUPTED,
+        RunOutcome.CONVERGED,
+        RunOutcome.CONVERGED,
+    ]
