@@ -136,9 +136,16 @@ class _Reader:
         return facts, []
 
     def _error(
-        self, doc: YamlDocument, rule: str, message: str, path: YamlPath, hint: str | None = None
+        self,
+        doc: YamlDocument,
+        rule: str,
+        message: str,
+        path: YamlPath,
+        hint: str | None = None,
+        *,
+        key: bool = False,
     ) -> None:
-        self.problems.append(Diagnostic(rule, message, doc.locate(path), hint))
+        self.problems.append(Diagnostic(rule, message, doc.locate(path, key=key), hint))
 
     def _unique(self, doc: YamlDocument, what: str, value: str, path: YamlPath) -> bool:
         first = self.seen.get((what, value))
@@ -198,7 +205,7 @@ class _Reader:
             for app in apps or {}:
                 if app not in PRODUCT_APPS[item["product"]]:
                     message = f"{app} is not an app of {item['product']}"
-                    self._error(doc, "app-in-product", message, (*base, "apps", app), None)
+                    self._error(doc, "app-in-product", message, (*base, "apps", app), key=True)
             dates = {name: self._date(doc, item.get(name), (*base, name)) for name in _DATES}
             found.append(
                 SubscriptionFact(
