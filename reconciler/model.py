@@ -284,6 +284,8 @@ class Console:
     notes: tuple[str, ...] = ()
     #: the console's operations still in progress (a provision is also in its subscription's `pending`)
     in_progress: tuple[InProgress, ...] = ()
+    #: what was observed and what declared, in a line each ("observed: 2 organizations, ...")
+    provenance: tuple[str, ...] = ()
 
     @property
     def sites_in_progress(self) -> dict[str, str]:
@@ -444,6 +446,8 @@ class Plan:
     observed_on: dt.date | None = None
     #: work the console had in progress when it was observed: shown, never planned
     in_progress: tuple[InProgress, ...] = ()
+    #: the console's provenance lines (empty when everything was observed)
+    provenance: tuple[str, ...] = ()
 
     @property
     def checksum(self) -> str:

@@ -56,6 +56,13 @@ def summary(plan: Plan) -> dict[str, int]:
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:
+    data = _plan_fields(plan)
+    if plan.provenance:  # only a console with declared facts: other plans keep their exact form
+        data["provenance"] = list(plan.provenance)
+    return data
+
+
+def _plan_fields(plan: Plan) -> dict[str, Any]:
     return {
         "format_version": plan.format_version,
         "checksum": plan.checksum,
@@ -214,6 +221,7 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
         observed_on=_read_date(data.get("observed_on")),
         # Plans saved before in-progress work was observed have no list: nothing was in progress.
         in_progress=tuple(_read_in_progress(w) for w in data.get("in_progress", ())),
+        provenance=tuple(data.get("provenance", ())),
     )
 
 

@@ -78,6 +78,7 @@ def plan_changes(
         actor=console.actor,
         observed_on=console.now,
         in_progress=in_progress,
+        provenance=console.provenance,
     )
 
 

@@ -57,8 +57,13 @@ def _header(plan: Plan) -> str:
             f"Desired state: {paths}",
             f"Provider:      {printable(plan.provider) or '(unknown)'}{console}",
             f"Actor:         {actor}",
+            *(f"{kind.capitalize() + ':':<15}{printable(rest)}" for kind, _, rest in _provenance(plan)),
         ]
     )
+
+
+def _provenance(plan: Plan) -> list[tuple[str, str, str]]:
+    return [line.partition(": ") for line in plan.provenance]
 
 
 def _where(source: SourceSpan | None) -> str:

@@ -142,6 +142,12 @@ def test_plan_is_the_sandbox_plan_with_its_declared_facts_marked(estate: Path, s
 
     remote, here = json.loads(over_api.stdout), json.loads(local.stdout)
     assert remote["checksum"] == here["checksum"]
+    assert remote["provenance"] == [
+        "observed: 2 organizations, 5 sites, 6 workspaces (the Admin API)",
+        "declared: 4 subscriptions, 2 billing accounts, the people of 2 organizations, 4 Jira editions "
+        "(billing/accounts.yaml, billing/subscriptions.yaml)",
+    ]
+    assert "provenance" not in here
     assert all("declared" not in c for c in here["changes"]), "the sandbox observes everything"
     focus = next(c for c in remote["changes"] if c["id"] == "provision:SUB-1001:focus")
     assert [f["fact"] for f in focus["declared"]] == [

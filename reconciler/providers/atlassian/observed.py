@@ -62,7 +62,32 @@ def build_console(
         retired_site_names=facts.retired_site_names,
         declared=dict(sorted(builder.declared.items())),
         notes=tuple(builder.notes),
+        provenance=_provenance(organizations, sites, workspaces, facts),
     )
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def _provenance(
+    orgs: Mapping[str, Organization],
+    sites: Mapping[str, Site],
+    workspaces: Mapping[str, list[Workspace]],
+    facts: BillingFacts,
+) -> tuple[str, ...]:
+    instances = sum(len(found) for found in workspaces.values())
+    observed = (
+        f"observed: {_count(len(orgs), 'organization')}, {_count(len(sites), 'site')}, "
+        f"{_count(instances, 'workspace')} (the Admin API)"
+    )
+    declared = (
+        f"declared: {_count(len(facts.subscriptions), 'subscription')}, "
+        f"{_count(len(facts.accounts), 'billing account')}, "
+        f"the people of {_count(len(facts.organizations), 'organization')}, "
+        f"{_count(len(facts.site_jira), 'Jira edition')} ({', '.join(facts.files)})"
+    )
+    return (observed, declared)
 
 
 def _people(emails: frozenset[str]) -> str:
