@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ssl
 import threading
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, Future, wait
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
 
 from reconciler import wire
@@ -14,6 +15,8 @@ from reconciler.model import Action, Change, Console, Operation
 from reconciler.providers.base import WRITES, Capabilities
 from reconciler.providers.http.transport import RetryPolicy, Transport
 from reconciler.wire import JsonObject, WireError
+
+T = TypeVar("T")
 
 PAGE_SIZE = wire.MAX_LIMIT
 #: how many times observe() reads again when the console changed between two of its requests
@@ -34,9 +37,6 @@ class HttpProvider:
         self._transport = Transport(
             base_url, token, verify=verify, retry=retry or RetryPolicy(), trust_env=trust_env
         )
-        self._readers = ThreadPoolExecutor(
-            max_workers=len(wire.COLLECTIONS) + 1, thread_name_prefix="observe"
-        )
 
     @property
     def description(self) -> str:
@@ -50,7 +50,7 @@ class HttpProvider:
         return f"HttpProvider({self._url!r})"
 
     def close(self) -> None:
-        self._readers.shutdown(wait=True, cancel_futures=True)
+        # Readers still blocked on a slow console are daemon threads told to stop: nobody waits for them.
         self._transport.close()
 
     def console_id(self) -> str | None:
@@ -99,16 +99,24 @@ class HttpProvider:
         """`/v1/me` and every collection, concurrently. When one read fails the others stop
         retrying, and all have returned before the failure is raised: nothing is left running."""
         stop = threading.Event()
-        me = self._readers.submit(self._transport.request, "GET", "/v1/me", stop=stop)
-        pages = {name: self._readers.submit(self._read_collection, name, stop) for name in wire.COLLECTIONS}
+        me = _in_background(lambda: self._transport.request("GET", "/v1/me", stop=stop))
+        pages = {name: _in_background(self._reader(name, stop)) for name in wire.COLLECTIONS}
         everything = [me, *pages.values()]
-        done, _ = wait(everything, return_when=FIRST_EXCEPTION)
+        try:
+            done = _wait_interruptibly(everything)
+        except BaseException:
+            stop.set()  # Ctrl-C or SIGTERM: the readers give up at their next step, nobody waits
+            raise
         errors = [error for f in everything if f in done and (error := f.exception()) is not None]
         if errors:
             stop.set()
-            wait(everything)
+            while wait(everything, timeout=0.1).not_done:  # in steps: a signal is still handled
+                pass
             raise errors[0]
         return me.result(), {name: future.result() for name, future in pages.items()}
+
+    def _reader(self, name: str, stop: threading.Event) -> Callable[[], tuple[list[JsonObject], set[str]]]:
+        return lambda: self._read_collection(name, stop)
 
     def _read_collection(self, name: str, stop: threading.Event) -> tuple[list[JsonObject], set[str]]:
         items: list[JsonObject] = []
@@ -145,6 +153,29 @@ class HttpProvider:
 
     def _malformed(self, error: WireError) -> ProviderError:
         return self._transport.malformed(error)
+
+
+def _in_background(work: Callable[[], T]) -> Future[T]:
+    """`work` on a daemon thread: one stuck on a slow console never keeps the process alive after
+    a signal (a pool's threads are joined at exit, for as long as their reads take)."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as error:
+            future.set_exception(error)
+
+    threading.Thread(target=run, name="observe", daemon=True).start()
+    return future
+
+
+def _wait_interruptibly(futures: list[Future[Any]]) -> set[Future[Any]]:
+    """Wait until all are done or one failed, in short steps so that a signal is handled at once."""
+    while True:
+        done, pending = wait(futures, timeout=0.1, return_when=FIRST_EXCEPTION)
+        if not pending or any(f.exception() is not None for f in done):
+            return done
 
 
 def _write_request(change: Change) -> tuple[str, JsonObject]:

@@ -3,13 +3,16 @@ honoured for every thread at once, refusals mapped to `ProviderError`s, the toke
 
 from __future__ import annotations
 
+import json
 import random
+import socket
 import ssl
 import threading
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -22,6 +25,16 @@ ENV_CA_BUNDLE = "RECONCILER_CA_BUNDLE"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: sized for `apply --parallelism` plus the threads that read the collections
 POOL_SIZE = 32
+#: the largest answer read: a page of 1000 subscriptions is well under a megabyte
+MAX_RESPONSE_BYTES = 32 << 20
+#: name-resolution failures that say the name does not exist: asking again will not make it exist
+_NO_SUCH_NAME = frozenset(
+    code
+    for code in (
+        getattr(socket, name, None) for name in ("EAI_NONAME", "EAI_NODATA", "EAI_FAIL", "EAI_SERVICE")
+    )
+    if code is not None
+)
 
 
 @dataclass(frozen=True)
@@ -112,13 +125,14 @@ class Transport:
         retry_after: float | None = None
         stop = stop or threading.Event()
         while True:
-            self._wait_for_gate()
+            self._wait_for_gate(stop)
             if stop.is_set():
                 raise ProviderError("stopped: a concurrent read failed", code="unavailable", transient=True)
             try:
                 response = self._send(method, path, params, body, headers)
             except httpx.TransportError as exc:
                 self._raise_if_tls_failure(exc)
+                self._raise_if_permanent(exc)
                 failures += 1
                 last_problem = _describe_transport_error(exc)
                 delay = self._retry.backoff(failures, self._rng)
@@ -152,42 +166,41 @@ class Transport:
         body: JsonObject | None,
         headers: dict[str, str],
     ) -> httpx.Response:
-        if self._max_response_bytes is None:
-            return self._client.request(method, path, params=params, json=body, headers=headers)
+        """One request whose answer is read up to the cap: a console cannot fill memory (a compressed
+        answer counts at its decoded size)."""
+        cap = self._max_response_bytes or MAX_RESPONSE_BYTES
         request = self._client.build_request(method, path, params=params, json=body, headers=headers)
         streamed = self._client.send(request, stream=True)
         try:
             declared = _float(streamed.headers.get("Content-Length"))
-            if declared is not None and declared > self._max_response_bytes:
-                raise self._too_large(method, path)
+            if declared is not None and declared > cap:
+                raise self._too_large(method, path, cap)
             chunks: list[bytes] = []
             size = 0
             for chunk in streamed.iter_bytes():
                 size += len(chunk)
-                if size > self._max_response_bytes:
-                    raise self._too_large(method, path)
+                if size > cap:
+                    raise self._too_large(method, path, cap)
                 chunks.append(chunk)
         finally:
             streamed.close()
-        return httpx.Response(
-            streamed.status_code, headers=streamed.headers, content=b"".join(chunks), request=request
-        )
+        # The chunks are decoded already: the copy must not be decoded a second time.
+        plain = streamed.headers.copy()
+        plain.pop("Content-Encoding", None)
+        return httpx.Response(streamed.status_code, headers=plain, content=b"".join(chunks), request=request)
 
-    def _too_large(self, method: str, path: str) -> ProviderError:
+    def _too_large(self, method: str, path: str, cap: int) -> ProviderError:
         return ProviderError(
-            self.scrub(
-                f"{self.url} answered {method} {path} with more than {self._max_response_bytes:,} bytes: "
-                "refused unread"
-            ),
+            self.scrub(f"{self.url} answered {method} {path} with more than {cap:,} bytes: refused unread"),
             code="invalid-response",
             hint="check that the provider URL points at the API it should",
         )
 
-    def _wait_for_gate(self) -> None:
+    def _wait_for_gate(self, stop: threading.Event) -> None:
         with self._gate_lock:
             wait = self._gate_until - time.monotonic()
         if wait > 0:
-            time.sleep(wait)
+            stop.wait(wait)
 
     def _close_gate(self, seconds: float) -> None:
         """After a 429 every thread waits, not just the one that was told: the limit is the console's."""
@@ -203,11 +216,26 @@ class Transport:
 
     def _json(self, response: httpx.Response) -> Any:
         try:
-            return response.json()
-        except ValueError:
+            text = response.content.decode("utf-8")
+            decoded = json.loads(text)
+            self._refuse_the_token(text, decoded, response)
+        except (ValueError, RecursionError):
             raise self.malformed(
                 WireError(f"HTTP {response.status_code} with a body that is not JSON")
             ) from None
+        return decoded
+
+    def _refuse_the_token(self, text: str, decoded: Any, response: httpx.Response) -> None:
+        """A console that answers with our own token (as a site name, an id, anything) would have it
+        printed, planned and journaled: refuse the answer instead of masking a value that matters."""
+        token = self._token.reveal()
+        if token in text or ("\\" in text and any(token in value for value in _strings(decoded))):
+            raise ProviderError(
+                f"the console at {self.url} answered {response.request.method} {response.request.url.path} "
+                "with a value that holds the API token; refusing to show or store it",
+                code="invalid-response",
+                hint="the console is broken or hostile: check RECONCILER_PROVIDER, and rotate the token",
+            )
 
     def _refusal(self, response: httpx.Response) -> ProviderError:
         code, detail = _first_error(response)
@@ -217,7 +245,7 @@ class Transport:
                 code="unauthorized",
                 hint=f"set {self._credential} to an API token of a user of this console",
             )
-        return ProviderError(self.scrub(detail), code=code)
+        return ProviderError(self.scrub(detail), code=self.scrub(code))
 
     def _gave_up(
         self, method: str, path: str, failures: int, elapsed: float, problem: str, retry_after: float | None
@@ -232,6 +260,26 @@ class Transport:
             retry_after=retry_after,
             hint="check that the console is up and reachable; running the command again is safe",
         )
+
+    def _raise_if_permanent(self, exc: httpx.TransportError) -> None:
+        """Failures that trying again cannot mend: a name that does not exist, a request this client
+        cannot make. A temporary resolver failure (EAI_AGAIN) stays transient."""
+        cause: BaseException | None = exc
+        while cause is not None:
+            if isinstance(cause, socket.gaierror) and cause.errno in _NO_SUCH_NAME:
+                host = urlsplit(self.url).hostname
+                raise ProviderError(
+                    f"cannot reach the console at {self.url}: the name {host} does not resolve "
+                    f"({cause.strerror})",
+                    code="unreachable",
+                    hint="check the host name in RECONCILER_PROVIDER (and your DNS settings)",
+                ) from None
+            cause = cause.__cause__ or cause.__context__
+        if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
+            raise ProviderError(
+                self.scrub(f"cannot send a request to the console at {self.url}: {exc}"),
+                code="invalid-request",
+            ) from None
 
     def _raise_if_tls_failure(self, exc: httpx.TransportError) -> None:
         cause: BaseException | None = exc
@@ -261,12 +309,28 @@ class Transport:
 # --- helpers ----------------------------------------------------------------------------------------
 
 
+def _strings(value: Any) -> list[str]:
+    """Every string in a decoded JSON document, keys included (iteratively: depth is the console's)."""
+    found: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            found.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
 def _first_error(response: httpx.Response) -> tuple[str, str]:
     fallback = (f"http-{response.status_code}", f"the console answered HTTP {response.status_code}")
     try:
         error = response.json()["errors"][0]
         return str(error["code"]), str(error.get("detail") or error.get("title") or fallback[1])
-    except (ValueError, KeyError, IndexError, TypeError):
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError):
         return fallback
 
 
