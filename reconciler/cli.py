@@ -19,6 +19,7 @@ import click
 
 from reconciler import __version__
 from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ReconcilerError
+from reconciler.interrupts import announce_interrupted, exit_on_signal, was_interrupted
 from reconciler.options import DEFAULT_PATHS, DEFAULT_PROVIDER, GlobalOptions
 from reconciler.secrets import redact
 from reconciler.terminal import printable_lines
@@ -427,23 +428,35 @@ def report_crash(exc: BaseException) -> int:
     return EXIT_ERROR
 
 
+def _invoke(args: list[str]) -> Any:
+    """What `cli.main(standalone_mode=False)` does, less its blank line on stderr at a Ctrl-C: an
+    interrupted command prints exactly one line."""
+    with cli.make_context("reconciler", args) as ctx:
+        return cli.invoke(ctx)
+
+
 def run_cli(argv: list[str] | None = None) -> int:
     try:
-        result = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
+        result = _invoke(sys.argv[1:] if argv is None else list(argv))
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort as exc:
-        interrupted = isinstance(exc.__cause__, KeyboardInterrupt)
-        click.echo("interrupted" if interrupted else "aborted: no answer to the prompt", err=True)
-        return EXIT_INTERRUPTED if interrupted else EXIT_ERROR
+        if isinstance(exc.__cause__, KeyboardInterrupt) or was_interrupted():
+            announce_interrupted()
+            return EXIT_INTERRUPTED
+        click.echo("aborted: no answer to the prompt", err=True)
+        return EXIT_ERROR
     except click.ClickException as exc:
         exc.show()
         return EXIT_ERROR
     except ReconcilerError as exc:
-        _print_error(exc)
+        if exc.exit_code == EXIT_INTERRUPTED:
+            announce_interrupted(f"error: {exc.message}")
+        else:
+            _print_error(exc)
         return exc.exit_code
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+        announce_interrupted()
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): not an error worth a message.
@@ -457,4 +470,7 @@ def run_cli(argv: list[str] | None = None) -> int:
 def main(argv: list[str] | None = None) -> None:
     from reconciler.lifetime import exit_now
 
-    exit_now(run_cli(argv))
+    code = run_cli(argv)
+    # The command is done: a signal now has nothing left to stop, and must not raise in the exit.
+    exit_on_signal()
+    exit_now(code)

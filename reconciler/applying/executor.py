@@ -19,7 +19,8 @@ from reconciler.applying.outcomes import ChangeOutcome, ChangeResult
 from reconciler.model import Change
 
 #: How long in-flight changes get to return after a stop, before they are journaled as interrupted.
-STOP_GRACE = 3.0
+#: Short: a signal must have the process out within 2 s, journal and lock included.
+STOP_GRACE = 1.0
 
 
 @dataclass(frozen=True, slots=True)

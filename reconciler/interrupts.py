@@ -1,0 +1,64 @@
+"""Ctrl-C and SIGTERM outside apply's own handling: from start-up to exit, one line and exit 130.
+
+Only the first signal is turned into a `KeyboardInterrupt`, which unwinds the command cleanly
+(locks released, files closed). A signal after that, or once the process is on its way out,
+ends it at once: nothing is left to unwind but what is already being unwound.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+from types import FrameType
+from typing import NoReturn
+
+from reconciler.errors import EXIT_INTERRUPTED
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_state = {"interrupted": False, "announced": False}
+
+
+def _raise_once(number: int, frame: FrameType | None) -> None:
+    if _state["interrupted"]:
+        interrupted_exit()
+    _state["interrupted"] = True
+    raise KeyboardInterrupt
+
+
+def _exit_now(number: int, frame: FrameType | None) -> None:
+    interrupted_exit()
+
+
+def install_early_handlers() -> None:
+    """SIGINT and SIGTERM raise KeyboardInterrupt (once); called before anything else is imported."""
+    for number in _SIGNALS:
+        signal.signal(number, _raise_once)
+
+
+def was_interrupted() -> bool:
+    """Whether a signal reached this process (a prompt turns its KeyboardInterrupt into an Abort)."""
+    return _state["interrupted"]
+
+
+def exit_on_signal() -> None:
+    """From here on (the command has finished, or is stopping), a signal ends the process at once."""
+    for number in _SIGNALS:
+        signal.signal(number, _exit_now)
+
+
+def announce_interrupted(line: str = "interrupted") -> None:
+    """The one line an interrupted command prints, printed once whoever gets there first."""
+    if not _state["announced"]:
+        _state["announced"] = True
+        with contextlib.suppress(OSError):  # no stderr to tell: the exit code still says it
+            os.write(2, f"{line}\n".encode(errors="backslashreplace"))
+
+
+def interrupted_exit() -> NoReturn:
+    """Say so once and end now, without running what interpreter shutdown runs (it could wait)."""
+    announce_interrupted()
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+    os._exit(EXIT_INTERRUPTED)

@@ -1,0 +1,154 @@
+"""Ctrl-C and SIGTERM at every stage, with real processes and real signals: during start-up, and
+while the first read of a console that never answers is under way. Each ends the process with one
+line and exit 130, with the lock released; a second signal ends it at once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.helpers import clean_env
+
+#: far below the client's 30 s read timeout and its 60 s retry budget: a process that waits for
+#: either fails the test
+EXITS_WITHIN = 15.0
+ONE_LINE = {"interrupted\n", "error: interrupted by SIGINT\n", "error: interrupted by SIGTERM\n"}
+
+
+class SilentConsole:
+    """Accepts connections, reads what is sent, never answers: the slowest console there is."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.requests = threading.Semaphore(0)
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    def _read(self, conn: socket.socket) -> None:
+        try:
+            if conn.recv(65536):
+                self.requests.release()
+            while conn.recv(65536):
+                pass
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.listener.close()
+        for conn in self.held:
+            conn.close()
+
+
+@pytest.fixture
+def silent() -> Iterator[SilentConsole]:
+    console = SilentConsole()
+    yield console
+    console.close()
+
+
+@pytest.fixture
+def estate(tmp_path: Path) -> Path:
+    shutil.copytree(REPO_ROOT / "desired-state", tmp_path / "desired-state")
+    return tmp_path
+
+
+def start(estate: Path, silent: SilentConsole, *args: str) -> subprocess.Popen[str]:
+    env = clean_env(
+        RECONCILER_PROVIDER=f"http://127.0.0.1:{silent.port}", RECONCILER_TOKEN="sandbox-token-alice"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "reconciler", *args],
+        cwd=estate,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def handles_sigterm(pid: int) -> bool:
+    """Whether the process has installed its own SIGTERM handler yet (its SigCgt mask in /proc)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+
+
+def finish(process: subprocess.Popen[str]) -> tuple[int, str]:
+    try:
+        _, stderr = process.communicate(timeout=EXITS_WITHIN)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        pytest.fail(f"the process was still running {EXITS_WITHIN}s after the signal")
+    return process.returncode, stderr
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.005, 0.02, 0.05, 0.1, 0.2])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_during_start_up_is_one_line_and_130(
+    estate: Path, silent: SilentConsole, sig: signal.Signals, delay: float
+) -> None:
+    process = start(estate, silent, "plan")
+    deadline = time.monotonic() + EXITS_WITHIN
+    while not handles_sigterm(process.pid) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.001)
+    time.sleep(delay)  # somewhere in imports, option parsing, opening the provider
+    process.send_signal(sig)
+    code, stderr = finish(process)
+    assert (code, "Traceback" not in stderr) == (130, True), stderr
+    assert stderr in ONE_LINE
+
+
+@pytest.mark.parametrize("command", [["plan"], ["apply", "--auto-approve"]], ids=["plan", "apply"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_during_the_first_read_of_a_slow_console_stops_it(
+    estate: Path, silent: SilentConsole, command: list[str], sig: signal.Signals
+) -> None:
+    process = start(estate, silent, *command)
+    assert silent.requests.acquire(timeout=EXITS_WITHIN), "the command never started reading"
+    time.sleep(0.2)
+    process.send_signal(sig)
+    code, stderr = finish(process)
+    assert (code, stderr in ONE_LINE) == (130, True), repr(stderr)
+    locks = subprocess.run(
+        [sys.executable, "-m", "reconciler", "locks"],
+        cwd=estate,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert locks.stdout == "No locks held.\n"
+
+
+def test_a_second_signal_stops_at_once(estate: Path, silent: SilentConsole) -> None:
+    process = start(estate, silent, "apply", "--auto-approve")
+    assert silent.requests.acquire(timeout=EXITS_WITHIN), "the command never started reading"
+    process.send_signal(signal.SIGTERM)
+    os.kill(process.pid, signal.SIGINT)
+    code, stderr = finish(process)
+    assert (code, stderr in ONE_LINE) == (130, True), repr(stderr)
