@@ -18,6 +18,7 @@ from reconciler.applying.progress import Progress
 from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.model import Change, Operation, OperationStatus
 from reconciler.providers.base import Provider
+from reconciler.retries import RetryNotice, retries_reported_to
 from reconciler.secrets import scrub
 from reconciler.store import AttemptOutcome, NewAttempt, StateStore
 
@@ -70,6 +71,18 @@ class _Stopped(Exception):
 
 
 @dataclass
+class _Tries:
+    """The journal's current attempt of one change; a provider's own retries start new ones."""
+
+    number: int = 0
+    attempt_id: int = 0
+
+    def begin(self, attempt_id: int) -> None:
+        self.number += 1
+        self.attempt_id = attempt_id
+
+
+@dataclass
 class ChangeRunner:
     """Makes changes of one plan in one run; shared by the executor's threads."""
 
@@ -90,55 +103,75 @@ class ChangeRunner:
     def run(self, change: Change) -> ChangeResult:
         started = time.monotonic()
         key = idempotency_key(self.run_id, self.plan_checksum, change.id)
-        number = 0
+        tries = _Tries()
+        rounds = 0
         while True:
-            number += 1
+            rounds += 1
             if self.stop.is_set():
-                return self._record_stop(change, key, number, started)
-            outcome = self._attempt(change, key, number, started)
+                return self._record_stop(change, key, tries.number + 1, started)
+            outcome = self._attempt(change, key, tries, started)
             if isinstance(outcome, ChangeResult):
                 return outcome
-            if number >= self.retry.max_attempts:
-                return self._result(change, ChangeOutcome.FAILED, number, started, outcome)
-            pause = self.retry.delay(number, outcome.retry_after, self._rng)
-            self.progress.change_retrying(change, number, f"[{outcome.code}] {outcome.message}", pause)
+            if rounds >= self.retry.max_attempts:
+                return self._result(change, ChangeOutcome.FAILED, tries.number, started, outcome)
+            pause = self.retry.delay(rounds, outcome.retry_after, self._rng)
+            self.progress.change_retrying(change, tries.number, f"[{outcome.code}] {outcome.message}", pause)
             if self.stop.wait(pause):
-                return self._record_stop(change, key, number + 1, started)
+                return self._record_stop(change, key, tries.number + 1, started)
 
-    def _attempt(self, change: Change, key: str, number: int, started: float) -> ChangeResult | ProviderError:
+    def _attempt(
+        self, change: Change, key: str, tries: _Tries, started: float
+    ) -> ChangeResult | ProviderError:
         """One try: the result when it is final, or the transient error to retry after."""
-        attempt_id = self._journal_start(change, key, number)
+        tries.begin(self._journal_start(change, key, tries.number + 1))
         operation: Operation | None = None
         try:
-            operation = self.provider.execute(change, key)
+            with retries_reported_to(lambda notice: self._sent_again(change, key, tries, notice)):
+                operation = self.provider.execute(change, key)
             if not operation.done:
                 # Recorded now, so a crash while waiting leaves the operation to look for in the journal.
-                self.store.set_attempt_operation(attempt_id, operation.id)
+                self.store.set_attempt_operation(tries.attempt_id, operation.id)
                 operation = self._wait(change, operation)
         except _Stopped:
-            assert operation is not None
+            if operation is None:  # between two of the provider's own tries: the last is journaled
+                return self._result(change, ChangeOutcome.INTERRUPTED, tries.number, started, None)
             detail = f"stopped while operation {operation.id} was pending; the console finishes it on its own"
-            self._journal_finish(change, attempt_id, AttemptOutcome.INTERRUPTED, "interrupted", detail)
-            return self._result(change, ChangeOutcome.INTERRUPTED, number, started, None, operation.id)
+            self._journal_finish(change, tries.attempt_id, AttemptOutcome.INTERRUPTED, "interrupted", detail)
+            return self._result(change, ChangeOutcome.INTERRUPTED, tries.number, started, None, operation.id)
         except ProviderError as error:
             op_id = None if operation is None else operation.id
-            self._journal_finish(change, attempt_id, AttemptOutcome.FAILED, error.code, error.message, op_id)
+            self._journal_finish(
+                change, tries.attempt_id, AttemptOutcome.FAILED, error.code, error.message, op_id
+            )
             if error.transient:
                 return error
-            return self._result(change, ChangeOutcome.FAILED, number, started, error, op_id)
+            return self._result(change, ChangeOutcome.FAILED, tries.number, started, error, op_id)
         except Exception as error:  # a provider bug must not leave the journal without an outcome
             message = f"{type(error).__name__}: {error}"
-            self._journal_finish(change, attempt_id, AttemptOutcome.FAILED, "internal-error", message)
+            self._journal_finish(change, tries.attempt_id, AttemptOutcome.FAILED, "internal-error", message)
             failure = ProviderError(message, code="internal-error")
-            return self._result(change, ChangeOutcome.FAILED, number, started, failure)
+            return self._result(change, ChangeOutcome.FAILED, tries.number, started, failure)
+        return self._finished(change, tries, started, operation)
+
+    def _finished(self, change: Change, tries: _Tries, started: float, operation: Operation) -> ChangeResult:
         if operation.status is OperationStatus.SUCCEEDED:
-            self._journal_finish(change, attempt_id, AttemptOutcome.SUCCEEDED, operation_id=operation.id)
-            return self._result(change, ChangeOutcome.SUCCEEDED, number, started, None, operation.id)
+            self._journal_finish(
+                change, tries.attempt_id, AttemptOutcome.SUCCEEDED, operation_id=operation.id
+            )
+            return self._result(change, ChangeOutcome.SUCCEEDED, tries.number, started, None, operation.id)
         code = operation.error_code or "operation-failed"
         detail = operation.error_detail or f"operation {operation.id} failed"
-        self._journal_finish(change, attempt_id, AttemptOutcome.FAILED, code, detail, operation.id)
+        self._journal_finish(change, tries.attempt_id, AttemptOutcome.FAILED, code, detail, operation.id)
         refusal = ProviderError(detail, code=code)
-        return self._result(change, ChangeOutcome.FAILED, number, started, refusal, operation.id)
+        return self._result(change, ChangeOutcome.FAILED, tries.number, started, refusal, operation.id)
+
+    def _sent_again(self, change: Change, key: str, tries: _Tries, notice: RetryNotice) -> None:
+        """The provider is sending the request again itself: the try that failed is an attempt of its
+        own in the journal, and the next one is journaled before it goes out."""
+        self._journal_finish(change, tries.attempt_id, AttemptOutcome.FAILED, notice.code, notice.message)
+        if self.stop.is_set():
+            raise _Stopped
+        tries.begin(self._journal_start(change, key, tries.number + 1))
 
     def _wait(self, change: Change, operation: Operation) -> Operation:
         """Poll a pending operation until it is done; transient read errors are polled through."""

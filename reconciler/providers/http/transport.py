@@ -18,6 +18,7 @@ import httpx
 
 from reconciler import __version__
 from reconciler.errors import ProviderError, ReconcilerError
+from reconciler.retries import RetryNotice, report_retry
 from reconciler.secrets import scrub
 from reconciler.wire import JsonObject, WireError
 
@@ -156,7 +157,15 @@ class Transport:
             elapsed = time.monotonic() - started
             if failures >= self._retry.max_attempts or elapsed + delay > self._retry.max_elapsed:
                 raise self._gave_up(method, path, failures, elapsed, last_problem, retry_after)
+            if idempotency_key is not None:
+                self._report_retry(method, path, last_problem)
             stop.wait(delay)
+
+    def _report_retry(self, method: str, path: str, problem: str) -> None:
+        """A write about to be sent again: that try may have reached the console, so it is one."""
+        code = "rate-limited" if problem == "HTTP 429" else "unavailable"
+        message = f"{method} {path} failed ({problem}); sent again with the same idempotency key"
+        report_retry(RetryNotice(code, self.scrub(message)))
 
     def _send(
         self,
