@@ -184,7 +184,7 @@ class ConsoleRequestHandler(BaseHTTPRequestHandler):
         error_code = "internal-error" if code >= 500 else "invalid-request"
         if code == 501:  # a method name the standard library knows nothing of
             code, error_code = 405, "method-not-allowed"
-        response = error_response(error_code, _loggable(detail), status=code)
+        response = error_response(error_code, detail, status=code)
         if not hasattr(self, "command") or self.command is None:
             self.command = ""
         self._send(response)
@@ -202,8 +202,7 @@ class ConsoleRequestHandler(BaseHTTPRequestHandler):
         elapsed = (time.monotonic() - started) * 1000
         suffix = "" if fault is Fault.NONE else f" (injected: {fault.value})"
         self.server.write_log(
-            f"{self.client_address[0]} {_loggable(self.command)} {_loggable(self._path())} {status} "
-            f"{elapsed:.0f}ms{suffix}"
+            f"{self.client_address[0]} {self.command} {self._path()} {status} {elapsed:.0f}ms{suffix}"
         )
 
     def _answer(self) -> tuple[Response | None, Fault]:
@@ -294,13 +293,6 @@ def _content_length(values: list[str]) -> int | None:
     if not raw or len(raw) > _MAX_LENGTH_DIGITS or not raw.isascii() or not raw.isdigit():
         return None
     return int(raw)
-
-
-def _loggable(text: str) -> str:
-    """A client's text made safe for the server's log line: no control character reaches the terminal."""
-    if text.isprintable() and text.isascii():
-        return text
-    return "".join(c if c.isprintable() and c.isascii() else ascii(c)[1:-1] for c in text)
 
 
 def make_server(
