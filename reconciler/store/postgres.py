@@ -6,9 +6,13 @@ SQLite store never loads it. The password comes from the URL, PGPASSWORD or ~/.p
 reads both) and is never shown: `description` drops it and every error message is scrubbed.
 
 PostgreSQL commits durably by default (synchronous_commit=on): an attempt row is on disk before
-its request goes out. One connection per store, shared by the executor's threads behind a lock;
-a connection lost (a restarted server) fails the call in hand with a clear error, and the next
-call connects again, so the heartbeat rides out a short restart.
+its request goes out. An outcome or a heartbeat commits with synchronous_commit=off, as on
+SQLite: a crash of the database may lose it, which leaves the attempt `started` for the next
+apply to re-check, and it saves a WAL flush per change.
+
+One connection per store, shared by the executor's threads behind a lock. A connection lost (a
+restarted server) fails the call in hand with a clear error, and the next call connects again,
+so the heartbeat rides out a short restart.
 """
 
 from __future__ import annotations
@@ -200,9 +204,13 @@ class PostgresStore:
             cursor = self._connection().execute(sql, params)
             return cursor.fetchall() if cursor.description is not None else []
 
-    def _count(self, sql: str, params: Sequence[object]) -> int:
+    def _relaxed(self, sql: str, params: Sequence[object]) -> int:
+        """A write whose loss in a crash of the database costs nothing: no wait for the WAL flush."""
         with self._mutex, self._guard():
-            return self._connection().execute(sql, params).rowcount
+            db = self._connection()
+            with db.transaction():
+                db.execute("SET LOCAL synchronous_commit = off")
+                return db.execute(sql, params).rowcount
 
     def _prepare(self, db: psycopg.Connection[Any], *, create: bool) -> bool:
         """Create or migrate the tables; False when there are none and `create` is False."""
@@ -333,7 +341,7 @@ class PostgresStore:
         return int(rows[0][0])
 
     def set_attempt_operation(self, attempt_id: int, operation_id: str) -> None:
-        self._execute(
+        self._relaxed(
             "UPDATE reconciler_attempts SET operation_id = %s WHERE id = %s", (operation_id, attempt_id)
         )
 
@@ -346,7 +354,7 @@ class PostgresStore:
         error_message: str | None = None,
         operation_id: str | None = None,
     ) -> None:
-        self._execute(
+        self._relaxed(
             "UPDATE reconciler_attempts SET outcome = %s, finished = %s, error_code = %s, "
             "error_message = %s, operation_id = coalesce(%s, operation_id) WHERE id = %s",
             (outcome.value, finished, error_code, error_message, operation_id, attempt_id),
@@ -389,7 +397,7 @@ class PostgresStore:
             return taken
 
     def renew_lock(self, lock_id: str, now: float, ttl: float) -> bool:
-        updated = self._count(
+        updated = self._relaxed(
             "UPDATE reconciler_locks SET heartbeat = %s, expires = %s WHERE id = %s",
             (now, now + ttl, lock_id),
         )

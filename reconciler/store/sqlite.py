@@ -2,9 +2,12 @@
 
 WAL lets `history` read while an apply writes; `busy_timeout` makes concurrent writers queue
 instead of failing; every write is one short transaction. `synchronous = FULL` fsyncs the WAL at
-every commit, so an attempt recorded before its request goes out survives a power cut too, not
-only a killed process (NORMAL would leave the last commits in the OS cache; bench/state_speed.py
-measures what FULL costs). One connection per store, shared by the executor's threads behind a lock.
+the commit of an attempt recorded before its request goes out, so that record survives a power
+cut too, not only a killed process. Every other write (an outcome, a heartbeat) commits with
+synchronous=NORMAL: a power cut may lose it, which leaves the attempt `started`, exactly what the
+next apply re-checks; the next durable commit syncs it along (the WAL is one sequential file).
+That is one fsync per change instead of two (bench/state_speed.py measures both). One connection
+per store, shared by the executor's threads behind a lock.
 """
 
 from __future__ import annotations
@@ -141,7 +144,7 @@ class SqliteStore:
     def _prepare(self) -> None:
         self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = FULL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
         with self._transaction() as db:
             version = int(db.execute("PRAGMA user_version").fetchone()[0])
             tables = {
@@ -191,6 +194,15 @@ class SqliteStore:
     def _write(self, sql: str, params: Sequence[object]) -> sqlite3.Cursor:
         with self._mutex, self._guard():
             return self._db.execute(sql, params)
+
+    def _durable_write(self, sql: str, params: Sequence[object]) -> sqlite3.Cursor:
+        """A write on disk when this returns, power cut or not (and every write before it)."""
+        with self._mutex, self._guard():
+            self._db.execute("PRAGMA synchronous = FULL")
+            try:
+                return self._db.execute(sql, params)
+            finally:
+                self._db.execute("PRAGMA synchronous = NORMAL")
 
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
         with self._mutex, self._guard():
@@ -256,7 +268,7 @@ class SqliteStore:
     # --- the journal --------------------------------------------------------------------------------
 
     def start_attempt(self, attempt: NewAttempt) -> int:
-        cursor = self._write(
+        cursor = self._durable_write(
             "INSERT INTO attempts (run_id, change_id, action, subject, number, idempotency_key, started, "
             "outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import ReconcilerError
-from reconciler.store import open_store, sqlite_path
+from reconciler.store import AttemptOutcome, NewAttempt, NewRun, open_store, sqlite_path
 from tests.helpers import clean_env
 
 
@@ -106,10 +106,25 @@ def test_a_version_1_store_is_migrated_keeping_its_locks(tmp_path: Path) -> None
         assert db.execute("PRAGMA user_version").fetchone()[0] == 2
 
 
-def test_the_journal_is_fsynced_at_every_commit(tmp_path: Path) -> None:
+def test_an_attempt_is_fsynced_before_its_request_goes_out(tmp_path: Path) -> None:
     store = open_store(f"sqlite:{tmp_path / 'state.db'}")
-    # 2 = FULL: the WAL is synced on every commit, so a power cut loses no recorded attempt.
-    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # type: ignore[attr-defined]
+    db = store._db  # type: ignore[attr-defined]
+    seen: list[int] = []
+    # What synchronous is when the INSERT of the attempt commits: 2 = FULL, the WAL is synced.
+    db.set_trace_callback(
+        lambda sql: (
+            seen.append(db.execute("PRAGMA synchronous").fetchone()[0])
+            if sql.startswith("INSERT INTO attempts")
+            else None
+        )
+    )
+    store.start_run(NewRun("r1", 1.0, None, "u", "p", "l", None, ("d",)))
+    attempt_id = store.start_attempt(NewAttempt("r1", "c1", "provision", "s", 1, "k", 1.0))
+    store.finish_attempt(attempt_id, AttemptOutcome.SUCCEEDED, 2.0)
+    db.set_trace_callback(None)
+    assert seen == [2]
+    # Outcomes and heartbeats commit with NORMAL: the next durable commit syncs them along.
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 1
 
 
 @pytest.mark.parametrize(
