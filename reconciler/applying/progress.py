@@ -1,19 +1,24 @@
 """What apply tells the person watching, on stderr, while it works.
 
-On a terminal: one line that keeps updating (done/total, elapsed, the change in flight), with
-each outcome and retry printed above it. Anywhere else (CI logs, pipes): one plain line per event,
-so a log reads as a story. The executor calls these from many threads.
+On a terminal: one line that keeps updating (done/total, elapsed, the change in flight), never
+wider than the terminal, with each outcome and retry printed above it. Anywhere else (CI logs,
+pipes, TERM=dumb): one plain line per event, so a log reads as a story. The executor calls these
+from many threads.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from reconciler.applying.outcomes import ChangeOutcome, ChangeResult, describe
 from reconciler.model import Change
-from reconciler.terminal import is_tty, printable
+from reconciler.terminal import is_tty
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 
 class Progress(Protocol):
@@ -25,21 +30,17 @@ class Progress(Protocol):
     def end(self) -> None: ...
 
 
-# Names come from desired state and errors from the console (a network peer): every line is made
-# printable, so neither can move the cursor, rewrite the status line or reorder what is shown.
-
-
 def finished_line(done: int, total: int, result: ChangeResult) -> str:
     line = f"[{done}/{total}] {describe(result.change)}: {result.outcome}"
     if result.outcome in (ChangeOutcome.SUCCEEDED, ChangeOutcome.FAILED):
         line += f" ({result.seconds:.1f}s)"
     if result.error is not None:
         line += f": {result.error}"
-    return printable(line)
+    return line
 
 
 def retry_line(change: Change, number: int, error: str, pause: float) -> str:
-    return printable(f"      {describe(change)}: try {number} failed: {error}; retrying in {pause:.1f}s")
+    return f"      {describe(change)}: try {number} failed: {error}; retrying in {pause:.1f}s"
 
 
 class PlainProgress:
@@ -63,11 +64,7 @@ class PlainProgress:
         """Quiet: the outcome line follows; a slow change announces itself when it goes pending."""
 
     def change_pending(self, change: Change, operation_id: str) -> None:
-        self._say(
-            printable(
-                f"      {describe(change)}: pending (operation {operation_id}), waiting for the console"
-            )
-        )
+        self._say(f"      {describe(change)}: pending (operation {operation_id}), waiting for the console")
 
     def change_retrying(self, change: Change, number: int, error: str, pause: float) -> None:
         self._say(retry_line(change, number, error, pause))
@@ -83,71 +80,82 @@ class PlainProgress:
 
 
 class TerminalProgress:
-    """One status line redrawn in place; notable events are printed above it."""
+    """One status line kept in place by rich's live display; notable events are printed above it.
 
-    REFRESH = 0.2
+    rich measures the terminal, so the status line is cut to its width (never wrapped into stale
+    lines on a narrow one) and follows a resize. It is imported here only, on a terminal: plan and
+    validate never load it.
+    """
+
+    REFRESH_PER_SECOND = 5
 
     def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
+        from rich.console import Console
+        from rich.live import Live
+
+        # The state the status line shows comes first: Live renders it once as it is made.
         self.total = 0
         self.done = 0
         self.started = time.monotonic()
         self.running: dict[str, Change] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._ticker: threading.Thread | None = None
+        self.console = Console(file=stream, highlight=False, markup=False, emoji=False)
+        self.live = Live(
+            console=self.console,
+            get_renderable=self._status,
+            refresh_per_second=self.REFRESH_PER_SECOND,
+            transient=True,  # the status line goes when apply ends; the outcome lines stay
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+
+    def _status(self) -> Text:
+        from rich.text import Text
+
+        with self._lock:
+            elapsed = time.monotonic() - self.started
+            current = ""
+            if self.running:
+                current = "  " + describe(next(reversed(self.running.values())))
+                if len(self.running) > 1:
+                    current += f" (+{len(self.running) - 1} more)"
+            line = f"[{self.done}/{self.total}] {elapsed:5.1f}s{current}"
+        return Text(line, no_wrap=True, overflow="ellipsis")
+
+    def _print_above(self, line: str) -> None:
+        from rich.text import Text
+
+        self.console.print(Text(line), soft_wrap=True)
 
     def begin(self, total: int) -> None:
         self.total = total
         self.started = time.monotonic()
-        self._ticker = threading.Thread(target=self._tick, name="progress", daemon=True)
-        self._ticker.start()
-
-    def _tick(self) -> None:
-        while not self._stop.wait(self.REFRESH):
-            with self._lock:
-                self._draw()
-
-    def _draw(self) -> None:
-        elapsed = time.monotonic() - self.started
-        current = ""
-        if self.running:
-            current = "  " + printable(describe(next(reversed(self.running.values()))))
-            if len(self.running) > 1:
-                current += f" (+{len(self.running) - 1} more)"
-        self.stream.write(f"\r\033[2K[{self.done}/{self.total}] {elapsed:5.1f}s{current}")
-        self.stream.flush()
-
-    def _print_above(self, line: str) -> None:
-        self.stream.write(f"\r\033[2K{line}\n")
-        self._draw()
+        self.live.start()
 
     def change_started(self, change: Change) -> None:
         with self._lock:
             self.running[change.id] = change
-            self._draw()
+        self.live.refresh()
 
     def change_pending(self, change: Change, operation_id: str) -> None:
         """The status line already shows it in flight."""
 
     def change_retrying(self, change: Change, number: int, error: str, pause: float) -> None:
-        with self._lock:
-            self._print_above(retry_line(change, number, error, pause))
+        self._print_above(retry_line(change, number, error, pause))
 
     def change_finished(self, result: ChangeResult) -> None:
         with self._lock:
             self.running.pop(result.change.id, None)
             self.done += 1
-            self._print_above(finished_line(self.done, self.total, result))
+            line = finished_line(self.done, self.total, result)
+        self._print_above(line)
 
     def end(self) -> None:
-        self._stop.set()
-        if self._ticker is not None:
-            self._ticker.join(timeout=1)
-        with self._lock:
-            self.stream.write("\r\033[2K")
-            self.stream.flush()
+        self.live.stop()
 
 
 def progress_for(stream: TextIO) -> Progress:
-    return TerminalProgress(stream) if is_tty(stream) else PlainProgress(stream)
+    """A live line on a terminal that can show one; plain lines on a dumb terminal, a log or a pipe."""
+    if is_tty(stream) and os.environ.get("TERM") != "dumb":
+        return TerminalProgress(stream)
+    return PlainProgress(stream)
