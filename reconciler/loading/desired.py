@@ -91,10 +91,9 @@ def load_desired(paths: Sequence[str], *, planned_rules: frozenset[str] = frozen
     """The desired state of `paths`; raises InvalidDesiredState listing every error, unless each
     error breaks one of `planned_rules` (which the planner checks and reports as blocked)."""
     result = check_desired(paths)
-    if result.state is not None:
-        return result.state
-    if all(d.rule in planned_rules for d in result.diagnostics if d.severity == "error"):
-        return build_state(result.docs, result.files, result.digest)
+    if result.valid or all(d.rule in planned_rules for d in result.diagnostics if d.severity == "error"):
+        # Nothing reads the files' data after this: each file's goes once its part of the model is built.
+        return build_state(result.docs, result.files, result.digest, forget=True)
     raise InvalidDesiredState(result.diagnostics, result.files)
 
 
@@ -239,8 +238,14 @@ def _resolved(path: Path) -> Path:
         ) from None
 
 
-def build_state(docs: Sequence[YamlDocument], files: tuple[str, ...], digest: str) -> DesiredState:
-    """Merge valid documents into one DesiredState; every origin resolves lazily to its value."""
+def build_state(
+    docs: Sequence[YamlDocument], files: tuple[str, ...], digest: str, *, forget: bool = False
+) -> DesiredState:
+    """Merge valid documents into one DesiredState; every origin resolves lazily to its value.
+
+    With `forget`, each document lets go of its parsed data once its part is built (a third of a
+    big plan's memory); positions are still found, from the text.
+    """
     sites: dict[str, DesiredSite] = {}
     subscriptions: dict[str, DesiredSubscription] = {}
     for doc in docs:
@@ -254,6 +259,8 @@ def build_state(docs: Sequence[YamlDocument], files: tuple[str, ...], digest: st
             )
         for index, item in enumerate(doc.data.get("subscriptions") or ()):
             subscriptions[item["id"]] = _subscription(doc, index, item)
+        if forget:
+            doc.forget_data()
     return DesiredState(sites=sites, subscriptions=subscriptions, files=files, digest=digest)
 
 

@@ -71,6 +71,10 @@ class Locator:
     def __init__(self, text: str, data: Any) -> None:
         self._text = text
         self._data = data
+        #: after forget_data: the top-level keys (None: not a mapping) and each list's length
+        self._keys: set[str] | None = set(data) if isinstance(data, dict) else None
+        self._lengths: dict[str, int] = {}
+        self._reread: dict[tuple[str, int], Any] = {}
         self._lock = threading.Lock()
         self._blocks: dict[str, _Span] | None = None
         self._items: dict[str, _Items | None] = {}
@@ -79,6 +83,44 @@ class Locator:
         #: locates several values of one item (its apps), and reads the item's lines once
         self._plain: dict[tuple[str, int], Entries | None] = {}
         self._full: Node | None = _UNSET
+
+    def forget_data(self) -> None:
+        """Let go of the parsed data, keeping its outline: a located item is read again alone.
+
+        The parsed data of a big estate is a third of a plan's memory, and a plan locates a few
+        percent of its items: each is parsed again from its own lines (a few microseconds), and
+        the whole text only when an item cannot be read alone (an alias to another item).
+        """
+        with self._lock:
+            if isinstance(self._data, dict):
+                self._lengths = {k: len(v) for k, v in self._data.items() if isinstance(v, list)}
+            self._data = _UNSET
+
+    def _length(self, name: str) -> int:
+        """How many items the top-level list `name` has (0: empty, or not a list)."""
+        if self._data is _UNSET:
+            return self._lengths.get(name, 0)
+        value = self._data[name]
+        return len(value) if isinstance(value, list) else 0
+
+    def _item(self, name: str, index: int, span: _Span) -> Any:
+        """What the parser read for item `index` of `name`, read again alone once the data is forgotten."""
+        if self._data is not _UNSET:
+            return self._data[name][index]
+        if (name, index) not in self._reread:
+            from yaml_rs import YAMLDecodeError
+
+            from reconciler.loading.yamlfile import reread
+
+            try:
+                alone = reread(self._text[span.start : span.end])
+            except YAMLDecodeError:
+                alone = None  # e.g. an alias of an anchor in another item
+            if not isinstance(alone, list) or len(alone) != 1:
+                self._data = reread(self._text)  # the item needs the rest of the text to be read
+                return self._data[name][index]
+            self._reread[(name, index)] = alone[0]
+        return self._reread[(name, index)]
 
     def position(self, path: YamlPath, *, key: bool = False) -> Position:
         """1-based (line, column) of the value at `path`, or of its key; else of the nearest ancestor."""
@@ -92,7 +134,7 @@ class Locator:
         if not path or not isinstance(path[0], str):
             return None
         if self._blocks is None:
-            self._blocks = _scan_blocks(self._text, self._data)
+            self._blocks = _scan_blocks(self._text, self._keys)
         whole = self._blocks.get(path[0])
         if whole is None:
             return None
@@ -118,11 +160,11 @@ class Locator:
     def _items_of(self, name: str, whole: _Span) -> _Items | None:
         """The items of a top-level list, indexed on first use; None when the scan cannot vouch for them."""
         if name not in self._items:
-            value = self._data[name]
-            starts = _sequence_items(self._text, whole) if isinstance(value, list) and value else ()
+            length = self._length(name)
+            starts = _sequence_items(self._text, whole) if length else ()
             items = None
             # A count that differs means a shape the scan misread: the whole block is composed instead.
-            if starts and len(starts) == len(value):
+            if starts and len(starts) == length:
                 bases = (whole.start, *starts[::_EVERY])
                 steps = (self._text.count("\n", a, b) for a, b in itertools.pairwise(bases))
                 lines = tuple(itertools.accumulate(steps, initial=whole.line))[1:]
@@ -136,8 +178,8 @@ class Locator:
         if not 0 <= index < len(items.starts):
             return None
         span = items.item(self._text, index)
-        item = self._data[path[0]][index]
         where = (str(path[0]), index)
+        item = self._item(where[0], index, span)
         if len(path) == 3 and isinstance(path[2], str) and where not in self._plain:
             first = first_line_position(self._text[span.start : span.end], span.line, path[2], key, item)
             if first is not None:
@@ -154,7 +196,7 @@ class Locator:
         if not isinstance(root, SequenceNode) or len(root.value) != 1:
             return None
         item = root.value[0]
-        if not _same_item(item, self._data[path[0]][index]):
+        if not _same_item(item, self._item(where[0], index, span)):
             return None
         return _descend(item, path[2:], key, span.line)
 
@@ -256,9 +298,9 @@ def _line_at(text: str, start: int) -> str:
     return text[start : end if end >= 0 else len(text)]
 
 
-def _scan_blocks(text: str, data: Any) -> dict[str, _Span]:
-    """The line range of each top-level key; {} when the file is not plain block style."""
-    if not isinstance(data, dict):
+def _scan_blocks(text: str, keys: set[str] | None) -> dict[str, _Span]:
+    """The line range of each top-level key (`keys`, as parsed); {} when the file is not plain block style."""
+    if keys is None:
         return {}
     tops: list[tuple[str, int, int]] = []  # key, offset, line
     line, counted = 0, 0
@@ -274,7 +316,7 @@ def _scan_blocks(text: str, data: Any) -> dict[str, _Span]:
             return {}
         tops.append((key.group(1), start, line))
     names = [name for name, _, _ in tops]
-    if len(set(names)) != len(names) or set(names) != set(data):
+    if len(set(names)) != len(names) or set(names) != keys:
         return {}
     ends = [start for _, start, _ in tops[1:]] + [len(text)]
     return {name: _Span(start, end, first) for (name, start, first), end in zip(tops, ends, strict=True)}

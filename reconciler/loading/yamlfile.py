@@ -126,6 +126,15 @@ class YamlDocument:
         found = _PLAIN_TOKEN.match(lines[span.line - 1], span.column - 1)
         return found.group().rstrip() if found else None
 
+    def forget_data(self) -> None:
+        """Drop the parsed data once a model is built from it; positions stay (see Locator.forget_data)."""
+        if self._locator is None:
+            from reconciler.loading.locate import Locator
+
+            self._locator = Locator(self._text, self.data)
+        self._locator.forget_data()
+        self.data = None
+
     def origin(self, path: YamlPath, *, key: bool = False) -> ValueOrigin:
         """The lazy origin of the value at `path` (of its key, with key=True)."""
         return ValueOrigin(self, path, key)
@@ -260,6 +269,11 @@ _FAILED: Any = object()
 def _loads(text: str, duplicates: yaml_rs.DuplicateKeyPolicy) -> Any:
     replays = yaml_rs.AliasLimits(max_total_replayed_events=MAX_ALIAS_EVENTS)
     return yaml_rs.loads(text, parse_datetime=False, alias_limits=replays, duplicate_key_policy=duplicates)
+
+
+def reread(text: str) -> Any:
+    """The data of a text `parse_yaml` already read (the last of repeated keys wins, as there)."""
+    return _loads(text, yaml_rs.DuplicateKeyPolicy.LastWins)
 
 
 def _parse(text: str, display: str) -> tuple[Any, list[Diagnostic]]:
