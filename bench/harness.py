@@ -75,7 +75,7 @@ def seeded_console(folder: Path) -> Path:
     """folder/pristine.db: the sandbox database seeded from folder/console.yaml, made once per estate."""
     pristine = folder / "pristine.db"
     stamp = folder / "pristine.stamp"
-    sandbox_code = sorted((REPO / "reconciler" / "providers" / "sandbox").glob("*.py"))
+    sandbox_code = sorted((REPO / "reconciler" / "sandbox").glob("*.py"))
     wanted = _fingerprint([folder / "console.yaml", *sandbox_code])
     if pristine.is_file() and stamp.is_file() and stamp.read_text() == wanted:
         return pristine

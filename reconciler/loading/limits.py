@@ -32,7 +32,8 @@ MAX_INTEGER = 2**63 - 1
 _ALIAS = re.compile(r"(?:^|[\s\[\{,])(\*)[^\s,\]\}]", re.MULTILINE)
 #: What a number out of range needs in its text: 16 hex or decimal digits in a row, an infinity
 #: or NaN, or a three-digit exponent. Without one, the data is not walked at all.
-_MAYBE_HUGE = re.compile(r"[0-9A-Fa-f]{16}|\.(?:inf|Inf|INF|nan|NaN|NAN)|[eE][-+]?[0-9]{3}")
+#: (An exponent follows a digit or a point, as in 1e400 or 1.e400: `wayne-100`, a site name, is no number.)
+_MAYBE_HUGE = re.compile(r"[0-9A-Fa-f]{16}|\.(?:inf|Inf|INF|nan|NaN|NAN)|[0-9.][eE][-+]?[0-9]{3}")
 #: A run of decimal digits longer than Python converts to an int (sys.get_int_max_str_digits).
 _TOO_MANY_DIGITS = re.compile(r"[-+]?[0-9]{4301,}")
 
