@@ -223,3 +223,20 @@ def test_reasons_are_wrapped_as_textwrap_does() -> None:
         for _ in range(3000):
             text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 110)))
             assert _wrapped(text) == wrapped(text), repr(text)
+
+
+# --- the huge-number prefilter finds whatever its regex finds -----------------------------------------
+
+
+def test_the_huge_number_prefilter_finds_what_its_pattern_finds() -> None:
+    from reconciler.loading.limits import _MAYBE_HUGE, _may_be_huge
+
+    rng = random.Random(3)
+    alphabet = "0123456789abcdefABCDEFeE.+-xyz :\n.infNaN"
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        if _MAYBE_HUGE.search(text):
+            assert _may_be_huge(text), text
+    for text in ("1e400", "1.e-308", "x: .inf", "-.NaN", "0x" + "f" * 16, "9" * 19, "é 1E+999"):
+        assert _may_be_huge(text), text
+    assert not _may_be_huge("wayne-100: {site: acme-1234}\nid: SUB-100001\n")
