@@ -323,7 +323,12 @@ class Change:
 
 @dataclass(frozen=True, slots=True)
 class Blocked:
-    """A change the plan would need but may not make: which rule, why, and where to fix it."""
+    """A change the plan would need but may not make: which rule, why, and where to fix it.
+
+    `action` and its subject (`subscription`, `app`, `site`, `org`) say what is blocked: the
+    creation of a site, the provision of one app (or, with `app` None, of every app a
+    subscription declares), a cancel or a reactivation.
+    """
 
     rule: str
     message: str
@@ -331,6 +336,8 @@ class Blocked:
     app: str | None
     site: str | None
     source: SourceSpan | None
+    action: Action
+    org: str | None
     #: the declared facts (not observed) this rule's decision rests on
     declared: tuple[DeclaredFact, ...] = ()
 

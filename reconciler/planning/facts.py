@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from reconciler.model import (
     JIRA_UNDECLARED,
     SITE_NAME,
+    Action,
     Console,
     DesiredState,
     Origin,
@@ -32,6 +33,9 @@ class Finding:
     subscription: str | None = None
     app: str | None = None
     site: str | None = None
+    #: what the broken rule blocks: the action, and the org of its site (None for a subscription's)
+    action: Action = field(kw_only=True)
+    org: str | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +108,14 @@ class Facts:
                     index[(live_site.org, app)].append(new(Instance, (sub.id, site)))
         return index
 
+    def org_of(self, site: str) -> str | None:
+        """The org an app sent to `site` would land in: the live site's, else the declared one's."""
+        live = self.console.sites.get(site)
+        if live is not None:
+            return live.org
+        declared = self.desired.sites.get(site)
+        return None if declared is None else declared.org
+
     def resolve_site(self, name: str) -> Target | tuple[str, str]:
         """Where an app targeting `name` would land, or (rule, message) saying why it cannot."""
         declared = self.desired.sites.get(name)
@@ -132,7 +144,7 @@ class Facts:
             return ("site-org", f"site {name} would be created in org {declared.org}, which does not exist")
         problem = site_name_problem(name, self.console.retired_site_names)
         if problem is not None:
-            return ("site-name", f"site {name} cannot be created: {problem}")
+            return ("site-name", problem)
         return Target(name, declared.org, created=True)
 
     # --- the actor's rights ----------------------------------------------------------------------

@@ -130,9 +130,11 @@ def _blocked(blocked: Blocked) -> dict[str, Any]:
     entry = {
         "rule": blocked.rule,
         "message": blocked.message,
+        "action": str(blocked.action),
         "subscription": blocked.subscription,
         "app": blocked.app,
         "site": blocked.site,
+        "org": blocked.org,
         "source": _source(blocked.source),
     }
     return _with_declared(entry, blocked.declared)
@@ -189,18 +191,7 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
     """A Plan from its JSON form; the data must already match the plan schema."""
     return Plan(
         changes=tuple(_read_change(c) for c in data["changes"]),
-        blocked=tuple(
-            Blocked(
-                b["rule"],
-                b["message"],
-                b["subscription"],
-                b["app"],
-                b["site"],
-                _read_source(b["source"]),
-                _read_declared(b),
-            )
-            for b in data["blocked"]
-        ),
+        blocked=tuple(_read_blocked(b) for b in data["blocked"]),
         deferred=tuple(
             Deferred(
                 d["subscription"], _read_date(d["start_date"]), dict(d["apps"]), _read_source(d["source"])
@@ -222,6 +213,20 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
         # Plans saved before in-progress work was observed have no list: nothing was in progress.
         in_progress=tuple(_read_in_progress(w) for w in data.get("in_progress", ())),
         provenance=tuple(data.get("provenance", ())),
+    )
+
+
+def _read_blocked(data: Mapping[str, Any]) -> Blocked:
+    return Blocked(
+        rule=data["rule"],
+        message=data["message"],
+        subscription=data["subscription"],
+        app=data["app"],
+        site=data["site"],
+        source=_read_source(data["source"]),
+        action=Action(data["action"]),
+        org=data["org"],
+        declared=_read_declared(data),
     )
 
 

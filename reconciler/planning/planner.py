@@ -112,6 +112,8 @@ def _blocked(finding: Finding) -> Blocked:
         app=finding.app,
         site=finding.site,
         source=finding.origin.span(),
+        action=finding.action,
+        org=finding.org,
     )
 
 

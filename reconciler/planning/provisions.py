@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from reconciler.model import PREMIUM_APPS, PRODUCT_APPS, Action, Change, DesiredApp, Subscription
+from reconciler.model import PREMIUM_APPS, PRODUCT_APPS, Action, Change, DesiredApp, Origin, Subscription
 from reconciler.planning.facts import Facts, Finding, Instance, Target, placement
 from reconciler.planning.sites import create_site_id
 
@@ -56,6 +56,16 @@ def app_candidates(
     return candidates
 
 
+def _finding(
+    facts: Facts, rule: str, message: str, origin: Origin, sub: Subscription, declared: DesiredApp
+) -> Finding:
+    """A broken rule of one declared app: it blocks that app's provision to its declared site."""
+    site = declared.site
+    return Finding(
+        rule, message, origin, sub.id, declared.app, site, action=Action.PROVISION, org=facts.org_of(site)
+    )
+
+
 def _app_findings(facts: Facts, sub: Subscription, declared: DesiredApp) -> list[Finding] | None:
     """None when nothing is to be done; otherwise the rules that stop the app before any site check."""
     app, site = declared.app, declared.site
@@ -64,7 +74,7 @@ def _app_findings(facts: Facts, sub: Subscription, declared: DesiredApp) -> list
         message = (
             f"{app} is not part of {sub.id}: its product {sub.product} carries only {', '.join(product_apps)}"
         )
-        return [Finding("app-in-product", message, declared.origin, sub.id, app, site)]
+        return [_finding(facts, "app-in-product", message, declared.origin, sub, declared)]
     placed = placement(sub, app)
     if placed == site:
         return None
@@ -73,7 +83,7 @@ def _app_findings(facts: Facts, sub: Subscription, declared: DesiredApp) -> list
         message = (
             f"{app} of {sub.id} {state} {placed}; moving it to {site} is a support case, not self-service"
         )
-        return [Finding("no-move", message, declared.site_origin, sub.id, app, site)]
+        return [_finding(facts, "no-move", message, declared.site_origin, sub, declared)]
     return []
 
 
@@ -86,7 +96,7 @@ def _target_findings(
     def add(rule: str, message: str | None, at_site: bool) -> None:
         if message is not None:
             origin = declared.site_origin if at_site else declared.origin
-            findings.append(Finding(rule, message, origin, sub.id, app, site))
+            findings.append(_finding(facts, rule, message, origin, sub, declared))
 
     if sub.migration:
         add("migration", f"{sub.id} is a migration: Atlassian provisions its apps, not the reconciler", False)
@@ -98,8 +108,7 @@ def _target_findings(
     if app in PREMIUM_APPS:
         add("premium-site", facts.premium_problem(app, resolved), True)
     add("partner-in-org", facts.partner_problem(sub, resolved.org), True)
-    admin = facts.org_admin_problem(resolved.org)
-    add("org-admin", None if admin is None else f"cannot provision {app} to {site}: {admin}", False)
+    add("org-admin", facts.org_admin_problem(resolved.org), False)
     return findings, resolved
 
 
@@ -144,7 +153,9 @@ def _one_per_org_finding(
         also = ", ".join(f"{c.subscription.id} on {c.app.site}" for c in others)
         message = f"org {org} would hold {app} twice: desired state also puts it there for {also}"
     origin = candidate.app.site_origin
-    return Finding("one-per-org", message, origin, sub, app, candidate.app.site)
+    return Finding(
+        "one-per-org", message, origin, sub, app, candidate.app.site, action=Action.PROVISION, org=org
+    )
 
 
 def provision_change(candidate: Candidate) -> Change:

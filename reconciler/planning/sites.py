@@ -31,6 +31,12 @@ def plan_sites(facts: Facts) -> SitePlan:
     return SitePlan(tuple(changes), tuple(findings))
 
 
+def _finding(rule: str, message: str, declared: DesiredSite, *, at_org: bool = False) -> Finding:
+    """A declared site's broken rule: it blocks the site in its declared org (its creation)."""
+    origin = declared.org_origin if at_org else declared.origin
+    return Finding(rule, message, origin, site=declared.name, action=Action.CREATE_SITE, org=declared.org)
+
+
 def _site_findings(facts: Facts, declared: DesiredSite) -> list[Finding]:
     name = declared.name
     live = facts.console.sites.get(name)
@@ -42,19 +48,18 @@ def _site_findings(facts: Facts, declared: DesiredSite) -> list[Finding]:
         return _live_site_findings(declared, creating)
     if not declared.create:
         message = f"site {name} does not exist; declare it with create: true to have the plan create it"
-        return [Finding("site-exists", message, declared.origin, site=name)]
+        return [_finding("site-exists", message, declared)]
     findings: list[Finding] = []
     org_known = declared.org in facts.console.organizations
     if not org_known:
         message = f"site {name} would be created in org {declared.org}, which does not exist"
-        findings.append(Finding("site-org", message, declared.org_origin, site=name))
+        findings.append(_finding("site-org", message, declared, at_org=True))
     name_problem = site_name_problem(name, facts.console.retired_site_names)
     if name_problem is not None:
-        findings.append(Finding("site-name", name_problem, declared.origin, site=name))
+        findings.append(_finding("site-name", name_problem, declared))
     admin_problem = facts.org_admin_problem(declared.org) if org_known else None
     if admin_problem is not None:
-        message = f"cannot create site {name}: {admin_problem}"
-        findings.append(Finding("org-admin", message, declared.origin, site=name))
+        findings.append(_finding("org-admin", admin_problem, declared))
     return findings
 
 
@@ -62,12 +67,12 @@ def _live_site_findings(declared: DesiredSite, live_org: str) -> list[Finding]:
     name = declared.name
     if live_org == declared.org:
         return []
-    message = f"site {name} is in org {live_org}, not in org {declared.org} as declared"
-    findings = [Finding("site-org", message, declared.org_origin, site=name)]
+    message = f"site {name} is in org {live_org}, but desired state declares it in org {declared.org}"
+    findings = [_finding("site-org", message, declared, at_org=True)]
     if declared.create:
         # A site to create needs a name that is live nowhere: this one is taken elsewhere.
         taken = f"site name {name} is already taken by a site in org {live_org}; pick another name"
-        findings.append(Finding("site-name", taken, declared.origin, site=name))
+        findings.append(_finding("site-name", taken, declared))
     return findings
 
 

@@ -54,7 +54,7 @@ def _plan_one(facts: Facts, declared: DesiredSubscription, draft: Draft) -> None
     live = facts.console.subscriptions.get(declared.id)
     if live is None:
         message = f"subscription {declared.id} does not exist in the console"
-        draft.findings.append(Finding("unknown-subscription", message, declared.origin, declared.id))
+        draft.findings.append(_finding("unknown-subscription", message, declared.origin, declared, None))
         return
     mismatches = _mismatches(declared, live)
     if mismatches:
@@ -76,6 +76,25 @@ def _plan_one(facts: Facts, declared: DesiredSubscription, draft: Draft) -> None
         draft.findings.append(_retention(declared, live))
 
 
+def blocked_action(declared: DesiredSubscription, live: Subscription | None) -> Action:
+    """What a rule about a whole subscription blocks: what its declared status asks of the console.
+
+    `status: cancelled` asks for a cancel; `active` for a reactivation when the console has it
+    cancelled, deactivated or deleted, else for the provision of its declared apps.
+    """
+    if declared.status == Status.CANCELLED:
+        return Action.CANCEL
+    ended = (Status.CANCELLED, Status.DEACTIVATED, Status.DELETED)
+    return Action.REACTIVATE if live is not None and live.status in ended else Action.PROVISION
+
+
+def _finding(
+    rule: str, message: str, origin: Origin, declared: DesiredSubscription, live: Subscription | None
+) -> Finding:
+    action = blocked_action(declared, live)
+    return Finding(rule, message, origin, declared.id, action=action)
+
+
 def _mismatches(declared: DesiredSubscription, live: Subscription) -> list[Finding]:
     stated_account, stated_product = declared.billing_account, declared.product
     if (stated_account is None or stated_account == live.billing_account) and (
@@ -90,7 +109,7 @@ def _mismatches(declared: DesiredSubscription, live: Subscription) -> list[Findi
         if stated is not None and stated != actual:
             message = f"{declared.id} is declared with {key} {stated}, but the console has {actual}"
             where = origin or declared.origin
-            findings.append(Finding("subscription-mismatch", message, where, declared.id))
+            findings.append(_finding("subscription-mismatch", message, where, declared, live))
     return findings
 
 
@@ -108,7 +127,7 @@ def _plan_cancelled(facts: Facts, declared: DesiredSubscription, live: Subscript
         return  # already cancelled, deactivated or deleted: nothing left to cancel
     problem = facts.billing_admin_problem(live)
     if problem is not None:
-        draft.findings.append(Finding("billing-admin", problem, declared.status_origin, declared.id))
+        draft.findings.append(_finding("billing-admin", problem, declared.status_origin, declared, live))
         return
     # In the product's own order (jira-align, focus, talent), as the console lists them.
     order = {app: i for i, app in enumerate(PRODUCT_APPS.get(live.product, ()))}
@@ -166,7 +185,7 @@ def _plan_reactivate(facts: Facts, declared: DesiredSubscription, live: Subscrip
         was = f"{live.id} was deactivated on {live.deactivated_on or 'an unknown date'} ({gone})"
     problem = facts.billing_admin_problem(live)
     if problem is not None:
-        draft.findings.append(Finding("billing-admin", problem, declared.status_origin, declared.id))
+        draft.findings.append(_finding("billing-admin", problem, declared.status_origin, declared, live))
     else:
         draft.changes.append(_lifecycle_change(Action.REACTIVATE, declared, f"{was}; declared active"))
     return True
@@ -178,7 +197,7 @@ def _retention(declared: DesiredSubscription, live: Subscription) -> Finding:
         f"{declared.id} was deleted{when} and its data is gone; it cannot be reactivated: "
         f"declare it cancelled or remove it"
     )
-    return Finding("retention", message, declared.status_origin, declared.id)
+    return _finding("retention", message, declared.status_origin, declared, live)
 
 
 def deferred_entry(declared: DesiredSubscription, live: Subscription) -> Deferred:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import textwrap
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from reconciler.model import (
     Action,
@@ -151,6 +151,7 @@ def _blocked(blocked: tuple[Blocked, ...], color: bool) -> str:
     for entry in blocked:
         mark = paint("x", "red", color)
         lines.append(f"  {mark} {paint(printable(entry.rule), 'bold', color)}  {_where(entry.source)}")
+        lines.extend(_wrapped(f"blocks {blocked_subject(entry)}"))
         lines.extend(_wrapped(entry.message))
         lines.extend(declared_lines(entry.declared))
     return "\n".join(lines)
@@ -162,6 +163,24 @@ def declared_lines(facts: tuple[DeclaredFact, ...]) -> list[str]:
     for fact in facts:
         lines.extend(_wrapped(f"declared: {fact.fact} ({_where(fact.source)})"))
     return lines
+
+
+def blocked_subject(entry: Blocked, value: Callable[[str], str] = str) -> str:
+    """What a blocked entry blocks, the same words for every rule: `the cancel of SUB-1002`,
+    `the provision of focus of SUB-1001 to acme (acme-corp)`. `value` formats each name."""
+    sub = value(entry.subscription or "?")
+    org = f" ({value(entry.org)})" if entry.org else ""
+    if entry.action == Action.CREATE_SITE:
+        return f"the creation of site {value(entry.site or '?')}" + (
+            f" in org {value(entry.org)}" if entry.org else ""
+        )
+    if entry.action == Action.CANCEL:
+        return f"the cancel of {sub}"
+    if entry.action == Action.REACTIVATE:
+        return f"the reactivation of {sub}"
+    if entry.app is None:
+        return f"the provision of every app of {sub}"
+    return f"the provision of {value(entry.app)} of {sub} to {value(entry.site or '?')}{org}"
 
 
 def starts_in(start: dt.date | None, today: dt.date | None) -> str:

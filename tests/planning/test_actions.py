@@ -241,10 +241,11 @@ def test_every_list_comes_out_in_one_order(seed: dict[str, Any]) -> None:
     ]
     assert plan.blocked[1] == Blocked(
         rule="org-admin",
-        message="cannot provision jira-align to other: alice@acme.example is not an admin of org other-org "
-        "(its admins: dana@acme.example)",
+        message="alice@acme.example is not an admin of org other-org (its admins: dana@acme.example)",
         subscription="SUB-3",
         app="jira-align",
         site="other",
         source=at("SUB-3/apps/jira-align"),
+        action=Action.PROVISION,
+        org="other-org",
     )
