@@ -14,7 +14,12 @@ import pytest
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment a user's shell would give: none of our variables leak in from the test runner."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECONCILER_")}
-    for name in ("GITHUB_SHA", "CI_COMMIT_SHA", "GIT_COMMIT", "NO_COLOR", "CI"):
+    for name in (
+        *("GITHUB_SHA", "CI_COMMIT_SHA", "GIT_COMMIT", "NO_COLOR", "CI"),
+        # where CI says the repository is: Markdown plans would link to it
+        *("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_EVENT_PATH", "GITHUB_WORKSPACE"),
+        *("CI_PROJECT_URL", "CI_PROJECT_DIR"),
+    ):
         env.pop(name, None)
     env.update(extra)
     return env

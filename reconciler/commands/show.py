@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 from reconciler.errors import EXIT_OK
 from reconciler.model import Plan
@@ -17,9 +19,10 @@ def render_plan(plan: Plan, fmt: str) -> str:
 
         return render_json(plan)
     if fmt == "markdown":
+        from reconciler.rendering.links import source_links
         from reconciler.rendering.markdown import render_markdown
 
-        return render_markdown(plan)
+        return render_markdown(plan, links=source_links(os.environ, Path.cwd()))
     from reconciler.rendering.text import render_text
 
     return render_text(plan, color=color_enabled(sys.stdout))

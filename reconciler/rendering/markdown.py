@@ -1,9 +1,10 @@
 """The plan as a pull-request comment: loud about what is blocked or destructive, quiet about the rest.
 
-Order: a summary table, blocked entries, cancellations (each app it takes down and the date),
-then the changes grouped by org and site, then deferred and unmanaged subscriptions collapsed, and
-the checksum a reviewer approves. GitHub refuses comments over 65,536 characters, so past
-60,000 the comment keeps the summary and what is blocked or destructive, and points at the JSON plan.
+Order: the marker line, a summary table, blocked entries, cancellations (each app it takes down
+and the date), then the changes grouped by org and site, then deferred and unmanaged
+subscriptions collapsed, and the checksum a reviewer approves. GitHub refuses comments over
+65,536 characters, so past 60,000 the comment lists as many entries as fit (`mdbudget`) and says
+how many more the JSON plan holds. Every word from YAML goes through `mdsafe`.
 """
 
 from __future__ import annotations
@@ -13,55 +14,50 @@ from collections.abc import Iterable
 
 from reconciler.model import Action, Blocked, Change, DeclaredFact, Plan, SourceSpan
 from reconciler.planning.planfile import summary
-from reconciler.rendering.text import apps_text, starts_in
-from reconciler.terminal import printable
+from reconciler.rendering.links import SourceLinks
+from reconciler.rendering.mdsafe import cell, code, prose
+from reconciler.rendering.text import apps_text, blocked_subject, starts_in
 
 LIMIT = 60_000
-#: room kept for the blocked and destructive lists when the full comment is too long
-SHORT_BUDGET = 50_000
+#: The first line of every Markdown plan: a CI step finds (and updates) its own comment by it.
+MARKER = "<!-- reconciler-plan -->"
 
 _ICON = {Action.CREATE_SITE: "🆕", Action.PROVISION: "📦", Action.REACTIVATE: "🔄", Action.CANCEL: "🗑️"}
 
 
-def escape(text: str) -> str:
-    """Keep user-supplied words from turning into markup (tables, HTML, emphasis, code)."""
-    text = printable(text)  # a line break would end a table row; bidi overrides reorder the comment
-    for char in ("\\", "`", "*", "|"):
-        text = text.replace(char, "\\" + char)
-    return text.replace("<", "&lt;")
+def where(source: SourceSpan | None, links: SourceLinks | None = None) -> str:
+    """`file:line:column`, linked to that line of the repository when CI says where it is."""
+    if source is None:
+        return "(no location)"
+    url = links.url(source) if links is not None else None
+    return f"[{code(str(source))}]({url})" if url else code(str(source))
 
 
-def code(text: str) -> str:
-    return f"`{printable(text).replace('`', '')}`"
-
-
-def where(source: SourceSpan | None) -> str:
-    return code(str(source)) if source is not None else "(no location)"
-
-
-def render_markdown(plan: Plan, *, limit: int = LIMIT) -> str:
+def render_markdown(plan: Plan, *, limit: int = LIMIT, links: SourceLinks | None = None) -> str:
     full = "\n\n".join(
         part
         for part in (
-            _title(plan),
-            _summary_table(plan),
-            _blocked(plan.blocked),
-            _cancels(plan.changes),
-            _grouped_changes(plan.changes),
+            MARKER + "\n" + title(plan),
+            summary_table(plan),
+            blocked_section(plan.blocked, links),
+            cancels_section(plan.changes, links),
+            _grouped_changes(plan.changes, links),
             _in_progress(plan),
-            _warnings(plan),
-            _deferred(plan),
+            _warnings(plan, links),
+            _deferred(plan, links),
             _unmanaged(plan),
-            _checksums(plan),
+            checksums(plan),
         )
         if part
     )
     if len(full) + 1 <= limit:
         return full + "\n"
-    return _shortened(plan, len(full) + 1, limit)
+    from reconciler.rendering.mdbudget import shortened
+
+    return shortened(plan, len(full) + 1, limit, links)
 
 
-def _title(plan: Plan) -> str:
+def title(plan: Plan) -> str:
     counts = summary(plan)
     changes = f"{counts['changes']} change{'' if counts['changes'] == 1 else 's'}"
     if plan.blocked:
@@ -76,7 +72,7 @@ def _title(plan: Plan) -> str:
     return f"## reconciler plan: {headline}\n\n{paths} against {code(plan.provider)}{actor}{date}"
 
 
-def _summary_table(plan: Plan) -> str:
+def summary_table(plan: Plan) -> str:
     counts = summary(plan)
     rows = [
         ("⛔ blocked", counts["blocked"]),
@@ -92,42 +88,48 @@ def _summary_table(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def declared_note(facts: tuple[DeclaredFact, ...]) -> str:
+def declared_note(facts: tuple[DeclaredFact, ...], links: SourceLinks | None = None) -> str:
     """` 📝 declared: ...`: the facts a decision rests on that were declared, not observed ("" if none)."""
     if not facts:
         return ""
-    listed = "; ".join(f"{escape(f.fact)} ({where(f.source)})" for f in facts)
+    listed = "; ".join(f"{prose(f.fact)} ({where(f.source, links)})" for f in facts)
     return f" 📝 declared: {listed}"
 
 
-def _blocked_lines(blocked: Iterable[Blocked]) -> list[str]:
-    return [
-        f"| {code(b.rule)} | {where(b.source)} | {escape(b.message)}{declared_note(b.declared)} |"
-        for b in blocked
-    ]
+BLOCKED_HEAD = (
+    "> [!CAUTION]\n"
+    "> Nothing can be applied until every blocked entry is fixed at the place shown.\n"
+    "\n"
+    "| rule | blocks | where | why |\n"
+    "|---|---|---|---|"
+)
+CANCELS_NOTE = (
+    "> [!WARNING]\n"
+    "> Cancelling takes every app of the subscription down on its deactivation date. "
+    "`apply` runs it only with `--allow-cancel`."
+)
 
 
-def _blocked(blocked: tuple[Blocked, ...], shown: int | None = None) -> str:
-    if not blocked:
-        return ""
-    rows = _blocked_lines(blocked[:shown] if shown is not None else blocked)
-    more = len(blocked) - len(rows)
-    lines = [
-        f"### ⛔ Blocked ({len(blocked)})",
-        "",
-        "> [!CAUTION]",
-        "> Nothing can be applied until every blocked entry is fixed at the place shown.",
-        "",
-        "| rule | where | why |",
-        "|---|---|---|",
-        *rows,
-    ]
-    if more:
-        lines += ["", f"…and {more} more in the JSON plan."]
-    return "\n".join(lines)
+def table_row(*cells: str) -> str:
+    return "| " + " | ".join(cell(c) for c in cells) + " |"
 
 
-def _cancel_block(change: Change) -> str:
+def blocked_row(entry: Blocked, links: SourceLinks | None) -> str:
+    subject = blocked_subject(entry, code)
+    why = prose(entry.message) + declared_note(entry.declared, links)
+    return table_row(code(entry.rule), subject, where(entry.source, links), why)
+
+
+def blocked_title(count: int) -> str:
+    return f"### ⛔ Blocked ({count})"
+
+
+def blocked_section(blocked: Iterable[Blocked], links: SourceLinks | None) -> str:
+    rows = [blocked_row(b, links) for b in blocked]
+    return "\n".join([blocked_title(len(rows)), "", BLOCKED_HEAD, *rows]) if rows else ""
+
+
+def cancel_block(change: Change, links: SourceLinks | None) -> str:
     when = f"**{change.deactivation_date}**" if change.deactivation_date else "15 days after the term ends"
     takes_down = change.takes_down or {}
     apps = [
@@ -135,31 +137,25 @@ def _cancel_block(change: Change) -> str:
         for app, site in takes_down.items()
     ]
     head = (
-        f"- 🗑️ **cancel {code(str(change.subscription))}**: its apps go off on {when} ({where(change.source)})"
+        f"- 🗑️ **cancel {code(str(change.subscription))}**: its apps go off on {when} "
+        f"({where(change.source, links)})"
     )
     return "\n".join([head, *apps])
 
 
-def _cancels(changes: tuple[Change, ...], shown: int | None = None) -> str:
+def cancels_title(count: int) -> str:
+    return f"### 🗑️ Destructive: {count} subscription{'s' if count != 1 else ''} to cancel"
+
+
+def cancels_section(changes: Iterable[Change], links: SourceLinks | None) -> str:
     cancels = [c for c in changes if c.action == Action.CANCEL]
     if not cancels:
         return ""
-    listed = cancels[:shown] if shown is not None else cancels
-    lines = [
-        f"### 🗑️ Destructive: {len(cancels)} subscription{'s' if len(cancels) != 1 else ''} to cancel",
-        "",
-        "> [!WARNING]",
-        "> Cancelling takes every app of the subscription down on its deactivation date. "
-        "`apply` runs it only with `--allow-cancel`.",
-        "",
-        *(_cancel_block(c) for c in listed),
-    ]
-    if len(cancels) > len(listed):
-        lines += ["", f"…and {len(cancels) - len(listed)} more in the JSON plan."]
-    return "\n".join(lines)
+    blocks = [cancel_block(c, links) for c in cancels]
+    return "\n".join([cancels_title(len(cancels)), "", CANCELS_NOTE, "", *blocks])
 
 
-def _change_line(change: Change) -> str:
+def change_line(change: Change, links: SourceLinks | None) -> str:
     if change.action == Action.CREATE_SITE:
         what = f"create site {code(str(change.site))}"
     elif change.action == Action.PROVISION:
@@ -167,15 +163,26 @@ def _change_line(change: Change) -> str:
     else:
         what = f"{change.action} {code(str(change.subscription))}"
     after = f" (after {', '.join(code(d) for d in change.depends_on)})" if change.depends_on else ""
+    reason = prose(change.reason)
     return (
-        f"- {_ICON[change.action]} {what}{after}: {escape(change.reason)} ({where(change.source)})"
-        + declared_note(change.declared)
+        f"- {_ICON[change.action]} {what}{after}: {reason} ({where(change.source, links)})"
+        + declared_note(change.declared, links)
     )
 
 
-def _grouped_changes(changes: tuple[Change, ...]) -> str:
-    if not changes:
-        return ""
+def org_heading(org: str) -> str:
+    return f"#### Org {code(org)}"
+
+
+def site_heading(site: str) -> str:
+    return f"**{code(site)}**"
+
+
+LIFECYCLE_HEADING = "#### Subscriptions"
+
+
+def by_org_and_site(changes: Iterable[Change]) -> tuple[dict[str, dict[str, list[Change]]], list[Change]]:
+    """Changes of a site, by org and site (both sorted), and those of a whole subscription."""
     by_org: dict[str, dict[str, list[Change]]] = defaultdict(lambda: defaultdict(list))
     lifecycle = []
     for change in changes:
@@ -183,13 +190,21 @@ def _grouped_changes(changes: tuple[Change, ...]) -> str:
             by_org[change.org][change.site].append(change)
         else:
             lifecycle.append(change)
+    ordered = {org: {site: by_org[org][site] for site in sorted(by_org[org])} for org in sorted(by_org)}
+    return ordered, lifecycle
+
+
+def _grouped_changes(changes: tuple[Change, ...], links: SourceLinks | None) -> str:
+    if not changes:
+        return ""
+    by_org, lifecycle = by_org_and_site(changes)
     lines = [f"### Changes ({len(changes)})"]
-    for org in sorted(by_org):
-        lines += ["", f"#### Org {code(org)}"]
-        for site in sorted(by_org[org]):
-            lines += ["", f"**{code(site)}**", "", *(_change_line(c) for c in by_org[org][site])]
+    for org, sites in by_org.items():
+        lines += ["", org_heading(org)]
+        for site, site_changes in sites.items():
+            lines += ["", site_heading(site), "", *(change_line(c, links) for c in site_changes)]
     if lifecycle:
-        lines += ["", "#### Subscriptions", "", *(_change_line(c) for c in lifecycle)]
+        lines += ["", LIFECYCLE_HEADING, "", *(change_line(c, links) for c in lifecycle)]
     return "\n".join(lines)
 
 
@@ -215,11 +230,11 @@ def _in_progress(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def _warnings(plan: Plan) -> str:
+def _warnings(plan: Plan, links: SourceLinks | None) -> str:
     if not plan.warnings:
         return ""
     lines = [f"### ⚠️ Warnings ({len(plan.warnings)})", ""]
-    lines += [f"- {escape(w.message)} ({where(w.source)})" for w in plan.warnings]
+    lines += [f"- {prose(w.message)} ({where(w.source, links)})" for w in plan.warnings]
     return "\n".join(lines)
 
 
@@ -227,12 +242,16 @@ def _details(summary_text: str, body: list[str]) -> str:
     return "\n".join(["<details>", f"<summary>{summary_text}</summary>", "", *body, "", "</details>"])
 
 
-def _deferred(plan: Plan) -> str:
+def _deferred(plan: Plan, links: SourceLinks | None) -> str:
     if not plan.deferred:
         return ""
     rows = [
-        f"| {code(d.subscription)} | {starts_in(d.start_date, plan.observed_on)} | "
-        f"{escape(apps_text(d.apps))} | {where(d.source)} |"
+        table_row(
+            code(d.subscription),
+            starts_in(d.start_date, plan.observed_on),
+            prose(apps_text(d.apps)),
+            where(d.source, links),
+        )
         for d in plan.deferred
     ]
     body = ["| subscription | starts | apps | where |", "|---|---|---|---|", *rows]
@@ -244,8 +263,7 @@ def _unmanaged(plan: Plan) -> str:
     if not plan.unmanaged:
         return ""
     rows = [
-        f"| {code(u.subscription)} | {escape(u.product)} | {escape(u.status)} | "
-        f"{escape(apps_text(u.apps, ' on '))} |"
+        table_row(code(u.subscription), code(u.product), code(u.status), prose(apps_text(u.apps, " on ")))
         for u in plan.unmanaged
     ]
     body = [
@@ -259,31 +277,8 @@ def _unmanaged(plan: Plan) -> str:
     return _details(f"👻 Unmanaged: {len(plan.unmanaged)}", body)
 
 
-def _checksums(plan: Plan) -> str:
+def checksums(plan: Plan) -> str:
     digests = f"<sub>desired {code(plan.desired_digest)} · observed {code(plan.observed_fingerprint)}</sub>"
     if not plan.changes:
         return digests
     return f"Checksum: {code(plan.checksum)}\n\n{digests}"
-
-
-def _shortened(plan: Plan, full_length: int, limit: int) -> str:
-    """The summary and what a reviewer must not miss, within the limit; the rest is in the JSON plan."""
-    note = (
-        f"> [!NOTE]\n> The full plan is {full_length:,} characters, too long for a comment. "
-        "Read it in the JSON plan artifact (`reconciler plan --out plan.json`, "
-        "then `reconciler show plan.json`)."
-    )
-    shown = len(plan.blocked) + len(plan.changes)
-    while True:
-        parts = [
-            _title(plan),
-            _summary_table(plan),
-            note,
-            _blocked(plan.blocked, shown),
-            _cancels(plan.changes, shown),
-            _checksums(plan),
-        ]
-        text = "\n\n".join(p for p in parts if p) + "\n"
-        if len(text) <= min(limit, SHORT_BUDGET) or shown == 0:
-            return text
-        shown = shown // 2

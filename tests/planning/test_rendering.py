@@ -9,7 +9,7 @@ import pytest
 
 from reconciler.model import Plan
 from reconciler.planning import plan_changes
-from reconciler.rendering.markdown import LIMIT, escape, render_markdown
+from reconciler.rendering.markdown import LIMIT, checksums, render_markdown
 from reconciler.rendering.text import render_text, starts_in
 from tests.planning.builders import console, desired
 from tests.planning.conftest import sub
@@ -32,32 +32,40 @@ def big_plan(seed: dict[str, Any], count: int, *, blocked: int = 0, cancelled: i
     return plan_changes(desired(None, subs), console(seed), paths=["desired-state"], provider="sandbox:x")
 
 
-def test_a_plan_too_long_for_a_comment_keeps_the_summary_and_what_must_not_be_missed(
-    seed: dict[str, Any],
-) -> None:
-    plan = big_plan(seed, 600, blocked=3, cancelled=2)
-    assert len(plan.changes) == 599 and len(plan.blocked) == 3
+def test_a_plan_too_long_for_a_comment_lists_what_fits_loud_parts_first(seed: dict[str, Any]) -> None:
+    plan = big_plan(seed, 700, blocked=3, cancelled=2)
+    assert len(plan.changes) == 699 and len(plan.blocked) == 3
     text = render_markdown(plan)
-    assert len(text) <= LIMIT
-    assert "The full plan is " in text and "JSON plan artifact" in text
-    assert "| ⛔ blocked | 3 |" in text and "| 📦 apps to provision | 597 |" in text
-    assert text.count("| `premium-site` |") == 3  # every blocked entry still shown
-    assert "cancel `SUB-C0001`" in text  # and every cancellation
-    assert f"Checksum: `{plan.checksum}`" in text
-    assert "provision `focus` of `SUB-00599`" not in text  # the routine changes are left to the JSON
+    assert len(text) <= LIMIT and text.startswith("<!-- reconciler-plan -->\n")
+    assert "| ⛔ blocked | 3 |" in text and "| 📦 apps to provision | 697 |" in text
+    assert text.count("| `premium-site` |") == 3  # every blocked entry first
+    assert "cancel `SUB-C0001`" in text  # then every cancellation
+    shown = text.count("- 📦 provision `focus`")
+    assert 100 < shown < 697  # then as many provisions as fit, in org order
+    assert f"provision `focus` of `SUB-{shown + 2:05d}`" in text
+    assert f"provision `focus` of `SUB-{shown + 3:05d}`" not in text
+    assert f"**…and {697 - shown} more changes in the JSON plan.**" in text
+    assert text.endswith(f"Checksum: `{plan.checksum}`\n\n{checksums(plan).split(chr(10))[-1]}\n")
 
 
-def test_when_even_the_loud_parts_are_too_long_they_are_cut_with_a_count(seed: dict[str, Any]) -> None:
+@pytest.mark.parametrize("limit", [3_000, 3_001, 3_002, 3_050, 4_444, 6_789])
+def test_the_limit_holds_to_the_character_and_the_counts_add_up(seed: dict[str, Any], limit: int) -> None:
     plan = big_plan(seed, 40, blocked=40)
-    text = render_markdown(plan, limit=3_000)
-    assert len(text) <= 3_000
-    assert "…and " in text and " more in the JSON plan." in text
+    assert len(render_markdown(plan)) > limit
+    text = render_markdown(plan, limit=limit)
+    assert len(text) <= limit
+    shown = text.count("| `premium-site` |")
+    assert f"**…and {40 - shown} more blocked entries in the JSON plan.**" in text
+    # As many as fit: one more entry would have gone over.
+    row = next(line for line in text.splitlines() if line.startswith("| `premium-site` |"))
+    assert len(text) + len(row) + 1 > limit
+    assert render_markdown(plan, limit=limit) == text  # deterministic
 
 
 def test_a_plan_within_the_limit_is_rendered_whole(seed: dict[str, Any]) -> None:
     plan = big_plan(seed, 5)
     text = render_markdown(plan)
-    assert "The full plan is" not in text
+    assert "The whole plan is" not in text
     assert text.count("📦 provision `focus`") == 5
 
 
@@ -100,10 +108,6 @@ def test_an_unmanaged_collection_on_long_site_names_wraps_under_its_subscription
 )
 def test_starts_in(start: dt.date | None, today: dt.date | None, shown: str) -> None:
     assert starts_in(start, today) == shown
-
-
-def test_markdown_escapes_what_would_become_markup() -> None:
-    assert escape("a | b <script> `x` *y*") == "a \\| b &lt;script> \\`x\\` \\*y\\*"
 
 
 def test_a_long_reason_wraps_between_names_never_inside_one(seed: dict[str, Any]) -> None:
