@@ -114,6 +114,7 @@ class SeedReader:
         live = list(seedrules.live_apps(subscriptions, sites, self._declared_at))
         for breach in seedrules.breaches(live, accounts, orgs, self.doc.locate):
             self._error(breach.rule, breach.message, breach.path)
+        self._snapshot_keys(users)
         delay = self._delay()
         if self.problems:
             return None, self.problems
@@ -408,3 +409,22 @@ class SeedReader:
                 self._known(site, sites, "site", path)
             apps[app] = site
         return apps
+
+    def _snapshot_keys(self, users: list[SeedUser]) -> None:
+        """What only a snapshot (`sandbox show --format json`) has: it must describe a seed.
+
+        A seed starts with no operation in progress, and its default actor is its first user.
+        """
+        hint = "take the snapshot again once they complete (within provisioning_delay_seconds)"
+        for i, item in _items(self.data, "pending_sites"):
+            message = f"site {item['name']} was still being created in org {item['org']} in this snapshot"
+            self._error("pending", message, ("pending_sites", i), hint=hint)
+        for i, item in _items(self.data, "subscriptions"):
+            for app, site in (item.get("pending") or {}).items():
+                message = f"{app} of {item['id']} was still being provisioned to {site} in this snapshot"
+                self._error("pending", message, ("subscriptions", i, "pending", app), hint=hint)
+        actor = self.data.get("default_actor")
+        if actor is not None and (not users or users[0].email != actor):
+            first = users[0].email if users else "none"
+            message = f"default_actor {actor} is not the first user (the first user is {first})"
+            self._error("default-actor", message, ("default_actor",), hint="list the default actor first")
