@@ -15,7 +15,8 @@ Characters that would end a line or hide text are shown escaped (`\\n`, `\\u202e
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from reconciler.terminal import printable
 
 # A plain word: letters only (not a possible commit sha), a short number, or the arrow of
 # `focus -> acme`. Anything else (ids, names with digits or hyphens, emails, URLs, markup) is code.
@@ -27,25 +28,9 @@ _BACKTICKS = re.compile(r"`+")
 
 
 def one_line(text: str) -> str:
-    """Show what would break a line, a table row or hide text (control, format, separator
-    characters) as escapes, so a value stays on its line and reads as it is."""
-    if text.isprintable():
-        return text
-    out = []
-    for char in text:
-        if char == " " or (char.isprintable() and unicodedata.category(char) not in ("Cf", "Zl", "Zp")):
-            out.append(char)
-        elif char == "\n":
-            out.append("\\n")
-        elif char == "\t":
-            out.append("\\t")
-        elif char == "\r":
-            out.append("\\r")
-        elif ord(char) < 0x100:
-            out.append(f"\\x{ord(char):02x}")
-        else:
-            out.append(f"\\u{ord(char):04x}" if ord(char) < 0x10000 else f"\\U{ord(char):08x}")
-    return "".join(out)
+    """Show what would break a line or a table row, or hide text (controls, format and separator
+    characters), as escapes, so a value stays on its line and reads as it is."""
+    return printable(text)
 
 
 def code(value: str) -> str:

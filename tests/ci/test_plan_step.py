@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.ci.conftest import BOT, Job
+from tests.ci.conftest import BOT, REPOSITORY, Job
 from tests.helpers import clean_env
 
 MARKER = "<!-- reconciler-plan -->"
@@ -18,11 +18,13 @@ RUN_URL = "https://github.com/acme/estate/actions/runs/7"
 
 
 def markdown_plan(job: Job) -> str:
-    """What `reconciler plan --format markdown` prints for the job's workspace right now."""
+    """What `reconciler plan --format markdown` prints for the job's workspace right now, in the
+    job's GitHub environment (locations link to the commit being planned)."""
+    github = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": REPOSITORY, **job.settings}
     done = subprocess.run(
         [sys.executable, "-m", "reconciler", "plan", "desired-state", "--format", "markdown"],
         cwd=job.workspace,
-        env=clean_env(),
+        env=clean_env(**github),
         capture_output=True,
         text=True,
         timeout=120,
