@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reconciler.model import PREMIUM_APPS, Action, Change, Console, DeclaredFact, Plan
-from reconciler.rendering.markdown import code, escape, where
+from reconciler.rendering.markdown import escape, where
+from reconciler.rendering.mdsafe import code
 from reconciler.terminal import printable
 
 MARKER = "<!-- reconciler-runbook -->"
