@@ -73,6 +73,8 @@ def _left_out(plan: Plan, blocked: int, changes: int) -> str:
     if changes < len(plan.changes):
         parts.append(plural(len(plan.changes) - changes, "more change"))
     parts += [plural(n, what) for n, what in _unlisted(plan) if n]
+    if plan.in_progress:
+        parts.append(plural(len(plan.in_progress), "operation in progress", "operations in progress"))
     if not parts:
         return ""
     listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
