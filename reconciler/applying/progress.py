@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 
 from reconciler.applying.outcomes import ChangeOutcome, ChangeResult, describe
 from reconciler.model import Change
-from reconciler.terminal import is_tty
+from reconciler.terminal import is_tty, printable
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -30,17 +30,21 @@ class Progress(Protocol):
     def end(self) -> None: ...
 
 
+# Names come from desired state and errors from the console (a network peer): every line is made
+# printable, so neither can move the cursor, rewrite the status line or reorder what is shown.
+
+
 def finished_line(done: int, total: int, result: ChangeResult) -> str:
     line = f"[{done}/{total}] {describe(result.change)}: {result.outcome}"
     if result.outcome in (ChangeOutcome.SUCCEEDED, ChangeOutcome.FAILED):
         line += f" ({result.seconds:.1f}s)"
     if result.error is not None:
         line += f": {result.error}"
-    return line
+    return printable(line)
 
 
 def retry_line(change: Change, number: int, error: str, pause: float) -> str:
-    return f"      {describe(change)}: try {number} failed: {error}; retrying in {pause:.1f}s"
+    return printable(f"      {describe(change)}: try {number} failed: {error}; retrying in {pause:.1f}s")
 
 
 class PlainProgress:
@@ -64,7 +68,11 @@ class PlainProgress:
         """Quiet: the outcome line follows; a slow change announces itself when it goes pending."""
 
     def change_pending(self, change: Change, operation_id: str) -> None:
-        self._say(f"      {describe(change)}: pending (operation {operation_id}), waiting for the console")
+        self._say(
+            printable(
+                f"      {describe(change)}: pending (operation {operation_id}), waiting for the console"
+            )
+        )
 
     def change_retrying(self, change: Change, number: int, error: str, pause: float) -> None:
         self._say(retry_line(change, number, error, pause))
@@ -120,7 +128,7 @@ class TerminalProgress:
                 if len(self.running) > 1:
                     current += f" (+{len(self.running) - 1} more)"
             line = f"[{self.done}/{self.total}] {elapsed:5.1f}s{current}"
-        return Text(line, no_wrap=True, overflow="ellipsis")
+        return Text(printable(line), no_wrap=True, overflow="ellipsis")
 
     def _print_above(self, line: str) -> None:
         from rich.text import Text
