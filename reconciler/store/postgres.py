@@ -45,7 +45,7 @@ from reconciler.store.records import (
     held_by,
     lock_record,
     lock_row,
-    paths_json,
+    new_run_row,
     run_record,
     taken_over_message,
 )
@@ -267,17 +267,7 @@ class PostgresStore:
         self._execute(
             f"INSERT INTO reconciler_runs ({_RUNS}) "
             "VALUES (%s, %s, NULL, %s, %s, %s, %s, %s, %s, NULL, %s, NULL)",
-            (
-                run.id,
-                run.started,
-                run.actor,
-                run.user,
-                run.provider,
-                run.lock_name,
-                run.commit,
-                paths_json(run.paths),
-                RunOutcome.RUNNING.value,
-            ),
+            new_run_row(run),
         )
 
     def record_plan(self, run_id: str, checksum: str, actor: str | None) -> None:

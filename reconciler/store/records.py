@@ -11,6 +11,7 @@ from reconciler.store.base import (
     AttemptRecord,
     LockRecord,
     LockRequest,
+    NewRun,
     RunOutcome,
     RunRecord,
 )
@@ -135,6 +136,21 @@ def lock_row(lock: LockRecord) -> tuple[object, ...]:
         lock.heartbeat,
         lock.expires,
         lock.namespace,
+    )
+
+
+def new_run_row(run: NewRun) -> tuple[object, ...]:
+    """The values of a run's INSERT, in the order both backends' statements name them."""
+    return (
+        run.id,
+        run.started,
+        run.actor,
+        run.user,
+        run.provider,
+        run.lock_name,
+        run.commit,
+        paths_json(run.paths),
+        RunOutcome.RUNNING.value,
     )
 
 

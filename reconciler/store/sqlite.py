@@ -41,7 +41,7 @@ from reconciler.store.records import (
     held_by,
     lock_record,
     lock_row,
-    paths_json,
+    new_run_row,
     run_record,
     taken_over_message,
 )
@@ -213,17 +213,7 @@ class SqliteStore:
     def start_run(self, run: NewRun) -> None:
         self._write(
             f"INSERT INTO runs ({_RUNS}) VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, NULL, ?, NULL)",
-            (
-                run.id,
-                run.started,
-                run.actor,
-                run.user,
-                run.provider,
-                run.lock_name,
-                run.commit,
-                paths_json(run.paths),
-                RunOutcome.RUNNING.value,
-            ),
+            new_run_row(run),
         )
 
     def record_plan(self, run_id: str, checksum: str, actor: str | None) -> None:
