@@ -19,6 +19,7 @@ import click
 
 from reconciler import __version__
 from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ReconcilerError
+from reconciler.helptext import exit_codes
 from reconciler.interrupts import announce_interrupted, exit_on_signal, was_interrupted
 from reconciler.options import DEFAULT_PATHS, DEFAULT_PROVIDER, GlobalOptions
 from reconciler.secrets import redact
@@ -30,35 +31,67 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 PLAN_FORMATS = click.Choice(["text", "markdown", "json"])
 #: `plan` also writes the runbook a person follows when the provider cannot write
 PLAN_COMMAND_FORMATS = click.Choice(["text", "markdown", "json", "runbook"])
+FORMAT_TEXT_OR_JSON = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for scripts.",
+)
 #: A century: far past every lifecycle date, and far from the end of the calendar.
 MAX_ADVANCE_DAYS = 36_500
 
 
-def global_flags(func: F, *, hidden: bool = False) -> F:
-    """`--provider`, `--actor` and `--state`, accepted before or after the command name."""
+PROVIDER_HELP = (
+    "The console: sandbox:PATH, http://HOST:PORT or https://HOST (its REST API), "
+    "atlassian: or atlassian:URL (a real estate). Env: RECONCILER_PROVIDER. "
+    "Default: sandbox:.reconciler/sandbox.db"
+)
+SANDBOX_PROVIDER_HELP = (
+    "The sandbox database: sandbox:PATH. Env: RECONCILER_PROVIDER, when it names one. "
+    "Default: sandbox:.reconciler/sandbox.db"
+)
+EVERY_GLOBAL_FLAG = ("provider", "actor", "state")
+
+
+def global_flags(
+    func: F, *, shown: tuple[str, ...] = EVERY_GLOBAL_FLAG, provider_help: str = PROVIDER_HELP
+) -> F:
+    """`--provider`, `--actor` and `--state`, accepted before or after the command name; those a
+    command does not use are accepted too (one set of flags works with every command), unlisted."""
     func = click.option(
         "--state",
         default=None,
         metavar="URL",
-        hidden=hidden,
+        hidden="state" not in shown,
         help="Journal and locks. Env: RECONCILER_STATE. Default: sqlite:.reconciler/state.db",
     )(func)
     func = click.option(
         "--actor",
         default=None,
         metavar="EMAIL",
-        hidden=hidden,
+        hidden="actor" not in shown,
         help="Who acts, for the sandbox provider. Env: RECONCILER_ACTOR.",
     )(func)
     func = click.option(
         "--provider",
         default=None,
         metavar="URL",
-        hidden=hidden,
-        help="sandbox:PATH, http://HOST:PORT or https://HOST. Env: RECONCILER_PROVIDER. "
-        "Default: sandbox:.reconciler/sandbox.db",
+        hidden="provider" not in shown,
+        help=provider_help,
     )(func)
     return func
+
+
+def state_flags(func: F) -> F:
+    """The global flags of a command that reads the state store only."""
+    return global_flags(func, shown=("state",))
+
+
+def sandbox_flags(func: F) -> F:
+    """The global flags of a `sandbox` command: it works on a database, named by --provider."""
+    return global_flags(func, shown=("provider",), provider_help=SANDBOX_PROVIDER_HELP)
 
 
 def unused_global_flags(func: F) -> F:
@@ -71,7 +104,7 @@ def unused_global_flags(func: F) -> F:
     ) -> Any:
         return func(*args, **kwargs)
 
-    return global_flags(cast(F, without_them), hidden=True)
+    return global_flags(cast(F, without_them), shown=())
 
 
 def options_of(provider: str | None, actor: str | None, state: str | None) -> GlobalOptions:
@@ -117,31 +150,56 @@ def with_facts(options: GlobalOptions, facts: str | None) -> GlobalOptions:
     return dataclasses.replace(options, facts=facts) if facts else options
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(
+    context_settings=CONTEXT,
+    epilog="Every command exits 0 when it succeeds and 1 on an error, a usage error too; "
+    "'reconciler COMMAND --help' lists the exit codes of each.",
+)
 @global_flags
 @click.version_option(__version__, prog_name="reconciler")
 @click.pass_context
 def cli(ctx: click.Context, provider: str | None, actor: str | None, state: str | None) -> None:
-    """Declare which subscription's apps go on which Atlassian site; plan; apply."""
+    """Declare which subscription's apps go on which Atlassian site; plan; apply.
+
+    Start with 'reconciler plan': it plans the example estate in desired-state/ against the
+    embedded sandbox console, created on first use.
+    """
     remember_flags(ctx, provider=provider, actor=actor, state=state)
 
 
-@cli.command(context_settings=CONTEXT)
+@cli.command(context_settings=CONTEXT, epilog=exit_codes("validate"))
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for scripts, github for GitHub Actions annotations.",
 )
 @unused_global_flags
 def validate(paths: tuple[str, ...], fmt: str) -> int:
-    """Check desired-state files against the schema and offline rules. No provider is contacted."""
+    """Check desired-state files against the schema and offline rules.
+
+    Reads every *.yaml and *.yml file under PATHS (default: desired-state) and reports every
+    problem at once, at its file:line:column. No provider is contacted.
+    """
     from reconciler.commands import validate as command
 
     return command.run(paths_or_default(paths), fmt)
 
 
-@cli.command(context_settings=CONTEXT)
+@cli.command(context_settings=CONTEXT, epilog=exit_codes("plan"))
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--format", "fmt", type=PLAN_COMMAND_FORMATS, default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=PLAN_COMMAND_FORMATS,
+    default="text",
+    show_default=True,
+    help="text (Terraform-like), markdown (a pull request comment), json (schemas/plan.schema.json), "
+    "runbook (the admin.atlassian.com steps).",
+)
 @click.option("--out", type=click.Path(dir_okay=False), help="Also write the plan as JSON to this file.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 2 when there are.")
 @facts_flag
@@ -156,7 +214,12 @@ def plan(
     actor: str | None,
     state: str | None,
 ) -> int:
-    """Observe the console, diff against desired state, check every rule, show the plan. Writes nothing."""
+    """Show what apply would change; change nothing.
+
+    Observes the console, compares it with the desired state in PATHS (default: desired-state)
+    and checks every rule: a change that breaks one is shown blocked, with the rule and the
+    file:line:column to fix.
+    """
     from reconciler.commands import plan as command
 
     return command.run(
@@ -168,10 +231,12 @@ def plan(
     )
 
 
-@cli.command(context_settings=CONTEXT)
+@cli.command(context_settings=CONTEXT, epilog=exit_codes("apply"))
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--plan", "plan_file", type=click.Path(dir_okay=False), help="Execute exactly this saved plan.")
-@click.option("--checksum", help="Execute only if the plan's checksum is this one (sha256:...).")
+@click.option(
+    "--checksum", metavar="SHA", help="Execute only if the plan's checksum is this one (sha256:...)."
+)
 @click.option("--allow-cancel", is_flag=True, help="Allow cancelling subscriptions.")
 @click.option(
     "--allow-cancel-of",
@@ -179,9 +244,26 @@ def plan(
     metavar="SUB-ID",
     help="Allow cancelling this subscription (repeatable; env RECONCILER_ALLOW_CANCEL_OF, comma-separated).",
 )
-@click.option("--parallelism", type=click.IntRange(1, 64), default=4, show_default=True)
-@click.option("--lock-timeout", type=click.FloatRange(0), default=60.0, show_default=True, metavar="SECONDS")
-@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--parallelism",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="How many independent changes run at once.",
+)
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(0),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another run's lock on the console before failing.",
+)
+@click.option(
+    "--auto-approve",
+    is_flag=True,
+    help="Do not ask for confirmation (without a terminal, apply needs it, --plan or --checksum).",
+)
 @facts_flag
 @global_flags
 def apply(
@@ -198,7 +280,13 @@ def apply(
     actor: str | None,
     state: str | None,
 ) -> int:
-    """Re-plan, then make the changes: ordered, in parallel, idempotent, locked and journaled."""
+    """Make the changes: ordered, in parallel, idempotent.
+
+    Re-plans first and changes nothing if a change is blocked. With --plan or --checksum it does
+    only what the reviewed plan holds, and refuses, showing it, any other difference. Holds a
+    lock on the console for the whole run, journals every attempt (see 'reconciler history')
+    and re-observes at the end to verify.
+    """
     from reconciler.commands import apply as command
 
     return command.run(
@@ -214,34 +302,50 @@ def apply(
     )
 
 
-@cli.command(context_settings=CONTEXT)
+@cli.command(context_settings=CONTEXT, epilog=exit_codes("show"))
 @click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=PLAN_FORMATS, default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=PLAN_FORMATS,
+    default="text",
+    show_default=True,
+    help="text (Terraform-like), markdown (a pull request comment) or json.",
+)
 @unused_global_flags
 def show(plan_file: str, fmt: str) -> int:
-    """Render a saved plan."""
+    """Render a saved plan (written by 'reconciler plan --out PLAN'). No console is contacted."""
     from reconciler.commands import show as command
 
     return command.run(plan_file, fmt)
 
 
-@cli.command("import", context_settings=CONTEXT)
+@cli.command("import", context_settings=CONTEXT, epilog=exit_codes("import"))
 @click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False), default="desired-state", show_default=True
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default="desired-state",
+    show_default=True,
+    help="The directory to write to; import refuses one that already holds YAML files.",
 )
 @global_flags
 def import_(out_dir: str, provider: str | None, actor: str | None, state: str | None) -> int:
-    """Write desired-state YAML for everything live, to adopt an existing estate."""
+    """Write desired-state YAML for everything live, to adopt an existing estate.
+
+    Writes sites.yaml and one file per billing account; 'reconciler plan DIR' then shows no
+    changes. Apps showing "Site setup required" are listed as comments, ready for a site.
+    """
     from reconciler.commands import import_estate as command
 
     return command.run(options_of(provider, actor, state), out_dir)
 
 
-@cli.command(context_settings=CONTEXT)
+@cli.command(context_settings=CONTEXT, epilog=exit_codes("history"))
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="How many runs to show.")
 @click.option("--run", "run_id", help="Show every journal entry of one run.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@global_flags
+@FORMAT_TEXT_OR_JSON
+@state_flags
 def history(
     limit: int, run_id: str | None, fmt: str, provider: str | None, actor: str | None, state: str | None
 ) -> int:
@@ -251,9 +355,9 @@ def history(
     return command.run(options_of(provider, actor, state), limit=limit, run_id=run_id, fmt=fmt)
 
 
-@cli.command(context_settings=CONTEXT)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@global_flags
+@cli.command(context_settings=CONTEXT, epilog=exit_codes("locks"))
+@FORMAT_TEXT_OR_JSON
+@state_flags
 def locks(fmt: str, provider: str | None, actor: str | None, state: str | None) -> int:
     """List the locks held on the state store."""
     from reconciler.commands import locks as command
@@ -261,10 +365,10 @@ def locks(fmt: str, provider: str | None, actor: str | None, state: str | None) 
     return command.list_locks(options_of(provider, actor, state), fmt)
 
 
-@cli.command(context_settings=CONTEXT)
+@cli.command(context_settings=CONTEXT, epilog=exit_codes("unlock"))
 @click.argument("lock_id", metavar="ID")
 @click.option("--force", is_flag=True, help="Release it even though its holder's heartbeat is live.")
-@global_flags
+@state_flags
 def unlock(lock_id: str, force: bool, provider: str | None, actor: str | None, state: str | None) -> int:
     """Release a lock by id (for a holder that died and will not come back)."""
     from reconciler.commands import locks as command
@@ -272,7 +376,7 @@ def unlock(lock_id: str, force: bool, provider: str | None, actor: str | None, s
     return command.unlock(options_of(provider, actor, state), lock_id, force=force)
 
 
-@cli.command(context_settings=CONTEXT)
+@cli.command(context_settings=CONTEXT, epilog=exit_codes("schema"))
 @unused_global_flags
 def schema() -> int:
     """Print the desired-state JSON Schema."""
@@ -282,16 +386,16 @@ def schema() -> int:
 
 
 @cli.group(context_settings=CONTEXT)
-@global_flags
+@sandbox_flags
 @click.pass_context
 def sandbox(ctx: click.Context, provider: str | None, actor: str | None, state: str | None) -> None:
     """The embedded billing console: a SQLite model that enforces the console's rules."""
     remember_flags(ctx, provider=provider, actor=actor, state=state)
 
 
-@sandbox.command("init", context_settings=CONTEXT)
+@sandbox.command("init", context_settings=CONTEXT, epilog=exit_codes("sandbox init"))
 @click.option("--from", "seed", type=click.Path(dir_okay=False), help="A console seed YAML file.")
-@global_flags
+@sandbox_flags
 def sandbox_init(seed: str | None, provider: str | None, actor: str | None, state: str | None) -> int:
     """Create (or replace) the sandbox console, from a seed file or the built-in example."""
     from reconciler.commands import sandbox as command
@@ -299,9 +403,9 @@ def sandbox_init(seed: str | None, provider: str | None, actor: str | None, stat
     return command.init(sandbox_options_of(provider, actor, state), seed)
 
 
-@sandbox.command("show", context_settings=CONTEXT)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@global_flags
+@sandbox.command("show", context_settings=CONTEXT, epilog=exit_codes("sandbox show"))
+@FORMAT_TEXT_OR_JSON
+@sandbox_flags
 def sandbox_show(fmt: str, provider: str | None, actor: str | None, state: str | None) -> int:
     """Print the console the way its Subscriptions page shows it."""
     from reconciler.commands import sandbox as command
@@ -309,11 +413,11 @@ def sandbox_show(fmt: str, provider: str | None, actor: str | None, state: str |
     return command.show(sandbox_options_of(provider, actor, state), fmt)
 
 
-@sandbox.command("advance", context_settings=CONTEXT)
+@sandbox.command("advance", context_settings=CONTEXT, epilog=exit_codes("sandbox advance"))
 @click.option(
     "--days", type=click.IntRange(0, MAX_ADVANCE_DAYS), required=True, help="How many days to move the clock."
 )
-@global_flags
+@sandbox_flags
 def sandbox_advance(days: int, provider: str | None, actor: str | None, state: str | None) -> int:
     """Move the sandbox clock forward: subscriptions start, deactivate and are deleted on their dates."""
     from reconciler.commands import sandbox as command
@@ -321,13 +425,26 @@ def sandbox_advance(days: int, provider: str | None, actor: str | None, state: s
     return command.advance(sandbox_options_of(provider, actor, state), days)
 
 
-@sandbox.command("serve", context_settings=CONTEXT)
-@click.option("--host", default="127.0.0.1", show_default=True)
+@sandbox.command("serve", context_settings=CONTEXT, epilog=exit_codes("sandbox serve"))
 @click.option(
-    "--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="0 picks a free port."
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="The address to listen on; any but loopback is reachable from the network.",
 )
 @click.option(
-    "--latency", type=click.FloatRange(0), default=0.0, metavar="MS", help="Added to every response."
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="The port to listen on; 0 picks a free one.",
+)
+@click.option(
+    "--latency",
+    type=click.FloatRange(0),
+    default=0.0,
+    metavar="MS",
+    help="Milliseconds added to every response.",
 )
 @click.option(
     "--fail-rate",
@@ -349,9 +466,9 @@ def sandbox_advance(days: int, provider: str | None, actor: str | None, state: s
     type=click.Choice(["console", "atlassian"]),
     default="console",
     show_default=True,
-    help="console: the console's REST API; atlassian: a stand-in of the Atlassian Admin API (read only).",
+    help="console: the console's REST API; atlassian: a read-only stand-in of the Atlassian Admin API.",
 )
-@global_flags
+@sandbox_flags
 def sandbox_serve(
     host: str,
     port: int,
@@ -364,8 +481,16 @@ def sandbox_serve(
     actor: str | None,
     state: str | None,
 ) -> int:
-    """Serve the sandbox console over its REST API (see schemas/console-api.openapi.yaml), or as
-    the Atlassian Admin API stand-in (schemas/atlassian-admin-api.openapi.yaml)."""
+    """Serve the sandbox console over HTTP, until Ctrl-C or SIGTERM.
+
+    Point plan and apply at it with --provider http://127.0.0.1:PORT and RECONCILER_TOKEN set
+    to a token of the seed; with --api atlassian, --provider atlassian:http://127.0.0.1:PORT.
+
+    \b
+    The contracts, in schemas/:
+      console-api.openapi.yaml          --api console
+      atlassian-admin-api.openapi.yaml  --api atlassian
+    """
     from reconciler.commands import serve as command
 
     return command.run(
