@@ -228,3 +228,42 @@ def test_apply_waiting_on_a_person_exits_3(tmp_path: Path, listed: dict[str, lis
         assert stand_in.stop() == 0
     assert applied.returncode == 3, applied.stderr
     assert 3 in dict(listed["apply"])
+
+
+# --- the README's table of commands says what --help says ------------------------------------------
+
+CODE_IN_PROSE = re.compile(r"(?<![\w,-])\d+(?!\w|,\d)")
+COMMAND_IN_CELL = re.compile(r"`reconciler ([^`]+)`")
+
+
+def readme_rows() -> list[tuple[list[str], list[int]]]:
+    """(commands, exit codes) of each row of the README's "Commands and exit codes" table."""
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    _, found, section = text.partition("\n## Commands and exit codes\n")
+    assert found
+    table = section.lstrip("\n").split("\n\n", 1)[0]
+    rows = []
+    for line in table.splitlines()[2:]:
+        synopsis, codes = re.split(r"(?<!\\)\|", line)[1:3]
+        named = [command_named(words.split()) for words in COMMAND_IN_CELL.findall(synopsis)]
+        rows.append((named, sorted({int(code) for code in CODE_IN_PROSE.findall(codes)})))
+    return rows
+
+
+def command_named(words: list[str]) -> str:
+    """`sandbox init` of `reconciler sandbox init [--from FILE]`, `plan` of `reconciler plan [PATHS]...`."""
+    two = " ".join(words[:2])
+    return two if two in LEAVES else words[0]
+
+
+def test_the_readme_has_one_row_for_every_command() -> None:
+    named = sorted(name for names, _ in readme_rows() for name in names)
+    assert named == LEAVES
+
+
+@pytest.mark.parametrize("row", readme_rows(), ids=lambda row: ", ".join(row[0]))
+def test_each_readme_row_lists_the_exit_codes_of_its_commands(
+    row: tuple[list[str], list[int]], listed: dict[str, list[tuple[int, str]]]
+) -> None:
+    names, codes = row
+    assert {name: codes for name in names} == {name: [code for code, _ in listed[name]] for name in names}
