@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
+import socket
+import socketserver
 import ssl
 import subprocess
 import threading
@@ -14,7 +17,7 @@ import pytest
 
 from reconciler.errors import ReconcilerError
 from reconciler.providers.base import ProviderSettings
-from reconciler.providers.http import open_http_provider
+from reconciler.providers.http import HttpProvider, open_http_provider
 from reconciler.sandbox import SandboxConsole
 from reconciler.sandbox.api import ConsoleApi
 from reconciler.sandbox.faults import FaultSettings
@@ -92,3 +95,54 @@ def test_an_unreadable_ca_bundle_is_an_error(tmp_path: Path, monkeypatch: pytest
     assert caught.value.hint == (
         "point RECONCILER_CA_BUNDLE at a readable PEM file of CA certificates, or unset it"
     )
+
+
+class ConnectProxy(socketserver.ThreadingTCPServer):
+    """An http:// proxy that tunnels CONNECT to wherever it is asked, noting each request's head."""
+
+    daemon_threads = True
+    heads: list[str]
+
+
+class _Tunnel(socketserver.BaseRequestHandler):
+    server: ConnectProxy
+
+    def handle(self) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += self.request.recv(4096)
+        self.server.heads.append(head.decode())
+        host, port = head.split(b" ")[1].decode().rsplit(":", 1)
+        with socket.create_connection((host, int(port))) as upstream:
+            self.request.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            threading.Thread(target=_pump, args=(upstream, self.request), daemon=True).start()
+            _pump(self.request, upstream)
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            sink.sendall(data)
+        sink.shutdown(socket.SHUT_WR)
+
+
+def test_an_https_console_is_reached_through_the_proxy_the_environment_names(
+    https_url: str, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy = ConnectProxy(("127.0.0.1", 0), _Tunnel)
+    proxy.heads = []
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", f"http://who:pass%21@127.0.0.1:{proxy.server_address[1]}")
+    verify = ssl.create_default_context(cafile=str(certificate[0]))
+    provider = HttpProvider(https_url, TOKEN, verify=verify, trust_env=True)
+    try:
+        assert provider.console_id() is not None
+    finally:
+        provider.close()
+        proxy.shutdown()
+        proxy.server_close()
+    (head,) = proxy.heads
+    assert head.startswith(f"CONNECT {https_url.removeprefix('https://')} HTTP/1.")
+    assert "Proxy-Authorization: Basic d2hvOnBhc3Mh\r\n" in head

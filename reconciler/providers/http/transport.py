@@ -12,20 +12,26 @@ import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
-
-import httpx
+from urllib.parse import urlencode, urlsplit
 
 from reconciler import __version__
 from reconciler.errors import ProviderError, ReconcilerError
+from reconciler.providers.http.connections import (
+    KEEP_IDLE,
+    Answer,
+    AnswerTooLarge,
+    Connections,
+    LocalProtocolError,
+    TransportError,
+)
 from reconciler.retries import RetryNotice, report_retry
 from reconciler.secrets import scrub
 from reconciler.wire import JsonObject, WireError
 
 ENV_CA_BUNDLE = "RECONCILER_CA_BUNDLE"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
-#: sized for `apply --parallelism` plus the threads that read the collections
-POOL_SIZE = 32
+#: idle connections kept: enough for `apply --parallelism 64`
+POOL_SIZE = KEEP_IDLE
 #: the largest answer read: a page of 1000 subscriptions is well under a megabyte
 MAX_RESPONSE_BYTES = 32 << 20
 #: name-resolution failures that say the name does not exist: asking again will not make it exist
@@ -70,7 +76,7 @@ class Secret:
 
 
 class Transport:
-    """An httpx client with the token, and the retry loop around every request."""
+    """Pooled connections with the token, and the retry loop around every request."""
 
     def __init__(
         self,
@@ -95,18 +101,15 @@ class Transport:
         self._rng = random.Random()
         self._gate_lock = threading.Lock()
         self._gate_until = 0.0
-        self._client = httpx.Client(
-            base_url=base_url,
-            headers={"Authorization": f"Bearer {token}", "User-Agent": f"reconciler/{__version__}"},
-            timeout=httpx.Timeout(30.0, connect=5.0),
-            limits=httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE),
+        self._connections = Connections(
+            base_url,
+            {"Authorization": f"Bearer {token}", "User-Agent": f"reconciler/{__version__}"},
             verify=verify,
             trust_env=trust_env,
-            follow_redirects=False,
         )
 
     def close(self) -> None:
-        self._client.close()
+        self._connections.close()
 
     def request(
         self,
@@ -131,7 +134,7 @@ class Transport:
                 raise ProviderError("stopped: a concurrent read failed", code="unavailable", transient=True)
             try:
                 response = self._send(method, path, params, body, headers)
-            except httpx.TransportError as exc:
+            except TransportError as exc:
                 self._raise_if_tls_failure(exc)
                 self._raise_if_permanent(exc)
                 failures += 1
@@ -174,29 +177,16 @@ class Transport:
         params: dict[str, str | int] | None,
         body: JsonObject | None,
         headers: dict[str, str],
-    ) -> httpx.Response:
+    ) -> Answer:
         """One request whose answer is read up to the cap: a console cannot fill memory (a compressed
         answer counts at its decoded size)."""
         cap = self._max_response_bytes or MAX_RESPONSE_BYTES
-        request = self._client.build_request(method, path, params=params, json=body, headers=headers)
-        streamed = self._client.send(request, stream=True)
+        query = urlencode(params) if params else ""
+        payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         try:
-            declared = _float(streamed.headers.get("Content-Length"))
-            if declared is not None and declared > cap:
-                raise self._too_large(method, path, cap)
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in streamed.iter_bytes():
-                size += len(chunk)
-                if size > cap:
-                    raise self._too_large(method, path, cap)
-                chunks.append(chunk)
-        finally:
-            streamed.close()
-        # The chunks are decoded already: the copy must not be decoded a second time.
-        plain = streamed.headers.copy()
-        plain.pop("Content-Encoding", None)
-        return httpx.Response(streamed.status_code, headers=plain, content=b"".join(chunks), request=request)
+            return self._connections.send(method, path, query, payload, headers, cap)
+        except AnswerTooLarge:
+            raise self._too_large(method, path, cap) from None
 
     def _too_large(self, method: str, path: str, cap: int) -> ProviderError:
         return ProviderError(
@@ -216,14 +206,14 @@ class Transport:
         with self._gate_lock:
             self._gate_until = max(self._gate_until, time.monotonic() + seconds)
 
-    def _note_rate_headers(self, response: httpx.Response) -> None:
+    def _note_rate_headers(self, response: Answer) -> None:
         self.last_date = response.headers.get("Date")
         if response.status_code != 429 and response.headers.get("X-RateLimit-Remaining") == "0":
             reset = _reset_seconds(response.headers.get("X-RateLimit-Reset"))
             if reset is not None and 0 < reset <= self._retry.max_delay:
                 self._close_gate(reset)
 
-    def _json(self, response: httpx.Response) -> Any:
+    def _json(self, response: Answer) -> Any:
         try:
             text = response.content.decode("utf-8")
             decoded = json.loads(text)
@@ -234,19 +224,19 @@ class Transport:
             ) from None
         return decoded
 
-    def _refuse_the_token(self, text: str, decoded: Any, response: httpx.Response) -> None:
+    def _refuse_the_token(self, text: str, decoded: Any, response: Answer) -> None:
         """A console that answers with our own token (as a site name, an id, anything) would have it
         printed, planned and journaled: refuse the answer instead of masking a value that matters."""
         token = self._token.reveal()
         if token in text or ("\\" in text and any(token in value for value in _strings(decoded))):
             raise ProviderError(
-                f"the console at {self.url} answered {response.request.method} {response.request.url.path} "
+                f"the console at {self.url} answered {response.method} {response.path} "
                 "with a value that holds the API token; refusing to show or store it",
                 code="invalid-response",
                 hint="the console is broken or hostile: check RECONCILER_PROVIDER, and rotate the token",
             )
 
-    def _refusal(self, response: httpx.Response) -> ProviderError:
+    def _refusal(self, response: Answer) -> ProviderError:
         code, detail = _first_error(response)
         if response.status_code == 401:
             return ProviderError(
@@ -270,7 +260,7 @@ class Transport:
             hint="check that the console is up and reachable; running the command again is safe",
         )
 
-    def _raise_if_permanent(self, exc: httpx.TransportError) -> None:
+    def _raise_if_permanent(self, exc: TransportError) -> None:
         """Failures that trying again cannot mend: a name that does not exist, a request this client
         cannot make. A temporary resolver failure (EAI_AGAIN) stays transient."""
         cause: BaseException | None = exc
@@ -284,13 +274,13 @@ class Transport:
                     hint="check the host name in RECONCILER_PROVIDER (and your DNS settings)",
                 ) from None
             cause = cause.__cause__ or cause.__context__
-        if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
+        if isinstance(exc, LocalProtocolError):
             raise ProviderError(
                 self.scrub(f"cannot send a request to the console at {self.url}: {exc}"),
                 code="invalid-request",
             ) from None
 
-    def _raise_if_tls_failure(self, exc: httpx.TransportError) -> None:
+    def _raise_if_tls_failure(self, exc: TransportError) -> None:
         cause: BaseException | None = exc
         while cause is not None and not isinstance(cause, ssl.SSLCertVerificationError):
             cause = cause.__cause__ or cause.__context__
@@ -334,16 +324,16 @@ def _strings(value: Any) -> list[str]:
     return found
 
 
-def _first_error(response: httpx.Response) -> tuple[str, str]:
+def _first_error(response: Answer) -> tuple[str, str]:
     fallback = (f"http-{response.status_code}", f"the console answered HTTP {response.status_code}")
     try:
-        error = response.json()["errors"][0]
+        error = json.loads(response.content)["errors"][0]
         return str(error["code"]), str(error.get("detail") or error.get("title") or fallback[1])
     except (ValueError, KeyError, IndexError, TypeError, RecursionError):
         return fallback
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: Answer) -> float | None:
     value = response.headers.get("Retry-After")
     if value is None:
         return None
@@ -379,6 +369,6 @@ def _float(value: str | None) -> float | None:
         return None
 
 
-def _describe_transport_error(exc: httpx.TransportError) -> str:
+def _describe_transport_error(exc: TransportError) -> str:
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}"
