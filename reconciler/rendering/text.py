@@ -72,15 +72,32 @@ def _where(source: SourceSpan | None) -> str:
 
 def _wrapped(text: str) -> list[str]:
     text = printable(text)
-    if len(DETAIL) + len(text) <= WIDTH and text.isascii() and text.isprintable() and text == text.strip():
-        # Plain text that fits on one line: what textwrap returns for it, without its ~20 us a reason
-        # (textwrap rewrites tabs, newlines and other whitespace, so only plain ASCII comes this way).
-        return [DETAIL + text] if text else [DETAIL]
+    if text.isascii() and text.isprintable() and "  " not in text and text == text.strip():
+        # Plain words one space apart: laid out as textwrap would, without its ~20 us a reason (it
+        # rewrites tabs, newlines and other whitespace: those go its way, and words too long for a line).
+        lines = _greedy(text)
+        if lines is not None:
+            return lines
     # Names are hyphenated (acme-corp, jira-align): never break a line inside one.
     lines = textwrap.wrap(
         text, WIDTH, initial_indent=DETAIL, subsequent_indent=DETAIL, break_on_hyphens=False
     )
     return lines or [DETAIL]
+
+
+def _greedy(text: str) -> list[str] | None:
+    """Each line takes as many words as fit, as textwrap.wrap does with break_on_hyphens=False, for
+    words one space apart: the last space that fits ends a line. None: a word longer than a line."""
+    room = WIDTH - len(DETAIL)
+    lines = []
+    while len(text) > room:
+        cut = text.rfind(" ", 0, room + 1)
+        if cut < 0:
+            return None
+        lines.append(DETAIL + text[:cut])
+        text = text[cut + 1 :]
+    lines.append(DETAIL + text)
+    return lines
 
 
 def change_title(change: Change) -> str:

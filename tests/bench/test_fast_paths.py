@@ -220,9 +220,11 @@ def test_reasons_are_wrapped_as_textwrap_does() -> None:
         return lines or [DETAIL]
 
     rng = random.Random(3)
-    for alphabet in ("ab -x.,", "ab -\t\n\xa0é", "a b\x0b\x0c\r\x1c\x1f", "abcdefgh -   "):
+    # Short and long texts, words of every length up to past a line (a long word goes textwrap's way).
+    spaced = ("ab -x.,", "ab -\t\n\xa0é", "a b\x0b\x0c\r\x1c\x1f", "abcdefgh -   ", "abcdefghijklmnopq ")
+    for alphabet in (*spaced, "a" * 60 + " ", "a" * 150 + " "):
         for _ in range(3000):
-            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 110)))
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400)))
             assert _wrapped(text) == wrapped(printable(text)), repr(text)
 
 
