@@ -8,6 +8,7 @@ the planner does not itself report as a blocked change (PLANNED_RULES).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Sequence
@@ -100,6 +101,10 @@ def load_desired(paths: Sequence[str], *, planned_rules: frozenset[str] = frozen
 def check_desired(paths: Sequence[str]) -> CheckResult:
     """Read, check and merge every desired-state file under `paths` (a missing path raises)."""
     from reconciler.validation.rules import desired_rule_diagnostics
+    from reconciler.validation.schema import accepts
+
+    # The schema is closed (tests/validation prove it): what it accepts has a plain shape.
+    accepted = functools.partial(accepts, SCHEMA)
 
     files = desired_files(paths)
     digest = hashlib.sha256()
@@ -110,7 +115,7 @@ def check_desired(paths: Sequence[str]) -> CheckResult:
         if raw is not None:
             digest.update(f"{display}\0{len(raw)}\0".encode())
             digest.update(raw)
-            doc, found = parse_yaml(raw, display)
+            doc, found = parse_yaml(raw, display, accepts=accepted)
             if doc is not None:
                 usable, checked = _check_file(doc)
                 found += checked
@@ -134,7 +139,7 @@ def _check_file(doc: YamlDocument) -> tuple[bool, list[Diagnostic]]:
         where = SourceSpan(doc.display, 1, 1)
         message = "empty file: expected `version: 1` and sites or subscriptions"
         return False, [Diagnostic("version", message, where, hint="add `version: 1`, or delete the file")]
-    problems = schema_diagnostics(doc, SCHEMA)
+    problems = [] if doc.accepted else schema_diagnostics(doc, SCHEMA)
     unsupported = [p for p in problems if p.rule == "version"]
     if unsupported and isinstance(data, dict) and "version" in data:
         # Another format's keys would only add noise: the version is the one thing to fix.

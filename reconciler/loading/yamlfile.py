@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -100,11 +100,13 @@ class YamlDocument:
     next value in the same file is cheap.
     """
 
-    __slots__ = ("_locator", "_text", "data", "display")
+    __slots__ = ("_locator", "_text", "accepted", "data", "display")
 
-    def __init__(self, display: str, data: Any, text: str) -> None:
+    def __init__(self, display: str, data: Any, text: str, *, accepted: bool = False) -> None:
         self.display = display
         self.data = data
+        #: whether the `accepts` check given to parse_yaml passed: the schema need not be asked again
+        self.accepted = accepted
         self._text = text
         self._locator: Locator | None = None
 
@@ -218,11 +220,17 @@ def read_yaml(path: Path, display: str | None = None) -> YamlDocument:
     return doc
 
 
-def parse_yaml(raw: bytes, display: str) -> tuple[YamlDocument | None, list[Diagnostic]]:
+def parse_yaml(
+    raw: bytes, display: str, *, accepts: Callable[[Any], bool] | None = None
+) -> tuple[YamlDocument | None, list[Diagnostic]]:
     """Parse one file's bytes. The document is None when it cannot be used at all.
 
     A document with repeated keys comes back with its diagnostics (the last value wins), so the
     rest of the file can still be checked and every error reported in one run.
+
+    `accepts` is a check whose yes vouches for the data's shape (a closed schema's validator: it
+    accepts only string keys and bounded nesting); data it accepts skips the walk over every
+    node that checks the shape, and the document says it was `accepted`.
     """
     try:
         text = raw.decode("utf-8")
@@ -257,6 +265,8 @@ def parse_yaml(raw: bytes, display: str) -> tuple[YamlDocument | None, list[Diag
         path, what, key = huge
         where = YamlDocument(display, data, text).locate(path, key=key)
         return None, [*problems, limits.number_limit(what, where)]
+    if accepts is not None and accepts(data):
+        return YamlDocument(display, data, text, accepted=True), problems
     shape = _shape(data, text, display)
     if shape is not None:
         return None, [*problems, shape]

@@ -53,6 +53,15 @@ def _fast_validator(schema_file: str) -> Any:
     return jsonschema_rs.validator_for(dict(load_schema(schema_file)))
 
 
+def accepts(schema_file: str, data: Any) -> bool:
+    """Whether `data` is valid against the schema; data jsonschema-rs cannot take (a key that is
+    not a string) is not. For parse_yaml's `accepts`: a closed schema vouches for the shape."""
+    try:
+        return bool(_fast_validator(schema_file).is_valid(data))
+    except ValueError:
+        return False
+
+
 def schema_diagnostics(doc: YamlDocument, schema_file: str) -> list[Diagnostic]:
     """Every way `doc` breaks the schema `schema_file` (a name under schemas/), sorted; [] when valid."""
     fast = _fast_validator(schema_file)

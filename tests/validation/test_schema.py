@@ -117,3 +117,61 @@ def test_when_only_the_fast_validator_refuses_the_document_is_still_refused(
             '"old-acme\\n" does not match "^[a-z0-9][a-z0-9-]*[a-z0-9]$"',
         )
     ]
+
+
+# --- closed: what the schema accepts has string keys and bounded nesting -----------------------------
+
+_SCALARS = {"string", "integer", "number", "boolean", "null"}
+
+
+def _closed_depth(node: dict[str, Any], defs: dict[str, Any], seen: tuple[str, ...] = ()) -> int:
+    """How deep the data the schema node accepts can nest; fails when it accepts any other shape."""
+    ref = node.get("$ref")
+    if ref is not None:
+        name = ref.removeprefix("#/$defs/")
+        assert name not in seen, f"recursive definition {name}: nesting would be unbounded"
+        return _closed_depth(defs[name], defs, (*seen, name))
+    if "const" in node or "enum" in node:
+        values = node.get("enum", [node.get("const")])
+        assert all(isinstance(v, str | int | bool) or v is None for v in values), node
+        return 0
+    kind = node.get("type")
+    if kind in _SCALARS:
+        return 0
+    if kind == "array":
+        return 1 + _closed_depth(node["items"], defs, seen)
+    assert kind == "object", f"a schema node accepts data of any shape: {node}"
+    assert node.get("additionalProperties") is False, f"an object that takes any key: {node}"
+    assert "patternProperties" not in node, node
+    inner = [_closed_depth(sub, defs, seen) for sub in node.get("properties", {}).values()]
+    return 1 + max(inner, default=0)
+
+
+def test_the_schema_is_closed_so_what_it_accepts_has_a_plain_shape() -> None:
+    """The loader skips its walk over every node (string keys, nesting depth) for a file the schema
+    accepts: sound only while the schema accepts no key it does not name and no unbounded nesting."""
+    from reconciler.loading.yamlfile import MAX_DEPTH
+
+    whole = schema()
+    assert _closed_depth(whole, whole["$defs"]) < MAX_DEPTH
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("version: 1\nsites:\n  - name: acme\n    org: acme-corp\n", True),
+        ("version: 1\n1: x\n", False),  # a key that is not a string: the shape walk reports it
+        ("version: 1\nsites:\n  - {name: acme, org: acme-corp, 7: x}\n", False),
+        ("version: 1\nsites: " + "[" * 70 + "]" * 70 + "\n", False),  # too deep
+        ("version: 1\nsites:\n  - name: Acme\n    org: acme-corp\n", False),  # invalid: explained
+    ],
+)
+def test_a_desired_state_file_the_schema_accepts_skips_the_shape_walk(text: str, expected: bool) -> None:
+    from reconciler.loading.desired import SCHEMA
+    from reconciler.validation.schema import accepts
+
+    doc, problems = parse_yaml(text.encode(), "f.yaml", accepts=lambda data: accepts(SCHEMA, data))
+    if expected:
+        assert doc is not None and doc.accepted and problems == []
+    else:
+        assert doc is None or not doc.accepted
