@@ -14,6 +14,7 @@ import hmac
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -93,6 +94,10 @@ class SandboxConsole:
         self._delay_override = delay_from_env()
         #: the last observation and the database generation it was read at
         self._observed: tuple[int, Console] | None = None
+        self._digests: list[tuple[str, bytes]] | None = None
+        #: this process's writers queue here: SQLite's busy handler would make each one that finds
+        #: the write lock taken sleep 1, 2, 5, 10... ms, however soon the lock is free again
+        self._writing = threading.Lock()
         self._connections = Connections(self.path)
         try:
             with self._connections.connection() as db:
@@ -154,14 +159,21 @@ class SandboxConsole:
         """The user whose token this is. Every token's digest is compared, in constant time."""
         found: str | None = None
         digest = token_digest(token).encode()
-        with self._connections.connection() as db:
-            rows = db.execute(
-                "SELECT email, token_sha256 FROM users WHERE token_sha256 IS NOT NULL"
-            ).fetchall()
-        for email, candidate in rows:
-            if hmac.compare_digest(str(candidate).encode(), digest) and found is None:
+        for email, candidate in self._token_digests():
+            if hmac.compare_digest(candidate, digest) and found is None:
                 found = email
         return found
+
+    def _token_digests(self) -> list[tuple[str, bytes]]:
+        """Every user's token digest, read once: no write changes a console's users (`init`
+        replaces the whole file, and a server is started again on the new one)."""
+        if self._digests is None:
+            with self._connections.connection() as db:
+                rows = db.execute(
+                    "SELECT email, token_sha256 FROM users WHERE token_sha256 IS NOT NULL"
+                ).fetchall()
+            self._digests = [(str(email), str(digest).encode()) for email, digest in rows]
+        return self._digests
 
     def users(self) -> list[str]:
         """Every user's email, in seed order (the first is the default actor)."""
@@ -256,6 +268,7 @@ class SandboxConsole:
             )
         fingerprint = json.dumps(request, sort_keys=True)
         with (
+            self._writing,
             self._busy_is_transient(),
             self._connections.connection() as db,
             transaction(db, write=True),
@@ -303,6 +316,7 @@ class SandboxConsole:
             raise ReconcilerError(f"the sandbox clock only moves forward ({days} days asked)")
         with (
             _end_of_calendar(days),
+            self._writing,
             self._busy_is_transient(),
             self._connections.connection() as db,
             transaction(db, write=True),
@@ -334,7 +348,7 @@ class SandboxConsole:
 
     def _complete_due(self, db: sqlite3.Connection) -> None:
         if writes.any_due(db, time.time()):
-            with self._busy_is_transient(), transaction(db, write=True):
+            with self._writing, self._busy_is_transient(), transaction(db, write=True):
                 writes.complete_due(db, time.time())
 
     def _busy_is_transient(self) -> AbstractContextManager[None]:
