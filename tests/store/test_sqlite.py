@@ -7,6 +7,8 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -125,6 +127,42 @@ def test_an_attempt_is_fsynced_before_its_request_goes_out(tmp_path: Path) -> No
     assert seen == [2]
     # Outcomes and heartbeats commit with NORMAL: the next durable commit syncs them along.
     assert db.execute("PRAGMA synchronous").fetchone()[0] == 1
+
+
+def test_attempts_recorded_at_once_share_one_durable_commit(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = open_store(f"sqlite:{path}")
+    db = store._db  # type: ignore[attr-defined]
+    store.start_run(NewRun("r1", 1.0, None, "u", "p", "l", None, ("d",)))
+    commits: list[int] = []
+    db.set_trace_callback(
+        lambda sql: (
+            commits.append(db.execute("PRAGMA synchronous").fetchone()[0]) if sql == "COMMIT" else None
+        )
+    )
+    ids: dict[str, int] = {}
+
+    def record(change: str) -> None:
+        ids[change] = store.start_attempt(NewAttempt("r1", change, "provision", "s", 1, "k", 1.0))
+        with sqlite3.connect(path) as reader:  # on disk, and seen by anyone, before it returns
+            found = reader.execute("SELECT change_id FROM attempts WHERE id = ?", (ids[change],)).fetchone()
+        assert found == (change,)
+
+    threads = [threading.Thread(target=record, args=(f"c{n}",)) for n in range(4)]
+    with store._mutex:  # type: ignore[attr-defined]
+        threads[0].start()  # the leader, held at the connection while the others queue behind it
+        while store._attempts.waiting() or not store._attempts._leading:  # type: ignore[attr-defined]
+            time.sleep(0.001)
+        for thread in threads[1:]:
+            thread.start()
+        while store._attempts.waiting() < 3:  # type: ignore[attr-defined]
+            time.sleep(0.001)
+    for thread in threads:
+        thread.join(timeout=10)
+    db.set_trace_callback(None)
+    assert sorted(ids) == ["c0", "c1", "c2", "c3"] and len(set(ids.values())) == 4
+    # Two commits, both with synchronous=FULL (2): the leader's own row, then the three queued.
+    assert commits == [2, 2]
 
 
 @pytest.mark.parametrize(
