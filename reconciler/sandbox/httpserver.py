@@ -12,6 +12,7 @@ cut off however slowly it trickles in. Whatever a client sends, it gets a JSON a
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import json
 import socket
 import struct
@@ -113,6 +114,15 @@ class ConsoleHttpServer(ThreadingHTTPServer):
         self.limiter = RateLimiter(faults.rate_limit)
         self.log = log
         self._log_lock = threading.Lock()
+        self._date = (0, "")
+
+    def wall_date(self) -> str:
+        """The Date header of now, formatted once a second rather than for every answer."""
+        second = int(time.time())
+        cached = self._date
+        if cached[0] != second:
+            cached = self._date = (second, email.utils.formatdate(second, usegmt=True))
+        return cached[1]
 
     @property
     def port(self) -> int:
@@ -156,7 +166,7 @@ class ConsoleRequestHandler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = do_CONNECT = do_QUERY = do_GET
 
     def date_time_string(self, timestamp: float | None = None) -> str:
-        return self.server.api.http_date() or super().date_time_string(timestamp)
+        return self.server.api.http_date() or self.server.wall_date()
 
     def log_message(self, format: str, *args: Any) -> None:
         # BaseHTTPRequestHandler's own log lines; ours (without headers, so never a token) are in _serve.

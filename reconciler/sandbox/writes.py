@@ -52,12 +52,13 @@ def _insert_operation(
     *,
     status: OperationStatus,
     about: Subject,
+    error: tuple[str | None, str | None] = (None, None),
 ) -> str:
     op_id = f"op-{uuid.uuid4().hex}"
     db.execute(
-        "INSERT INTO operations (id, kind, actor, subscription, app, site, org, status, due, created)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (op_id, kind, actor, *about, str(status), clock.wall + clock.delay, clock.wall),
+        "INSERT INTO operations (id, kind, actor, subscription, app, site, org, status, due, created,"
+        " error_code, error_detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (op_id, kind, actor, *about, str(status), clock.wall + clock.delay, clock.wall, *error),
     )
     return op_id
 
@@ -68,10 +69,15 @@ def _done(db: sqlite3.Connection, kind: str, actor: str | None, clock: Clock, ab
 
 
 def _start(db: sqlite3.Connection, kind: str, actor: str | None, clock: Clock, about: Subject) -> Outcome:
-    op_id = _insert_operation(db, kind, actor, clock, status=OperationStatus.PENDING, about=about)
-    if clock.delay <= 0:
-        # No delay: complete inside this transaction, so the caller learns the outcome at once.
-        complete(db, op_id, kind, about)
+    if clock.delay > 0:
+        return Outcome(
+            _insert_operation(db, kind, actor, clock, status=OperationStatus.PENDING, about=about), True
+        )
+    # No delay: done inside this transaction, so the caller learns the outcome at once. Stored done
+    # from the start, the operation never enters (and leaves) the pending indexes.
+    error = _take_effect(db, kind, about)
+    status = OperationStatus.SUCCEEDED if error[0] is None else OperationStatus.FAILED
+    op_id = _insert_operation(db, kind, actor, clock, status=status, about=about, error=error)
     return Outcome(op_id, effect=True)
 
 
@@ -87,21 +93,24 @@ def _finish(db: sqlite3.Connection, op_id: str, code: str | None = None, detail:
 
 
 def complete(db: sqlite3.Connection, op_id: str, kind: str, about: Subject) -> None:
+    _finish(db, op_id, *_take_effect(db, kind, about))
+
+
+def _take_effect(db: sqlite3.Connection, kind: str, about: Subject) -> tuple[str | None, str | None]:
+    """What a finished operation does to the console; the error (code, detail) if it failed."""
     subscription, app, site, org = about
     if kind == "create-site":
         db.execute("INSERT INTO sites (name, org, jira, sandbox) VALUES (?, ?, NULL, 0)", (site, org))
-        _finish(db, op_id)
-        return
+        return None, None
     row = db.execute("SELECT status FROM subscriptions WHERE id = ?", (subscription,)).fetchone()
     if row is None or row[0] == Status.DELETED:
-        _finish(db, op_id, "retention", f"{subscription} was deleted before its {app} was provisioned")
-        return
+        return "retention", f"{subscription} was deleted before its {app} was provisioned"
     db.execute(
         "INSERT INTO subscription_apps (subscription, app, site) VALUES (?, ?, ?)"
         " ON CONFLICT (subscription, app) DO UPDATE SET site = excluded.site",
         (subscription, app, site),
     )
-    _finish(db, op_id)
+    return None, None
 
 
 def complete_due(db: sqlite3.Connection, wall: float) -> int:
