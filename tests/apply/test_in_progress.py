@@ -110,3 +110,33 @@ def test_a_site_pending_at_plan_time_and_done_before_apply_is_not_created_again(
     assert "site-name" not in applied.stderr
     assert estate.writes() == 4
     assert estate.cli("plan", "--detailed-exitcode").returncode == 0
+
+
+def test_work_still_in_progress_is_not_a_change_for_detailed_exitcode(
+    estate: Estate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only focus and talent of SUB-1001 on acme are declared, and the console is provisioning both.
+    estate.write_desired(
+        {
+            "acme-corp.yaml": "version: 1\nsubscriptions:\n  - id: SUB-1001\n"
+            "    apps:\n      focus: {site: acme}\n      talent: {site: acme}\n"
+        }
+    )
+    monkeypatch.setenv("RECONCILER_SANDBOX_DELAY", "600")
+    console = estate.console()
+    console.provision(ALICE, "SUB-1001", "focus", "acme", "earlier-focus")
+    console.provision(ALICE, "SUB-1001", "talent", "acme", "earlier-talent")
+    console.close()
+
+    planned = estate.cli("plan", "--detailed-exitcode")
+    assert planned.returncode == 0, planned.stderr
+    assert planned.stdout.splitlines()[-1] == (
+        "No changes. The console will match desired state once its work in progress is done "
+        "(2 in progress, 3 unmanaged)."
+    )
+    assert [
+        work["app"] for work in json.loads(estate.cli("plan", "--format", "json").stdout)["in_progress"]
+    ] == [
+        "focus",
+        "talent",
+    ]
