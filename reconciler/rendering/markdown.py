@@ -89,6 +89,8 @@ def summary_table(plan: Plan) -> str:
         ("🆕 sites to create", counts["create_site"]),
         ("📦 apps to provision", counts["provision"]),
         ("🔄 subscriptions to reactivate", counts["reactivate"]),
+        # Only a console that has work under way shows the row: other plans keep their exact form.
+        *([("⏳ in progress on the console", len(plan.in_progress))] if plan.in_progress else []),
         ("⏳ deferred (upcoming)", counts["deferred"]),
         ("👻 unmanaged", counts["unmanaged"]),
         ("⚠️ warnings", counts["warnings"]),
