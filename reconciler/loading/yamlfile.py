@@ -228,9 +228,9 @@ def parse_yaml(
     A document with repeated keys comes back with its diagnostics (the last value wins), so the
     rest of the file can still be checked and every error reported in one run.
 
-    `accepts` is a check whose yes vouches for the data's shape (a closed schema's validator: it
-    accepts only string keys and bounded nesting); data it accepts skips the walk over every
-    node that checks the shape, and the document says it was `accepted`.
+    `accepts` is a check whose yes vouches for the data (a closed schema's validator: it accepts
+    only string keys, bounded nesting and no number out of range); data it accepts skips the
+    walks over every node that check those, and the document says it was `accepted`.
     """
     try:
         text = raw.decode("utf-8")
@@ -260,13 +260,13 @@ def parse_yaml(
         second = _second_document(text, display)
         if second is not None:
             return None, [*problems, second]
+    if accepts is not None and accepts(data):
+        return YamlDocument(display, data, text, accepted=True), problems
     huge = limits.huge_number(data, text)
     if huge is not None:
         path, what, key = huge
         where = YamlDocument(display, data, text).locate(path, key=key)
         return None, [*problems, limits.number_limit(what, where)]
-    if accepts is not None and accepts(data):
-        return YamlDocument(display, data, text, accepted=True), problems
     shape = _shape(data, text, display)
     if shape is not None:
         return None, [*problems, shape]
