@@ -11,11 +11,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import cached_property
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from msgspec import Struct
 
@@ -32,35 +31,32 @@ from reconciler.model import (
 )
 from reconciler.terminal import printable
 
+if TYPE_CHECKING:
+    from reconciler.validation.rules import CrossFileChecks
+
 SCHEMA = "desired-state.schema.json"
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    """Every problem of the files read, and the merged state when there is no error.
-
-    The state is built on first access: `validate` only needs the counts, and a big estate's
-    model (an origin for every value that may be located) is the slowest part of loading.
-    """
+    """Every problem of the files read, and the merged state when it was asked for and can be built."""
 
     diagnostics: tuple[Diagnostic, ...]  # sorted
     files: tuple[str, ...]  # display paths, in the order read
-    docs: tuple[YamlDocument, ...] = ()
     digest: str = ""
+    #: how many items the files declare under `sites` and `subscriptions`
+    counts: Mapping[str, int] = field(default_factory=dict)
+    #: the merged desired state (check_desired with `build`); None when an error stops it
+    state: DesiredState | None = None
 
     @property
     def valid(self) -> bool:
         return not any(d.severity == "error" for d in self.diagnostics)
 
-    @cached_property
-    def state(self) -> DesiredState | None:
-        """The merged desired state; None when there is any error."""
-        return build_state(self.docs, self.files, self.digest) if self.valid else None
-
     def count(self, section: str) -> int:
         """How many items the files declare under `sites` or `subscriptions`."""
-        return sum(len(doc.data.get(section) or ()) for doc in self.docs if isinstance(doc.data, dict))
+        return self.counts.get(section, 0)
 
 
 class InvalidDesiredState(DiagnosticsError):
@@ -91,24 +87,30 @@ PLANNED_RULES = frozenset({"site-name", "app-in-product"})
 def load_desired(paths: Sequence[str], *, planned_rules: frozenset[str] = frozenset()) -> DesiredState:
     """The desired state of `paths`; raises InvalidDesiredState listing every error, unless each
     error breaks one of `planned_rules` (which the planner checks and reports as blocked)."""
-    result = check_desired(paths)
-    if result.valid or all(d.rule in planned_rules for d in result.diagnostics if d.severity == "error"):
-        # Nothing reads the files' data after this: each file's goes once its part of the model is built.
-        return build_state(result.docs, result.files, result.digest, forget=True)
-    raise InvalidDesiredState(result.diagnostics, result.files)
+    result = check_desired(paths, build=True, planned_rules=planned_rules)
+    if result.state is None:
+        raise InvalidDesiredState(result.diagnostics, result.files)
+    return result.state
 
 
-def check_desired(paths: Sequence[str]) -> CheckResult:
-    """Read, check and merge every desired-state file under `paths` (a missing path raises)."""
-    from reconciler.validation.rules import desired_rule_diagnostics
+def check_desired(
+    paths: Sequence[str], *, build: bool = False, planned_rules: frozenset[str] = frozenset()
+) -> CheckResult:
+    """Read, check and merge every desired-state file under `paths` (a missing path raises).
+
+    One file at a time: each is parsed, checked, built into the model (with `build`) and its
+    parsed data let go before the next is read, so a big estate's data (ten times its YAML) is
+    never all in memory at once. The state is built when every error breaks one of `planned_rules`.
+    """
+    from reconciler.validation.rules import CrossFileChecks
     from reconciler.validation.schema import accepts
 
     # The schema is closed (tests/validation prove it): what it accepts has a plain shape.
     accepted = functools.partial(accepts, SCHEMA)
-
     files = desired_files(paths)
     digest = hashlib.sha256()
-    docs: list[YamlDocument] = []
+    across, builder = CrossFileChecks(), _Builder() if build else None
+    counts = {"sites": 0, "subscriptions": 0}
     problems: list[Diagnostic] = []
     for path, display in files:
         raw, found = read_bytes(path, display)
@@ -117,17 +119,37 @@ def check_desired(paths: Sequence[str]) -> CheckResult:
             digest.update(raw)
             doc, found = parse_yaml(raw, display, accepts=accepted)
             if doc is not None:
-                usable, checked = _check_file(doc)
-                found += checked
-                docs += [doc] if usable else []
+                found += _take_in(doc, across, counts)
+                if builder is not None and _only(found, planned_rules):
+                    builder.add(doc)
+                doc.forget_data()  # nothing reads it again: a located value is read from the text
         problems += found
-    problems += desired_rule_diagnostics(docs)
+    problems += across.finish()
+    state = None
+    if builder is not None and _only(problems, planned_rules):
+        state = builder.state(tuple(display for _, display in files), "sha256:" + digest.hexdigest())
     return CheckResult(
         diagnostics=tuple(sorted(problems, key=lambda d: d.sort_key)),
         files=tuple(display for _, display in files),
-        docs=tuple(docs),
         digest="sha256:" + digest.hexdigest(),
+        counts=counts,
+        state=state,
     )
+
+
+def _take_in(doc: YamlDocument, across: CrossFileChecks, counts: dict[str, int]) -> list[Diagnostic]:
+    """The problems of one parsed file; a file whose data is usable also joins the checks across files."""
+    usable, found = _check_file(doc)
+    if usable:
+        found += across.add(doc)
+        for section in counts:
+            counts[section] += len(doc.data.get(section) or ())
+    return found
+
+
+def _only(problems: Sequence[Diagnostic], rules: frozenset[str]) -> bool:
+    """Whether every error among `problems` breaks one of `rules` (the planner reports those)."""
+    return all(d.rule in rules for d in problems if d.severity == "error")
 
 
 def _check_file(doc: YamlDocument) -> tuple[bool, list[Diagnostic]]:
@@ -243,17 +265,15 @@ def _resolved(path: Path) -> Path:
         ) from None
 
 
-def build_state(
-    docs: Sequence[YamlDocument], files: tuple[str, ...], digest: str, *, forget: bool = False
-) -> DesiredState:
-    """Merge valid documents into one DesiredState; every origin resolves lazily to its value.
+class _Builder:
+    """The desired state, merged one valid document at a time; every origin resolves lazily."""
 
-    With `forget`, each document lets go of its parsed data once its part is built (a third of a
-    big plan's memory); positions are still found, from the text.
-    """
-    sites: dict[str, DesiredSite] = {}
-    subscriptions: dict[str, DesiredSubscription] = {}
-    for doc in docs:
+    def __init__(self) -> None:
+        self._sites: dict[str, DesiredSite] = {}
+        self._subscriptions: dict[str, DesiredSubscription] = {}
+
+    def add(self, doc: YamlDocument) -> None:
+        sites, subscriptions = self._sites, self._subscriptions
         for index, site in enumerate(doc.data.get("sites") or ()):
             sites[site["name"]] = DesiredSite(
                 name=site["name"],
@@ -264,9 +284,9 @@ def build_state(
             )
         for index, item in enumerate(doc.data.get("subscriptions") or ()):
             subscriptions[item["id"]] = _subscription(doc, index, item)
-        if forget:
-            doc.forget_data()
-    return DesiredState(sites=sites, subscriptions=subscriptions, files=files, digest=digest)
+
+    def state(self, files: tuple[str, ...], digest: str) -> DesiredState:
+        return DesiredState(sites=self._sites, subscriptions=self._subscriptions, files=files, digest=digest)
 
 
 class ItemOrigin(Struct, frozen=True, gc=False):

@@ -17,14 +17,35 @@ from reconciler.validation.schema import quoted
 NEW_SITE_MIN, NEW_SITE_MAX = 3, 63  # the schema's maxLength is NEW_SITE_MAX
 
 
-def desired_rule_diagnostics(docs: Sequence[YamlDocument]) -> list[Diagnostic]:
-    """Duplicate sites and subscriptions across files, new-site names, apps outside their product."""
-    return [
-        *_declared_twice(docs, "sites", "name", "duplicate-site", "site"),
-        *_declared_twice(docs, "subscriptions", "id", "duplicate-subscription", "subscription"),
-        *_new_site_names(docs),
-        *_apps_in_product(docs),
-    ]
+class CrossFileChecks:
+    """Duplicate sites and subscriptions across files, new-site names, apps outside their product.
+
+    Fed one document at a time while its data is there (`add`), so a file's parsed data can go
+    before the next one is read: all that is kept of it is its names, for the duplicates `finish`
+    looks for across files (positions come from the text, which each document keeps).
+    """
+
+    def __init__(self) -> None:
+        #: per section, each document and the name of each of its items (None: not a string)
+        self._names: dict[str, list[tuple[YamlDocument, list[str | None]]]] = {
+            "sites": [],
+            "subscriptions": [],
+        }
+
+    def add(self, doc: YamlDocument) -> list[Diagnostic]:
+        """The problems of `doc` alone; its names are kept for `finish`."""
+        self._names["sites"].append((doc, _names(doc, "sites", "name")))
+        self._names["subscriptions"].append((doc, _names(doc, "subscriptions", "id")))
+        return [*_new_site_names(doc), *_apps_in_product(doc)]
+
+    def finish(self) -> list[Diagnostic]:
+        """What is declared twice, across every document added."""
+        return [
+            *_declared_twice(self._names["sites"], "sites", "name", "duplicate-site", "site"),
+            *_declared_twice(
+                self._names["subscriptions"], "subscriptions", "id", "duplicate-subscription", "subscription"
+            ),
+        ]
 
 
 def items(doc: YamlDocument, section: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -37,31 +58,28 @@ def items(doc: YamlDocument, section: str) -> Iterator[tuple[int, dict[str, Any]
                 yield index, item
 
 
-def _names(docs: Sequence[YamlDocument], section: str, field: str) -> list[str]:
-    """Every string `field` of the mapping items of `section`, in every document."""
-    names = []
-    for doc in docs:
-        data = doc.data
-        values = data.get(section) if isinstance(data, dict) else None
-        if isinstance(values, list):
-            found = [item.get(field) for item in values if isinstance(item, dict)]
-            names += [name for name in found if isinstance(name, str)]
-    return names
+def _names(doc: YamlDocument, section: str, field: str) -> list[str | None]:
+    """The string `field` of each item of `section`, by the item's index (None: not a string)."""
+    data = doc.data
+    values = data.get(section) if isinstance(data, dict) else None
+    if not isinstance(values, list):
+        return []
+    found = [item.get(field) if isinstance(item, dict) else None for item in values]
+    return [name if isinstance(name, str) else None for name in found]
 
 
 def _declared_twice(
-    docs: Sequence[YamlDocument], section: str, field: str, rule: str, noun: str
+    names: list[tuple[YamlDocument, list[str | None]]], section: str, field: str, rule: str, noun: str
 ) -> list[Diagnostic]:
-    names = _names(docs, section, field)
-    if len(set(names)) == len(names):
+    every = [name for _, found in names for name in found if name is not None]
+    if len(set(every)) == len(every):
         return []  # the usual case, settled in one pass over the names
     first: dict[str, tuple[YamlDocument, int]] = {}
     seen: dict[str, int] = {}
     problems = []
-    for doc in docs:
-        for index, item in items(doc, section):
-            name = item.get(field)
-            if not isinstance(name, str):
+    for doc, found in names:
+        for index, name in enumerate(found):
+            if name is None:
                 continue
             seen[name] = seen.get(name, 0) + 1
             if name not in first:
@@ -82,39 +100,37 @@ def _declared_twice(
     return problems
 
 
-def _new_site_names(docs: Sequence[YamlDocument]) -> Iterator[Diagnostic]:
+def _new_site_names(doc: YamlDocument) -> Iterator[Diagnostic]:
     # The schema checks the characters of every site name; a site to create must also have
     # 3 to 63 of them (an existing site's name is whatever the console has).
-    for doc in docs:
-        for index, site in items(doc, "sites"):
-            name = site.get("name")
-            if site.get("create") is not True or not isinstance(name, str) or not SITE_NAME.fullmatch(name):
-                continue
-            if len(name) < NEW_SITE_MIN:  # the schema already refuses names that are too long
+    for index, site in items(doc, "sites"):
+        name = site.get("name")
+        if site.get("create") is not True or not isinstance(name, str) or not SITE_NAME.fullmatch(name):
+            continue
+        if len(name) < NEW_SITE_MIN:  # the schema already refuses names that are too long
+            yield Diagnostic(
+                "site-name",
+                f"site name {quoted(name)} is too short: a site to create needs "
+                f"{NEW_SITE_MIN} to {NEW_SITE_MAX} characters",
+                doc.locate(("sites", index, "name")),
+                hint="pick a name of 3 to 63 lowercase letters, digits and hyphens",
+            )
+
+
+def _apps_in_product(doc: YamlDocument) -> Iterator[Diagnostic]:
+    for index, subscription in items(doc, "subscriptions"):
+        product, apps = subscription.get("product"), subscription.get("apps")
+        if not isinstance(product, str) or product not in PRODUCT_APPS or not isinstance(apps, dict):
+            continue
+        allowed = PRODUCT_APPS[product]
+        for app in apps:
+            if app in _ALL_APPS and app not in allowed:
                 yield Diagnostic(
-                    "site-name",
-                    f"site name {quoted(name)} is too short: a site to create needs "
-                    f"{NEW_SITE_MIN} to {NEW_SITE_MAX} characters",
-                    doc.locate(("sites", index, "name")),
-                    hint="pick a name of 3 to 63 lowercase letters, digits and hyphens",
+                    "app-in-product",
+                    f"app {app} is not part of product {product}",
+                    doc.locate(("subscriptions", index, "apps", app), key=True),
+                    hint=f"a {product} subscription has the {_apps(allowed)}; remove {app} here",
                 )
-
-
-def _apps_in_product(docs: Sequence[YamlDocument]) -> Iterator[Diagnostic]:
-    for doc in docs:
-        for index, subscription in items(doc, "subscriptions"):
-            product, apps = subscription.get("product"), subscription.get("apps")
-            if not isinstance(product, str) or product not in PRODUCT_APPS or not isinstance(apps, dict):
-                continue
-            allowed = PRODUCT_APPS[product]
-            for app in apps:
-                if app in _ALL_APPS and app not in allowed:
-                    yield Diagnostic(
-                        "app-in-product",
-                        f"app {app} is not part of product {product}",
-                        doc.locate(("subscriptions", index, "apps", app), key=True),
-                        hint=f"a {product} subscription has the {_apps(allowed)}; remove {app} here",
-                    )
 
 
 def _apps(apps: Sequence[str]) -> str:
