@@ -143,7 +143,8 @@ def _take_in(doc: YamlDocument, across: CrossFileChecks, counts: dict[str, int])
     if usable:
         found += across.add(doc)
         for section in counts:
-            counts[section] += len(doc.data.get(section) or ())
+            declared = doc.data.get(section)
+            counts[section] += len(declared) if isinstance(declared, list) else 0
     return found
 
 

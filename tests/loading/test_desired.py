@@ -247,3 +247,25 @@ def test_a_subdirectory_that_cannot_be_listed_is_an_error(tmp_path: Path) -> Non
     finally:
         (tmp_path / "team").chmod(0o755)
     assert refused.value.message == f"cannot read the directory {tmp_path.as_posix()}/team: permission denied"
+
+
+@pytest.mark.parametrize(
+    "broken",
+    ["version: 1\nsites: 3\n", "version: 1\nsubscriptions: {a: 1}\n", "version: 1\nsites: 'x'\n", "- a\n"],
+)
+def test_each_file_is_counted_and_let_go_whatever_its_shape(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: str
+) -> None:
+    """Files are read one at a time and each lets go of its data: a file of the wrong shape is
+    reported, the others still counted, and duplicates across files still found from names alone."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "ds" / "a.yaml", broken)
+    two_sites = "version: 1\nsites:\n  - name: x1\n    org: o\n  - name: x2\n    org: o\n"
+    write(tmp_path / "ds" / "b.yaml", two_sites)
+    write(tmp_path / "ds" / "c.yaml", "version: 1\nsites:\n  - name: x2\n    org: o\n")
+    result = check_desired(["ds"], build=True)
+    assert (result.count("sites"), result.count("subscriptions")) == (3, 0)
+    assert result.state is None
+    rules = [(d.rule, d.source) for d in result.diagnostics]
+    assert rules[-1] == ("duplicate-site", SourceSpan("ds/c.yaml", 3, 11))
+    assert all(source is not None and source.file == "ds/a.yaml" for _, source in rules[:-1]), rules
