@@ -240,7 +240,10 @@ def import_(out_dir: str, provider: str | None, actor: str | None, state: str | 
 def history(
     limit: int, run_id: str | None, fmt: str, provider: str | None, actor: str | None, state: str | None
 ) -> int:
-    """What was applied, when, by whom, from which commit."""
+    """What was applied, when, by whom, from which commit.
+
+    With --run ID: every attempt of that run, one per request sent to the console.
+    """
     from reconciler.commands import history as command
 
     return command.run(options_of(provider, actor, state), limit=limit, run_id=run_id, fmt=fmt)
@@ -250,7 +253,10 @@ def history(
 @FORMAT_TEXT_OR_JSON
 @state_flags
 def locks(fmt: str, provider: str | None, actor: str | None, state: str | None) -> int:
-    """List the locks held on the state store."""
+    """List the locks held on the state store.
+
+    Each with its holder, its run, and whether it is held, expired, or its process gone.
+    """
     from reconciler.commands import locks as command
 
     return command.list_locks(options_of(provider, actor, state), fmt)
@@ -261,7 +267,11 @@ def locks(fmt: str, provider: str | None, actor: str | None, state: str | None) 
 @click.option("--force", is_flag=True, help="Release it even though its holder's heartbeat is live.")
 @state_flags
 def unlock(lock_id: str, force: bool, provider: str | None, actor: str | None, state: str | None) -> int:
-    """Release a lock by id (for a holder that died and will not come back)."""
+    """Release a lock by id (for a holder that died and will not come back).
+
+    The next apply takes over a dead holder's lock anyway, once its heartbeat lapses past the
+    TTL (RECONCILER_LOCK_TTL, 30 s by default). 'reconciler locks' lists the ids.
+    """
     from reconciler.commands import locks as command
 
     return command.unlock(options_of(provider, actor, state), lock_id, force=force)

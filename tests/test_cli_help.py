@@ -195,6 +195,12 @@ def test_serve_on_a_busy_port_exits_1(run_cli: RunCli, listed: dict[str, list[tu
     assert 1 in dict(listed["sandbox serve"])
 
 
+def test_serve_stopped_by_sigterm_exits_0(tmp_path: Path, listed: dict[str, list[tuple[int, str]]]) -> None:
+    served = start_server(tmp_path)
+    assert served.stop(signal.SIGTERM) == 0
+    assert 0 in dict(listed["sandbox serve"])
+
+
 def test_plan_stopped_by_sigterm_exits_130(tmp_path: Path, listed: dict[str, list[tuple[int, str]]]) -> None:
     shutil.copytree(REPO_ROOT / "desired-state", tmp_path / "desired-state")
     silent = SilentConsole()
