@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,9 @@ from reconciler.model import Action, Change, OperationStatus
 from reconciler.providers.base import ProviderSettings
 from reconciler.providers.http import HttpProvider, RetryPolicy, client, open_http_provider
 from reconciler.sandbox import SandboxConsole
+from reconciler.sandbox.api import ConsoleApi
+from reconciler.sandbox.faults import FaultSettings
+from reconciler.sandbox.httpserver import make_server
 from tests.http.conftest import ALICE, TOKEN, ServerFactory, sandbox_db, seed_many
 
 HTTPS_HINT = (
@@ -230,3 +234,21 @@ def test_the_token_is_in_no_description_or_repr() -> None:
         TOKEN not in f"{provider!r} {provider.description} {vars(provider)!r} {vars(provider._transport)!r}"
     )
     provider.close()
+
+
+def test_a_connection_the_console_closed_while_idle_is_replaced_not_retried(estate: Path) -> None:
+    console = SandboxConsole(sandbox_db(estate))
+    server = make_server(ConsoleApi(console), "127.0.0.1", 0, FaultSettings())
+    server.socket_timeout = 0.2  # the console drops a connection silent this long
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    once = RetryPolicy(max_attempts=1, max_elapsed=10.0, base_delay=0.01, max_delay=0.05)
+    provider = HttpProvider(f"http://127.0.0.1:{server.port}", TOKEN, retry=once, trust_env=False)
+    try:
+        first = provider.console_id()
+        time.sleep(0.6)  # the pooled connection is closed by now
+        assert provider.console_id() == first  # a retry would have been a failure: one try only
+    finally:
+        provider.close()
+        server.shutdown()
+        server.server_close()
+        console.close()
