@@ -18,7 +18,6 @@ import select
 import socket
 import ssl
 import threading
-import urllib.request
 import zlib
 from dataclasses import dataclass
 from email.message import Message
@@ -235,6 +234,8 @@ class _Proxy:
 
 def _proxy_for(scheme: str, host: str) -> _Proxy | None:
     """The proxy the environment names for this scheme and host, unless NO_PROXY exempts the host."""
+    import urllib.request  # only here: loopback consoles never ask, and it imports much
+
     proxies = urllib.request.getproxies_environment()
     url = proxies.get(scheme) or proxies.get("all")
     if not url or urllib.request.proxy_bypass(host):
