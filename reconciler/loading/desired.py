@@ -272,6 +272,8 @@ class _Builder:
     def __init__(self) -> None:
         self._sites: dict[str, DesiredSite] = {}
         self._subscriptions: dict[str, DesiredSubscription] = {}
+        #: one string object per distinct app, status, product and billing account of the files
+        self._shared: dict[str, str] = {}
 
     def add(self, doc: YamlDocument) -> None:
         sites, subscriptions = self._sites, self._subscriptions
@@ -284,7 +286,7 @@ class _Builder:
                 org_origin=ItemOrigin(doc, "sites", index, "org"),
             )
         for index, item in enumerate(doc.data.get("subscriptions") or ()):
-            subscriptions[item["id"]] = _subscription(doc, index, item)
+            subscriptions[item["id"]] = _subscription(doc, index, item, self._shared)
 
     def state(self, files: tuple[str, ...], digest: str) -> DesiredState:
         return DesiredState(sites=self._sites, subscriptions=self._subscriptions, files=files, digest=digest)
@@ -323,17 +325,22 @@ class AppOrigin(Struct, frozen=True, gc=False):
 _ACTIVE = Status.ACTIVE.value
 
 
-def _subscription(doc: YamlDocument, index: int, item: dict[str, Any]) -> DesiredSubscription:
-    # Called once per subscription of a big estate: every origin is one Struct built in C.
+def _subscription(
+    doc: YamlDocument, index: int, item: dict[str, Any], shared: dict[str, str]
+) -> DesiredSubscription:
+    # Called once per subscription of a big estate: every origin is one Struct built in C, and
+    # a value most subscriptions repeat (an app, a status) is one string, not one per subscription.
     apps = item.get("apps") or {}
     origin = ItemOrigin(doc, "subscriptions", index, "id")
+    one = shared.setdefault
+    status, account, product = item.get("status", _ACTIVE), item.get("billing_account"), item.get("product")
     return DesiredSubscription(
         id=item["id"],
-        status=item.get("status", _ACTIVE),
+        status=one(status, status),
         apps=tuple(
             [
                 DesiredApp(
-                    app=app,
+                    app=one(app, app),
                     site=target["site"],
                     origin=AppOrigin(doc, index, app, False),
                     site_origin=AppOrigin(doc, index, app, True),
@@ -341,8 +348,8 @@ def _subscription(doc: YamlDocument, index: int, item: dict[str, Any]) -> Desire
                 for app, target in apps.items()
             ]
         ),
-        billing_account=item.get("billing_account"),
-        product=item.get("product"),
+        billing_account=account and one(account, account),
+        product=product and one(product, product),
         origin=origin,
         status_origin=ItemOrigin(doc, "subscriptions", index, "status") if "status" in item else origin,
         billing_account_origin=(

@@ -17,6 +17,15 @@ def read_meta(db: sqlite3.Connection) -> dict[str, str]:
     return dict(db.execute("SELECT key, value FROM meta").fetchall())
 
 
+class _Shared(dict[str, str]):
+    """One string object per distinct value of a column with few of them (a product, a status,
+    a billing account, an app): the database gives a new object per row, ~55 bytes each."""
+
+    def __missing__(self, text: str) -> str:
+        self[text] = text
+        return text
+
+
 class _Dates(dict[str | None, dt.date | None]):
     """Parsed dates by their text: an estate shares few distinct dates among many rows."""
 
@@ -62,8 +71,9 @@ class _Groups(dict[tuple[str, ...], frozenset[str]]):
 
 def _subscriptions(db: sqlite3.Connection) -> dict[str, Subscription]:
     apps: defaultdict[str, dict[str, str | None]] = defaultdict(dict)
+    shared = _Shared()
     for sub, app, site in db.execute("SELECT subscription, app, site FROM subscription_apps"):
-        apps[sub][app] = site
+        apps[sub][shared[app]] = site
     pending: defaultdict[str, dict[str, str]] = defaultdict(dict)
     for sub, app, site in db.execute(
         "SELECT subscription, app, site FROM operations WHERE status = 'pending' AND kind = 'provision'"
@@ -74,9 +84,9 @@ def _subscriptions(db: sqlite3.Connection) -> dict[str, Subscription]:
     return {
         sub: Subscription(
             sub,
-            account,
-            product,
-            status,
+            shared[account],
+            shared[product],
+            shared[status],
             dates[start],
             dates[term_end],
             apps[sub],
@@ -118,6 +128,7 @@ def read_console(db: sqlite3.Connection, actor: str | None) -> Console:
 
 def _read_console(db: sqlite3.Connection, actor: str | None) -> Console:
     meta = read_meta(db)
+    plans = _Shared()
     return Console(
         now=dt.date.fromisoformat(meta["now"]),
         actor=actor,
@@ -125,7 +136,7 @@ def _read_console(db: sqlite3.Connection, actor: str | None) -> Console:
         billing_accounts=_billing_accounts(db),
         organizations=_organizations(db),
         sites={
-            name: Site(name, org, jira, sandbox == 1)
+            name: Site(name, org, jira and plans[jira], sandbox == 1)
             for name, org, jira, sandbox in db.execute(
                 "SELECT name, org, jira, sandbox FROM sites ORDER BY name"
             )

@@ -243,3 +243,40 @@ def test_the_huge_number_prefilter_finds_what_its_pattern_finds() -> None:
     for text in ("1e400", "1.e-308", "x: .inf", "-.NaN", "0x" + "f" * 16, "9" * 19, "é 1E+999"):
         assert _may_be_huge(text), text
     assert not _may_be_huge("wayne-100: {site: acme-1234}\nid: SUB-100001\n")
+
+
+# --- a value many rows repeat is one string ---------------------------------------------------------
+
+
+def test_values_many_subscriptions_repeat_are_one_string_each(tmp_path: Path) -> None:
+    """An estate's products, statuses, billing accounts, apps and Jira plans take a handful of
+    values: observed and desired, each value is one object, however many rows repeat it."""
+    from reconciler.loading.desired import load_desired
+    from reconciler.sandbox.seedfile import load_seed
+
+    generate = REPO / "bench" / "generate.py"
+    subprocess.run(
+        [sys.executable, str(generate), "--subscriptions", "300", "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
+    estate = tmp_path
+    made = SandboxConsole.create(tmp_path / "console.db", load_seed(tmp_path / "console.yaml"))
+    console = made.observe(None)
+    subs = list(console.subscriptions.values())
+    for field in ("product", "status", "billing_account"):
+        values = [getattr(sub, field) for sub in subs]
+        assert len({id(v) for v in values}) == len(set(values)) < len(values), field
+    apps = [app for sub in subs for app in sub.apps]
+    plans = [site.jira for site in console.sites.values() if site.jira is not None]
+    for values in (apps, plans):
+        assert len({id(v) for v in values}) == len(set(values)) < len(values)
+
+    desired = load_desired([str(estate / "desired-state")])
+    declared = list(desired.subscriptions.values())
+    for values in (
+        [app.app for sub in declared for app in sub.apps],
+        [sub.status for sub in declared],
+        [sub.product for sub in declared if sub.product is not None],
+    ):
+        assert len({id(v) for v in values}) == len(set(values)) < len(values)
