@@ -98,6 +98,7 @@ class SandboxConsole:
         #: this process's writers queue here: SQLite's busy handler would make each one that finds
         #: the write lock taken sleep 1, 2, 5, 10... ms, however soon the lock is free again
         self._writing = threading.Lock()
+        self._reading = threading.Lock()
         self._connections = Connections(self.path)
         try:
             with self._connections.connection() as db:
@@ -191,9 +192,15 @@ class SandboxConsole:
                 cached = self._observed
                 if cached is not None and cached[0] == current:
                     return replace(cached[1], actor=actor)
-                console = read_console(db, actor)
-        # Values are immutable: the next observer of the same generation shares them.
-        self._observed = (current, console)
+                # A client reads every collection at once: one of its requests reads the console,
+                # the others wait for that read instead of each making the same one.
+                with self._reading:
+                    cached = self._observed
+                    if cached is not None and cached[0] == current:
+                        return replace(cached[1], actor=actor)
+                    console = read_console(db, actor)
+                    # Values are immutable: the next observer of the same generation shares them.
+                    self._observed = (current, console)
         return console
 
     def operation(self, operation_id: str, actor: str | None) -> Operation:
