@@ -489,6 +489,11 @@ def run_cli(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return EXIT_OK
     except Exception as exc:
+        if was_interrupted():
+            # The signal's KeyboardInterrupt, wrapped on its way (Python 3.11 wraps what a class
+            # body's __set_name__ raises, as a lazy import may run when the signal comes).
+            announce_interrupted()
+            return EXIT_INTERRUPTED
         return report_crash(exc)
     return result if isinstance(result, int) else EXIT_OK
 

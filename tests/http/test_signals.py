@@ -152,3 +152,40 @@ def test_a_second_signal_stops_at_once(estate: Path, silent: SilentConsole) -> N
     os.kill(process.pid, signal.SIGINT)
     code, stderr = finish(process)
     assert (code, stderr in ONE_LINE) == (130, True), repr(stderr)
+
+
+WRAPPED = """
+import os, signal, sys
+import reconciler.__main__ as entry
+import reconciler.cli
+
+
+class Named:
+    def __set_name__(self, owner, name):
+        os.kill(os.getpid(), signal.{sig})  # the signal comes while a class body is built
+
+
+def build_a_class(*args):
+    class Holder:  # Python 3.11 wraps what __set_name__ raises in a RuntimeError
+        field = Named()
+
+
+if sys.argv[1] == "entry":
+    entry.main = build_a_class  # outside the command, as an import at start-up would be
+else:
+    reconciler.cli._invoke = build_a_class  # inside it, as a lazy import would be
+entry.run()
+"""
+
+
+@pytest.mark.parametrize("where", ["entry", "command"])
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_signal_wrapped_by_an_import_is_still_one_line_and_130(where: str, sig: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", WRAPPED.replace("{sig}", sig), where],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (130, "interrupted\n")
