@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from reconciler.sandbox.httpserver import _encoded
 from tests.conftest import RunCli
 from tests.http.conftest import TOKEN, ServerFactory, sandbox_db
 
@@ -117,3 +118,12 @@ def test_a_request_path_with_terminal_escapes_is_logged_escaped(estate: Path, se
     # However the request line's bytes are decoded, no control character is written raw.
     assert line.startswith("127.0.0.1 GET /v1/\\x1b[2J\\x1b]0;owned\\x07")
     assert line.isprintable()
+
+
+def test_answers_are_the_bytes_json_dumps_writes() -> None:
+    # Every character below 256 as a value and a key, control characters, DEL, non-ASCII, a lone
+    # surrogate and a big number: the fast encoder is used only where its bytes are the same.
+    bodies: list[object] = [{"k": chr(c), chr(c): [chr(c) * 2, c]} for c in range(256)]
+    bodies += [{"x": "\ud800"}, {"n": 2**70}, {"s": "é\u2028\u202e"}, {"a": [None, True, {"b": []}]}]
+    for body in bodies:
+        assert _encoded(body) == json.dumps(body, separators=(",", ":")).encode(), body
