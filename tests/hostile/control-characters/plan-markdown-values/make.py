@@ -1,22 +1,6 @@
-"""Values with terminal escapes that reach the text plan as blocked entries and unknown ids."""
+"""Values with terminal escapes that reach the Markdown plan (the estate of ../escaped_estate.py)."""
 
-import sys
+import runpy
 from pathlib import Path
 
-folder = Path(sys.argv[1]) / "desired-state"
-folder.mkdir()
-text = """version: 1
-sites:
-  - name: "new\\x1b]0;owned\\x07site"
-    org: acme-corp
-    create: true
-  - name: "labs\\u202e"
-    org: "acme-labs\\r"
-subscriptions:
-  - id: "SUB-1001\\x1b[2K\\rSUB-1001"
-    apps:
-      focus: {site: "acme\\u2028"}
-  - id: "SUB-\\u0085\\u2029x"
-    status: cancelled
-"""
-(folder / "estate.yaml").write_text(text, encoding="utf-8")
+runpy.run_path(str(Path(__file__).resolve().parent.parent / "escaped_estate.py"), run_name="__main__")
