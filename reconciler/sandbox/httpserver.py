@@ -28,6 +28,7 @@ import msgspec
 
 from reconciler.sandbox.api import Request, Response, error_response
 from reconciler.sandbox.faults import Fault, FaultInjector, FaultSettings, RateDecision, RateLimiter
+from reconciler.sandbox.httphead import Fields, HeadError, parse_request_line, read_fields
 from reconciler.terminal import printable
 
 MAX_BODY = 1 << 20
@@ -160,6 +161,8 @@ class ConsoleRequestHandler(BaseHTTPRequestHandler):
     # A buffered writer: headers and body leave in one write when the request is done.
     wbufsize = 1 << 16
     server: ConsoleHttpServer
+    headers: Fields  # type: ignore[assignment]  # read by httphead, not the email package
+    raw_requestline: bytes
 
     # Every standard method goes through the API, which answers 405 (with Allow) where the
     # contract has none, instead of the base class's HTML 501.
@@ -188,6 +191,40 @@ class ConsoleRequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True  # silent past the socket timeout: drop it, no answer owed
         finally:
             self.server.deadlines.done(self.connection)
+
+    def parse_request(self) -> bool:
+        """The request line and headers (httphead.py); False when there is no request to serve,
+        any refusal already answered."""
+        self.command, self.request_version, self.close_connection = "", "HTTP/0.9", True
+        self.requestline = str(self.raw_requestline, "latin-1").rstrip("\r\n")
+        try:
+            line = parse_request_line(self.raw_requestline)
+            if line is None:
+                return False
+            self.command, self.path, self.request_version = line.method, line.target, line.version
+            self.close_connection = not line.persistent
+            self.headers = read_fields(self.rfile)
+        except HeadError as error:
+            if not self.command:
+                self.request_version = error.version
+            self.send_error(error.status, error.detail)
+            return False
+        connection = (self.headers.get("Connection") or "").lower()
+        if connection == "close":
+            self.close_connection = True
+        elif connection == "keep-alive":
+            self.close_connection = False
+        # HTTP/1.0 has no 100 Continue; versions compare as the base class compares them, as text.
+        expect = self.headers.get("Expect") or ""
+        if expect.lower() == "100-continue" and self.request_version >= "HTTP/1.1":
+            return self.handle_expect_100()
+        return True
+
+    def handle_expect_100(self) -> bool:
+        # The writer is buffered: without a flush the interim answer would wait for the final one.
+        super().handle_expect_100()
+        self.wfile.flush()
+        return True
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The base class's own refusals (a malformed request line, headers too long, ...) in the API's
@@ -241,7 +278,7 @@ class ConsoleRequestHandler(BaseHTTPRequestHandler):
             method=self.command,
             path=split.path,
             query=parse_qs(split.query, keep_blank_values=True),
-            headers={name.lower(): value for name, value in self.headers.items()},
+            headers=self.headers.lowered(),
             body=body,
         )
         try:
