@@ -22,7 +22,7 @@ import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol, TextIO
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit
 
 import msgspec
 
@@ -241,8 +241,8 @@ class ConsoleRequestHandler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         started = time.monotonic()
-        response, fault = self._answer()
-        self.server.deadlines.done(self.connection)
+        target = _split(self.path)
+        response, fault = self._answer(target)
         if response is None or fault is Fault.DROP_AFTER_WRITE:
             self._reset()
             status = "reset"
@@ -251,16 +251,19 @@ class ConsoleRequestHandler(BaseHTTPRequestHandler):
             status = str(response.status)
         elapsed = (time.monotonic() - started) * 1000
         suffix = "" if fault is Fault.NONE else f" (injected: {fault.value})"
+        path = self.path if target is None else target.path
         self.server.write_log(
-            f"{self.client_address[0]} {self.command} {self._path()} {status} {elapsed:.0f}ms{suffix}"
+            f"{self.client_address[0]} {self.command} {path} {status} {elapsed:.0f}ms{suffix}"
         )
 
-    def _answer(self) -> tuple[Response | None, Fault]:
+    def _answer(self, target: SplitResult | None) -> tuple[Response | None, Fault]:
         """The response to send (None: drop the connection) and the fault injected, if any."""
         body = self._read_body()
         self.server.deadlines.done(self.connection)
         if isinstance(body, Response):
             return body, Fault.NONE
+        if target is None:
+            return error_response("invalid-request", "the request target is not a URL path"), Fault.NONE
         if self.server.latency:
             time.sleep(self.server.latency)
         if self.server.limiter.enabled:
@@ -273,11 +276,10 @@ class ConsoleRequestHandler(BaseHTTPRequestHandler):
             return None, fault
         if fault is Fault.SERVER_ERROR:
             return error_response("internal-error", "the console failed (injected fault)"), fault
-        split = urlsplit(self.path)
         request = Request(
             method=self.command,
-            path=split.path,
-            query=parse_qs(split.query, keep_blank_values=True),
+            path=target.path,
+            query=parse_qs(target.query, keep_blank_values=True) if target.query else {},
             headers=self.headers.lowered(),
             body=body,
         )
@@ -307,21 +309,30 @@ class ConsoleRequestHandler(BaseHTTPRequestHandler):
             return error_response("invalid-request", "the request body ended before its Content-Length")
         return body
 
-    def _path(self) -> str:
-        return urlsplit(self.path).path
-
     def _send(self, response: Response) -> None:
+        """The answer in one buffered write: its head built at once, byte for byte what the base
+        class's send_response and send_header write (and, to HTTP/0.9, no head at all)."""
         payload = _encoded(response.body)
-        self.send_response(response.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in response.headers:
-            self.send_header(name, value)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
+        if self.request_version != "HTTP/0.9":
+            self.wfile.write(self._head(response, len(payload)))
         if self.command != "HEAD":
             self.wfile.write(payload)
+
+    def _head(self, response: Response, length: int) -> bytes:
+        known = self.responses.get(response.status)
+        lines = [
+            f"{self.protocol_version} {response.status} {known[0] if known else ''}\r\n"
+            f"Server: {self.version_string()}\r\nDate: {self.date_time_string()}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {length}\r\n"
+        ]
+        for name, value in response.headers:
+            lines.append(f"{name}: {value}\r\n")
+            if name.lower() == "connection" and value.lower() in ("close", "keep-alive"):
+                self.close_connection = value.lower() == "close"
+        if self.close_connection:
+            lines.append("Connection: close\r\n")
+        lines.append("\r\n")
+        return "".join(lines).encode("latin-1")
 
     def _reset(self) -> None:
         """Drop the connection with a TCP reset: the client sees no response at all."""
@@ -331,6 +342,14 @@ class ConsoleRequestHandler(BaseHTTPRequestHandler):
             self.connection.close()
         except OSError:
             pass
+
+
+def _split(target: str) -> SplitResult | None:
+    """The request target's parts; None for one no URL parser reads (`http://[::1/`)."""
+    try:
+        return urlsplit(target)
+    except ValueError:
+        return None
 
 
 def _encoded(body: Any) -> bytes:

@@ -173,3 +173,8 @@ def test_of_a_header_sent_twice_the_api_reads_the_last(
     auth = b"".join(f"Authorization: Bearer {token}\r\n".encode() for token in tokens)
     raw = b"GET /v1/me HTTP/1.1\r\nHost: x\r\n" + auth + b"Connection: close\r\n\r\n"
     assert parse_answer(answer_of(running, raw))[0] == status
+
+
+def test_a_target_no_url_parser_reads_is_400(running: Running) -> None:
+    raw = b"GET http://[::1/v1/me HTTP/1.1\r\nHost: x\r\n" + AUTH + b"Connection: close\r\n\r\n"
+    assert error_of(answer_of(running, raw)) == (400, "the request target is not a URL path")
