@@ -26,9 +26,10 @@ from urllib.parse import SplitResult, parse_qs, urlsplit
 
 import msgspec
 
+from reconciler.httpfields import Fields
 from reconciler.sandbox.api import Request, Response, error_response
 from reconciler.sandbox.faults import Fault, FaultInjector, FaultSettings, RateDecision, RateLimiter
-from reconciler.sandbox.httphead import Fields, HeadError, parse_request_line, read_fields
+from reconciler.sandbox.httphead import HeadError, parse_request_line, read_fields
 from reconciler.terminal import printable
 
 MAX_BODY = 1 << 20

@@ -20,9 +20,11 @@ import ssl
 import threading
 import zlib
 from dataclasses import dataclass
-from email.message import Message
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
+
+from reconciler.httpfields import Fields
+from reconciler.providers.http.responses import Response
 
 #: idle connections kept open for the next request
 KEEP_IDLE = 64
@@ -75,7 +77,7 @@ class AnswerTooLarge(Exception):
 class Answer:
     status_code: int
     #: case-insensitive `get`
-    headers: Message
+    headers: Fields
     content: bytes
     method: str
     path: str
@@ -150,7 +152,7 @@ class Connections:
         target: str,
         body: bytes | None,
         headers: dict[str, str],
-    ) -> http.client.HTTPResponse:
+    ) -> Response:
         if connection.sock is None:
             _connect(connection)
         try:
@@ -164,7 +166,7 @@ class Connections:
         except OSError as exc:
             raise WriteError(str(exc)) from exc
         try:
-            return connection.getresponse()
+            return cast(Response, connection.getresponse())  # the connection's response_class
         except http.client.HTTPException as exc:
             raise RemoteProtocolError(str(exc) or type(exc).__name__) from exc
         except TimeoutError as exc:
@@ -216,6 +218,7 @@ class _Connection(http.client.HTTPConnection):
     """Connects within the connect timeout, then reads with the (longer) read timeout; sends a
     request's head and body in one write."""
 
+    response_class = Response
     #: the next write is a head whose body follows: hold it and send both at once
     hold_head = False
     _held: bytes | None = None
@@ -297,7 +300,7 @@ def _dropped(connection: http.client.HTTPConnection) -> bool:
     return bool(readable)
 
 
-def _read_capped(response: http.client.HTTPResponse, cap: int) -> bytes:
+def _read_capped(response: Response, cap: int) -> bytes:
     declared = _number(response.getheader("Content-Length"))
     if declared is not None and declared > cap:
         raise AnswerTooLarge
