@@ -133,8 +133,12 @@ def _warning_key(warning: PlanWarning) -> tuple[str, int, int, str]:
 
 
 def _unmanaged(desired: DesiredState, console: Console) -> tuple[Unmanaged, ...]:
+    live, declared = console.subscriptions, desired.subscriptions
+    # Sorted once picked: a big estate declares nearly every subscription it has.
+    picked = sorted(
+        sub_id for sub_id, sub in live.items() if sub_id not in declared and sub.status != Status.DELETED
+    )
     return tuple(
         Unmanaged(sub.id, sub.product, sub.status, dict(sorted(sub.apps.items())))
-        for sub_id, sub in sorted(console.subscriptions.items())
-        if sub_id not in desired.subscriptions and sub.status != Status.DELETED
+        for sub in map(live.__getitem__, picked)
     )

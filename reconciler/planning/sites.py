@@ -21,7 +21,14 @@ def create_site_id(site: str) -> str:
 def plan_sites(facts: Facts) -> SitePlan:
     changes: list[Change] = []
     findings: list[Finding] = []
-    for name in sorted(facts.desired.sites):
+    live = facts.console.sites
+    # A declared site live in its declared org breaks no rule and needs no change: nearly all are.
+    unsettled = [
+        name
+        for name, site in facts.desired.sites.items()
+        if (now := live.get(name)) is None or now.org != site.org
+    ]
+    for name in sorted(unsettled):
         declared = facts.desired.sites[name]
         problems = _site_findings(facts, declared)
         if problems:

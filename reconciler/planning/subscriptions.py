@@ -8,6 +8,7 @@ reactivated first, deleted ones are blocked by `retention`, and `status: cancell
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from reconciler.model import (
@@ -45,9 +46,32 @@ class Draft:
 
 def plan_subscriptions(facts: Facts) -> Draft:
     draft = Draft()
-    for sub_id in sorted(facts.desired.subscriptions):
-        _plan_one(facts, facts.desired.subscriptions[sub_id], draft)
+    declared = facts.desired.subscriptions
+    for sub_id in sorted(_unsettled(declared, facts.console.subscriptions)):
+        _plan_one(facts, declared[sub_id], draft)
     return draft
+
+
+def _unsettled(declared: Mapping[str, DesiredSubscription], live: Mapping[str, Subscription]) -> list[str]:
+    """The ids of the subscriptions `_plan_one` has something to say about. Nearly all of a big estate are
+    active in the console as declared, with every app on its declared site: for those it would
+    find no mismatch and no app to provision, so they are settled here with a few lookups each."""
+    active, cancelled = Status.ACTIVE, Status.CANCELLED
+    left = []
+    for sub_id, sub in declared.items():
+        now = live.get(sub.id)
+        if (
+            now is not None
+            and now.status == active
+            and sub.status != cancelled
+            and (sub.billing_account is None or sub.billing_account == now.billing_account)
+            and (sub.product is None or sub.product == now.product)
+        ):
+            carried, placed = PRODUCT_APPS.get(now.product, ()), now.apps
+            if all(a.app in carried and placed.get(a.app) and placed[a.app] == a.site for a in sub.apps):
+                continue
+        left.append(sub_id)
+    return left
 
 
 def _plan_one(facts: Facts, declared: DesiredSubscription, draft: Draft) -> None:
