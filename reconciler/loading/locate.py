@@ -335,25 +335,33 @@ def _sequence_items(text: str, whole: _Span) -> tuple[int, ...]:
     if first is None:
         return ()
     indent = len(first.group(1))
+    starts = _dash_lines(text, key_end, whole.end, indent)
+    if _only_items(text, key_end, whole.end, indent, len(starts)):
+        return starts
     item, stray = _item_patterns(indent)
     if stray.search(padded, key_end + 1, whole.end):
         return ()
-    return _item_starts(text, key_end, whole.end, indent) or tuple(
-        m.start() for m in item.finditer(padded, key_end + 1, whole.end)
-    )
+    return tuple(m.start() for m in item.finditer(padded, key_end + 1, whole.end))
 
 
-def _item_starts(text: str, key_end: int, end: int, indent: int) -> tuple[int, ...]:
-    """Where the items start, by splitting the block at each `\\n<indent>- `: the lengths of the
-    pieces add up to the offsets in C, where a match per item costs a Python call. () when an
-    item could also start some other way (`-` then a line break or the end), for the regex."""
-    block = text[key_end:end]
-    dash = "\n" + " " * indent + "-"
-    if block.count(dash) != block.count(dash + " "):
-        return ()
-    pieces = block.split(dash + " ")
-    if len(pieces) < 2:
-        return ()
-    # Item k's line starts one past its separator's newline; the next one a separator and a piece on.
-    steps = [len(pieces[0])] + [len(dash) + 1 + len(piece) for piece in pieces[1:-1]]
-    return tuple(itertools.accumulate(steps, initial=key_end + 1))[1:]
+def _dash_lines(text: str, key_end: int, end: int, indent: int) -> tuple[int, ...]:
+    """Where each line of the block that starts `<indent>- ` starts, found by str.find (a regex
+    match per item costs more)."""
+    dash = "\n" + " " * indent + "- "
+    starts: list[int] = []
+    add, find, step = starts.append, text.find, len(dash)
+    at = find(dash, key_end, end)
+    while at >= 0:
+        add(at + 1)  # the line starts after its newline
+        at = find(dash, at + step, end)
+    return tuple(starts)
+
+
+def _only_items(text: str, key_end: int, end: int, indent: int, items: int) -> bool:
+    """Whether each line of the block after its key line is one of its `items` `- ` lines or
+    deeper than they are: then no line is stray and no item starts another way (`-` then a line
+    break), which two counts in C say without the stray pattern tried on every line. False
+    only means "ask the pattern"."""
+    last = end - 1 if text.endswith("\n", 0, end) else end  # the newline that starts the next block
+    lines = text.count("\n", key_end, last)
+    return lines == items + text.count("\n" + " " * (indent + 1), key_end, last)

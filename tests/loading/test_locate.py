@@ -64,7 +64,10 @@ def estates(draw: st.DrawFn) -> str:
     lines.append("subscriptions:" if subscriptions else "subscriptions: []")
     for number in subscriptions:
         lines += comment()
-        lines.append(f"{seq}id: {quote}SUB-{number}{quote}")
+        if draw(st.booleans()):
+            lines.append(f"{seq}id: {quote}SUB-{number}{quote}")
+        else:  # the item's dash alone on its line
+            lines += [seq.rstrip(), f"{inner}id: {quote}SUB-{number}{quote}"]
         apps = draw(st.lists(st.sampled_from(["jira-align", "focus", "talent"]), unique=True, max_size=3))
         if draw(st.booleans()):
             lines.append(f"{inner}status: cancelled")
@@ -75,7 +78,7 @@ def estates(draw: st.DrawFn) -> str:
                     lines.append(f"{inner}  {app}: {{site: s{number}}}")
                 else:
                     lines += [f"{inner}  {app}:", f"{inner}    site: s{number}"]
-    return newline.join(lines) + newline
+    return newline.join(lines) + draw(st.sampled_from([newline, ""]))  # with or without a last newline
 
 
 @settings(max_examples=80, deadline=None)
