@@ -9,8 +9,9 @@ with nothing declared (the sandbox, the console API) leaves the plan exactly as 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Sequence
+
+from msgspec import structs
 
 from reconciler.model import (
     PREMIUM_APPS,
@@ -48,8 +49,8 @@ def with_provenance(
         return list(changes), list(blocked)
     basis = _Basis(desired, console)
     return (
-        [dataclasses.replace(c, declared=basis.facts(basis.of_change(c))) for c in changes],
-        [dataclasses.replace(b, declared=basis.facts(basis.of_blocked(b))) for b in blocked],
+        [structs.replace(c, declared=basis.facts(basis.of_change(c))) for c in changes],
+        [structs.replace(b, declared=basis.facts(basis.of_blocked(b))) for b in blocked],
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
-import dataclasses
 import json
 import re
 import threading
@@ -17,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote, unquote
+
+from msgspec import structs
 
 from reconciler import wire
 from reconciler.errors import ProviderError
@@ -167,7 +168,7 @@ class ConsoleApi:
         """One observation, encoded. Encoding is reused while the console is unchanged (comparing two
         consoles costs a tenth of encoding one), and done once when a client's concurrent reads of
         every collection arrive together: the others wait for it and find it equal."""
-        state = dataclasses.replace(self._console.observe(actor), actor=None)
+        state = structs.replace(self._console.observe(actor), actor=None)
         with self._lock:
             last = self._last
             if last is not None and last.console == state:

@@ -18,9 +18,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
+
+from msgspec.structs import replace
 
 from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.model import Console, Operation, OperationStatus

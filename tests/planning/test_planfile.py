@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from msgspec import structs
 
 from reconciler.errors import ReconcilerError
 from reconciler.model import Plan
@@ -103,10 +103,10 @@ def test_hand_edited_changes_break_the_checksum(plan: Plan, tmp_path: Path, monk
 
 
 def test_a_reworded_reason_or_a_moved_declaration_keeps_the_checksum(plan: Plan) -> None:
-    moved = tuple(dataclasses.replace(c, reason="reworded", source=None) for c in reversed(plan.changes))
-    assert dataclasses.replace(plan, changes=moved).checksum == plan.checksum
-    other_site = (dataclasses.replace(plan.changes[-1], site="elsewhere"), *plan.changes[:-1])
-    assert dataclasses.replace(plan, changes=other_site).checksum != plan.checksum
+    moved = tuple(structs.replace(c, reason="reworded", source=None) for c in reversed(plan.changes))
+    assert structs.replace(plan, changes=moved).checksum == plan.checksum
+    other_site = (structs.replace(plan.changes[-1], site="elsewhere"), *plan.changes[:-1])
+    assert structs.replace(plan, changes=other_site).checksum != plan.checksum
 
 
 def test_a_cancel_that_takes_down_more_is_another_change(plan: Plan) -> None:
@@ -114,12 +114,12 @@ def test_a_cancel_that_takes_down_more_is_another_change(plan: Plan) -> None:
     # must not carry over to a cancel that takes focus down too.
     (cancel,) = plan.destructive
     assert dict(cancel.takes_down or {}) == {"talent": "labs"}
-    more = dataclasses.replace(cancel, takes_down={"talent": "labs", "focus": "acme"})
+    more = structs.replace(cancel, takes_down={"talent": "labs", "focus": "acme"})
     assert cancel.deactivation_date is not None
-    later = dataclasses.replace(cancel, deactivation_date=cancel.deactivation_date + dt.timedelta(days=1))
+    later = structs.replace(cancel, deactivation_date=cancel.deactivation_date + dt.timedelta(days=1))
     for changed in (more, later):
         changes = tuple(changed if c is cancel else c for c in plan.changes)
-        assert dataclasses.replace(plan, changes=changes).checksum != plan.checksum
+        assert structs.replace(plan, changes=changes).checksum != plan.checksum
 
 
 def test_the_fingerprint_covers_the_console_not_who_observed_it(seed: dict[str, Any]) -> None:

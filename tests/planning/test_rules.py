@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import msgspec
 import pytest
+from msgspec import structs
 
 from reconciler.model import Plan
 from reconciler.planning import plan_changes
@@ -62,7 +62,7 @@ def test_subscription_mismatch_points_at_the_id_when_the_value_was_not_located(s
     seed["subscriptions"].append(sub("SUB-1", "focus"))
     state = desired(subscriptions=[{"id": "SUB-1", "product": "talent"}])
     unlocated = msgspec.structs.replace(state.subscriptions["SUB-1"], product_origin=None)
-    plan = plan_changes(dataclasses.replace(state, subscriptions={"SUB-1": unlocated}), console(seed))
+    plan = plan_changes(structs.replace(state, subscriptions={"SUB-1": unlocated}), console(seed))
     assert blocked(plan) == [
         (
             "subscription-mismatch",
