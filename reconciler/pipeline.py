@@ -10,8 +10,9 @@ import dataclasses
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
+
+from msgspec import Struct
 
 from reconciler.gc_pause import cycle_collector_paused
 from reconciler.lifetime import keep_until_exit
@@ -23,8 +24,7 @@ from reconciler.secrets import scrub
 from reconciler.terminal import color_enabled
 
 
-@dataclass(frozen=True, slots=True)
-class PlanRun:
+class PlanRun(Struct, frozen=True):
     plan: Plan
     desired: DesiredState
     console: Console

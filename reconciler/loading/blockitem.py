@@ -18,8 +18,9 @@ parser read.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 Position = tuple[int, int]
 ItemPath = tuple[str | int, ...]
@@ -40,8 +41,7 @@ _NOT_BOOLEAN = object()
 _UNSAFE = re.compile(r"[\"'&*!|>`\[\]\t\r\\?]")
 
 
-@dataclass(slots=True)
-class _Entry:
+class _Entry(Struct):
     """One `key: value` of a block mapping: where its key and value start, and what is below it."""
 
     key: Position

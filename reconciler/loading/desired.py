@@ -12,11 +12,11 @@ import functools
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from msgspec import Struct
+from msgspec import field as msgspec_field
 
 from reconciler.errors import ReconcilerError
 from reconciler.loading.yamlfile import DiagnosticsError, YamlDocument, parse_yaml, read_bytes
@@ -38,15 +38,14 @@ SCHEMA = "desired-state.schema.json"
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
-@dataclass(frozen=True)
-class CheckResult:
+class CheckResult(Struct, frozen=True):
     """Every problem of the files read, and the merged state when it was asked for and can be built."""
 
     diagnostics: tuple[Diagnostic, ...]  # sorted
     files: tuple[str, ...]  # display paths, in the order read
     digest: str = ""
     #: how many items the files declare under `sites` and `subscriptions`
-    counts: Mapping[str, int] = field(default_factory=dict)
+    counts: Mapping[str, int] = msgspec_field(default_factory=dict)
     #: the merged desired state (check_desired with `build`); None when an error stops it
     state: DesiredState | None = None
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from reconciler.errors import ReconcilerError
 from reconciler.loading.yamlfile import DiagnosticsError, ValueOrigin, YamlDocument, read_yaml
@@ -25,8 +26,7 @@ DEFAULT_FACTS_DIR = "billing"
 YamlPath = tuple[str | int, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class AccountFact:
+class AccountFact(Struct, frozen=True):
     id: str
     managed_by: str
     partner: str | None
@@ -34,16 +34,14 @@ class AccountFact:
     origin: ValueOrigin
 
 
-@dataclass(frozen=True, slots=True)
-class OrgPeopleFact:
+class OrgPeopleFact(Struct, frozen=True):
     id: str
     admins: frozenset[str]
     members: frozenset[str]
     origin: ValueOrigin
 
 
-@dataclass(frozen=True, slots=True)
-class SubscriptionFact:
+class SubscriptionFact(Struct, frozen=True):
     id: str
     billing_account: str
     product: str
@@ -58,8 +56,7 @@ class SubscriptionFact:
     status_origin: ValueOrigin
 
 
-@dataclass(frozen=True, slots=True)
-class BillingFacts:
+class BillingFacts(Struct, frozen=True):
     accounts: Mapping[str, AccountFact]
     organizations: Mapping[str, OrgPeopleFact]
     site_jira: Mapping[str, tuple[str, ValueOrigin]]

@@ -16,8 +16,9 @@ import functools
 import itertools
 import re
 import threading
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
 
 from reconciler.loading.blockitem import Entries, first_line_position, plain_entries, position_in
 
@@ -34,8 +35,7 @@ _TOP_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)[ \t]*:(?=[ \t\r]|$)")
 _UNSET: Any = object()
 
 
-@dataclass(frozen=True, slots=True)
-class _Span:
+class _Span(Struct, frozen=True):
     """Lines of the text: [start, end) in characters, and the 0-based number of the first line."""
 
     start: int
@@ -46,8 +46,7 @@ class _Span:
 _EVERY = 64  # items between two line-number checkpoints
 
 
-@dataclass(frozen=True, slots=True)
-class _Items:
+class _Items(Struct, frozen=True):
     """Where each item of a block sequence starts, and the line of every 64th item.
 
     Counting the lines of 10,000 items one by one costs more than the lookups a plan makes;

@@ -11,6 +11,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from msgspec import Struct
+
 from reconciler.model import (
     JIRA_UNDECLARED,
     SITE_NAME,
@@ -38,8 +40,7 @@ class Finding:
     org: str | None = field(default=None, kw_only=True)
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(Struct, frozen=True):
     """A site an app can go to: its org, and whether this plan creates it or the console is creating it."""
 
     site: str

@@ -7,18 +7,17 @@ in one org are both blocked), so it runs afterwards over the whole set.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct, structs
 
 from reconciler.model import PREMIUM_APPS, PRODUCT_APPS, Action, Change, DesiredApp, Origin, Subscription
 from reconciler.planning.facts import Facts, Finding, Instance, Target, placement
 from reconciler.planning.sites import create_site_id
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(Struct, frozen=True):
     """An app that desired state puts on a site where it is not yet."""
 
     subscription: Subscription
@@ -123,7 +122,7 @@ def check_one_per_org(facts: Facts, candidates: Sequence[Candidate]) -> list[Can
     for candidate in candidates:
         finding = _one_per_org_finding(candidate, claims, live)
         if finding is not None:
-            candidate = dataclasses.replace(candidate, findings=(*candidate.findings, finding))
+            candidate = structs.replace(candidate, findings=(*candidate.findings, finding))
         checked.append(candidate)
     return checked
 

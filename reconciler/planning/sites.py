@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from reconciler.model import Action, Change, DesiredSite
 from reconciler.planning.facts import Facts, Finding, site_name_problem
 
 
-@dataclass(frozen=True, slots=True)
-class SitePlan:
+class SitePlan(Struct, frozen=True):
     changes: tuple[Change, ...]
     findings: tuple[Finding, ...]
 

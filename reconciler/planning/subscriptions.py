@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+
+from msgspec import Struct
+from msgspec import field as msgspec_field
 
 from reconciler.model import (
     PRODUCT_APPS,
@@ -25,23 +27,21 @@ from reconciler.planning.facts import Facts, Finding, live_placements
 from reconciler.planning.provisions import Candidate, app_candidates
 
 
-@dataclass(frozen=True, slots=True)
-class Note:
+class Note(Struct, frozen=True):
     """A warning, before its position is resolved."""
 
     message: str
     origin: Origin | None
 
 
-@dataclass(slots=True)
-class Draft:
+class Draft(Struct):
     """What the subscriptions call for, gathered while walking them (internal to the planner)."""
 
-    changes: list[Change] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    candidates: list[Candidate] = field(default_factory=list)
-    deferred: list[tuple[DesiredSubscription, Subscription]] = field(default_factory=list)
-    notes: list[Note] = field(default_factory=list)
+    changes: list[Change] = msgspec_field(default_factory=list)
+    findings: list[Finding] = msgspec_field(default_factory=list)
+    candidates: list[Candidate] = msgspec_field(default_factory=list)
+    deferred: list[tuple[DesiredSubscription, Subscription]] = msgspec_field(default_factory=list)
+    notes: list[Note] = msgspec_field(default_factory=list)
 
 
 def plan_subscriptions(facts: Facts) -> Draft:

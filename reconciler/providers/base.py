@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from msgspec import Struct
+
 from reconciler.model import Change, Console, Operation
 
 
@@ -22,8 +24,7 @@ class ProviderSettings:
         return self.url
 
 
-@dataclass(frozen=True, slots=True)
-class Capabilities:
+class Capabilities(Struct, frozen=True):
     """What a provider can do beyond observing.
 
     `writes=False`: the console has no API for changes (the real Atlassian estate), so `execute`

@@ -9,7 +9,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from reconciler.model import DATA_RETENTION, DEACTIVATION_GRACE, Status
 
@@ -22,8 +24,7 @@ def add_years(day: dt.date, years: int = 1) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
-@dataclass(frozen=True, slots=True)
-class Lifecycle:
+class Lifecycle(Struct, frozen=True):
     """The dates and status of one subscription: all the clock looks at."""
 
     subscription: str
@@ -33,8 +34,7 @@ class Lifecycle:
     deactivated_on: dt.date | None
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(Struct, frozen=True):
     """One transition: what happened to which subscription, on which day."""
 
     day: dt.date

@@ -8,7 +8,8 @@ the console refuses a request that breaks a rule, whoever sends it.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from reconciler.errors import ProviderError
 from reconciler.model import PREMIUM_APPS, PREMIUM_PLANS, PRODUCT_APPS, SITE_NAME, App, Status
@@ -17,8 +18,7 @@ SITE_NAME_RULE = "3 to 63 lowercase letters, digits and hyphens, starting and en
 ACTOR_HINT = "act as another user with --actor or RECONCILER_ACTOR"
 
 
-@dataclass(frozen=True, slots=True)
-class SubscriptionRow:
+class SubscriptionRow(Struct, frozen=True):
     id: str
     billing_account: str
     product: str
@@ -29,8 +29,7 @@ class SubscriptionRow:
     deactivated_on: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class SiteRow:
+class SiteRow(Struct, frozen=True):
     name: str
     org: str
     jira: str | None
@@ -207,8 +206,7 @@ def require_one_per_org(db: sqlite3.Connection, target: SiteRow, app: str, sub_i
         raise refuse("one-per-org", message)
 
 
-@dataclass(frozen=True, slots=True)
-class AccountRow:
+class AccountRow(Struct, frozen=True):
     id: str
     managed_by: str
     partner: str | None

@@ -10,15 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import uuid
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from reconciler.model import OperationStatus, Status
 from reconciler.sandbox import rules
 from reconciler.sandbox.lifecycle import add_years, renew_until
 
 
-@dataclass(frozen=True, slots=True)
-class Clock:
+class Clock(Struct, frozen=True):
     """The two times a write needs: wall time (operation delays) and the console's date (terms)."""
 
     wall: float
@@ -36,8 +36,7 @@ def subject(
     return (subscription, app, site, org)
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(Struct, frozen=True):
     """The operation that answers a request, and whether the request changed anything."""
 
     operation: str
