@@ -43,14 +43,15 @@ class _Span(Struct, frozen=True):
     line: int
 
 
-_EVERY = 64  # items between two line-number checkpoints
+_EVERY = 8  # items between two line-number checkpoints
 
 
 class _Items(Struct, frozen=True):
-    """Where each item of a block sequence starts, and the line of every 64th item.
+    """Where each item of a block sequence starts, and the line of every 8th item.
 
     Counting the lines of 10,000 items one by one costs more than the lookups a plan makes;
-    an item's line is its checkpoint's line plus the newlines of at most 63 items.
+    an item's line is its checkpoint's line plus the newlines of at most 7 items (counting
+    those of up to 63, as once, cost a big plan more than all its checkpoints).
     """
 
     starts: tuple[int, ...]

@@ -283,6 +283,10 @@ def _loads(text: str, duplicates: yaml_rs.DuplicateKeyPolicy) -> Any:
 
 def reread(text: str) -> Any:
     """The data of a text `parse_yaml` already read (the last of repeated keys wins, as there)."""
+    if "*" not in text:  # no alias to replay: the replay limit would only slow the parser down
+        return yaml_rs.loads(
+            text, parse_datetime=False, duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.LastWins
+        )
     return _loads(text, yaml_rs.DuplicateKeyPolicy.LastWins)
 
 
