@@ -112,12 +112,12 @@ def change_title(change: Change) -> str:
 
 def _changes(changes: Iterable[Change], color: bool) -> str:
     changes = tuple(changes)
+    titles = [change_title(c) for c in changes]
     # Locations start in one column, after the longest title, so the eye can run down them.
-    column = max((len(change_title(c)) for c in changes), default=0) + 2
+    column = max(map(len, titles), default=0) + 2
     lines = []
-    for change in changes:
+    for change, title in zip(changes, titles, strict=True):
         sign = _SIGN[change.action]
-        title = change_title(change)
         where = paint(_where(change.source), "dim", color)
         lines.append(f"  {paint(sign, _COLOR[sign], color)} {title.ljust(column)}{where}")
         lines.extend(_wrapped(change.reason))
