@@ -120,7 +120,12 @@ def _new_site_names(doc: YamlDocument) -> Iterator[Diagnostic]:
 def _apps_in_product(doc: YamlDocument) -> Iterator[Diagnostic]:
     for index, subscription in items(doc, "subscriptions"):
         product, apps = subscription.get("product"), subscription.get("apps")
-        if not isinstance(product, str) or product not in PRODUCT_APPS or not isinstance(apps, dict):
+        # One set test settles a subscription whose apps are all its product's (nearly every one).
+        if (
+            not isinstance(product, str)
+            or not isinstance(apps, dict)
+            or _FOREIGN.get(product, _NONE).isdisjoint(apps)
+        ):
             continue
         allowed = PRODUCT_APPS[product]
         for app in apps:
@@ -138,3 +143,6 @@ def _apps(apps: Sequence[str]) -> str:
 
 
 _ALL_APPS = frozenset(app for apps in PRODUCT_APPS.values() for app in apps)
+#: per product, the apps of other products (the ones a subscription of it may not declare)
+_FOREIGN = {product: _ALL_APPS - set(apps) for product, apps in PRODUCT_APPS.items()}
+_NONE: frozenset[str] = frozenset()
