@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
+from reconciler.model import Organization
 from reconciler.sandbox import SandboxConsole
+from reconciler.sandbox.seed import SeedUser
+from reconciler.sandbox.seedfile import example_seed
 from tests.sandbox.consoles import ALICE, DANA
 
 
@@ -40,3 +46,25 @@ def test_an_unchanged_database_is_not_read_twice(console: SandboxConsole) -> Non
     assert second.subscriptions is first.subscriptions
     console.advance(0)
     assert console.observe(ALICE).subscriptions is not first.subscriptions
+
+
+def test_each_orgs_admins_and_members_are_read_whatever_the_emails_hold(tmp_path: Path) -> None:
+    """The people of each org, read a row per org: orgs that share their people share one set,
+    an org without members has none, and an email with a NUL in it (the separator SQLite joins
+    an org's emails with) is still one email."""
+    base = example_seed()
+    odd = "odd\0mail@acme.example"
+    users = (*base.users, SeedUser("x@acme.example"), SeedUser(odd), SeedUser("y@acme.example"))
+    orgs = (
+        Organization("org-a", "A", frozenset({"x@acme.example", "y@acme.example"}), frozenset()),
+        Organization("org-b", "B", frozenset({"y@acme.example", "x@acme.example"}), frozenset({odd})),
+        Organization("org-c", "C", frozenset({odd, "x@acme.example"}), frozenset({"y@acme.example"})),
+    )
+    seed = dataclasses.replace(base, users=users, organizations=(*base.organizations, *orgs))
+    with SandboxConsole.create(tmp_path / "people.db", seed) as console:
+        state = console.observe(None)
+    for org in (*base.organizations, *orgs):
+        read = state.organizations[org.id]
+        assert (read.admins, read.members) == (org.admins, org.members), org.id
+    assert state.organizations["org-a"].admins is state.organizations["org-b"].admins
+    assert state.organizations["org-a"].members is state.organizations["org-a"].members == frozenset()
