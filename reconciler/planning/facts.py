@@ -95,18 +95,17 @@ class Facts:
         percent of a big estate), so only their instances are gathered, in one pass over the console.
         """
         index: dict[tuple[str, str], list[Instance]] = defaultdict(list)
-        sites = self.console.sites
-        deleted = Status.DELETED
+        # The sites in those orgs, by name: then each app of each subscription costs one lookup.
+        org_of: dict[str | None, str] = {n: s.org for n, s in self.console.sites.items() if s.org in orgs}
+        deleted = Status.DELETED.value
         new = tuple.__new__  # Instance(sub, site) without the NamedTuple's Python-level __new__
         for sub in self.console.subscriptions.values():
             if sub.status == deleted:
                 continue
             for app, site in (live_placements(sub) if sub.pending else sub.apps).items():
-                if site is None:
-                    continue
-                live_site = sites.get(site)
-                if live_site is not None and live_site.org in orgs:
-                    index[(live_site.org, app)].append(new(Instance, (sub.id, site)))
+                org = org_of.get(site)  # None: not on a site of those orgs, or on no site at all
+                if org is not None:
+                    index[(org, app)].append(new(Instance, (sub.id, site)))
         return index
 
     def org_of(self, site: str) -> str | None:
