@@ -11,6 +11,7 @@ import contextlib
 import os
 import signal
 import sys
+from collections.abc import Callable
 from types import FrameType
 from typing import NoReturn
 
@@ -35,6 +36,18 @@ def install_early_handlers() -> None:
     """SIGINT and SIGTERM raise KeyboardInterrupt (once); called before anything else is imported."""
     for number in _SIGNALS:
         signal.signal(number, _raise_once)
+    sys.unraisablehook = _unraisable
+
+
+def _unraisable(
+    unraisable: sys.UnraisableHookArgs, default: Callable[..., object] = sys.unraisablehook
+) -> None:
+    """A signal's KeyboardInterrupt raised where Python cannot raise it (a weakref callback, such as
+    the import system's module locks, or a `__del__`) is only printed, and the command would go on
+    as if no signal came: it ends the process instead, with its one line and 130."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and _state["interrupted"]:
+        interrupted_exit()
+    default(unraisable)
 
 
 def was_interrupted() -> bool:

@@ -189,3 +189,37 @@ def test_a_signal_wrapped_by_an_import_is_still_one_line_and_130(where: str, sig
         timeout=60,
     )
     assert (done.returncode, done.stderr) == (130, "interrupted\n")
+
+
+SWALLOWED = """
+import os, signal, time, weakref
+import reconciler.__main__ as entry
+
+
+class Thing:
+    pass
+
+
+def come_to_an_end(*args):
+    thing = Thing()
+    # What the import system's module locks do: a weakref callback, whose exception Python only prints.
+    ref = weakref.ref(thing, lambda _: os.kill(os.getpid(), signal.{sig}))
+    del thing
+    time.sleep(30)  # a command that goes on, had the signal been swallowed
+
+
+entry.main = come_to_an_end
+entry.run()
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_signal_inside_a_weakref_callback_is_still_one_line_and_130(sig: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SWALLOWED.replace("{sig}", sig)],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (130, "interrupted\n")
