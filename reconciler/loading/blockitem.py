@@ -106,7 +106,7 @@ def _mapping(chunk: str, first_line: int) -> dict[str, _Entry] | None:
             if not line.strip() or (number and line.lstrip().startswith("#")):
                 continue  # a blank line, or a comment line (nothing in a plain item can make it content)
             return None
-        indent, dash, name, value = found.group("indent", "dash", "key", "value")
+        indent, dash, name, value = found.group(1, 2, 3, 4)  # by number: faster than by name
         if (dash is not None) != (number == 0):
             return None  # one `- ` opens the item; a nested sequence is not plain here
         column = len(indent) + (2 if dash else 0)
@@ -126,7 +126,7 @@ def _mapping(chunk: str, first_line: int) -> dict[str, _Entry] | None:
         if name in entries:
             return None  # a repeated key: the parser's account wins
         line_number = first_line + number + 1
-        at = (line_number, found.start("value") + 1) if value is not None else None
+        at = (line_number, found.start(4) + 1) if value is not None else None
         entries[name] = _Entry((line_number, column + 1), at, value, {})
     return root
 
