@@ -62,14 +62,15 @@ def _people(db: sqlite3.Connection, role: str, groups: _Groups) -> dict[str, fro
     one string, split once. An org whose string does not split back into as many emails as it
     has (an email with a NUL in it) is read row by row."""
     people: dict[str, frozenset[str]] = {}
-    split: dict[str, frozenset[str]] = {}
+    #: by (count, string): a string splits into its count of emails only when none has a NUL
+    split: dict[tuple[int, str], frozenset[str]] = {}
     query = "SELECT org, count(*), group_concat(email, char(0)) FROM org_users WHERE role = ? GROUP BY org"
     for org, count, joined in db.execute(query, (role,)).fetchall():
-        group = split.get(joined)
+        group = split.get((count, joined))
         if group is None:
             emails = tuple(joined.split("\0"))
             if len(emails) == count:
-                group = split[joined] = groups[emails]
+                group = split[(count, joined)] = groups[emails]
             else:
                 rows = db.execute("SELECT email FROM org_users WHERE org = ? AND role = ?", (org, role))
                 group = groups[tuple(email for (email,) in rows)]

@@ -53,12 +53,15 @@ def test_each_orgs_admins_and_members_are_read_whatever_the_emails_hold(tmp_path
     an org without members has none, and an email with a NUL in it (the separator SQLite joins
     an org's emails with) is still one email."""
     base = example_seed()
-    odd = "odd\0mail@acme.example"
-    users = (*base.users, SeedUser("x@acme.example"), SeedUser(odd), SeedUser("y@acme.example"))
+    odd, x, y = "odd\0mail@acme.example", "x@acme.example", "y@acme.example"
+    # one email whose text is two others' joined as SQLite joins them
+    two_in_one = "x@acme.example\0y@acme.example"
+    users = (*base.users, *(SeedUser(email) for email in (x, odd, y, two_in_one)))
     orgs = (
-        Organization("org-a", "A", frozenset({"x@acme.example", "y@acme.example"}), frozenset()),
-        Organization("org-b", "B", frozenset({"y@acme.example", "x@acme.example"}), frozenset({odd})),
-        Organization("org-c", "C", frozenset({odd, "x@acme.example"}), frozenset({"y@acme.example"})),
+        Organization("org-a", "A", frozenset({x, y}), frozenset()),
+        Organization("org-b", "B", frozenset({y, x}), frozenset({odd})),
+        Organization("org-c", "C", frozenset({odd, x}), frozenset({y})),
+        Organization("org-d", "D", frozenset({two_in_one}), frozenset({x, y})),
     )
     seed = dataclasses.replace(base, users=users, organizations=(*base.organizations, *orgs))
     with SandboxConsole.create(tmp_path / "people.db", seed) as console:
