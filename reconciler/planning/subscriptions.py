@@ -53,9 +53,10 @@ def plan_subscriptions(facts: Facts) -> Draft:
 
 
 def _unsettled(declared: Mapping[str, DesiredSubscription], live: Mapping[str, Subscription]) -> list[str]:
-    """The ids of the subscriptions `_plan_one` has something to say about. Nearly all of a big estate are
-    active in the console as declared, with every app on its declared site: for those it would
-    find no mismatch and no app to provision, so they are settled here with a few lookups each."""
+    """The ids of the subscriptions `_plan_one` has something to say about. Nearly all of a big
+    estate are active in the console as declared, with every app on its declared site: for those
+    it would find no mismatch and no app to provision, so they are settled here with a few
+    lookups each."""
     active, cancelled, carried_by = Status.ACTIVE.value, Status.CANCELLED.value, PRODUCT_APPS.get
     left = []
     for sub_id, sub in declared.items():
