@@ -6,9 +6,10 @@ The ideal is provisions x latency / parallelism (1,000 x 50 ms / 16 = 3.125 s): 
 request, and nothing but the latency costs time. The script prints the median wall time of the whole
 `reconciler apply` command, that ideal, their ratio, and where the rest goes: the execution alone
 (what apply's summary line reports), the same requests sent straight through the http provider
-from a thread pool (the floor set by the wire, the server and the console), `reconciler plan` over
-the same server (start-up, one observation, planning), the interpreter's start-up, and the CPU
-seconds the apply and server processes used.
+from a thread pool (the floor set by the wire, the server and the console) with the CPU per request
+of each side there (start-ups left out: `--latency 0 --parallelism 1` gives the cost of a request
+alone), `reconciler plan` over the same server (start-up, one observation, planning), the
+interpreter's start-up, and the CPU seconds the apply and server processes used.
 
 Each run starts from a fresh copy of the console (1,000 active Focus subscriptions, each in its own
 org with a Jira Premium site, none provisioned; the sandbox's provisioning delay is 0, so a provision
@@ -151,9 +152,10 @@ def one_run(root: Path, pristine: Path, args: argparse.Namespace) -> dict[str, f
     }
 
 
-def provider_alone(root: Path, pristine: Path, args: argparse.Namespace) -> float:
+def provider_alone(root: Path, pristine: Path, args: argparse.Namespace) -> dict[str, float]:
     """The same provisions sent straight through the http provider from a thread pool: the floor
-    that the wire, the server and the console set, without apply's planning, journal or progress."""
+    that the wire, the server and the console set, without apply's planning, journal or progress.
+    Its wall, and the CPU per request of this process and of the server, start-ups left out."""
     for leftover in root.glob("console.db*"):
         leftover.unlink()
     shutil.copy(pristine, root / "console.db")
@@ -165,13 +167,27 @@ def provider_alone(root: Path, pristine: Path, args: argparse.Namespace) -> floa
         for i in range(args.provisions)
     ]  # fmt: skip
     try:
+        provider.console_id()  # both sides warm: imports done, a connection open
+        server_before, client_before = process_cpu(server.process.pid), time.process_time()
         started = time.perf_counter()
         with ThreadPoolExecutor(args.parallelism) as pool:
             list(pool.map(lambda change: provider.execute(change, f"bench-{change.id}"), changes))
-        return time.perf_counter() - started
+        wall = time.perf_counter() - started
+        client, server_cpu = (
+            time.process_time() - client_before,
+            process_cpu(server.process.pid) - server_before,
+        )
+        per_request = 1000 / args.provisions
+        return {"wall": wall, "client_ms": client * per_request, "server_ms": server_cpu * per_request}
     finally:
         provider.close()
         server.stop()
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_up() -> float:
@@ -180,13 +196,14 @@ def start_up() -> float:
     return time.perf_counter() - started
 
 
-def measure(args: argparse.Namespace) -> tuple[list[dict[str, float]], float, float]:
+def measure(args: argparse.Namespace) -> tuple[list[dict[str, float]], dict[str, float], float]:
     """args.runs runs of the whole apply, then the provider alone and the start-up: (runs, floor, boot)."""
     with tempfile.TemporaryDirectory(prefix="http-apply-") as tmp:
         root = Path(tmp)
         pristine = prepare(root, args.provisions)
         runs = [one_run(root, pristine, args) for _ in range(args.runs)]
-        floor = statistics.median(provider_alone(root, pristine, args) for _ in range(args.runs))
+        alone = [provider_alone(root, pristine, args) for _ in range(args.runs)]
+        floor = {key: statistics.median(one[key] for one in alone) for key in alone[0]}
         boot = statistics.median(start_up() for _ in range(3))
     return runs, floor, boot
 
@@ -229,11 +246,18 @@ def main() -> None:
     print(
         f"  ideal             {ideal:6.3f} s   ({args.provisions} x {args.latency:g} ms / {args.parallelism})"
     )
-    print(f"  ratio             {wall / ideal:6.2f}x")
+
+    def times(seconds: float) -> str:  # at --latency 0 there is no ideal to compare with
+        return f"{seconds / ideal:.2f}x" if ideal else "-"
+
+    print(f"  ratio             {times(wall):>6}")
     print("where the time goes (medians):")
-    print(f"  execution         {execution:6.2f} s   ({execution / ideal:.2f}x the ideal; apply's own count)")
+    print(f"  execution         {execution:6.2f} s   ({times(execution)} the ideal; apply's own count)")
+    alone = floor["wall"]
+    print(f"  provider alone    {alone:6.2f} s   ({times(alone)} the ideal; the same requests, no apply)")
     print(
-        f"  provider alone    {floor:6.2f} s   ({floor / ideal:.2f}x the ideal; the same requests, no apply)"
+        f"  CPU per request   {floor['client_ms']:6.2f} ms client, {floor['server_ms']:.2f} ms server"
+        "   (provider alone, start-ups left out)"
     )
     print(f"  everything else   {wall - execution:6.2f} s   (start-up, lock, re-plan, verify, summary)")
     print(f"  plan over HTTP    {plan:6.2f} s   (start-up + one observation + planning)")
