@@ -250,7 +250,7 @@ def main() -> None:
     def times(seconds: float) -> str:  # at --latency 0 there is no ideal to compare with
         return f"{seconds / ideal:.2f}x" if ideal else "-"
 
-    print(f"  ratio             {times(wall):>6}")
+    print(f"  ratio             {times(wall):>7}")
     print("where the time goes (medians):")
     print(f"  execution         {execution:6.2f} s   ({times(execution)} the ideal; apply's own count)")
     alone = floor["wall"]
