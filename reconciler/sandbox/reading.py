@@ -47,35 +47,17 @@ def _billing_accounts(db: sqlite3.Connection) -> dict[str, BillingAccount]:
 
 
 def _organizations(db: sqlite3.Connection) -> dict[str, Organization]:
+    admins: defaultdict[str, list[str]] = defaultdict(list)
+    for org, email in db.execute("SELECT org, email FROM org_users WHERE role = 'admin'").fetchall():
+        admins[org].append(email)
+    members: defaultdict[str, list[str]] = defaultdict(list)
+    for org, email in db.execute("SELECT org, email FROM org_users WHERE role = 'member'").fetchall():
+        members[org].append(email)
     groups = _Groups()
-    admins, members = _people(db, "admin", groups), _people(db, "member", groups)
-    nobody = groups[()]
     return {
-        org: Organization(org, name, admins.get(org, nobody), members.get(org, nobody))
+        org: Organization(org, name, groups[tuple(admins[org])], groups[tuple(members[org])])
         for org, name in db.execute("SELECT id, name FROM organizations ORDER BY id").fetchall()
     }
-
-
-def _people(db: sqlite3.Connection, role: str, groups: _Groups) -> dict[str, frozenset[str]]:
-    """Each org's users in `role`. SQLite joins each org's emails into one string, NUL between
-    them, so Python reads a row per org, not per user, and orgs that share their people share
-    one string, split once. An org whose string does not split back into as many emails as it
-    has (an email with a NUL in it) is read row by row."""
-    people: dict[str, frozenset[str]] = {}
-    #: by (count, string): a string splits into its count of emails only when none has a NUL
-    split: dict[tuple[int, str], frozenset[str]] = {}
-    query = "SELECT org, count(*), group_concat(email, char(0)) FROM org_users WHERE role = ? GROUP BY org"
-    for org, count, joined in db.execute(query, (role,)).fetchall():
-        group = split.get((count, joined))
-        if group is None:
-            emails = tuple(joined.split("\0"))
-            if len(emails) == count:
-                group = split[(count, joined)] = groups[emails]
-            else:
-                rows = db.execute("SELECT email FROM org_users WHERE org = ? AND role = ?", (org, role))
-                group = groups[tuple(email for (email,) in rows)]
-        people[org] = group
-    return people
 
 
 class _Groups(dict[tuple[str, ...], frozenset[str]]):

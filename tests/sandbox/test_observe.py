@@ -49,12 +49,11 @@ def test_an_unchanged_database_is_not_read_twice(console: SandboxConsole) -> Non
 
 
 def test_each_orgs_admins_and_members_are_read_whatever_the_emails_hold(tmp_path: Path) -> None:
-    """The people of each org, read a row per org: orgs that share their people share one set,
-    an org without members has none, and an email with a NUL in it (the separator SQLite joins
-    an org's emails with) is still one email."""
+    """The people of each org: orgs that share their people share one set, an org without
+    members has none, and an email with a NUL in it, or whose text is two others' joined by one,
+    is still one email."""
     base = example_seed()
     odd, x, y = "odd\0mail@acme.example", "x@acme.example", "y@acme.example"
-    # one email whose text is two others' joined as SQLite joins them
     two_in_one = "x@acme.example\0y@acme.example"
     users = (*base.users, *(SeedUser(email) for email in (x, odd, y, two_in_one)))
     orgs = (
