@@ -277,11 +277,6 @@ _FAILED: Any = object()
 
 
 def _loads(text: str, duplicates: yaml_rs.DuplicateKeyPolicy) -> Any:
-    if "*" not in text:
-        # No alias to replay (only `*name` makes one), so no replay limit to keep: the parser
-        # takes half as long again with the limit set, whatever the text (0.5 s of a
-        # 100,000-subscription plan).
-        return yaml_rs.loads(text, parse_datetime=False, duplicate_key_policy=duplicates)
     replays = yaml_rs.AliasLimits(max_total_replayed_events=MAX_ALIAS_EVENTS)
     return yaml_rs.loads(text, parse_datetime=False, alias_limits=replays, duplicate_key_policy=duplicates)
 
