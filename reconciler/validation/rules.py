@@ -50,20 +50,23 @@ class CrossFileChecks:
 
 def items(doc: YamlDocument, section: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """(index, item) of each mapping item of a top-level list; nothing when the shape is wrong."""
+    for index, item in enumerate(_section(doc, section)):
+        if isinstance(item, dict):
+            yield index, item
+
+
+def _section(doc: YamlDocument, section: str) -> list[Any]:
+    """The top-level list `section`, or [] when the shape is wrong."""
     data = doc.data
     values = data.get(section) if isinstance(data, dict) else None
-    if isinstance(values, list):
-        for index, item in enumerate(values):
-            if isinstance(item, dict):
-                yield index, item
+    return values if isinstance(values, list) else []
 
 
 def _names(doc: YamlDocument, section: str, field: str) -> list[str | None]:
     """The string `field` of each item of `section`, by the item's index (None: not a string)."""
-    data = doc.data
-    values = data.get(section) if isinstance(data, dict) else None
-    if not isinstance(values, list):
-        return []
+    values = _section(doc, section)
+    if doc.accepted:  # the schema requires the field, a string, in every item
+        return [item[field] for item in values]
     found = [item.get(field) if isinstance(item, dict) else None for item in values]
     return [name if isinstance(name, str) else None for name in found]
 
@@ -118,15 +121,16 @@ def _new_site_names(doc: YamlDocument) -> Iterator[Diagnostic]:
 
 
 def _apps_in_product(doc: YamlDocument) -> Iterator[Diagnostic]:
-    for index, subscription in items(doc, "subscriptions"):
-        product, apps = subscription.get("product"), subscription.get("apps")
-        # One set test settles a subscription whose apps are all its product's (nearly every one).
-        if (
-            not isinstance(product, str)
-            or not isinstance(apps, dict)
-            or _FOREIGN.get(product, _NONE).isdisjoint(apps)
-        ):
+    # A loop over the list, not over items(): one generator step per subscription costs more
+    # than the set test that settles nearly every one.
+    for index, subscription in enumerate(_section(doc, "subscriptions")):
+        if not isinstance(subscription, dict):
             continue
+        product, apps = subscription.get("product"), subscription.get("apps")
+        if not isinstance(product, str) or not isinstance(apps, dict):
+            continue
+        if _FOREIGN.get(product, _NONE).isdisjoint(apps):
+            continue  # every app is its product's (or the product is unknown: the schema says so)
         allowed = PRODUCT_APPS[product]
         for app in apps:
             if app in _ALL_APPS and app not in allowed:
