@@ -2,7 +2,7 @@
 
 The standard library keeps them in an `email` message, made for mail: building one and looking a
 name up in it cost more than the rest of reading a request's or an answer's head. The console's
-server (sandbox/httphead.py) and the http provider (providers/http/answers.py) each read lines
+server (sandbox/httphead.py) and the http provider (providers/http/responses.py) each read lines
 into these, each as strictly as its side should.
 """
 
