@@ -28,15 +28,17 @@ ItemPath = tuple[str | int, ...]
 _WORD = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 _SCALAR = r"[A-Za-z0-9_][A-Za-z0-9_.@/+-]*(?: +[A-Za-z0-9_.@/+-]+)*"
 #: `[- ]key:` then nothing, a plain scalar, or a one-line flow mapping of plain scalars.
-_LINE = re.compile(
+_ENTRY = (
     rf"(?P<indent> *)(?P<dash>- )?(?P<key>{_WORD}):"
-    rf"(?: +(?P<value>{_SCALAR}|\{{ *{_WORD}: +{_SCALAR}(?: *, *{_WORD}: +{_SCALAR})* *\}}))?"
+    rf"(?:(?P<gap> +)(?P<value>{_SCALAR}|\{{ *{_WORD}: +{_SCALAR}(?: *, *{_WORD}: +{_SCALAR})* *\}}))?"
     r"(?: +#.*)? *"  # a comment after a space, or trailing spaces
 )
+_LINE = re.compile(_ENTRY)
+#: Any line of a plain item: an entry, or a blank or comment line (whose groups are all empty).
+_LINES = re.compile(rf"^(?:{_ENTRY}| *(?:#.*)?)$", re.MULTILINE)
 _PAIR = re.compile(rf"({_WORD}): +({_SCALAR})")
 #: The booleans of YAML 1.2's core schema, as desired state writes them (`create: true`).
 _BOOLEANS = {"true": True, "false": False}
-_NOT_BOOLEAN = object()
 #: Characters that may change what a line means; an item with any of them is composed instead.
 _UNSAFE = re.compile(r"[\"'&*!|>`\[\]\t\r\\?]")
 
@@ -84,10 +86,14 @@ def plain_entries(chunk: str, first_line: int, item: Any) -> Entries | None:
     values of one item reads its lines once."""
     if _UNSAFE.search(chunk) or not isinstance(item, dict):
         return None
-    root = _mapping(chunk, first_line)
-    if root is None or not _agrees(root, item):
+    read = _mapping(chunk, first_line)
+    if read is None:
         return None
-    return root
+    entries, data = read
+    # What the lines say, compared with what the parser read in one comparison in C: the same keys,
+    # the same plain strings and booleans, nested alike. A number, a null or another spelling of a
+    # boolean is text here and not there, so it never compares equal.
+    return entries if data == item else None
 
 
 def position_in(entries: Entries, item: dict[str, Any], path: ItemPath, key: bool) -> Position | None:
@@ -95,62 +101,60 @@ def position_in(entries: Entries, item: dict[str, Any], path: ItemPath, key: boo
     return _find(entries, item, path, key)
 
 
-def _mapping(chunk: str, first_line: int) -> dict[str, _Entry] | None:
-    """The item's entries, nested by indentation; None for any line that is not plain."""
-    root: dict[str, _Entry] = {}
-    stack: list[tuple[int, dict[str, _Entry]]] = []  # (indent, mapping) from the item down
-    fullmatch = _LINE.fullmatch
-    for number, line in enumerate(chunk.split("\n")):
-        found = fullmatch(line)
-        if found is None:
-            if not line.strip() or (number and line.lstrip().startswith("#")):
-                continue  # a blank line, or a comment line (nothing in a plain item can make it content)
-            return None
-        indent, dash, name, value = found.group(1, 2, 3, 4)  # by number: faster than by name
-        if (dash is not None) != (number == 0):
+def _mapping(chunk: str, first_line: int) -> tuple[Entries, dict[str, Any]] | None:
+    """The item's entries nested by indentation, and the data they spell; None for any line that
+    is not plain.
+
+    One pattern over the whole chunk finds every line (an entry, a blank or a comment line): a
+    line it cannot read is skipped by the search, so fewer matches than lines means "not plain".
+    """
+    root: Entries = {}
+    data: dict[str, Any] = {}
+    # (indent, entries, data) from the item down
+    stack: list[tuple[int, Entries, dict[str, Any]]] = []
+    lines = 0
+    last = ""  # the key of the entry read last (the item's own line sets it)
+    # findall: every line's groups as one tuple, built in C ('' for a group that took no part)
+    for indent, dash, name, gap, value in _LINES.findall(chunk):
+        lines += 1
+        if not name:
+            if lines == 1:
+                return None  # the item's own line is neither blank nor a comment
+            continue  # a blank line, or a comment line (nothing in a plain item can make it content)
+        if bool(dash) != (lines == 1):
             return None  # one `- ` opens the item; a nested sequence is not plain here
-        column = len(indent) + (2 if dash else 0)
-        if number == 0:
-            stack.append((column, root))
+        column = len(indent) + len(dash)
+        if lines == 1:
+            stack.append((column, root, data))
         elif column > stack[-1][0]:
-            above = _last(stack[-1][1])
-            if above is None or above.value is not None or above.below:
+            _, above, above_data = stack[-1]
+            entry = above.get(last)
+            if entry is None or entry.value is not None or entry.below:
                 return None  # deeper than a key that has a value of its own
-            stack.append((column, above.below))
+            below: dict[str, Any] = {}
+            above_data[last] = below
+            stack.append((column, entry.below, below))
         else:
             while stack and stack[-1][0] > column:
                 stack.pop()
             if not stack or stack[-1][0] != column:
                 return None  # an indentation that matches no open mapping
-        entries = stack[-1][1]
+        _, entries, values = stack[-1]
         if name in entries:
             return None  # a repeated key: the parser's account wins
-        line_number = first_line + number + 1
-        at = (line_number, found.start(4) + 1) if value is not None else None
-        entries[name] = _Entry((line_number, column + 1), at, value, {})
-    return root
-
-
-def _last(entries: dict[str, _Entry]) -> _Entry | None:
-    return next(reversed(entries.values()), None)
-
-
-def _agrees(entries: dict[str, _Entry], data: dict[str, Any]) -> bool:
-    """Whether the lines hold the same keys as the parsed mapping, and the same plain strings."""
-    if entries.keys() != data.keys():
-        return False
-    for name, entry in entries.items():
-        value = data[name]
-        if entry.text is None:
-            if not entry.below or not isinstance(value, dict) or not _agrees(entry.below, value):
-                return False
-        elif entry.text.startswith("{"):
-            pairs = dict(_PAIR.findall(entry.text))
-            if not isinstance(value, dict) or pairs != value:
-                return False
-        elif entry.text != value and _BOOLEANS.get(entry.text, _NOT_BOOLEAN) is not value:
-            return False  # a number, a null, another spelling of a boolean: not plain text
-    return True
+        line_number = first_line + lines
+        if value:
+            entries[name] = _Entry(
+                (line_number, column + 1), (line_number, column + len(name) + len(gap) + 2), value, {}
+            )
+            values[name] = dict(_PAIR.findall(value)) if value[0] == "{" else _BOOLEANS.get(value, value)
+        else:
+            entries[name] = _Entry((line_number, column + 1), None, None, {})
+            values[name] = None  # a mapping once lines below it are read, else null
+        last = name
+    if lines != chunk.count("\n") + 1:
+        return None  # a line the pattern could not read
+    return root, data
 
 
 def _find(entries: dict[str, _Entry], data: dict[str, Any], path: ItemPath, key: bool) -> Position | None:

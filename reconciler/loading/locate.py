@@ -19,8 +19,10 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from msgspec import Struct
+from yaml_rs import YAMLDecodeError
 
 from reconciler.loading.blockitem import Entries, first_line_position, plain_entries, position_in
+from reconciler.loading.yamlfile import reread
 
 if TYPE_CHECKING:
     from yaml.nodes import Node
@@ -108,10 +110,6 @@ class Locator:
         if self._data is not _UNSET:
             return self._data[name][index]
         if (name, index) not in self._reread:
-            from yaml_rs import YAMLDecodeError
-
-            from reconciler.loading.yamlfile import reread
-
             try:
                 alone = reread(self._text[span.start : span.end])
             except YAMLDecodeError:
