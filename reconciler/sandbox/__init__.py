@@ -8,7 +8,21 @@ two faces: in process (`reconciler.providers.sandbox`, a client) and over HTTP (
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from reconciler.sandbox.console import SandboxConsole
-from reconciler.sandbox.seed import Seed, SeedUser
+
+if TYPE_CHECKING:
+    from reconciler.sandbox.seed import Seed, SeedUser
 
 __all__ = ["SandboxConsole", "Seed", "SeedUser"]
+
+
+def __getattr__(name: str) -> Any:
+    # A plan only reads a console: the seed's types (two dataclasses, a few ms to build at import)
+    # are loaded when a console is created from one.
+    if name in ("Seed", "SeedUser"):
+        from reconciler.sandbox import seed
+
+        return getattr(seed, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from msgspec.structs import replace
 
@@ -40,7 +41,9 @@ from reconciler.sandbox.database import (
 )
 from reconciler.sandbox.lifecycle import Event, Lifecycle, transitions
 from reconciler.sandbox.reading import read_console, read_meta
-from reconciler.sandbox.seed import MAX_PROVISIONING_DELAY, Seed
+
+if TYPE_CHECKING:
+    from reconciler.sandbox.seed import Seed
 
 #: Overrides the seed's provisioning delay (seconds) for the process that sets it.
 ENV_DELAY = "RECONCILER_SANDBOX_DELAY"
@@ -54,6 +57,8 @@ def delay_from_env() -> float | None:
     text = os.environ.get(ENV_DELAY)
     if text is None or text.strip() == "":
         return None
+    from reconciler.sandbox.seed import MAX_PROVISIONING_DELAY
+
     try:
         delay = float(text)
     except ValueError:

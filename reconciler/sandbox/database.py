@@ -16,10 +16,13 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.errors import ReconcilerError
 from reconciler.model import Subscription
-from reconciler.sandbox.seed import Seed
+
+if TYPE_CHECKING:
+    from reconciler.sandbox.seed import Seed
 
 #: Written into `meta` so a sandbox database is recognised (and a future layout can be told apart).
 #: 2: users keep the SHA-256 of their token, never the token itself.

@@ -7,11 +7,14 @@ console shipped in the package is created there, and the user is told so.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.errors import ReconcilerError
 from reconciler.sandbox.console import SandboxConsole
-from reconciler.sandbox.seed import Seed
 from reconciler.terminal import info
+
+if TYPE_CHECKING:
+    from reconciler.sandbox.seed import Seed
 
 SCHEME = "sandbox"
 URL_HINT = "use sandbox:PATH, e.g. sandbox:.reconciler/sandbox.db"
