@@ -239,6 +239,12 @@ class ChangeRunner:
         self._journal_finish(change, attempt_id, AttemptOutcome.INTERRUPTED, "interrupted", detail)
         return self._result(change, ChangeOutcome.INTERRUPTED, number - 1, started, None)
 
+    def may_have_been_sent(self, change_id: str) -> bool:
+        """Whether the change has an attempt journaled as started and not finished: its request
+        may have gone out (an attempt is journaled before its request, its outcome after)."""
+        with self._lock:
+            return change_id in self._in_flight
+
     def record_skip(self, change: Change, reason: str) -> ChangeResult:
         key = idempotency_key(self.run_id, self.plan_checksum, change.id)
         attempt_id = self._journal_start(change, key, 1)

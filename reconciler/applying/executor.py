@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from reconciler.applying.attempts import ChangeRunner
 from reconciler.applying.outcomes import ChangeOutcome, ChangeResult
+from reconciler.errors import ReconcilerError
 from reconciler.model import Change
 
 #: How long in-flight changes get to return after a stop, before they are journaled as interrupted.
@@ -93,7 +94,9 @@ class _Workers:
         while (change := self.jobs.get()) is not None:
             try:
                 result = runner.run(change)
-            except Exception as error:  # e.g. the journal's disk is full: report it, never hang the run
+            except ReconcilerError as error:  # the journal could not be written: its disk is full...
+                result = _journal_failed(runner, change, error)
+            except Exception as error:  # a bug: report it, never hang the run
                 message = f"{type(error).__name__}: {error}"
                 result = ChangeResult(change, ChangeOutcome.FAILED, 1, 0.0, "internal-error", message)
             self.done.put(result)
@@ -101,6 +104,19 @@ class _Workers:
     def close(self) -> None:
         for _ in range(self.size):
             self.jobs.put(None)
+
+
+def _journal_failed(runner: ChangeRunner, change: Change, error: ReconcilerError) -> ChangeResult:
+    """A change the journal failed on, said as the store says it (never as a crash), and whether
+    its request went out: an attempt is journaled before its request and its outcome after."""
+    if runner.may_have_been_sent(change.id):
+        message = (
+            f"its request was sent, but the journal could not record the outcome: {error.message} "
+            "(the next plan shows whether it took effect)"
+        )
+    else:
+        message = f"not sent: the journal could not record the attempt: {error.message}"
+    return ChangeResult(change, ChangeOutcome.FAILED, 1, 0.0, "journal", message)
 
 
 def execute(changes: tuple[Change, ...], runner: ChangeRunner, parallelism: int) -> ExecutionReport:

@@ -7,6 +7,7 @@ produced on demand; the journal is the real SQLite store.
 from __future__ import annotations
 
 import io
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -243,3 +244,48 @@ def test_a_credential_quoted_in_an_error_never_reaches_the_journal(store: StateS
     runner = runner_for(ScriptedConsole({"a": [leaky]}), store, secret="s3cr3t-token")
     execute((change("a"),), runner, parallelism=1)
     assert store.attempts("run-1")[0].error_message == "rejected token *** for alice"
+
+
+def _locked_out(store: StateStore) -> sqlite3.Connection:
+    """Another process's transaction holds the store's write lock, and the store waits no more for
+    it: each of its writes from now on fails, as SQLite fails it. The caller closes the connection."""
+    store._db.execute("PRAGMA busy_timeout = 0")  # type: ignore[attr-defined]
+    path = store.path  # type: ignore[attr-defined]
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+LOCKED = "the state store {} stayed locked by another process: database is locked"
+
+
+def test_a_change_the_journal_cannot_record_is_not_sent_and_says_why(store: StateStore) -> None:
+    other = _locked_out(store)
+    console = ScriptedConsole({})
+    (result,) = execute((change("a"),), runner_for(console, store), parallelism=1).results
+    other.close()
+    assert console.sent == []  # durable before sent: no journal, no request
+    assert (result.outcome, result.error_code) == (ChangeOutcome.FAILED, "journal")
+    assert result.error_message == (
+        f"not sent: the journal could not record the attempt: {LOCKED.format(store.description)}"
+    )
+
+
+def test_an_outcome_the_journal_cannot_record_says_the_request_went_out(store: StateStore) -> None:
+    console = ScriptedConsole({"a": [Operation("op-a", PENDING)]}, {"op-a": [Operation("op-a", SUCCEEDED)]})
+    original, held = console.operation, []
+
+    def poll_once_locked_out(operation_id: str) -> Operation:
+        held.append(_locked_out(store))  # between the journaled attempt and its outcome
+        return original(operation_id)
+
+    console.operation = poll_once_locked_out  # type: ignore[method-assign]
+    (result,) = execute((change("a"),), runner_for(console, store), parallelism=1).results
+    for other in held:
+        other.close()
+    assert [sent for sent, _ in console.sent] == ["a"]
+    assert (result.outcome, result.error_code) == (ChangeOutcome.FAILED, "journal")
+    assert result.error_message == (
+        "its request was sent, but the journal could not record the outcome: "
+        f"{LOCKED.format(store.description)} (the next plan shows whether it took effect)"
+    )
