@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from msgspec import Struct
 
+from reconciler.errors import Interrupted
 from reconciler.gc_pause import cycle_collector_paused
 from reconciler.lifetime import keep_until_exit
 from reconciler.model import Console, DesiredState, Plan
@@ -37,18 +38,23 @@ def make_plan(options: GlobalOptions, paths: Sequence[str], *, fingerprint: bool
 
 @contextmanager
 def planning(
-    options: GlobalOptions, paths: Sequence[str], *, fingerprint: bool = True
+    options: GlobalOptions,
+    paths: Sequence[str],
+    *,
+    fingerprint: bool = True,
+    ahead: ReadAhead | None = None,
 ) -> Iterator[tuple[PlanRun, Provider]]:
     """Load, observe and plan, and keep the provider open for the caller until the block ends.
 
     apply executes and verifies through the provider it planned with, instead of opening another.
     With fingerprint=False the plan's observed_fingerprint is "": for a caller that neither shows
-    nor saves it (hashing the whole console is a third of planning).
+    nor saves it (hashing the whole console is a third of planning). With `ahead`, the desired
+    state read earlier is used (or what reading it raised is raised) where it would be loaded.
     """
     from reconciler.providers import open_provider
 
     with cycle_collector_paused(freeze=True):
-        desired = load(paths)
+        desired = load(paths, ahead)
         provider = open_provider(provider_settings(options, paths))
         try:
             console = provider.observe()
@@ -76,7 +82,28 @@ def provider_settings(options: GlobalOptions, paths: Sequence[str]) -> ProviderS
     return settings
 
 
-def load(paths: Sequence[str]) -> DesiredState:
+@dataclasses.dataclass(frozen=True)
+class ReadAhead:
+    """Desired state read before it is needed, or what reading it raised: held, unreported, until
+    `load` reports it where it would have read the files."""
+
+    outcome: DesiredState | Exception
+
+
+def read_ahead(paths: Sequence[str]) -> ReadAhead:
+    """Read and check the desired state now, printing nothing and raising nothing but a signal's stop."""
+    from reconciler.loading.desired import PLANNED_RULES, load_desired
+
+    try:
+        with cycle_collector_paused(freeze=True):
+            return ReadAhead(load_desired(paths, planned_rules=PLANNED_RULES))
+    except Interrupted:
+        raise
+    except Exception as error:
+        return ReadAhead(error)
+
+
+def load(paths: Sequence[str], ahead: ReadAhead | None = None) -> DesiredState:
     """Desired state; when invalid, every diagnostic goes to stderr before the error propagates.
 
     A file that breaks only rules the planner reports (a new site's name, an app outside its
@@ -85,7 +112,11 @@ def load(paths: Sequence[str]) -> DesiredState:
     from reconciler.loading.desired import PLANNED_RULES, InvalidDesiredState, load_desired
 
     try:
-        return load_desired(paths, planned_rules=PLANNED_RULES)
+        if ahead is None:
+            return load_desired(paths, planned_rules=PLANNED_RULES)
+        if isinstance(ahead.outcome, Exception):
+            raise ahead.outcome
+        return ahead.outcome
     except InvalidDesiredState as exc:
         from reconciler.rendering.diagnostics import render_diagnostics
 

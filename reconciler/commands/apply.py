@@ -34,11 +34,11 @@ from reconciler.applying.verify import Verification, verify
 from reconciler.errors import EXIT_OK, EXIT_WAITING, Interrupted, ReconcilerError
 from reconciler.model import DesiredState, Plan
 from reconciler.options import DEFAULT_PATHS, GlobalOptions
-from reconciler.pipeline import PlanRun, planning, public_provider
+from reconciler.pipeline import PlanRun, ReadAhead, planning, public_provider, read_ahead
 from reconciler.planning import plan_changes
 from reconciler.planning.fingerprint import observed_fingerprint
 from reconciler.providers.base import Provider
-from reconciler.providers.registry import lock_name
+from reconciler.providers.registry import ask_lock_name
 from reconciler.secrets import scrub
 from reconciler.store import LockRecord, NewRun, RunOutcome, StateStore, format_time, open_store
 from reconciler.store.identity import ci_commit, owner_of_this_process
@@ -124,7 +124,11 @@ class Apply:
         # One lock per console, named the way plans name it: without any credential.
         self.provider_name = public_provider(request.options)
         # ...and taken on the console however it is reached: by the identity it states, else by its URL.
-        self.lock_name = lock_name(request.options.provider_settings(), self.provider_name)
+        answer = ask_lock_name(request.options.provider_settings(), self.provider_name)
+        # While the console answers, the desired state is read and checked. Nothing of it is shown
+        # or sent before the lock is held: planning reports it then, as if it read the files then.
+        self.ahead: ReadAhead | None = read_ahead(request.paths)
+        self.lock_name = answer.wait()
 
     def run(self) -> int:
         held = self._lock()
@@ -174,6 +178,7 @@ class Apply:
         timeout = self.request.lock_timeout
 
         def waiting(holder: LockRecord) -> None:
+            self.ahead = None  # the files may change while apply waits: they are read once it holds the lock
             info(
                 f"waiting up to {format_seconds(timeout)} for the lock on {holder.name}, held by "
                 f"{holder.owner} (run {holder.run_id}) since {format_time(holder.acquired)}"
@@ -204,7 +209,10 @@ class Apply:
         request = self.request
         # One provider for planning, executing and verifying: opened once, its connections warm.
         # apply compares checksums and changes, never the observed fingerprint: it is not computed.
-        with planning(request.options, request.paths, fingerprint=False) as (planned, provider):
+        with planning(request.options, request.paths, fingerprint=False, ahead=self.ahead) as (
+            planned,
+            provider,
+        ):
             plan = planned.plan
             self.store.record_plan(self.run_id, plan.checksum, plan.actor)
             self._check(plan, lambda: observed_fingerprint(planned.console))

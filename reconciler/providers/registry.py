@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import threading
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -90,19 +91,66 @@ def lock_name(settings: ProviderSettings, public_url: str) -> str:
     """The name of apply's lock on the console `settings` reach: the identity the console states
     (e.g. `sbx-0cd575d885e73ef0`) (`sandbox:PATH` and `sandbox serve` over PATH are then one lock), else
     the name `console_identity` derives from its URL."""
+    return ask_lock_name(settings, public_url).wait()
+
+
+class LockNameAnswer:
+    """The console's answer to "who are you?", asked on a daemon thread; `wait` gives the lock name.
+
+    Over HTTP the question is a round trip: apply reads its desired state in the meantime.
+    """
+
+    def __init__(self, public_url: str, provider: Provider | None = None) -> None:
+        self._public_url = public_url
+        self._stated: str | None = None
+        self._error: BaseException | None = None
+        self._answered = threading.Event()
+        if isinstance(provider, StatesIdentity):
+            ask = threading.Thread(
+                target=self._ask,
+                args=(provider.console_id, provider.close),
+                name="console-identity",
+                daemon=True,
+            )
+            ask.start()
+            return
+        if provider is not None:
+            provider.close()
+        self._answered.set()
+
+    def _ask(self, console_id: Callable[[], str | None], close: Callable[[], None]) -> None:
+        try:
+            self._stated = console_id()
+        except ProviderError:
+            pass  # unreachable, or the token refused: planning says so next, under this lock
+        except BaseException as error:
+            self._error = error
+        try:
+            close()
+        except BaseException as error:
+            self._error = error
+        finally:
+            self._answered.set()
+
+    def wait(self) -> str:
+        while not self._answered.wait(0.1):  # in steps: a signal is handled at once
+            pass
+        if self._error is not None:
+            raise self._error
+        stated = self._stated
+        if stated is not None and _STATED_IDENTITY.fullmatch(stated):
+            return stated  # never mistaken for a URL-derived name: those all have a scheme
+        return console_identity(self._public_url)
+
+
+def ask_lock_name(settings: ProviderSettings, public_url: str) -> LockNameAnswer:
+    """`lock_name` without waiting for the console: the provider is opened here (a setting it
+    refuses raises here, as from `lock_name`) and asked on a daemon thread."""
     try:
         provider = open_provider(settings)
     except ProviderError:
-        return console_identity(public_url)  # unreachable: planning fails next, under this lock
-    try:
-        stated = provider.console_id() if isinstance(provider, StatesIdentity) else None
-    except ProviderError:
-        stated = None
-    finally:
-        provider.close()
-    if stated is not None and _STATED_IDENTITY.fullmatch(stated):
-        return stated  # never mistaken for a URL-derived name: those all have a scheme
-    return console_identity(public_url)
+        return LockNameAnswer(public_url)  # unreachable: planning fails next, under this lock
+    return LockNameAnswer(public_url, provider)
 
 
 def open_provider(settings: ProviderSettings) -> Provider:
