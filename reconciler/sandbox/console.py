@@ -99,8 +99,9 @@ class SandboxConsole:
             )
         self._delay_override = delay_from_env()
         #: the last observation and the database generation it was read at
-        self._observed: tuple[int, Console] | None = None
-        self._digests: list[tuple[str, bytes]] | None = None
+        self._observed: tuple[tuple[int, int], Console] | None = None
+        #: every user's token digest, and the epoch of the file they were read from
+        self._digests: tuple[int, list[tuple[str, bytes]]] | None = None
         #: this process's writers queue here: SQLite's busy handler would make each one that finds
         #: the write lock taken sleep 1, 2, 5, 10... ms, however soon the lock is free again
         self._writing = threading.Lock()
@@ -172,15 +173,17 @@ class SandboxConsole:
         return found
 
     def _token_digests(self) -> list[tuple[str, bytes]]:
-        """Every user's token digest, read once: no write changes a console's users (`init`
-        replaces the whole file, and a server is started again on the new one)."""
-        if self._digests is None:
+        """Every user's token digest, read once per file: no write changes a console's users, and
+        `init` replaces the whole file (a server then reads the new one's)."""
+        epoch = self._connections.refresh()
+        if self._digests is None or self._digests[0] != epoch:
             with self._connections.connection() as db:
                 rows = db.execute(
                     "SELECT email, token_sha256 FROM users WHERE token_sha256 IS NOT NULL"
                 ).fetchall()
-            self._digests = [(str(email), str(digest).encode()) for email, digest in rows]
-        return self._digests
+                epoch = self._connections.epoch_of(db)
+            self._digests = (epoch, [(str(email), str(digest).encode()) for email, digest in rows])
+        return self._digests[1]
 
     def users(self) -> list[str]:
         """Every user's email, in seed order (the first is the default actor)."""
@@ -194,7 +197,8 @@ class SandboxConsole:
         with self._connections.connection() as db:
             self._complete_due(db)
             with transaction(db, write=False):
-                current = generation(db)
+                # The generation of this file: a replaced file starts its count again.
+                current = (self._connections.epoch_of(db), generation(db))
                 cached = self._observed
                 if cached is not None and cached[0] == current:
                     return replace(cached[1], actor=actor)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.model import Subscription
 
 if TYPE_CHECKING:
@@ -174,6 +174,12 @@ class Connections:
     A sqlite3 connection must not be used by two threads at once, so each call checks one out
     for its duration. Pooling (rather than a connection per thread) keeps the number of open
     connections bounded when a server runs each request on a new thread.
+
+    The pool follows its path: `sandbox init` renames a new console over the file a long-lived
+    server has open. Each checkout compares the file's identity (one stat) with the one its
+    connections were opened on; when the file was replaced, the old connections are dropped (one
+    checked out then is closed when given back) and `epoch` moves on, so what a reader cached
+    from the old file is never taken for the new one's.
     """
 
     #: idle connections kept open; more are opened under load and closed when returned
@@ -184,28 +190,67 @@ class Connections:
         self._idle: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._identity = _identity(path)
+        #: how many times the file was replaced since the pool was made
+        self.epoch = 0
+        self._epochs: dict[int, int] = {}  # id of each open connection -> the epoch it was opened in
 
-    @contextmanager
-    def connection(self) -> Iterator[sqlite3.Connection]:
+    def refresh(self) -> int:
+        """The epoch of the file at the path now (the old file's connections dropped if it was replaced)."""
+        identity = _identity(self.path)
         with self._lock:
             if self._closed:
                 raise ReconcilerError(f"the sandbox console {self.path} is closed")
+            stale: list[sqlite3.Connection] = []
+            if identity != self._identity:
+                stale, self._idle = self._idle, []
+                self._identity, self.epoch = identity, self.epoch + 1
+            epoch = self.epoch
+        for old in stale:
+            self._forget(old)
+        if identity is None:
+            # sqlite3 would create an empty database in its place, and every request fail on it.
+            raise ProviderError(
+                f"the sandbox console {self.path} no longer exists",
+                code="unavailable",
+                transient=True,
+                hint="create it again with 'reconciler sandbox init'",
+            )
+        return epoch
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        self.refresh()
+        with self._lock:
             db = self._idle.pop() if self._idle else None
         if db is None:
             db = connect(self.path)
+            with self._lock:
+                self._epochs[id(db)] = self.epoch
         try:
             yield db
         finally:
             self._give_back(db)
 
+    def epoch_of(self, db: sqlite3.Connection) -> int:
+        """The epoch `db` was opened in: values read through it belong to that file."""
+        with self._lock:
+            return self._epochs.get(id(db), -1)
+
     def _give_back(self, db: sqlite3.Connection) -> None:
         if db.in_transaction:  # interrupted half-way: never hand on an open transaction
-            db.close()
+            self._forget(db)
             return
         with self._lock:
-            if not self._closed and len(self._idle) < self.KEEP_IDLE:
+            current = self._epochs.get(id(db)) == self.epoch
+            if current and not self._closed and len(self._idle) < self.KEEP_IDLE:
                 self._idle.append(db)
                 return
+        self._forget(db)
+
+    def _forget(self, db: sqlite3.Connection) -> None:
+        with self._lock:
+            self._epochs.pop(id(db), None)
         db.close()
 
     def close(self) -> None:
@@ -213,7 +258,16 @@ class Connections:
             self._closed = True
             idle, self._idle = self._idle, []
         for db in idle:
-            db.close()
+            self._forget(db)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which file `path` is now (device and inode), None when there is none."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino)
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import sqlite3
 from pathlib import Path
 
 import httpx
@@ -12,7 +13,7 @@ import pytest
 
 from reconciler.sandbox.httpserver import _encoded
 from tests.conftest import RunCli
-from tests.http.conftest import TOKEN, ServerFactory, sandbox_db
+from tests.http.conftest import TOKEN, ServerFactory, http_env, sandbox_db
 
 
 def test_prints_where_it_serves_and_stops_cleanly_on_sigterm(estate: Path, serve: ServerFactory) -> None:
@@ -127,3 +128,44 @@ def test_answers_are_the_bytes_json_dumps_writes() -> None:
     bodies += [{"x": "\ud800"}, {"n": 2**70}, {"s": "é\u2028\u202e"}, {"a": [None, True, {"b": []}]}]
     for body in bodies:
         assert _encoded(body) == json.dumps(body, separators=(",", ":")).encode(), body
+
+
+def _me(url: str, token: str = TOKEN) -> httpx.Response:
+    return httpx.get(f"{url}/v1/me", headers={"Authorization": f"Bearer {token}"}, trust_env=False)
+
+
+def test_a_console_replaced_by_init_is_served_from_then_on(
+    estate: Path, serve: ServerFactory, run_cli: RunCli
+) -> None:
+    served = serve(env={"RECONCILER_SANDBOX_DELAY": "0"})
+    assert run_cli("sandbox", "advance", "--days", "3").returncode == 0
+    before = _me(served.url).json()["meta"]
+    assert before["now"] == "2026-11-24"
+    # The same console again, made anew under the running server: a new identity, its own clock.
+    initialised = run_cli("sandbox", "init")
+    assert initialised.returncode == 0, initialised.stderr
+    after = _me(served.url).json()["meta"]
+    assert after["now"] == "2026-11-21"
+    with sqlite3.connect(sandbox_db(estate)) as db:
+        (console_id,) = db.execute("SELECT value FROM meta WHERE key = 'console_id'").fetchone()
+    assert after["console"] == console_id != before["console"]
+    # What is applied over HTTP lands in the new file: the same plan in process finds nothing to do.
+    applied = run_cli("apply", "--auto-approve", env=http_env(served.url))
+    assert applied.returncode == 0, applied.stderr
+    assert run_cli("plan", "--detailed-exitcode").returncode == 0
+    assert served.stop() == 0
+
+
+def test_a_console_removed_under_the_server_is_a_clear_503(estate: Path, serve: ServerFactory) -> None:
+    served = serve()
+    assert _me(served.url).status_code == 200
+    for leftover in sandbox_db(estate).parent.glob("sandbox.db*"):
+        leftover.unlink()
+    response = _me(served.url)
+    assert response.status_code == 503
+    assert response.json()["errors"][0]["code"] == "unavailable"
+    assert response.json()["errors"][0]["detail"] == (
+        "the sandbox console .reconciler/sandbox.db no longer exists"
+    )
+    assert not sandbox_db(estate).exists()  # nothing made in its place
+    assert served.stop() == 0
