@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import signal
+import socket
 import sys
 import threading
 from types import FrameType
@@ -50,8 +52,7 @@ def run(
             server = make_server(_face(api, console), host, port, faults, log=sys.stderr)
         except OSError as exc:
             raise ReconcilerError(
-                f"cannot listen on {host}:{port}: {exc.strerror or exc}",
-                hint="choose another --port, or --port 0 for a free one",
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}", hint=_listen_hint(exc)
             ) from None
         shown = f"[{host}]" if ":" in host else host
         if api == "atlassian":
@@ -60,6 +61,14 @@ def run(
     finally:
         console.close()
     return EXIT_OK
+
+
+def _listen_hint(error: OSError) -> str:
+    """What to change when the server cannot listen: the host when it is no address of this
+    machine, else the port."""
+    if isinstance(error, socket.gaierror) or error.errno == errno.EADDRNOTAVAIL:
+        return "--host must be an address of this machine, e.g. 127.0.0.1 (or 0.0.0.0 for all of them)"
+    return "choose another --port, or --port 0 for a free one"
 
 
 def _face(api: str, console: SandboxConsole) -> ApiFace:

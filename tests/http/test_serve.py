@@ -91,6 +91,24 @@ def test_a_port_in_use_is_an_error_with_a_hint(estate: Path, run_cli: RunCli) ->
     )
 
 
+HOST_HINT = "hint: --host must be an address of this machine, e.g. 127.0.0.1 (or 0.0.0.0 for all of them)\n"
+
+
+def test_a_host_that_is_no_address_of_this_machine_gets_a_hint_about_the_host(
+    estate: Path, run_cli: RunCli
+) -> None:
+    result = run_cli("sandbox", "serve", "--host", "192.0.2.1", "--port", "0")  # TEST-NET-1: nobody's
+    assert result.returncode == 1
+    assert result.stderr.endswith(
+        "error: cannot listen on 192.0.2.1:0: Cannot assign requested address\n" + HOST_HINT
+    )
+    # Not an address at all: the resolver's own words, then the same hint.
+    result = run_cli("sandbox", "serve", "--host", "999.1.1.1", "--port", "0")
+    assert result.returncode == 1
+    assert result.stderr.endswith(HOST_HINT)
+    assert "error: cannot listen on 999.1.1.1:0: " in result.stderr
+
+
 def test_warns_when_serving_beyond_loopback(estate: Path, serve: ServerFactory) -> None:
     try:
         served = serve("--host", "0.0.0.0")
