@@ -4,11 +4,15 @@ The files describe the console exactly as it is, so `import` then `plan` shows n
 `sites.yaml` holds every live site with its org, and one file per billing account holds its
 subscriptions (deleted ones are gone for good and skipped). Apps still showing "Site setup
 required" are listed as comments, ready to be given a site.
+
+Every name in the files comes from the console, which is untrusted: a value is written as a plain
+scalar only when it is one harmless word, otherwise double-quoted with every character that could
+start a line or that YAML forbids escaped; a comment gets the value through `printable`, so no
+line break of any kind (LF, CR, NEL, U+2028, U+2029) can end the comment and start desired state.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections import defaultdict
@@ -19,6 +23,7 @@ from reconciler.errors import EXIT_OK, ReconcilerError
 from reconciler.model import PRODUCT_APPS, Console, Status, Subscription
 from reconciler.options import GlobalOptions
 from reconciler.pipeline import observe, public_provider
+from reconciler.terminal import printable
 
 SCHEMA_FILE = Path("schemas") / "desired-state.schema.json"
 _PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9._@/-]*")  # with fullmatch: `$` would pass a final newline
@@ -46,7 +51,7 @@ def run(options: GlobalOptions, out_dir: str) -> int:
     except OSError as exc:
         raise ReconcilerError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
     for estate_file in files:
-        print(f"Wrote {(out / estate_file.name).as_posix()}: {estate_file.summary}")
+        print(f"Wrote {printable((out / estate_file.name).as_posix())}: {estate_file.summary}")
     print(_closing_line(console, provider, out_dir))
     return EXIT_OK
 
@@ -57,7 +62,8 @@ def _closing_line(console: Console, provider: str, out_dir: str) -> str:
     gone = f" ({_count(skipped, 'deleted subscription')} skipped)" if skipped else ""
     return (
         f"Imported {_count(len(console.sites), 'site')} and {_count(len(kept), 'subscription')} "
-        f"from {provider}{gone}. `reconciler plan {out_dir}` should now show no changes."
+        f"from {printable(provider)}{gone}. "
+        f"`reconciler plan {printable(out_dir)}` should now show no changes."
     )
 
 
@@ -82,8 +88,17 @@ def _refuse_existing(out: Path, out_dir: str) -> None:
         more = f" and {len(existing) - 5} more" if len(existing) > 5 else ""
         raise ReconcilerError(
             f"{out_dir} already holds YAML files ({shown}{more}); import never overwrites desired state",
-            hint="import into an empty directory, e.g. --out imported, and compare",
+            hint=f"import into an empty directory, e.g. --out {_fresh_name(out)}, and compare",
         )
+
+
+def _fresh_name(out: Path) -> str:
+    """A directory beside `out` that does not exist yet, to suggest instead of the one given."""
+    candidate, n = out.parent / "imported", 1
+    while candidate.exists():
+        n += 1
+        candidate = out.parent / f"imported-{n}"
+    return printable(candidate.as_posix())
 
 
 def schema_comment_path(out: Path) -> str:
@@ -92,18 +107,38 @@ def schema_comment_path(out: Path) -> str:
 
 
 def scalar(value: str) -> str:
-    """A YAML scalar that every YAML reader reads back as this very string."""
+    """A YAML scalar that every YAML reader reads back as this very string, on the line it is on."""
     if _PLAIN.fullmatch(value) and value.lower() not in _RESERVED:
         return value
-    return json.dumps(value)
+    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value}"'
+    return '"' + "".join(_quoted_char(char) for char in value) + '"'
+
+
+_QUOTED_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+
+
+def _quoted_char(char: str) -> str:
+    """One character inside double quotes: visible ASCII as it is, everything else as an escape.
+
+    Escaping all of non-ASCII keeps NEL, U+2028 and U+2029 (line breaks to a YAML 1.1 reader such
+    as the locator's) and the characters YAML forbids out of the file; `\\U` (not a surrogate pair,
+    as JSON would write) spells a character beyond U+FFFF.
+    """
+    if char in _QUOTED_ESCAPES:
+        return _QUOTED_ESCAPES[char]
+    code = ord(char)
+    if 0x20 <= code < 0x7F:
+        return char
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 # --- the files -------------------------------------------------------------------------------------
 
 
 def estate_files(console: Console, provider: str, schema: str) -> list[EstateFile]:
-    header = f"# yaml-language-server: $schema={schema}\n"
-    origin = f"# Imported from {provider} (console date {console.now}).\n"
+    header = f"# yaml-language-server: $schema={printable(schema)}\n"
+    origin = f"# Imported from {printable(provider)} (console date {console.now}).\n"
     files = [_sites_file(console, header, origin)]
     by_account: dict[str, list[Subscription]] = defaultdict(list)
     for sub in console.subscriptions.values():
@@ -126,7 +161,7 @@ def _sites_file(console: Console, header: str, origin: str) -> EstateFile:
         lines.append("sites:")
     for name in sorted(console.sites):
         site = console.sites[name]
-        jira = f"Jira {site.jira.capitalize()}" if site.jira else "no Jira"
+        jira = f"Jira {printable(site.jira.capitalize())}" if site.jira else "no Jira"
         note = f"{jira}, sandbox site" if site.sandbox else jira
         lines += [f"  - name: {scalar(name)}  # {note}", f"    org: {scalar(site.org)}"]
     return EstateFile("sites.yaml", "\n".join(lines) + "\n", _count(len(console.sites), "site"))
@@ -146,8 +181,12 @@ def _account_file(
     console: Console, account: str, name: str, subs: list[Subscription], header: str, origin: str
 ) -> EstateFile:
     billing = console.billing_accounts.get(account)
-    managed = f", managed by {billing.partner}" if billing and billing.partner else ""
-    lines = [header + origin + f"# Billing account {account}{managed}.", "version: 1", "subscriptions:"]
+    managed = f", managed by {printable(billing.partner)}" if billing and billing.partner else ""
+    lines = [
+        header + origin + f"# Billing account {printable(account)}{managed}.",
+        "version: 1",
+        "subscriptions:",
+    ]
     for sub in subs:
         lines += _subscription_lines(sub)
     return EstateFile(name, "\n".join(lines) + "\n", _count(len(subs), "subscription"))
@@ -161,11 +200,10 @@ def _subscription_lines(sub: Subscription) -> list[str]:
     placed, waiting = _apps(sub)
     if placed:
         lines.append("    apps:")
-        lines += [f"      {app}: {{site: {scalar(site)}}}" for app, site in placed]
+        lines += [f"      {scalar(app)}: {{site: {scalar(site)}}}" for app, site in placed]
     if waiting and sub.status in (Status.UPCOMING, Status.ACTIVE):
-        lines.append(
-            f"    # Site setup required: {', '.join(waiting)} (declare a site under apps to provision)"
-        )
+        apps = printable(", ".join(waiting))
+        lines.append(f"    # Site setup required: {apps} (declare a site under apps to provision)")
     return lines
 
 

@@ -205,3 +205,16 @@ def test_import_never_overwrites_desired_state(run_cli: RunCli, tmp_path: Path) 
         "hint: import into an empty directory, e.g. --out imported, and compare\n"
     )
     assert not (tmp_path / ".reconciler").exists()
+
+
+def test_import_suggests_a_directory_other_than_the_one_given(run_cli: RunCli, tmp_path: Path) -> None:
+    for taken in ("imported", "imported-2"):
+        (tmp_path / "estate" / taken).mkdir(parents=True)
+        (tmp_path / "estate" / taken / "sites.yaml").write_text("version: 1\n")
+    result = run_cli("import", "--out", "estate/imported")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "error: estate/imported already holds YAML files (estate/imported/sites.yaml); "
+        "import never overwrites desired state\n"
+        "hint: import into an empty directory, e.g. --out estate/imported-3, and compare\n"
+    )
