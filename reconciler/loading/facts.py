@@ -9,6 +9,8 @@ account is not declared, an app outside its product, a date that is no date).
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,8 +18,8 @@ from typing import Any
 from msgspec import Struct
 
 from reconciler.errors import ReconcilerError
-from reconciler.loading.yamlfile import DiagnosticsError, ValueOrigin, YamlDocument, read_yaml
-from reconciler.model import PRODUCT_APPS, Diagnostic
+from reconciler.loading.yamlfile import DiagnosticsError, ValueOrigin, YamlDocument, parse_yaml, read_bytes
+from reconciler.model import PRODUCT_APPS, Diagnostic, Product
 
 SCHEMA = "billing-facts.schema.json"
 ENV_FACTS = "RECONCILER_FACTS"
@@ -68,16 +70,36 @@ class BillingFacts(Struct, frozen=True):
 
 
 def default_facts_path(desired_paths: Sequence[str]) -> str:
-    """`billing/` beside the first desired-state path (beside `desired-state/` by default)."""
-    first = Path(desired_paths[0]) if desired_paths else Path("desired-state")
-    parent = first.parent
-    return DEFAULT_FACTS_DIR if parent == Path() else (parent / DEFAULT_FACTS_DIR).as_posix()
+    """`billing/` beside the directory that holds the desired state.
+
+    That directory is the one the paths have in common, each path taken as the directory it
+    names or, for a file, the directory the file is in: `desired-state`, `desired-state/a.yaml
+    desired-state/b.yaml` and `desired-state/acme/a.yaml desired-state/b.yaml` are all read from
+    `desired-state/`, so the facts are `billing/` beside it. The answer is relative when every
+    path given is, and lexical (`..` is undone on the path as written, links are not followed),
+    so `.` from inside `desired-state/` gives `../billing`.
+    """
+    given = list(desired_paths) or ["desired-state"]
+    holders = [os.path.abspath(_holder(path)) for path in given]
+    common = os.path.commonpath(holders)
+    facts = os.path.join(os.path.dirname(common), DEFAULT_FACTS_DIR)
+    if any(os.path.isabs(path) for path in given):
+        return Path(facts).as_posix()
+    return Path(os.path.relpath(facts)).as_posix()
+
+
+def _holder(path: str) -> str:
+    """The directory a desired-state path stands for: itself, or the directory of a file."""
+    if os.path.isdir(path):
+        return path
+    if os.path.isfile(path) or Path(path).suffix in (".yaml", ".yml"):
+        return os.path.dirname(path) or os.curdir
+    return path
 
 
 def load_facts(path: str) -> BillingFacts:
     """Read and check every facts file under `path`; raise DiagnosticsError listing every problem."""
     from reconciler.loading.desired import desired_files
-    from reconciler.validation.schema import schema_diagnostics
 
     if not Path(path).exists():
         raise ReconcilerError(
@@ -89,25 +111,57 @@ def load_facts(path: str) -> BillingFacts:
         files = desired_files([path])
     except ReconcilerError as error:
         raise ReconcilerError(error.message, hint=f"put the billing facts (*.yaml) in {path}") from None
-    docs = [read_yaml(file, display) for file, display in files]
-    problems: list[Diagnostic] = []
-    for doc in docs:
-        problems += schema_diagnostics(doc, SCHEMA)
-    facts = None
-    if not problems:
-        facts, problems = _Reader(docs).read()
+    docs, problems = _read_all(files)
+    # The checks below the schema run on whatever parsed, so a schema error in one place never
+    # hides a date or a duplicate in another: every problem is reported in one run.
+    facts, found = _Reader(docs).read()
+    problems += found
     if problems or facts is None:
         raise DiagnosticsError(
-            problems,
+            sorted(problems, key=lambda d: d.sort_key),
             f"the billing facts in {path} are not valid",
             hint="fix them where shown (their format: schemas/billing-facts.schema.json, docs/atlassian.md)",
         )
     return facts
 
 
+def _read_all(files: Sequence[tuple[Path, str]]) -> tuple[list[YamlDocument], list[Diagnostic]]:
+    """Every file that parses, and the problems of all of them (unreadable, not YAML, off the schema)."""
+    from reconciler.validation.schema import schema_diagnostics
+
+    docs: list[YamlDocument] = []
+    problems: list[Diagnostic] = []
+    for file, display in files:
+        raw, found = read_bytes(file, display)
+        doc = None
+        if raw is not None:
+            doc, found = parse_yaml(raw, display)
+        if doc is not None:
+            found += schema_diagnostics(doc, SCHEMA)
+            docs.append(doc)
+        problems += found
+    return docs, problems
+
+
+def _text(item: Mapping[str, Any], key: str, default: str = "") -> str:
+    """A string field as declared; anything else (a schema error, reported already) reads as `default`."""
+    value = item.get(key)
+    return value if isinstance(value, str) else default
+
+
+def _texts(value: Any) -> frozenset[str]:
+    return frozenset(v for v in value if isinstance(v, str)) if isinstance(value, list) else frozenset()
+
+
 class _Reader:
+    """The checks beyond the schema, over data the schema may have refused in places.
+
+    Each field is read for the type it should have: a value of another type was reported by the
+    schema already and is passed over here, so one bad value never stops the other checks.
+    """
+
     def __init__(self, docs: Sequence[YamlDocument]) -> None:
-        self.docs = docs
+        self.docs = [doc for doc in docs if isinstance(doc.data, dict)]
         self.problems: list[Diagnostic] = []
         self.seen: dict[tuple[str, str], ValueOrigin] = {}
 
@@ -120,10 +174,13 @@ class _Reader:
         retired_origin = None
         type_keys: dict[str, str] = {}
         for doc in self.docs:
-            if doc.data.get("retired_site_names"):
-                retired |= set(doc.data["retired_site_names"])
+            names = _texts(doc.data.get("retired_site_names"))
+            if names:
+                retired |= names
                 retired_origin = retired_origin or doc.origin(("retired_site_names",))
-            type_keys.update(doc.data.get("type_keys") or {})
+            keys = doc.data.get("type_keys")
+            if isinstance(keys, dict):
+                type_keys.update({app: key for app, key in keys.items() if isinstance(key, str)})
         if self.problems:
             return None, self.problems
         files = tuple(doc.display for doc in self.docs)
@@ -144,7 +201,9 @@ class _Reader:
     ) -> None:
         self.problems.append(Diagnostic(rule, message, doc.locate(path, key=key), hint))
 
-    def _unique(self, doc: YamlDocument, what: str, value: str, path: YamlPath) -> bool:
+    def _unique(self, doc: YamlDocument, what: str, value: Any, path: YamlPath) -> bool:
+        if not isinstance(value, str):
+            return False
         first = self.seen.get((what, value))
         if first is not None:
             self._error(
@@ -155,17 +214,22 @@ class _Reader:
         return True
 
     def _items(self, doc: YamlDocument, name: str) -> list[tuple[int, dict[str, Any]]]:
-        return list(enumerate(doc.data.get(name) or []))
+        section = doc.data.get(name)
+        if not isinstance(section, list):
+            return []
+        return [(i, item) for i, item in enumerate(section) if isinstance(item, dict)]
 
     def _accounts(self, doc: YamlDocument) -> list[AccountFact]:
         found = []
         for i, item in self._items(doc, "billing_accounts"):
             base: YamlPath = ("billing_accounts", i)
-            managed_by, partner = item.get("managed_by", "direct"), item.get("partner")
+            managed_by, partner = _text(item, "managed_by", "direct"), item.get("partner")
             if managed_by == "partner" and partner is None:
-                self._error(doc, "partner", f"{item['id']} is partner-managed: name its partner", base)
-            if self._unique(doc, "billing account", item["id"], (*base, "id")):
-                admins = frozenset(item["billing_admins"])
+                named = _text(item, "id", "this account")
+                self._error(doc, "partner", f"{named} is partner-managed: name its partner", base)
+            if self._unique(doc, "billing account", item.get("id"), (*base, "id")):
+                admins = _texts(item.get("billing_admins"))
+                partner = partner if isinstance(partner, str) else None
                 found.append(AccountFact(item["id"], managed_by, partner, admins, doc.origin((*base, "id"))))
         return found
 
@@ -173,9 +237,9 @@ class _Reader:
         found = []
         for i, item in self._items(doc, "organizations"):
             base: YamlPath = ("organizations", i)
-            if self._unique(doc, "organization", item["id"], (*base, "id")):
-                admins = frozenset(item.get("admins") or [])
-                members = frozenset(item.get("members") or []) - admins
+            if self._unique(doc, "organization", item.get("id"), (*base, "id")):
+                admins = _texts(item.get("admins"))
+                members = _texts(item.get("members")) - admins
                 found.append(OrgPeopleFact(item["id"], admins, members, doc.origin((*base, "id"))))
         return found
 
@@ -183,8 +247,8 @@ class _Reader:
         found = []
         for i, item in self._items(doc, "sites"):
             base: YamlPath = ("sites", i)
-            if self._unique(doc, "site", item["name"], (*base, "name")):
-                found.append((item["name"], (item["jira"], doc.origin((*base, "jira")))))
+            if self._unique(doc, "site", item.get("name"), (*base, "name")):
+                found.append((item["name"], (_text(item, "jira"), doc.origin((*base, "jira")))))
         return found
 
     def _subscriptions(
@@ -193,36 +257,48 @@ class _Reader:
         found = []
         for i, item in self._items(doc, "subscriptions"):
             base: YamlPath = ("subscriptions", i)
-            if not self._unique(doc, "subscription", item["id"], (*base, "id")):
+            if not self._unique(doc, "subscription", item.get("id"), (*base, "id")):
                 continue
-            if item["billing_account"] not in accounts:
-                message = f"billing account {item['billing_account']} is not declared under billing_accounts"
-                self._error(doc, "unknown-reference", message, (*base, "billing_account"))
+            self._references(doc, item, accounts, base)
             apps = item.get("apps")
-            for app in apps or {}:
-                if app not in PRODUCT_APPS[item["product"]]:
-                    message = f"{app} is not an app of {item['product']}"
-                    self._error(doc, "app-in-product", message, (*base, "apps", app), key=True)
             dates = {name: self._date(doc, item.get(name), (*base, name)) for name in _DATES}
             found.append(
                 SubscriptionFact(
                     id=item["id"],
-                    billing_account=item["billing_account"],
-                    product=item["product"],
-                    status=item["status"],
+                    billing_account=_text(item, "billing_account"),
+                    product=_text(item, "product"),
+                    status=_text(item, "status"),
                     start_date=dates["start_date"],
                     term_end=dates["term_end"],
                     deactivated_on=dates["deactivated_on"],
-                    migration=bool(item.get("migration", False)),
-                    apps=None if apps is None else dict(apps),
+                    migration=item.get("migration") is True,
+                    apps=dict(apps) if isinstance(apps, dict) else None,
                     origin=doc.origin((*base, "id")),
                     status_origin=doc.origin((*base, "status")),
                 )
             )
         return found
 
-    def _date(self, doc: YamlDocument, value: str | None, path: YamlPath) -> dt.date | None:
-        if value is None:
+    def _references(
+        self, doc: YamlDocument, item: Mapping[str, Any], accounts: Mapping[str, AccountFact], base: YamlPath
+    ) -> None:
+        """A subscription's billing account is declared; its apps belong to its product."""
+        account = item.get("billing_account")
+        if isinstance(account, str) and account and account not in accounts:
+            message = f"billing account {account} is not declared under billing_accounts"
+            self._error(doc, "unknown-reference", message, (*base, "billing_account"))
+        product, apps = _text(item, "product"), item.get("apps")
+        if product not in PRODUCT_APPS or not isinstance(apps, dict):
+            return
+        for app in apps:
+            # An app that is no app at all is the schema's to report, once.
+            if app in PRODUCT_APPS[Product.STRATEGY_COLLECTION] and app not in PRODUCT_APPS[product]:
+                message = f"{app} is not an app of {product}"
+                self._error(doc, "app-in-product", message, (*base, "apps", app), key=True)
+
+    def _date(self, doc: YamlDocument, value: Any, path: YamlPath) -> dt.date | None:
+        # Only what has a date's shape (the schema refuses anything else) can be a day that does not exist.
+        if not isinstance(value, str) or not _DATE_SHAPE.fullmatch(value):
             return None
         try:
             return dt.date.fromisoformat(value)
@@ -232,3 +308,5 @@ class _Reader:
 
 
 _DATES = ("start_date", "term_end", "deactivated_on")
+#: the schema's date pattern, `^[0-9]{4}-[0-9]{2}-[0-9]{2}$`, read as JSON Schema reads `$`
+_DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
