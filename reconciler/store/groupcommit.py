@@ -9,7 +9,8 @@ that holds its own row is on disk. A lone writer is its own leader: one row, one
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -71,3 +72,49 @@ class GroupCommit(Generic[Row, Key]):
             for slot in batch:
                 slot.done = True
             self._changed.notify_all()
+
+
+@dataclass
+class Rider(Generic[Row]):
+    row: Row
+    #: committed, by its own writer or by the transaction that carried it
+    done: bool = False
+
+
+@dataclass
+class Riders(Generic[Row]):
+    """Rows that need no fsync of their own but must be committed before their writer goes on
+    (an attempt's outcome): each writer queues its row, then waits for the connection; whoever
+    holds it next, a group commit already under way or one of the waiting writers, writes every
+    row queued by then in its transaction. While an fsync holds the connection, the outcomes that
+    wait for it are then written in one transaction instead of one each."""
+
+    _queued: list[Rider[Row]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def join(self, row: Row) -> Rider[Row]:
+        rider = Rider(row)
+        with self._lock:
+            self._queued.append(rider)
+        return rider
+
+    def waiting(self) -> int:
+        """Rows queued for the next transaction."""
+        with self._lock:
+            return len(self._queued)
+
+    @contextmanager
+    def carried(self, mine: Rider[Row] | None = None) -> Iterator[list[Row]]:
+        """The rows queued now, for the caller's transaction (called with the connection held).
+        They count as committed when the block ends normally; if it raises, they are queued again
+        for their own writers to write, except `mine`, whose writer gets the error."""
+        with self._lock:
+            taken, self._queued = self._queued, []
+        try:
+            yield [rider.row for rider in taken]
+        except BaseException:
+            with self._lock:
+                self._queued[:0] = [rider for rider in taken if rider is not mine]
+            raise
+        for rider in taken:
+            rider.done = True

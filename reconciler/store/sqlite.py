@@ -9,7 +9,8 @@ next apply re-checks; the next durable commit syncs it along (the WAL is one seq
 That is one fsync per change instead of two (bench/state_speed.py measures both), and fewer when
 the executor's threads record attempts at once: the rows waiting share one commit and one fsync
 (groupcommit.py), each thread going on only once its own row is on disk. One connection per
-store, shared by the executor's threads behind a lock.
+store, shared by the executor's threads behind a lock. The outcomes that wait for it meanwhile are
+written by the next transaction to hold it, in one commit, before any of their writers goes on.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from reconciler.store.base import (
     RunRecord,
 )
 from reconciler.store.failures import sqlite_failure
-from reconciler.store.groupcommit import GroupCommit
+from reconciler.store.groupcommit import GroupCommit, Riders
 from reconciler.store.liveness import HolderState, holder_state
 from reconciler.store.records import (
     ATTEMPT_COLUMNS,
@@ -104,6 +105,10 @@ CREATE TABLE IF NOT EXISTS locks (
 _MIGRATIONS = {1: ("ALTER TABLE locks ADD COLUMN namespace TEXT NOT NULL DEFAULT ''",)}
 
 _RUNS = RUN_COLUMNS.format(user="user")
+_FINISH_ATTEMPT = (
+    "UPDATE attempts SET outcome = ?, finished = ?, error_code = ?, error_message = ?, "
+    "operation_id = coalesce(?, operation_id) WHERE id = ?"
+)
 _INSERT_ATTEMPT = (
     "INSERT INTO attempts (run_id, change_id, action, subject, number, idempotency_key, started, outcome) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -117,6 +122,7 @@ class SqliteStore:
         self.path = path
         self._mutex = threading.Lock()
         self._attempts: GroupCommit[Sequence[object], int] = GroupCommit(self._insert_attempts)
+        self._outcomes: Riders[Sequence[object]] = Riders()
         created = _missing_parts(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -272,20 +278,29 @@ class SqliteStore:
 
     def _insert_attempts(self, rows: Sequence[Sequence[object]]) -> list[int]:
         """Attempts on disk when this returns, power cut or not, in one transaction: one fsync for
-        all the threads recording one at that moment (and every write before them)."""
+        all the threads recording one at that moment (and every write before them). The outcomes
+        waiting for the connection meanwhile ride along in the same transaction."""
         with self._mutex, self._guard():
             self._db.execute("PRAGMA synchronous = FULL")
             try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    ids = [self._db.execute(_INSERT_ATTEMPT, row).lastrowid for row in rows]
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
+                with self._begun() as db, self._outcomes.carried() as outcomes:
+                    ids = [db.execute(_INSERT_ATTEMPT, row).lastrowid for row in rows]
+                    db.executemany(_FINISH_ATTEMPT, outcomes)
+                    db.execute("COMMIT")
             finally:
                 self._db.execute("PRAGMA synchronous = NORMAL")
         return [row_id for row_id in ids if row_id is not None]
+
+    @contextmanager
+    def _begun(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE, for a block that ends with its COMMIT; if it fails, nothing is left open."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
 
     def set_attempt_operation(self, attempt_id: int, operation_id: str) -> None:
         self._write("UPDATE attempts SET operation_id = ? WHERE id = ?", (operation_id, attempt_id))
@@ -299,11 +314,19 @@ class SqliteStore:
         error_message: str | None = None,
         operation_id: str | None = None,
     ) -> None:
-        self._write(
-            "UPDATE attempts SET outcome = ?, finished = ?, error_code = ?, error_message = ?, "
-            "operation_id = coalesce(?, operation_id) WHERE id = ?",
-            (outcome.value, finished, error_code, error_message, operation_id, attempt_id),
+        mine = self._outcomes.join(
+            (outcome.value, finished, error_code, error_message, operation_id, attempt_id)
         )
+        with self._mutex, self._guard():
+            if mine.done:
+                return  # a transaction that held the connection meanwhile committed it
+            with self._outcomes.carried(mine) as outcomes:
+                if len(outcomes) == 1:
+                    self._db.execute(_FINISH_ATTEMPT, outcomes[0])
+                    return
+                with self._begun() as db:
+                    db.executemany(_FINISH_ATTEMPT, outcomes)
+                    db.execute("COMMIT")
 
     def attempts(self, run_id: str) -> list[AttemptRecord]:
         rows = self._read(f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE run_id = ? ORDER BY id", (run_id,))

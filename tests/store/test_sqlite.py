@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import ReconcilerError
-from reconciler.store import AttemptOutcome, NewAttempt, NewRun, open_store, sqlite_path
+from reconciler.store import AttemptOutcome, NewAttempt, NewRun, StateStore, open_store, sqlite_path
 from tests.helpers import clean_env
 
 
@@ -163,6 +163,72 @@ def test_attempts_recorded_at_once_share_one_durable_commit(tmp_path: Path) -> N
     assert sorted(ids) == ["c0", "c1", "c2", "c3"] and len(set(ids.values())) == 4
     # Two commits, both with synchronous=FULL (2): the leader's own row, then the three queued.
     assert commits == [2, 2]
+
+
+@contextlib.contextmanager
+def outcome_recorded_at_begin(store: StateStore, attempt_id: int) -> Iterator[list[str]]:
+    """While the block runs, the store's connection is traced, and at its next BEGIN a thread records
+    the outcome of `attempt_id`, waiting for the connection that transaction holds. Yields the first
+    word of each statement run, as they run (an INSERT once, however often a trigger repeats it)."""
+    db = store._db  # type: ignore[attr-defined]
+    statements: list[str] = []
+    finisher = threading.Thread(target=store.finish_attempt, args=(attempt_id, AttemptOutcome.SUCCEEDED, 2.0))
+
+    def trace(sql: str) -> None:
+        word = sql.split()[0]
+        if not statements or statements[-1] != word or word != "INSERT":  # a trigger's steps repeat it
+            statements.append(word)
+        if sql == "BEGIN IMMEDIATE" and finisher.ident is None:
+            finisher.start()
+            while not store._outcomes.waiting():  # type: ignore[attr-defined]
+                time.sleep(0.001)
+
+    db.set_trace_callback(trace)
+    try:
+        yield statements
+    finally:
+        if finisher.ident is not None:
+            finisher.join(timeout=10)
+        db.set_trace_callback(None)
+
+
+def attempt(change: str) -> NewAttempt:
+    return NewAttempt("r1", change, "provision", "s", 1, f"key-{change}", 1.0)
+
+
+def outcomes(path: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(path) as reader:
+        return reader.execute("SELECT change_id, outcome FROM attempts ORDER BY id").fetchall()
+
+
+def test_an_outcome_waiting_while_attempts_are_synced_rides_in_their_commit(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:{tmp_path / 'state.db'}")
+    store.start_run(NewRun("r1", 1.0, None, "u", "p", "l", None, ("d",)))
+    first = store.start_attempt(attempt("c1"))
+    with outcome_recorded_at_begin(store, first) as statements:
+        store.start_attempt(attempt("c2"))
+    # One synced transaction holds the second attempt and the first one's outcome: not a commit each.
+    assert statements == ["PRAGMA", "BEGIN", "INSERT", "UPDATE", "COMMIT", "PRAGMA"]
+    assert outcomes(tmp_path / "state.db") == [("c1", "succeeded"), ("c2", "started")]
+    store.close()
+
+
+def test_an_outcome_whose_carrying_commit_failed_is_written_by_its_own_writer(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = open_store(f"sqlite:{path}")
+    store.start_run(NewRun("r1", 1.0, None, "u", "p", "l", None, ("d",)))
+    with sqlite3.connect(path) as db:  # an attempt the database refuses, as a full disk would
+        db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON attempts WHEN NEW.change_id = 'c2' "
+            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    first = store.start_attempt(attempt("c1"))
+    with outcome_recorded_at_begin(store, first) as statements, pytest.raises(ReconcilerError) as failed:
+        store.start_attempt(attempt("c2"))
+    assert failed.value.message == f"cannot write the state store sqlite:{path}: the disk is full"
+    assert statements == ["PRAGMA", "BEGIN", "INSERT", "ROLLBACK", "PRAGMA", "UPDATE"]
+    assert outcomes(path) == [("c1", "succeeded")]
+    store.close()
 
 
 @pytest.mark.parametrize(
