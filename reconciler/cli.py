@@ -20,6 +20,8 @@ from reconciler.cliflags import (
     FORMAT_TEXT_OR_JSON,
     PLAN_COMMAND_FORMATS,
     PLAN_FORMATS,
+    BoundedFloat,
+    BoundedInt,
     facts_flag,
     global_flags,
     options_of,
@@ -39,6 +41,12 @@ from reconciler.terminal import printable_lines
 
 #: A century: far past every lifecycle date, and far from the end of the calendar.
 MAX_ADVANCE_DAYS = 36_500
+#: A day: longer than any CI job may run.
+MAX_LOCK_TIMEOUT = 86_400
+MAX_HISTORY_LIMIT = 1_000_000
+#: A minute per answer: a client's read timeout comes long before.
+MAX_LATENCY_MS = 60_000
+MAX_RATE_LIMIT = 1_000_000
 
 
 @click.group(
@@ -137,14 +145,14 @@ def plan(
 )
 @click.option(
     "--parallelism",
-    type=click.IntRange(1, 64),
+    type=BoundedInt("a whole number", 1, 64, "8"),
     default=4,
     show_default=True,
     help="How many independent changes run at once.",
 )
 @click.option(
     "--lock-timeout",
-    type=click.FloatRange(0),
+    type=BoundedFloat("a number of seconds", 0, MAX_LOCK_TIMEOUT, "300"),
     default=60.0,
     show_default=True,
     metavar="SECONDS",
@@ -233,7 +241,13 @@ def import_(out_dir: str, provider: str | None, actor: str | None, state: str | 
 
 
 @cli.command(context_settings=CONTEXT, epilog=exit_codes("history"))
-@click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="How many runs to show.")
+@click.option(
+    "--limit",
+    type=BoundedInt("a whole number", 1, MAX_HISTORY_LIMIT, "50"),
+    default=20,
+    show_default=True,
+    help="How many runs to show.",
+)
 @click.option("--run", "run_id", help="Show every journal entry of one run.")
 @FORMAT_TEXT_OR_JSON
 @state_flags
@@ -316,7 +330,10 @@ def sandbox_show(fmt: str, provider: str | None, actor: str | None, state: str |
 
 @sandbox.command("advance", context_settings=CONTEXT, epilog=exit_codes("sandbox advance"))
 @click.option(
-    "--days", type=click.IntRange(0, MAX_ADVANCE_DAYS), required=True, help="How many days to move the clock."
+    "--days",
+    type=BoundedInt("a whole number of days", 0, MAX_ADVANCE_DAYS, "30"),
+    required=True,
+    help="How many days to move the clock.",
 )
 @sandbox_flags
 def sandbox_advance(days: int, provider: str | None, actor: str | None, state: str | None) -> int:
@@ -335,28 +352,28 @@ def sandbox_advance(days: int, provider: str | None, actor: str | None, state: s
 )
 @click.option(
     "--port",
-    type=click.IntRange(0, 65535),
+    type=BoundedInt("a port number", 0, 65535, "8080"),
     default=8080,
     show_default=True,
     help="The port to listen on; 0 picks a free one.",
 )
 @click.option(
     "--latency",
-    type=click.FloatRange(0),
+    type=BoundedFloat("a number of milliseconds", 0, MAX_LATENCY_MS, "50"),
     default=0.0,
     metavar="MS",
     help="Milliseconds added to every response.",
 )
 @click.option(
     "--fail-rate",
-    type=click.FloatRange(0, 1),
+    type=BoundedFloat("a share", 0, 1, "0.25"),
     default=0.0,
     metavar="P",
     help="Share of requests that fail: 500s, resets, and responses dropped after the write.",
 )
 @click.option(
     "--rate-limit",
-    type=click.FloatRange(0),
+    type=BoundedFloat("a number of requests per second", 0, MAX_RATE_LIMIT, "10"),
     default=0.0,
     metavar="N",
     help="Requests per second before answering 429 (0: no limit).",

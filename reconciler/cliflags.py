@@ -10,6 +10,7 @@ from typing import Any, TypeVar, cast
 
 import click
 
+from reconciler.bounds import Bounds
 from reconciler.options import DEFAULT_PATHS, DEFAULT_PROVIDER, GlobalOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -26,6 +27,38 @@ FORMAT_TEXT_OR_JSON = click.option(
     show_default=True,
     help="text for people, json for scripts.",
 )
+
+
+class _Bounded:
+    """A number flag within `bounds`: NaN, infinities and numbers past the range are a usage
+    error naming the flag, the range and an example (click's ranges let NaN through)."""
+
+    bounds: Bounds
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)  # a default, or a value given in Python
+        number = self.bounds.read(str(value).strip())
+        if number is None:
+            flag = param.opts[0] if param is not None and param.opts else "it"
+            self.fail(  # type: ignore[attr-defined]
+                f"{str(value)!r} is not {self.bounds.describe()}, e.g. {flag} {self.bounds.example}.",
+                param,
+                ctx,
+            )
+        return number
+
+
+class BoundedInt(_Bounded, click.IntRange):
+    def __init__(self, what: str, low: int, high: int, example: str) -> None:
+        super().__init__(low, high)
+        self.bounds = Bounds(what, low, high, example, integer=True)
+
+
+class BoundedFloat(_Bounded, click.FloatRange):
+    def __init__(self, what: str, low: float, high: float, example: str) -> None:
+        super().__init__(low, high)
+        self.bounds = Bounds(what, low, high, example)
 
 
 PROVIDER_HELP = (

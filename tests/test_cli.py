@@ -57,7 +57,8 @@ def test_the_clock_moves_at_most_a_century_at_once(run_cli: RunCli) -> None:
     result = run_cli("sandbox", "advance", "--days", "3000000")
     assert result.returncode == 1
     assert result.stderr.endswith(
-        "Error: Invalid value for '--days': 3000000 is not in the range 0<=x<=36500.\n"
+        "Error: Invalid value for '--days': '3000000' is not a whole number of days from 0 to 36500, "
+        "e.g. --days 30.\n"
     )
 
 

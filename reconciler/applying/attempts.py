@@ -7,7 +7,6 @@ the console applies the change at most once however many times it is sent.
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import time
@@ -15,7 +14,8 @@ from dataclasses import dataclass, field
 
 from reconciler.applying.outcomes import ChangeOutcome, ChangeResult, idempotency_key, subject
 from reconciler.applying.progress import Progress
-from reconciler.errors import ProviderError, ReconcilerError
+from reconciler.bounds import Bounds, env_number
+from reconciler.errors import ProviderError
 from reconciler.model import Change, Operation, OperationStatus
 from reconciler.providers.base import Provider
 from reconciler.retries import RetryNotice, retries_reported_to
@@ -26,15 +26,12 @@ ENV_OPERATION_TIMEOUT = "RECONCILER_OPERATION_TIMEOUT"
 DEFAULT_OPERATION_TIMEOUT = 600.0
 
 
+#: A day: no console takes longer to provision an app, and a deadline past it is no deadline.
+OPERATION_TIMEOUT_BOUNDS = Bounds("a number of seconds", 0, 86_400, "600", above_low=True)
+
+
 def operation_timeout() -> float:
-    raw = os.environ.get(ENV_OPERATION_TIMEOUT, "")
-    try:
-        return float(raw) if raw else DEFAULT_OPERATION_TIMEOUT
-    except ValueError:
-        raise ReconcilerError(
-            f"{ENV_OPERATION_TIMEOUT}={raw!r} is not a number of seconds",
-            hint=f"e.g. {ENV_OPERATION_TIMEOUT}=600",
-        ) from None
+    return env_number(ENV_OPERATION_TIMEOUT, OPERATION_TIMEOUT_BOUNDS, DEFAULT_OPERATION_TIMEOUT)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from reconciler.applying.outcomes import idempotency_key, subject
+from reconciler.bounds import Bounds, env_number
 from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.model import Console, DesiredState, Plan
 from reconciler.planning import plan_changes
@@ -35,15 +36,9 @@ DEFAULT_STEP_TIMEOUT = 3600.0
 DEFAULT_POLL_INTERVAL = 10.0
 
 
-def _seconds(name: str, default: float) -> float:
-    raw = os.environ.get(name, "")
-    try:
-        value = float(raw) if raw.strip() else default
-    except ValueError:
-        value = -1.0
-    if not 0 < value < float("inf"):
-        raise ReconcilerError(f"{name}={raw!r} is not a number of seconds", hint=f"e.g. {name}={default:g}")
-    return value
+#: A week for a person to do one step; a poll at least once a day.
+STEP_TIMEOUT_BOUNDS = Bounds("a number of seconds", 0, 604_800, "3600", above_low=True)
+POLL_INTERVAL_BOUNDS = Bounds("a number of seconds", 0, 86_400, "10", above_low=True)
 
 
 @dataclass(frozen=True)
@@ -56,8 +51,8 @@ class RunbookSettings:
     def from_env(cls) -> RunbookSettings:
         return cls(
             runbook_path=os.environ.get(ENV_RUNBOOK) or DEFAULT_RUNBOOK,
-            step_timeout=_seconds(ENV_STEP_TIMEOUT, DEFAULT_STEP_TIMEOUT),
-            poll_interval=_seconds(ENV_POLL_INTERVAL, DEFAULT_POLL_INTERVAL),
+            step_timeout=env_number(ENV_STEP_TIMEOUT, STEP_TIMEOUT_BOUNDS, DEFAULT_STEP_TIMEOUT),
+            poll_interval=env_number(ENV_POLL_INTERVAL, POLL_INTERVAL_BOUNDS, DEFAULT_POLL_INTERVAL),
         )
 
 

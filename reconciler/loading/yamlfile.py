@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import yaml_rs
 
+from reconciler.bounds import Bounds, env_number
 from reconciler.errors import ReconcilerError
 from reconciler.loading import limits
 from reconciler.loading.limits import MAX_ALIAS_EVENTS
@@ -29,6 +30,8 @@ if TYPE_CHECKING:  # the locator imports PyYAML: only when a position is asked f
 
 ENV_MAX_FILE_BYTES = "RECONCILER_MAX_FILE_BYTES"
 DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024
+#: 4 GiB: past it a limit guards nothing (and no buffer of that size can be asked for).
+MAX_FILE_BYTES_BOUNDS = Bounds("a whole number of bytes", 1, 4 * 1024**3, "134217728", integer=True)
 #: Containers inside containers; desired state needs five, so 64 only stops abuse.
 MAX_DEPTH = 64
 # A tag starts a token: at the start of a line, after a space, or after a flow indicator.
@@ -146,19 +149,7 @@ class YamlDocument:
 
 
 def max_file_bytes() -> int:
-    raw = os.environ.get(ENV_MAX_FILE_BYTES)
-    if raw is None or not raw.strip():
-        return DEFAULT_MAX_FILE_BYTES
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise ReconcilerError(
-            f"{ENV_MAX_FILE_BYTES}={raw!r} is not a positive number of bytes",
-            hint=f"unset it to use the default ({DEFAULT_MAX_FILE_BYTES} bytes) or give a size in bytes",
-        )
-    return value
+    return int(env_number(ENV_MAX_FILE_BYTES, MAX_FILE_BYTES_BOUNDS, DEFAULT_MAX_FILE_BYTES))
 
 
 def read_bytes(path: Path, display: str) -> tuple[bytes | None, list[Diagnostic]]:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from reconciler.bounds import Bounds, env_number
 from reconciler.errors import Interrupted, ReconcilerError
 from reconciler.store.base import LockRecord, LockRequest, StateStore, format_time
 from reconciler.store.identity import host_name, owner_of_this_process, pid_namespace
@@ -23,20 +24,16 @@ from reconciler.store.identity import host_name, owner_of_this_process, pid_name
 DEFAULT_TTL = 30.0
 #: Seconds a lock lives without a heartbeat; shorter in tests of expiry, longer on slow storage.
 ENV_LOCK_TTL = "RECONCILER_LOCK_TTL"
+#: Under half a second the heartbeat would hammer the store; past an hour a dead holder's lock
+#: would stand in the way for longer than anyone waits.
+LOCK_TTL_BOUNDS = Bounds("a number of seconds", 0.5, 3600, "30")
 POLL_INTERVAL = 0.2
 RELEASE_TRIES = 5
 RELEASE_PAUSE = 1.0
 
 
 def lock_ttl() -> float:
-    raw = os.environ.get(ENV_LOCK_TTL, "")
-    try:
-        value = float(raw) if raw else DEFAULT_TTL
-    except ValueError:
-        raise ReconcilerError(
-            f"{ENV_LOCK_TTL}={raw!r} is not a number of seconds", hint=f"e.g. {ENV_LOCK_TTL}=30"
-        ) from None
-    return max(value, 0.5)
+    return env_number(ENV_LOCK_TTL, LOCK_TTL_BOUNDS, DEFAULT_TTL)
 
 
 @dataclass

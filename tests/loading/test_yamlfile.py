@@ -176,7 +176,10 @@ def test_a_bad_size_limit_is_a_user_error(
     monkeypatch.setenv(ENV_MAX_FILE_BYTES, value)
     with pytest.raises(ReconcilerError) as raised:
         read_bytes(tmp_path / "x.yaml", "x.yaml")
-    assert raised.value.message == f"{ENV_MAX_FILE_BYTES}='{value}' is not a positive number of bytes"
+    assert (
+        raised.value.message
+        == f"{ENV_MAX_FILE_BYTES}='{value}' is not a whole number of bytes from 1 to 4294967296"
+    )
 
 
 @pytest.mark.parametrize("kind", ["fifo", "device"])
