@@ -126,6 +126,10 @@ def unused_global_flags(func: F) -> F:
 
 
 def options_of(provider: str | None, actor: str | None, state: str | None) -> GlobalOptions:
+    return _resolved(provider, actor, state).checked()
+
+
+def _resolved(provider: str | None, actor: str | None, state: str | None) -> GlobalOptions:
     # ctx.obj is inherited: the nearest group's merge of its flags over its parents'.
     given: dict[str, str | None] = click.get_current_context().obj or {}
     return GlobalOptions.resolve(
@@ -137,11 +141,11 @@ def sandbox_options_of(provider: str | None, actor: str | None, state: str | Non
     """For the `sandbox` commands, which work on a database file. RECONCILER_PROVIDER naming a
     console over HTTP (as it does for the plan and apply that talk to `sandbox serve`) leaves them
     on the default database; a --provider flag is taken as given, and refused if not sandbox:."""
-    options = options_of(provider, actor, state)
+    options = _resolved(provider, actor, state)
     flagged = provider or (click.get_current_context().obj or {}).get("provider")
     if flagged is None and options.provider.partition(":")[0].lower() != "sandbox":
-        return dataclasses.replace(options, provider=DEFAULT_PROVIDER)
-    return options
+        options = dataclasses.replace(options, provider=DEFAULT_PROVIDER)
+    return options.checked()
 
 
 def remember_flags(ctx: click.Context, **flags: str | None) -> None:

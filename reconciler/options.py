@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from reconciler.errors import ReconcilerError
+from reconciler.secrets import redact_urls
 
 if TYPE_CHECKING:
     # Imported when a provider is opened, not by every command: validate never opens one.
@@ -46,6 +50,23 @@ class GlobalOptions:
             facts=os.environ.get(ENV_FACTS) or None,
         )
 
+    def checked(self) -> GlobalOptions:
+        """These options, once the URLs they hold are known to parse: a malformed one is refused
+        here, before any command reads it, and shown without what could be a password."""
+        api = self.provider.partition(":")[2] if is_atlassian(self.provider) else self.provider
+        if api.partition(":")[0].lower() in ("http", "https") and (problem := url_problem(api)):
+            raise ReconcilerError(
+                f"the provider URL {shown_url(self.provider)} is not valid: {problem}",
+                hint="fix --provider or RECONCILER_PROVIDER, e.g. https://console.example.com",
+            )
+        postgres = self.state.lower().startswith(("postgresql://", "postgres://"))
+        if postgres and (problem := url_problem(self.state)):
+            raise ReconcilerError(
+                f"the state URL {shown_url(self.state)} is not valid: {problem}",
+                hint="fix --state or RECONCILER_STATE, e.g. postgresql://USER@HOST:5432/DB",
+            )
+        return self
+
     def provider_settings(self) -> ProviderSettings:
         from reconciler.providers.base import ProviderSettings
 
@@ -54,3 +75,32 @@ class GlobalOptions:
 
 def is_atlassian(provider: str) -> bool:
     return provider.partition(":")[0].lower() == "atlassian"
+
+
+def url_problem(url: str) -> str | None:
+    """What keeps `url` from being read as a URL, or None."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        if "[" in url or "]" in url:
+            return "an IPv6 host needs both its brackets, e.g. [::1]"
+        return "it cannot be read as a URL"
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        return "its port is not a number from 1 to 65535"
+    if "@" in url.partition("://")[2] and "@" not in parts.netloc:
+        # `user:pa/ss@host` reads as host `user`, port `pa`, and a password left in the path
+        return "a user or password holding '/', '?' or '#' must spell it %2F, %3F or %23"
+    return None
+
+
+def shown_url(url: str) -> str:
+    """`url`, which may not parse, fit for a message: all it holds before its last `@` (a user and
+    a password, which may hold `/`, `?` or `@` itself) masked, and its query values."""
+    scheme, separator, rest = url.partition("://")
+    if separator and "@" in rest:
+        rest = "***@" + rest.rpartition("@")[2]
+    return redact_urls(f"{scheme}{separator}{rest}")

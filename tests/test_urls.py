@@ -1,0 +1,94 @@
+"""A malformed --state or --provider URL is one clear error before anything is read, and no part of
+what could be a password is shown."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import RunCli
+
+SECRET = "s3cret-pw"
+STATE_HINT = "hint: fix --state or RECONCILER_STATE, e.g. postgresql://USER@HOST:5432/DB"
+PROVIDER_HINT = "hint: fix --provider or RECONCILER_PROVIDER, e.g. https://console.example.com"
+BRACKETS = "an IPv6 host needs both its brackets, e.g. [::1]"
+PORT = "its port is not a number from 1 to 65535"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "error", "hint"),
+    [
+        (
+            ("history", "--state", f"postgresql://u:{SECRET}@[::1/db"),
+            {},
+            f"the state URL postgresql://***@[::1/db is not valid: {BRACKETS}",
+            STATE_HINT,
+        ),
+        (
+            ("history",),
+            {"RECONCILER_STATE": f"postgresql://u:{SECRET}@[::1/db"},
+            f"the state URL postgresql://***@[::1/db is not valid: {BRACKETS}",
+            STATE_HINT,
+        ),
+        (
+            ("locks", "--state", f"postgres://u:pa/{SECRET}@db.example:99999/db"),
+            {},
+            f"the state URL postgres://***@db.example:99999/db is not valid: {PORT}",
+            STATE_HINT,
+        ),
+        (
+            ("unlock", "lk-0123456789", "--state", f"postgresql://u@db.example:x/db?password={SECRET}"),
+            {},
+            f"the state URL postgresql://***@db.example:x/db?password=*** is not valid: {PORT}",
+            STATE_HINT,
+        ),
+        (
+            ("history", "--state", f"postgresql://u:1234/{SECRET}@db.example/db"),
+            {},
+            "the state URL postgresql://***@db.example/db is not valid: a user or password holding "
+            "'/', '?' or '#' must spell it %2F, %3F or %23",
+            STATE_HINT,
+        ),
+        (
+            ("plan", "--provider", f"http://u:{SECRET}@[::1/"),
+            {},
+            f"the provider URL http://***@[::1/ is not valid: {BRACKETS}",
+            PROVIDER_HINT,
+        ),
+        (
+            ("apply", "--auto-approve", "--provider", "https://console.example.com:99999"),
+            {},
+            f"the provider URL https://console.example.com:99999 is not valid: {PORT}",
+            PROVIDER_HINT,
+        ),
+        (
+            ("import", "--provider", f"atlassian:https://u:{SECRET}@[::1/"),
+            {},
+            f"the provider URL atlassian:https://***@[::1/ is not valid: {BRACKETS}",
+            PROVIDER_HINT,
+        ),
+    ],
+    ids=[
+        "state-flag",
+        "state-env",
+        "state-port",
+        "state-query",
+        "state-slash",
+        "http",
+        "https-port",
+        "atlassian",
+    ],
+)
+def test_a_malformed_url_is_refused_without_its_password(
+    run_cli: RunCli, args: tuple[str, ...], env: dict[str, str], error: str, hint: str
+) -> None:
+    result = run_cli(*args, env=env, timeout=60)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.splitlines() == [f"error: {error}", hint]
+
+
+def test_a_sandbox_command_leaves_a_malformed_console_url_it_does_not_use_alone(run_cli: RunCli) -> None:
+    # The sandbox commands work on their database: RECONCILER_PROVIDER naming a console over HTTP
+    # is for plan and apply, and is not theirs to refuse.
+    result = run_cli("sandbox", "show", env={"RECONCILER_PROVIDER": f"http://u:{SECRET}@[::1/"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Sandbox console sandbox:.reconciler/sandbox.db\n")
