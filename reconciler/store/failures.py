@@ -6,11 +6,15 @@ from reconciler.errors import ReconcilerError
 
 _ELSEWHERE = "or point --state / RECONCILER_STATE at another store"
 
+#: SQLite's words for a file that is not a state store, or one whose tables were changed by hand
+#: (a table or a column gone): a store in that shape cannot be repaired by trying again.
+_DAMAGED = ("not a database", "malformed", "no such table", "no such column", "has no column named")
+
 
 def sqlite_failure(description: str, reason: str) -> ReconcilerError:
     """The error for an SQLite failure, told apart by SQLite's own reason."""
     lowered = reason.lower()
-    if "not a database" in lowered or "malformed" in lowered or "no such table" in lowered:
+    if any(words in lowered for words in _DAMAGED):
         return ReconcilerError(
             f"the state store {description} is damaged or not a state store: {reason}",
             hint=f"move the file aside (its history and locks are lost; the next apply starts a new one), "
@@ -37,7 +41,10 @@ def sqlite_failure(description: str, reason: str) -> ReconcilerError:
             f"the state store {description} stayed locked by another process: {reason}",
             hint="try again once the other reconciler command has finished",
         )
-    return ReconcilerError(f"the state store {description} failed: {reason}", hint="O" + _ELSEWHERE[1:])
+    return ReconcilerError(
+        f"the state store {description} failed: {reason}",
+        hint=f"try again; if it fails the same way, move the file aside, {_ELSEWHERE}",
+    )
 
 
 def postgres_failure(description: str, reason: str) -> ReconcilerError:

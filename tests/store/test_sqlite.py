@@ -70,6 +70,41 @@ def test_a_dropped_table_is_named(tmp_path: Path) -> None:
     )
 
 
+def test_a_dropped_column_is_damage_not_a_passing_failure(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    open_store(f"sqlite:{path}").close()
+    with sqlite3.connect(path) as db:
+        db.execute("ALTER TABLE runs DROP COLUMN actor")
+    result = subprocess.run(
+        [sys.executable, "-m", "reconciler", "--state", f"sqlite:{path}", "history"],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"error: the state store sqlite:{path} is damaged or not a state store: no such column: actor\n"
+        "hint: move the file aside (its history and locks are lost; the next apply starts a new one), "
+        "or point --state / RECONCILER_STATE at another store\n"
+    )
+
+
+def test_a_write_to_a_dropped_column_is_damage(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    open_store(f"sqlite:{path}").close()
+    with sqlite3.connect(path) as db:
+        db.execute("ALTER TABLE runs DROP COLUMN actor")
+    store = open_store(f"sqlite:{path}")
+    with pytest.raises(ReconcilerError) as caught:
+        store.start_run(NewRun("run-1", 1.0, None, "u", "sandbox:x", "lock", None, ()))
+    store.close()
+    assert caught.value.message == (
+        f"the state store sqlite:{path} is damaged or not a state store: table runs has no column named actor"
+    )
+
+
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     open_store(f"sqlite:{path}").close()
