@@ -138,6 +138,9 @@ RUN: dict[tuple[str, str], tuple[str, ...]] = {
     ("docs/sandbox.md", "reconciler sandbox init --from examples/broken-console.yaml"): (),
     ("docs/sandbox.md", "echo 'my notes' > notes.txt"): (),
     ("docs/sandbox.md", "reconciler plan --actor mallory@evil.example"): ("reconciler sandbox init",),
+    ("docs/sandbox.md", 'sqlite3 .reconciler/sandbox.db "DROP TABLE operations"'): (
+        "reconciler sandbox init",
+    ),
 }
 #: (document, first command) -> why what it prints cannot be compared
 NOT_RUN = {

@@ -20,13 +20,14 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from msgspec.structs import replace
 
 from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.model import Console, Operation, OperationStatus
 from reconciler.sandbox import writes
+from reconciler.sandbox.damage import not_a_sandbox, stored_values
 from reconciler.sandbox.database import (
     Connections,
     build,
@@ -35,7 +36,6 @@ from reconciler.sandbox.database import (
     database_exists,
     generation,
     new_console_id,
-    not_a_sandbox,
     token_digest,
     transaction,
 )
@@ -51,6 +51,7 @@ ENV_DELAY = "RECONCILER_SANDBOX_DELAY"
 MAX_KEY_LENGTH = 255
 
 Action = Callable[[sqlite3.Connection, writes.Clock], writes.Outcome]
+T = TypeVar("T")
 
 
 def delay_from_env() -> float | None:
@@ -85,7 +86,8 @@ def _read_operation(db: sqlite3.Connection, op_id: str, actor: str | None) -> Op
         " OR EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.operation = o.id AND k.actor = ?))",
         (op_id, actor, actor or ""),
     ).fetchone()
-    return None if row is None else Operation(row[0], OperationStatus(row[1]), row[2], row[3])
+    with stored_values():
+        return None if row is None else Operation(row[0], OperationStatus(row[1]), row[2], row[3])
 
 
 class SandboxConsole:
@@ -224,13 +226,13 @@ class SandboxConsole:
 
     def today(self) -> dt.date:
         """The console's clock."""
-        return dt.date.fromisoformat(self._meta()["now"])
+        return self._meta_value("now", dt.date.fromisoformat)
 
     def provisioning_delay(self) -> float:
         """Seconds an asynchronous operation takes: the environment's override, else the seed's."""
         if self._delay_override is not None:
             return self._delay_override
-        return float(self._meta()["provisioning_delay_seconds"])
+        return self._meta_value("provisioning_delay_seconds", float)
 
     def pending_sites(self) -> dict[str, str]:
         """Sites whose creation has not completed yet: name -> org."""
@@ -244,7 +246,7 @@ class SandboxConsole:
 
     def write_count(self) -> int:
         """How many write requests took effect (replays and no-ops do not count)."""
-        return int(self._meta()["writes"])
+        return self._meta_value("writes", int)
 
     # --- writing ---------------------------------------------------------------------------------
 
@@ -359,8 +361,14 @@ class SandboxConsole:
         with self._connections.connection() as db:
             return read_meta(db)
 
+    def _meta_value(self, key: str, parse: Callable[[str], T]) -> T:
+        """One value of `meta`, read as `parse` reads it; one it cannot read is damage."""
+        with self._connections.connection() as db, stored_values():
+            return parse(read_meta(db)[key])
+
     def _clock(self, db: sqlite3.Connection, wall: float) -> writes.Clock:
-        today = dt.date.fromisoformat(read_meta(db)["now"])
+        with stored_values():
+            today = dt.date.fromisoformat(read_meta(db)["now"])
         return writes.Clock(wall=wall, today=today, delay=self.provisioning_delay())
 
     def _complete_due(self, db: sqlite3.Connection) -> None:
@@ -400,7 +408,9 @@ def _creating(path: Path) -> Iterator[None]:
 
 def _advance(db: sqlite3.Connection, days: int) -> list[Event]:
     """Move the stored clock `days` on, applying every transition due; the events in date order."""
-    until = dt.date.fromisoformat(read_meta(db)["now"]) + dt.timedelta(days=days)
+    with stored_values():
+        now = dt.date.fromisoformat(read_meta(db)["now"])
+    until = now + dt.timedelta(days=days)
     events = _age(db, until)
     db.execute("UPDATE meta SET value = ? WHERE key = 'now'", (until.isoformat(),))
     events.sort(key=lambda e: (e.day, e.subscription))
@@ -431,11 +441,14 @@ def _age(db: sqlite3.Connection, until: dt.date) -> list[Event]:
     rows = db.execute(
         "SELECT id, status, start_date, term_end, deactivated_on FROM subscriptions WHERE status != 'deleted'"
     ).fetchall()
+    with stored_values():
+        lifecycles = [
+            Lifecycle(sub_id, status, _day(start), _day(term_end), _day(deactivated_on))
+            for sub_id, status, start, term_end, deactivated_on in rows
+        ]
     events: list[Event] = []
-    for sub_id, status, start, term_end, deactivated_on in rows:
-        happened = transitions(
-            Lifecycle(sub_id, status, _day(start), _day(term_end), _day(deactivated_on)), until
-        )
+    for lifecycle in lifecycles:
+        happened = transitions(lifecycle, until)
         if happened:
             _store_lifecycle(db, happened[-1].after)
             events.extend(happened)

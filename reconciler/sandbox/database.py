@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.model import Subscription
+from reconciler.sandbox.damage import damage_named, not_a_sandbox, stored_values
 
 if TYPE_CHECKING:
     from reconciler.sandbox.seed import Seed
@@ -135,13 +136,6 @@ def remove_database(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def not_a_sandbox(path: Path) -> ReconcilerError:
-    return ReconcilerError(
-        f"{path} is not a sandbox console database",
-        hint="create one with 'reconciler sandbox init [--from FILE]', or point --provider at another file",
-    )
-
-
 def check_is_sandbox(db: sqlite3.Connection, path: Path) -> None:
     try:
         rows = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('format', 'generation')"))
@@ -228,7 +222,8 @@ class Connections:
             with self._lock:
                 self._epochs[id(db)] = self.epoch
         try:
-            yield db
+            with damage_named(self.path):
+                yield db
         finally:
             self._give_back(db)
 
@@ -288,7 +283,8 @@ def transaction(db: sqlite3.Connection, *, write: bool) -> Iterator[sqlite3.Conn
 def generation(db: sqlite3.Connection) -> int:
     """How many write transactions the database has committed (moves on with every one)."""
     row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-    return int(row[0])
+    with stored_values():
+        return int(row[0])
 
 
 def database_exists(path: Path) -> bool:

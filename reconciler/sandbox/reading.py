@@ -11,6 +11,7 @@ from collections import defaultdict
 
 from reconciler.gc_pause import cycle_collector_paused
 from reconciler.model import Action, BillingAccount, Console, InProgress, Organization, Site, Subscription
+from reconciler.sandbox.damage import stored_values
 
 
 def read_meta(db: sqlite3.Connection) -> dict[str, str]:
@@ -121,8 +122,12 @@ def _in_progress(db: sqlite3.Connection) -> tuple[InProgress, ...]:
 
 
 def read_console(db: sqlite3.Connection, actor: str | None) -> Console:
-    """The whole state; the caller holds one read transaction around it."""
-    with cycle_collector_paused():
+    """The whole state; the caller holds one read transaction around it.
+
+    A value the console never writes (a date that is no date, an unknown operation kind) fails
+    the whole read as damage: caught once around it, not checked row by row.
+    """
+    with cycle_collector_paused(), stored_values():
         return _read_console(db, actor)
 
 

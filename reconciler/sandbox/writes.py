@@ -15,6 +15,7 @@ from msgspec import Struct
 
 from reconciler.model import OperationStatus, Status
 from reconciler.sandbox import rules
+from reconciler.sandbox.damage import stored_values
 from reconciler.sandbox.lifecycle import add_years, renew_until
 
 
@@ -230,4 +231,5 @@ def reactivate(db: sqlite3.Connection, actor: str | None, sub_id: str, clock: Cl
 
 
 def _date(text: str | None) -> dt.date | None:
-    return None if text is None else dt.date.fromisoformat(text)
+    with stored_values():
+        return None if text is None else dt.date.fromisoformat(text)

@@ -115,7 +115,7 @@ def test_a_custom_database_path(run_cli: RunCli, tmp_path: Path) -> None:
         ),
         (
             ["--provider", "sandbox:notes.txt", "sandbox", "show"],
-            "error: notes.txt is not a sandbox console database\n"
+            "error: notes.txt is damaged or not a sandbox console database\n"
             "hint: create one with 'reconciler sandbox init [--from FILE]', "
             "or point --provider at another file\n",
         ),
@@ -173,7 +173,7 @@ def test_a_database_without_a_write_generation_is_refused(run_cli: RunCli, tmp_p
     result = run_cli("sandbox", "show")
     assert result.returncode == 1
     assert result.stderr == (
-        "error: .reconciler/sandbox.db is not a sandbox console database\n"
+        "error: .reconciler/sandbox.db is damaged or not a sandbox console database\n"
         "hint: create one with 'reconciler sandbox init [--from FILE]', or point --provider at another file\n"
     )
 
