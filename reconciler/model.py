@@ -72,6 +72,9 @@ SITE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*[a-z0-9]")
 DEACTIVATION_GRACE = dt.timedelta(days=15)
 #: ... and its data is deleted this long after deactivation.
 DATA_RETENTION = dt.timedelta(days=60)
+#: The last day a console's clock may show: a renewal a year on, then the grace and the retention,
+#: must still fall before the calendar ends (9999-12-31), so no lifecycle date overflows.
+LAST_CLOCK_DAY = dt.date.max - dt.timedelta(days=366) - DEACTIVATION_GRACE - DATA_RETENTION
 
 
 class Action(StrEnum):
@@ -225,13 +228,21 @@ class Subscription(Struct, frozen=True, gc=False):
 
     @property
     def deactivation_date(self) -> dt.date | None:
-        """When a cancelled subscription's apps go off."""
-        return None if self.term_end is None else self.term_end + DEACTIVATION_GRACE
+        """When a cancelled subscription's apps go off; None when unknown, or past the calendar."""
+        return _days_after(self.term_end, DEACTIVATION_GRACE)
 
     @property
     def deletion_date(self) -> dt.date | None:
-        """When a deactivated subscription's data is deleted."""
-        return None if self.deactivated_on is None else self.deactivated_on + DATA_RETENTION
+        """When a deactivated subscription's data is deleted; None when unknown, or past the calendar."""
+        return _days_after(self.deactivated_on, DATA_RETENTION)
+
+
+def _days_after(day: dt.date | None, span: dt.timedelta) -> dt.date | None:
+    # A console (a peer over HTTP, declared facts) may send a term ending 9999-12-31: the date
+    # after it does not exist, and the plan says "15 days after the term ends" instead.
+    if day is None or day > dt.date.max - span:
+        return None
+    return day + span
 
 
 class InProgress(Struct, frozen=True):

@@ -211,9 +211,9 @@ def _status_note(sub: Subscription) -> str:
     if sub.status == Status.UPCOMING:
         return f"  # upcoming: starts on {sub.start_date}"
     if sub.status == Status.CANCELLED:
-        return f"  # cancelled: deactivates on {sub.deactivation_date}"
+        return f"  # cancelled: deactivates on {sub.deactivation_date or 'an unknown date'}"
     if sub.status == Status.DEACTIVATED:
-        return f"  # deactivated: data deleted on {sub.deletion_date}"
+        return f"  # deactivated: data deleted on {sub.deletion_date or 'an unknown date'}"
     if sub.migration:
         return "  # migration: Atlassian provisions its apps"
     return ""

@@ -39,7 +39,7 @@ from reconciler.sandbox.database import (
     token_digest,
     transaction,
 )
-from reconciler.sandbox.lifecycle import Event, Lifecycle, transitions
+from reconciler.sandbox.lifecycle import Event, Lifecycle, moved_clock, transitions
 from reconciler.sandbox.reading import read_console, read_meta
 
 if TYPE_CHECKING:
@@ -410,7 +410,7 @@ def _advance(db: sqlite3.Connection, days: int) -> list[Event]:
     """Move the stored clock `days` on, applying every transition due; the events in date order."""
     with stored_values():
         now = dt.date.fromisoformat(read_meta(db)["now"])
-    until = now + dt.timedelta(days=days)
+    until = moved_clock(now, days)
     events = _age(db, until)
     db.execute("UPDATE meta SET value = ? WHERE key = 'now'", (until.isoformat(),))
     events.sort(key=lambda e: (e.day, e.subscription))

@@ -13,7 +13,8 @@ import datetime as dt
 from msgspec import Struct
 from msgspec.structs import replace
 
-from reconciler.model import DATA_RETENTION, DEACTIVATION_GRACE, Status
+from reconciler.errors import ReconcilerError
+from reconciler.model import DATA_RETENTION, DEACTIVATION_GRACE, LAST_CLOCK_DAY, Status
 
 
 def add_years(day: dt.date, years: int = 1) -> dt.date:
@@ -84,3 +85,17 @@ def renew_until(term_end: dt.date | None, today: dt.date) -> dt.date | None:
     while term_end is not None and term_end <= today:
         term_end = add_years(term_end)
     return term_end
+
+
+def moved_clock(today: dt.date, days: int) -> dt.date:
+    """The clock `days` after `today`, refused past the last day a console keeps."""
+    room = (LAST_CLOCK_DAY - today).days
+    if days > room:
+        raise ReconcilerError(
+            f"the sandbox clock cannot move {days} days on from {today}: it would pass {LAST_CLOCK_DAY}, "
+            "the last day a console keeps (a year of term, 15 days of grace and 60 of retention "
+            "after it must still fit before the calendar ends)",
+            hint=f"move it {max(room, 0)} days or fewer, or re-create the console with "
+            "'reconciler sandbox init'",
+        )
+    return today + dt.timedelta(days=days)

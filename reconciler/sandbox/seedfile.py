@@ -46,9 +46,9 @@ YamlPath = tuple[str | int, ...]
 MAX_LISTED = 8
 
 #: The dates a seed may use. The clock, terms and renewals are computed from them, and a century
-#: of `sandbox advance` must still fit before the calendar ends (year 9999).
+#: of `sandbox advance` must still fit before the last day a console's clock may show.
 FIRST_DAY = dt.date(1900, 1, 1)
-LAST_DAY = dt.date(9899, 12, 31)
+LAST_DAY = dt.date(9897, 12, 31)
 
 
 def load_seed(path: Path, display: str | None = None) -> Seed:

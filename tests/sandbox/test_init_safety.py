@@ -127,14 +127,16 @@ def test_a_step_that_fails_after_populating_leaves_the_old_console(tmp_path: Pat
 
 
 def test_advance_to_the_end_of_the_calendar_is_a_user_error(run_cli: RunCli, tmp_path: Path) -> None:
-    (tmp_path / "late.yaml").write_text("now: 9899-12-31\n", encoding="utf-8")
+    (tmp_path / "late.yaml").write_text("now: 9897-12-31\n", encoding="utf-8")
     ok(run_cli("sandbox", "init", "--from", "late.yaml"))
     ok(run_cli("sandbox", "advance", "--days", "36500"))
     result = run_cli("sandbox", "advance", "--days", "36500")
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (
-        "error: the sandbox clock cannot move 36500 days on: a date would pass the end of the calendar "
-        "(year 9999; date value out of range)\n"
-        "hint: move it fewer days, or re-create the console with 'reconciler sandbox init'\n"
+        "error: the sandbox clock cannot move 36500 days on from 9997-12-07: it would pass 9998-10-16, "
+        "the last day a console keeps (a year of term, 15 days of grace and 60 of retention after it "
+        "must still fit before the calendar ends)\n"
+        "hint: move it 313 days or fewer, or re-create the console with 'reconciler sandbox init'\n"
     )
-    assert "9999-" in ok(run_cli("sandbox", "show")).stdout
+    ok(run_cli("sandbox", "advance", "--days", "313"))
+    assert "Clock: 9998-10-16 " in ok(run_cli("sandbox", "show")).stdout
