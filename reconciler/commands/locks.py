@@ -9,6 +9,7 @@ from reconciler.errors import EXIT_OK, ReconcilerError
 from reconciler.options import GlobalOptions
 from reconciler.store import LockRecord, format_time, open_existing_store
 from reconciler.store.liveness import HolderState, holder_state
+from reconciler.terminal import printable
 
 
 def list_locks(options: GlobalOptions, fmt: str) -> int:
@@ -44,7 +45,8 @@ def unlock(options: GlobalOptions, lock_id: str, *, force: bool = False) -> int:
     if released is None:
         raise _no_lock(lock_id)  # released by its holder meanwhile
     sys.stdout.write(
-        f"Released lock {released.id} on {released.name} (held by {released.owner}, run {released.run_id}).\n"
+        f"Released lock {printable(released.id)} on {printable(released.name)} "
+        f"(held by {printable(released.owner)}, run {printable(released.run_id)}).\n"
     )
     return EXIT_OK
 
@@ -75,9 +77,10 @@ def render_locks(records: list[LockRecord], now: float) -> str:
         return "No locks held.\n"
     blocks = []
     for lock in records:
+        # Every field comes from the team's shared store, where any runner (or its USER) wrote it.
         blocks.append(
-            f"{lock.id}  {lock.name}  ({_STATE_NOTES[holder_state(lock, now)]})\n"
-            f"  held by    {lock.owner}, run {lock.run_id}\n"
+            f"{printable(lock.id)}  {printable(lock.name)}  ({_STATE_NOTES[holder_state(lock, now)]})\n"
+            f"  held by    {printable(lock.owner)}, run {printable(lock.run_id)}\n"
             f"  acquired   {format_time(lock.acquired)}\n"
             f"  heartbeat  {format_time(lock.heartbeat)}\n"
             f"  expires    {format_time(lock.expires)}\n"

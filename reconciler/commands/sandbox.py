@@ -12,7 +12,7 @@ from reconciler.sandbox.console import SandboxConsole
 from reconciler.sandbox.database import database_exists
 from reconciler.sandbox.location import SCHEME, open_console, sandbox_path
 from reconciler.sandbox.page import ConsolePage, render_json, render_text
-from reconciler.terminal import plural
+from reconciler.terminal import plural, printable
 
 
 def _database(options: GlobalOptions) -> Path:
@@ -39,8 +39,9 @@ def init(options: GlobalOptions, seed_path: str | None) -> int:
         f"{plural(len(state.subscriptions), 'subscription')}, {plural(len(state.sites), 'site')}, "
         f"{plural(len(state.organizations), 'organization')}, {plural(len(state.users), 'user')}"
     )
-    print(f"{verb} the sandbox console {path} from {source}: {counts}.")
-    print(f"Clock: {state.now.isoformat()}. Default actor: {seed.default_actor or 'none'}.")
+    print(f"{verb} the sandbox console {printable(str(path))} from {printable(source)}: {counts}.")
+    # The first user of the seed: an email the seed's schema lets carry ESC and other controls.
+    print(f"Clock: {state.now.isoformat()}. Default actor: {printable(seed.default_actor or 'none')}.")
     return EXIT_OK
 
 
@@ -69,7 +70,7 @@ def advance(options: GlobalOptions, days: int) -> int:
         after = console.today()
     print(f"Sandbox clock: {before.isoformat()} -> {after.isoformat()} (+{plural(days, 'day')})")
     for line in events:
-        print(f"  {line}")
+        print(f"  {printable(line)}")  # it names a subscription id from the seed
     if not events:
         print("  No subscription changed.")
     return EXIT_OK
