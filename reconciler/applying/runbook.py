@@ -26,7 +26,7 @@ from reconciler.planning import plan_changes
 from reconciler.providers.base import Provider
 from reconciler.rendering.runbook import Step, render_runbook, runbook_steps, step_text
 from reconciler.store import AttemptOutcome, NewAttempt, RunOutcome, StateStore, format_time
-from reconciler.terminal import is_tty
+from reconciler.terminal import is_tty, printable
 
 ENV_RUNBOOK = "RECONCILER_RUNBOOK"
 ENV_STEP_TIMEOUT = "RECONCILER_STEP_TIMEOUT"
@@ -132,7 +132,10 @@ class RunbookApply:
                 who = f"runbook step {step.number}, confirmed by {self.confirmer}"
                 self._finish(attempts, AttemptOutcome.SUCCEEDED, operation=who)
                 self._progress("")
-                self.out.write(f"  Observed done after {waited:.0f}s ({format_time(time.time())}), {who}.\n")
+                confirmed = printable(who)  # the confirmer is --actor or USER
+                self.out.write(
+                    f"  Observed done after {waited:.0f}s ({format_time(time.time())}), {confirmed}.\n"
+                )
                 return None
             if waited >= self.settings.step_timeout:
                 detail = f"not observed done within {self.settings.step_timeout:g}s"

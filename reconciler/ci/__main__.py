@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from reconciler.ci.settings import Settings, run_reconciler
 from reconciler.errors import EXIT_ERROR, ReconcilerError
+from reconciler.terminal import printable_lines
 
 Step = Callable[[Settings], int]
 STEPS = ("validate", "plan", "apply", "drift", "gitlab-plan", "gitlab-apply")
@@ -70,9 +71,10 @@ def main(argv: list[str]) -> int:
     try:
         return step_named(argv[0])(Settings.from_env())
     except ReconcilerError as error:
-        print(f"error: {error.message}", file=sys.stderr)
+        # Messages quote the CI environment and GitHub's answers: shown as the CLI shows its errors.
+        print(f"error: {printable_lines(error.message)}", file=sys.stderr)
         if error.hint:
-            print(f"hint: {error.hint}", file=sys.stderr)
+            print(f"hint: {printable_lines(error.hint)}", file=sys.stderr)
         if os.environ.get("GITHUB_ACTIONS") == "true":
             print(annotation(f"{error.message}\n{error.hint}" if error.hint else error.message), flush=True)
         return error.exit_code

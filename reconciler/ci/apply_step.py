@@ -19,6 +19,7 @@ from reconciler.ci.github import GitHub, RunContext
 from reconciler.ci.plan_step import PLAN_FILE, SOURCE_FILE
 from reconciler.ci.settings import Settings, run_reconciler, subscription_ids
 from reconciler.errors import ReconcilerError
+from reconciler.terminal import printable
 
 NOTHING = "nothing was applied"
 
@@ -27,7 +28,8 @@ def run(settings: Settings, context: RunContext) -> int:
     github = GitHub(context.repository)
     pull = merged_pull_request(github, context.sha)
     number, head = int(pull["number"]), str(pull["head"]["sha"])
-    print(f"Commit {context.sha[:12]} merged pull request #{number} (head {head[:12]})", file=sys.stderr)
+    merged = f"Commit {context.sha[:12]} merged pull request #{number} (head {head[:12]})"
+    print(printable(merged), file=sys.stderr)
     plan_file = fetch_reviewed_plan(github, settings, number, head)
     check_source(plan_file.parent / SOURCE_FILE, plan_file, context.repository, number, head)
     labelled = label_cancels(label_names(pull), settings.cancel_label_prefix, f"#{number}")

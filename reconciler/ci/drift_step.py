@@ -14,6 +14,7 @@ from reconciler.ci.comment import MARKER, with_marker
 from reconciler.ci.github import GitHub, RunContext
 from reconciler.ci.settings import Settings, run_reconciler
 from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from reconciler.terminal import printable
 
 TITLE = "reconciler: the console drifted from desired state"
 DRIFT_FILE = "drift.json"
@@ -61,10 +62,10 @@ def _report(github: GitHub, label: str, body: str, context: RunContext) -> None:
     issue = open_drift_issue(github, label)
     if issue is None:
         answer = github.send("POST", "issues", {"title": TITLE, "body": body, "labels": [label]})
-        print(f"Opened {answer.get('html_url', 'an issue')} about the drift", file=sys.stderr)
+        print(printable(f"Opened {answer.get('html_url', 'an issue')} about the drift"), file=sys.stderr)
     else:
         github.send("PATCH", f"issues/{issue['number']}", {"body": body})
-        print(f"Updated {issue.get('html_url', 'the drift issue')}", file=sys.stderr)
+        print(printable(f"Updated {issue.get('html_url', 'the drift issue')}"), file=sys.stderr)
 
 
 def _close(github: GitHub, label: str, context: RunContext) -> None:
@@ -78,4 +79,4 @@ def _close(github: GitHub, label: str, context: RunContext) -> None:
         {"body": f"The console matches desired state again{where}."},
     )
     github.send("PATCH", f"issues/{issue['number']}", {"state": "closed"})
-    print(f"Closed {issue.get('html_url', 'the drift issue')}: no drift any more", file=sys.stderr)
+    print(printable(f"Closed {issue.get('html_url', 'the drift issue')}: no drift any more"), file=sys.stderr)

@@ -21,6 +21,7 @@ from reconciler.ci.comment import is_plan_comment, with_marker
 from reconciler.ci.plan_step import PLAN_FILE, SOURCE_FILE, make_plan, write_source
 from reconciler.ci.settings import Settings
 from reconciler.errors import ReconcilerError
+from reconciler.terminal import printable
 
 TOKEN_VARIABLE = "RECONCILER_GITLAB_TOKEN"
 #: the plan job's name in .gitlab-ci.yml: its artifact is the reviewed plan
@@ -145,7 +146,10 @@ def apply(settings: Settings, pipeline: Pipeline) -> int:
     gitlab = GitLab(pipeline)
     request = merged_request(gitlab, pipeline.sha)
     iid, head = int(request["iid"]), str(request["sha"])
-    print(f"Commit {pipeline.sha[:12]} merged merge request !{iid} (head {head[:12]})", file=sys.stderr)
+    print(
+        printable(f"Commit {pipeline.sha[:12]} merged merge request !{iid} (head {head[:12]})"),
+        file=sys.stderr,
+    )
     plan_file = fetch_reviewed_plan(gitlab, settings, iid, head)
     project = f"{pipeline.api_url}/projects/{pipeline.project}"
     check_source(plan_file.parent / SOURCE_FILE, plan_file, project, iid, head, where=f"!{iid}")

@@ -17,6 +17,7 @@ from reconciler.ci.comment import MARKER, upsert_plan_comment, with_marker
 from reconciler.ci.github import GitHub, RunContext
 from reconciler.ci.settings import Settings, run_reconciler
 from reconciler.errors import EXIT_ERROR
+from reconciler.terminal import printable
 
 PLAN_FILE = "plan.json"
 SOURCE_FILE = "plan-source.json"
@@ -71,7 +72,10 @@ def run(settings: Settings, context: RunContext) -> int:
         posted = upsert_plan_comment(
             GitHub(context.repository), int(pull["number"]), planned.body, settings.comment_author
         )
-        print(f"{'Created' if posted.created else 'Updated'} the plan comment {posted.url}", file=sys.stderr)
+        print(
+            printable(f"{'Created' if posted.created else 'Updated'} the plan comment {posted.url}"),
+            file=sys.stderr,
+        )
         outputs["comment-url"] = posted.url
     context.set_outputs(**outputs)
     return planned.exit_code

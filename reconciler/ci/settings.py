@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.errors import ReconcilerError
+from reconciler.terminal import printable
 
 PREFIX = "RECONCILER_CI_"
 DEFAULT_ARTIFACT = "reconciler-plan"
@@ -98,7 +99,7 @@ def run_reconciler(
 ) -> subprocess.CompletedProcess[str]:
     """`reconciler ARGS...` from the same installation; its stderr goes straight to the job log."""
     command = [sys.executable, "-m", "reconciler", *args]
-    print(f"$ reconciler {shlex.join(args)}", file=sys.stderr, flush=True)
+    print(printable(f"$ reconciler {shlex.join(args)}"), file=sys.stderr, flush=True)
     return subprocess.run(
         command,
         stdout=subprocess.PIPE,

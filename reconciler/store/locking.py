@@ -20,6 +20,7 @@ from reconciler.bounds import Bounds, env_number
 from reconciler.errors import Interrupted, ReconcilerError
 from reconciler.store.base import LockRecord, LockRequest, StateStore, format_time
 from reconciler.store.identity import host_name, owner_of_this_process, pid_namespace
+from reconciler.terminal import printable
 
 DEFAULT_TTL = 30.0
 #: Seconds a lock lives without a heartbeat; shorter in tests of expiry, longer on slow storage.
@@ -82,7 +83,7 @@ class HeldLock:
         if error is not None:
             # The run's own outcome matters more; an unreleased lock expires on its own.
             sys.stderr.write(
-                f"warning: the lock {self.record.id} was not released ({error.message}); "
+                f"warning: the lock {self.record.id} was not released ({printable(error.message)}); "
                 f"it expires within {format_seconds(self.ttl)}\n"
             )
 
