@@ -121,6 +121,18 @@ def test_a_push_that_merged_no_pull_request_is_refused(job: Job) -> None:
     )
 
 
+def test_a_commit_from_the_environment_is_shown_escaped(job: Job) -> None:
+    job.event("push", {"ref": "refs/heads/main"}, sha="dd\x1b[2Jdddd", run_id=9)
+    done = job.step("apply")
+    assert done.returncode == 1
+    assert done.stderr.endswith(
+        "error: `gh api repos/acme/estate/commits/dd\\x1b[2Jdddd/pulls` failed: gh: Not Found (HTTP 404)\n"
+        "hint: check the job's permissions (contents: read, pull-requests: write, actions: read) "
+        "and that GH_TOKEN is set\n"
+    )
+    assert "\x1b" not in done.stderr
+
+
 def cancel_sub_1001(job: Job) -> None:
     acme = job.workspace / "desired-state" / "acme-corp.yaml"
     text = acme.read_text(encoding="utf-8")
