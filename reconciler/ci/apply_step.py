@@ -13,8 +13,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
+from reconciler.ci.answer import Answer
 from reconciler.ci.github import GitHub, RunContext
 from reconciler.ci.plan_step import PLAN_FILE, SOURCE_FILE
 from reconciler.ci.settings import Settings, run_reconciler, subscription_ids
@@ -27,12 +27,13 @@ NOTHING = "nothing was applied"
 def run(settings: Settings, context: RunContext) -> int:
     github = GitHub(context.repository)
     pull = merged_pull_request(github, context.sha)
-    number, head = int(pull["number"]), str(pull["head"]["sha"])
+    number, head = pull.integer("number"), pull.child("head").commit("sha")
+    labels = label_names(pull)
     merged = f"Commit {context.sha[:12]} merged pull request #{number} (head {head[:12]})"
     print(printable(merged), file=sys.stderr)
     plan_file = fetch_reviewed_plan(github, settings, number, head)
     check_source(plan_file.parent / SOURCE_FILE, plan_file, context.repository, number, head)
-    labelled = label_cancels(label_names(pull), settings.cancel_label_prefix, f"#{number}")
+    labelled = label_cancels(labels, settings.cancel_label_prefix, f"#{number}")
     done = apply_reviewed(settings, plan_file, labelled)
     shown = done.stdout.replace("```", "")
     context.add_summary(f"### reconciler apply of #{number} (plan at `{head[:12]}`)\n\n```\n{shown}```\n")
@@ -55,14 +56,10 @@ def apply_reviewed(
     return done
 
 
-def merged_pull_request(github: GitHub, sha: str) -> dict[str, Any]:
+def merged_pull_request(github: GitHub, sha: str) -> Answer:
     """The one pull request whose merge produced `sha`; any other push is refused."""
-    pulls = github.get(f"commits/{sha}/pulls")
-    merged = [
-        pull
-        for pull in (pulls if isinstance(pulls, list) else [])
-        if isinstance(pull, dict) and pull.get("merged_at") and pull.get("merge_commit_sha") == sha
-    ]
+    pulls = github.get(f"commits/{sha}/pulls").items()
+    merged = [pull for pull in pulls if _merged_into(pull, sha)]
     if len(merged) != 1:
         raise ReconcilerError(
             f"commit {sha[:12]} is not the merge of one pull request, so there is no reviewed plan for it; "
@@ -72,21 +69,27 @@ def merged_pull_request(github: GitHub, sha: str) -> dict[str, Any]:
     return merged[0]
 
 
+def _merged_into(pull: Answer, sha: str) -> bool:
+    # Both fields are read on every pull request listed, so a malformed one anywhere is refused.
+    merged_at, merge_commit = pull.text_or_none("merged_at"), pull.text_or_none("merge_commit_sha")
+    return bool(merged_at) and merge_commit == sha
+
+
 def fetch_reviewed_plan(github: GitHub, settings: Settings, number: int, head: str) -> Path:
     """Download the plan artifact of the newest successful plan run at the pull request's head."""
     runs = github.list_all(f"actions/runs?event=pull_request&status=success&head_sha={head}", "workflow_runs")
-    for run in sorted(runs, key=lambda r: int(r.get("id", 0)), reverse=True):
-        answer = github.get(f"actions/runs/{run['id']}/artifacts?name={settings.artifact}")
-        artifacts = answer.get("artifacts", []) if isinstance(answer, dict) else []
-        if any(a.get("name") == settings.artifact and not a.get("expired") for a in artifacts):
+    for run_id in sorted((run.integer("id") for run in runs), reverse=True):
+        answer = github.get(f"actions/runs/{run_id}/artifacts?name={settings.artifact}")
+        artifacts = [(a.text("name"), a.flag("expired")) for a in answer.items("artifacts")]
+        if (settings.artifact, False) in artifacts:
             into = settings.out_dir / "reviewed"
             shutil.rmtree(into, ignore_errors=True)
             into.mkdir(parents=True)
-            github.download_artifact(int(run["id"]), settings.artifact, into)
+            github.download_artifact(run_id, settings.artifact, into)
             plan_file = into / PLAN_FILE
             if not plan_file.is_file():
                 raise ReconcilerError(
-                    f"the artifact {settings.artifact} of run {run['id']} holds no {PLAN_FILE}"
+                    f"the artifact {settings.artifact} of run {run_id} holds no {PLAN_FILE}"
                 )
             return plan_file
     raise ReconcilerError(
@@ -108,6 +111,12 @@ def check_source(
             f"the plan artifact has no readable {SOURCE_FILE}, so it cannot be tied to a review; {NOTHING}",
             hint="plan the pull request with this action, which writes it beside plan.json",
         ) from None
+    if not isinstance(source, dict):
+        raise ReconcilerError(
+            f"the plan artifact's {SOURCE_FILE} is not an object, so it cannot be tied to a review; "
+            + NOTHING,
+            hint="plan the pull request with this action, which writes it beside plan.json",
+        )
     expected = {"repository": repository, "pull_request": number, "head_sha": head}
     for key, want in expected.items():
         if source.get(key) != want:
@@ -122,12 +131,8 @@ def check_source(
         )
 
 
-def label_names(pull: dict[str, Any]) -> list[str]:
-    labels = pull.get("labels")
-    return [
-        str(label.get("name") if isinstance(label, dict) else label)
-        for label in (labels if isinstance(labels, list) else [])
-    ]
+def label_names(pull: Answer) -> list[str]:
+    return [label.text("name") for label in pull.items("labels")]
 
 
 def label_cancels(names: list[str], prefix: str, where: str) -> tuple[str, ...]:

@@ -7,8 +7,8 @@ who quotes the plan in a reply never has their own comment overwritten.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from reconciler.ci.answer import Answer
 from reconciler.ci.github import GitHub
 
 MARKER = "<!-- reconciler-plan -->"
@@ -30,17 +30,23 @@ def with_marker(body: str) -> str:
     return body if body.startswith(MARKER + "\n") else f"{MARKER}\n{body}"
 
 
-def is_plan_comment(comment: dict[str, Any], author: str) -> bool:
-    body = comment.get("body")
-    user = comment.get("user")
-    login = user.get("login") if isinstance(user, dict) else None
-    return isinstance(body, str) and body.split("\n", 1)[0].strip() == MARKER and login == author
+def is_plan_comment(body: str | None, login: str | None, author: str) -> bool:
+    return body is not None and body.split("\n", 1)[0].strip() == MARKER and login == author
 
 
-def find_plan_comment(github: GitHub, number: int, author: str) -> dict[str, Any] | None:
-    """The oldest plan comment, so every push edits the same one."""
-    comments = github.list_all(f"issues/{number}/comments")
-    return next((c for c in comments if is_plan_comment(c, author)), None)
+def find_plan_comment(github: GitHub, number: int, author: str) -> int | None:
+    """The id of the oldest plan comment, so every push edits the same one."""
+    for comment in github.list_all(f"issues/{number}/comments"):
+        # GitHub documents `body` as optional and `user` as null for a deleted account.
+        user = comment.child_or_none("user")
+        login = user.text("login") if user is not None else None
+        if is_plan_comment(comment.text_or_none("body", optional=True), login, author):
+            return comment.integer("id")
+    return None
+
+
+def _posted(answer: Answer, created: bool) -> Posted:
+    return Posted(comment_id=answer.integer("id"), url=answer.text("html_url"), created=created)
 
 
 def upsert_plan_comment(github: GitHub, number: int, body: str, author: str = DEFAULT_AUTHOR) -> Posted:
@@ -52,9 +58,5 @@ def upsert_plan_comment(github: GitHub, number: int, body: str, author: str = DE
         )
     existing = find_plan_comment(github, number, author)
     if existing is None:
-        answer = github.send("POST", f"issues/{number}/comments", {"body": text})
-        created = True
-    else:
-        answer = github.send("PATCH", f"issues/comments/{existing['id']}", {"body": text})
-        created = False
-    return Posted(comment_id=int(answer["id"]), url=str(answer.get("html_url", "")), created=created)
+        return _posted(github.send("POST", f"issues/{number}/comments", {"body": text}), created=True)
+    return _posted(github.send("PATCH", f"issues/comments/{existing}", {"body": text}), created=False)

@@ -8,8 +8,8 @@ the console matches again.
 from __future__ import annotations
 
 import sys
-from typing import Any
 
+from reconciler.ci.answer import Answer
 from reconciler.ci.comment import MARKER, with_marker
 from reconciler.ci.github import GitHub, RunContext
 from reconciler.ci.settings import Settings, run_reconciler
@@ -44,16 +44,15 @@ def run(settings: Settings, context: RunContext) -> int:
     return done.returncode
 
 
-def open_drift_issue(github: GitHub, label: str) -> dict[str, Any] | None:
-    issues = github.list_all(f"issues?state=open&labels={label}")
-    return next(
-        (
-            issue
-            for issue in issues
-            if "pull_request" not in issue and str(issue.get("body") or "").split("\n", 1)[0] == MARKER
-        ),
-        None,
-    )
+def open_drift_issue(github: GitHub, label: str) -> Answer | None:
+    for issue in github.list_all(f"issues?state=open&labels={label}"):
+        # The issues list holds pull requests too, marked by a `pull_request` field.
+        if issue.has("pull_request"):
+            continue
+        body = issue.text_or_none("body", optional=True) or ""
+        if body.split("\n", 1)[0] == MARKER:
+            return issue
+    return None
 
 
 def _report(github: GitHub, label: str, body: str, context: RunContext) -> None:
@@ -62,21 +61,21 @@ def _report(github: GitHub, label: str, body: str, context: RunContext) -> None:
     issue = open_drift_issue(github, label)
     if issue is None:
         answer = github.send("POST", "issues", {"title": TITLE, "body": body, "labels": [label]})
-        print(printable(f"Opened {answer.get('html_url', 'an issue')} about the drift"), file=sys.stderr)
+        print(printable(f"Opened {answer.text('html_url')} about the drift"), file=sys.stderr)
     else:
-        github.send("PATCH", f"issues/{issue['number']}", {"body": body})
-        print(printable(f"Updated {issue.get('html_url', 'the drift issue')}"), file=sys.stderr)
+        number, url = issue.integer("number"), issue.text("html_url")
+        github.send("PATCH", f"issues/{number}", {"body": body})
+        print(printable(f"Updated {url}"), file=sys.stderr)
 
 
 def _close(github: GitHub, label: str, context: RunContext) -> None:
     issue = open_drift_issue(github, label)
     if issue is None:
         return
+    number, url = issue.integer("number"), issue.text("html_url")
     where = f" ([run]({context.run_url}))" if context.run_url else ""
     github.send(
-        "POST",
-        f"issues/{issue['number']}/comments",
-        {"body": f"The console matches desired state again{where}."},
+        "POST", f"issues/{number}/comments", {"body": f"The console matches desired state again{where}."}
     )
-    github.send("PATCH", f"issues/{issue['number']}", {"state": "closed"})
-    print(printable(f"Closed {issue.get('html_url', 'the drift issue')}: no drift any more"), file=sys.stderr)
+    github.send("PATCH", f"issues/{number}", {"state": "closed"})
+    print(printable(f"Closed {url}: no drift any more"), file=sys.stderr)

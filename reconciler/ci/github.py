@@ -15,12 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler.ci.answer import Answer
 from reconciler.errors import ReconcilerError
 
 #: GitHub's largest page; fewer items than this means the last page.
 PAGE_SIZE = 100
 #: A page or a download that takes longer than this is a hung connection, not a slow GitHub.
 GH_TIMEOUT = 300
+#: What to do about an answer that is not in the shape GitHub documents for its call.
+ANSWER_HINT = (
+    "nothing was done with this answer: check that gh reaches GitHub's REST API (GH_HOST, GH_TOKEN), "
+    "then re-run the job"
+)
 
 
 @dataclass(frozen=True)
@@ -101,26 +107,25 @@ class GitHub:
             )
         self.repository = repository
 
-    def get(self, path: str) -> Any:
-        return self._api(["repos/" + self.repository + "/" + path])
+    def get(self, path: str) -> Answer:
+        return self._api("GET", ["repos/" + self.repository + "/" + path])
 
-    def send(self, method: str, path: str, body: dict[str, Any]) -> Any:
+    def send(self, method: str, path: str, body: dict[str, Any]) -> Answer:
         return self._api(
+            method,
             ["--method", method, "repos/" + self.repository + "/" + path, "--input", "-"],
             body=json.dumps(body),
         )
 
-    def list_all(self, path: str, key: str | None = None) -> list[dict[str, Any]]:
-        """Every item of a paged list; `key` names the list inside an object answer."""
-        items: list[dict[str, Any]] = []
+    def list_all(self, path: str, key: str | None = None) -> list[Answer]:
+        """Every item of a paged list, each an object; `key` names the list inside an object answer."""
+        items: list[Answer] = []
         joiner = "&" if "?" in path else "?"
         page = 1
         while True:
             answer = self.get(f"{path}{joiner}per_page={PAGE_SIZE}&page={page}")
-            batch = answer.get(key, []) if key and isinstance(answer, dict) else answer
-            if not isinstance(batch, list):
-                raise ReconcilerError(f"GitHub answered {path} with something that is not a list")
-            items.extend(item for item in batch if isinstance(item, dict))
+            batch = answer.items(key)
+            items += batch
             if len(batch) < PAGE_SIZE:
                 return items
             page += 1
@@ -130,14 +135,14 @@ class GitHub:
             ["run", "download", str(run_id), "--repo", self.repository, "--name", name, "--dir", str(into)]
         )
 
-    def _api(self, args: Sequence[str], body: str | None = None) -> Any:
+    def _api(self, method: str, args: Sequence[str], body: str | None = None) -> Answer:
         out = self._gh(["api", "-H", "Accept: application/vnd.github+json", *args], stdin=body)
+        call = f"{method} {next(arg for arg in args if arg.startswith('repos/'))}"
         try:
-            return json.loads(out) if out.strip() else None
-        except ValueError:
-            raise ReconcilerError(
-                f"GitHub answered `gh api {args[-1]}` with something that is not JSON"
-            ) from None
+            value = json.loads(out) if out.strip() else None
+        except (ValueError, RecursionError):
+            raise ReconcilerError(f"GitHub's answer to {call} is not JSON", hint=ANSWER_HINT) from None
+        return Answer("GitHub", call, value, hint=ANSWER_HINT)
 
     def _gh(self, args: list[str], stdin: str | None = None) -> str:
         try:

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import httpx
 
+from reconciler.ci.answer import Answer
 from reconciler.ci.apply_step import NOTHING, apply_reviewed, check_source, label_cancels
 from reconciler.ci.comment import is_plan_comment, with_marker
 from reconciler.ci.plan_step import PLAN_FILE, SOURCE_FILE, make_plan, write_source
@@ -27,6 +28,11 @@ TOKEN_VARIABLE = "RECONCILER_GITLAB_TOKEN"
 #: the plan job's name in .gitlab-ci.yml: its artifact is the reviewed plan
 PLAN_JOB = "reconciler-plan"
 PAGE_SIZE = 100
+#: What to do about an answer that is not in the shape GitLab documents for its call.
+ANSWER_HINT = (
+    "nothing was done with this answer: check that CI_API_V4_URL is GitLab's REST API (v4), "
+    "then retry the job"
+)
 
 
 @dataclass(frozen=True)
@@ -88,21 +94,27 @@ class GitLab:
             )
         return response
 
-    def json(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self.request(method, path, **kwargs).json()
+    def json(self, method: str, path: str, **kwargs: Any) -> Answer:
+        response = self.request(method, path, **kwargs)
+        call = f"{method} {path}"
+        try:
+            value = response.json()
+        except (ValueError, RecursionError):
+            raise ReconcilerError(f"GitLab's answer to {call} is not JSON", hint=ANSWER_HINT) from None
+        return Answer("GitLab", call, value, hint=ANSWER_HINT)
 
-    def list_all(self, path: str, **params: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
+    def list_all(self, path: str, **params: str) -> list[Answer]:
+        items: list[Answer] = []
         page = 1
         while True:
-            batch = self.json("GET", path, params={**params, "per_page": PAGE_SIZE, "page": page})
-            items.extend(item for item in batch if isinstance(item, dict))
+            batch = self.json("GET", path, params={**params, "per_page": PAGE_SIZE, "page": page}).items()
+            items += batch
             if len(batch) < PAGE_SIZE:
                 return items
             page += 1
 
     def username(self) -> str:
-        return str(self.json("GET", self.user_url).get("username", ""))
+        return self.json("GET", self.user_url).text("username")
 
 
 def plan(settings: Settings, pipeline: Pipeline) -> int:
@@ -125,27 +137,23 @@ def upsert_note(gitlab: GitLab, iid: int, body: str) -> bool:
     """Edit this token's marked note of the merge request, or create it; True when created."""
     author = gitlab.username()
     notes = gitlab.list_all(f"merge_requests/{iid}/notes", sort="asc", order_by="created_at")
-    mine = next((n for n in notes if is_plan_comment(_as_comment(n), author)), None)
+    mine = next((n.integer("id") for n in notes if _is_plan_note(n, author)), None)
+    # The answers to these two are not read: the next pipeline finds the note again.
     if mine is None:
-        gitlab.json("POST", f"merge_requests/{iid}/notes", json={"body": with_marker(body)})
+        gitlab.request("POST", f"merge_requests/{iid}/notes", json={"body": with_marker(body)})
         return True
-    gitlab.json("PUT", f"merge_requests/{iid}/notes/{mine['id']}", json={"body": with_marker(body)})
+    gitlab.request("PUT", f"merge_requests/{iid}/notes/{mine}", json={"body": with_marker(body)})
     return False
 
 
-def _as_comment(note: dict[str, Any]) -> dict[str, Any]:
-    """A note in the shape of a GitHub comment, whose author is a `login`."""
-    author = note.get("author")
-    return {
-        "body": note.get("body"),
-        "user": {"login": author.get("username") if isinstance(author, dict) else None},
-    }
+def _is_plan_note(note: Answer, author: str) -> bool:
+    return is_plan_comment(note.text("body"), note.child("author").text("username"), author)
 
 
 def apply(settings: Settings, pipeline: Pipeline) -> int:
     gitlab = GitLab(pipeline)
     request = merged_request(gitlab, pipeline.sha)
-    iid, head = int(request["iid"]), str(request["sha"])
+    iid, head = request.integer("iid"), request.commit("sha")
     print(
         printable(f"Commit {pipeline.sha[:12]} merged merge request !{iid} (head {head[:12]})"),
         file=sys.stderr,
@@ -153,42 +161,45 @@ def apply(settings: Settings, pipeline: Pipeline) -> int:
     plan_file = fetch_reviewed_plan(gitlab, settings, iid, head)
     project = f"{pipeline.api_url}/projects/{pipeline.project}"
     check_source(plan_file.parent / SOURCE_FILE, plan_file, project, iid, head, where=f"!{iid}")
-    labels = [str(label) for label in request.get("labels", [])]
+    labels = request.texts("labels")
     return apply_reviewed(
         settings, plan_file, label_cancels(labels, settings.cancel_label_prefix, f"!{iid}")
     ).returncode
 
 
-def merged_request(gitlab: GitLab, sha: str) -> dict[str, Any]:
+def merged_request(gitlab: GitLab, sha: str) -> Answer:
     """The merged request this commit is the merge, squash or fast-forward head of."""
-    requests = gitlab.json("GET", f"repository/commits/{sha}/merge_requests")
-    merged = [
-        r
-        for r in (requests if isinstance(requests, list) else [])
-        if r.get("state") == "merged"
-        and sha in (r.get("merge_commit_sha"), r.get("squash_commit_sha"), r.get("sha"))
-    ]
+    requests = gitlab.json("GET", f"repository/commits/{sha}/merge_requests").items()
+    merged = [r for r in requests if _merged_into(r, sha)]
     if len(merged) != 1:
         raise ReconcilerError(
             f"commit {sha[:12]} is not the merge of one merge request, so there is no reviewed plan "
             f"for it; {NOTHING}",
             hint="change desired state through a merge request; its plan is applied when it merges",
         )
-    chosen: dict[str, Any] = merged[0]
-    return chosen
+    return merged[0]
+
+
+def _merged_into(request: Answer, sha: str) -> bool:
+    # Every field is read on every request listed, so a malformed one anywhere is refused.
+    commits = (
+        request.text_or_none("merge_commit_sha"),
+        # An older GitLab sends no squash_commit_sha at all.
+        request.text_or_none("squash_commit_sha", optional=True),
+        request.text("sha"),
+    )
+    return request.text("state") == "merged" and sha in commits
 
 
 def fetch_reviewed_plan(gitlab: GitLab, settings: Settings, iid: int, head: str) -> Path:
     pipelines = gitlab.list_all(f"merge_requests/{iid}/pipelines")
-    passed = sorted(
-        (p for p in pipelines if p.get("sha") == head and p.get("status") == "success"),
-        key=lambda p: -int(p["id"]),
-    )
-    for found in passed:
-        jobs = gitlab.list_all(f"pipelines/{found['id']}/jobs", **{"scope[]": "success"})
-        job = next((j for j in jobs if j.get("name") == PLAN_JOB), None)
-        if job is not None:
-            return download_plan(gitlab, settings, int(job["id"]))
+    shown = [(p.integer("id"), p.text("sha"), p.text("status")) for p in pipelines]
+    passed = sorted((pid for pid, sha, status in shown if sha == head and status == "success"), reverse=True)
+    for pipeline_id in passed:
+        jobs = gitlab.list_all(f"pipelines/{pipeline_id}/jobs", **{"scope[]": "success"})
+        plan_jobs = [job.integer("id") for job in jobs if job.text("name") == PLAN_JOB]
+        if plan_jobs:
+            return download_plan(gitlab, settings, plan_jobs[0])
     raise ReconcilerError(
         f"merge request !{iid} has no successful pipeline with a {PLAN_JOB} job at its head commit "
         f"{head[:12]}; {NOTHING}",

@@ -4,6 +4,10 @@ It answers with the shapes GitHub documents for the endpoints the CI steps use (
 issues, commits' pull requests, workflow runs and their artifacts), pages lists as GitHub does
 (`per_page`, `page`), fails like gh (a message on stderr, exit 1; exit 4 without a token), and
 records every call in calls.jsonl for the tests to read.
+
+`answers` in the state replaces the answer to one call (`"GET commits/SHA/pulls"`: the method and
+the path under the repository, without the query) with the raw text given, for the tests of what
+the steps do with an answer GitHub's documentation does not allow.
 """
 
 from __future__ import annotations
@@ -151,6 +155,10 @@ def api(args: list[str], stdin: str) -> int:
         if not split.path.startswith(prefix):
             raise NotFound
         rest = split.path[len(prefix) :]
+        canned = state.get("answers", {}).get(f"{method} {rest}")
+        if canned is not None:
+            print(canned)
+            return 0
         for handler in (comments, issues, actions):
             try:
                 answer = handler(state, method, rest, query, body)

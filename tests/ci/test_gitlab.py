@@ -35,6 +35,8 @@ class GitLabState:
     jobs: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     artifacts: dict[int, Path] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    #: "GET merge_requests/12/pipelines" -> the raw answer to give instead of the stand-in's own
+    answers: dict[str, bytes] = field(default_factory=dict)
 
 
 def handler_for(state: GitLabState) -> type[BaseHTTPRequestHandler]:
@@ -61,8 +63,13 @@ def handler_for(state: GitLabState) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length)) if length else None
             if url.path == "/api/v4/user":
-                return self.reply(200, {"username": BOT})
+                return self.reply(
+                    200, None, raw=state.answers.get("GET user", json.dumps({"username": BOT}).encode())
+                )
             rest = url.path.removeprefix(prefix)
+            canned = state.answers.get(f"{method} {rest}")
+            if canned is not None:
+                return self.reply(200, None, raw=canned)
             answer = self.route(method, rest, query, body)
             if answer is None:
                 return self.reply(404, {"message": "404 Not Found"})
@@ -243,3 +250,97 @@ def test_a_wrong_token_is_named_not_shown(gitlab: tuple[GitLabState, str], proje
         f"error: GitLab answered GET repository/commits/{MERGE}/merge_requests with HTTP 401\n"
         "hint: check that RECONCILER_GITLAB_TOKEN is a project access token with the api scope\n"
     )
+
+
+GITLAB_HINT = (
+    "nothing was done with this answer: check that CI_API_V4_URL is GitLab's REST API (v4), "
+    "then retry the job"
+)
+REQUEST: dict[str, Any] = {"iid": 12, "state": "merged", "sha": HEAD, "merge_commit_sha": MERGE, "labels": []}
+COMMIT_REQUESTS = f"repository/commits/{MERGE}/merge_requests"
+
+
+@pytest.mark.parametrize(
+    ("call", "answer", "problem"),
+    [
+        (f"GET {COMMIT_REQUESTS}", {"iid": 12}, "the answer is an object, not a list"),
+        (f"GET {COMMIT_REQUESTS}", [{**REQUEST, "state": None}], "[0].state is null, not a string"),
+        (
+            f"GET {COMMIT_REQUESTS}",
+            [{**REQUEST, "merge_commit_sha": 7}],
+            "[0].merge_commit_sha is an integer, not a string or null",
+        ),
+        (f"GET {COMMIT_REQUESTS}", [{**REQUEST, "iid": "12"}], "[0].iid is a string, not an integer"),
+        (
+            f"GET {COMMIT_REQUESTS}",
+            [{**REQUEST, "labels": [{"name": "x"}]}],
+            "[0].labels[0] is an object, not a string",
+        ),
+        ("GET merge_requests/12/pipelines", [{"id": 31, "sha": HEAD}], "[0].status is missing"),
+        (
+            "GET merge_requests/12/pipelines",
+            [{"id": True, "sha": HEAD, "status": "success"}],
+            "[0].id is true or false, not an integer",
+        ),
+        ("GET pipelines/31/jobs", [{"id": 55, "name": None}], "[0].name is null, not a string"),
+        (
+            "GET pipelines/31/jobs",
+            [{"id": "55", "name": "reconciler-plan"}],
+            "[0].id is a string, not an integer",
+        ),
+    ],
+)
+def test_a_malformed_gitlab_answer_on_merge_is_refused(
+    gitlab: tuple[GitLabState, str], project: Path, call: str, answer: Any, problem: str
+) -> None:
+    state, api = gitlab
+    plan_then_merge(state, project, api, planned_at=HEAD, merged_head=HEAD)
+    state.answers[call] = json.dumps(answer).encode()
+    done = on_merge(project, api)
+    assert done.returncode == 1
+    message = f"GitLab's answer to {call} is malformed: {problem}"
+    assert done.stderr.endswith(f"error: {message}\nhint: {GITLAB_HINT}\n"), done.stderr
+    assert "Traceback" not in done.stderr
+    assert not converged(project)
+
+
+def test_a_gitlab_answer_that_is_not_json_is_refused(gitlab: tuple[GitLabState, str], project: Path) -> None:
+    state, api = gitlab
+    plan_then_merge(state, project, api, planned_at=HEAD, merged_head=HEAD)
+    state.answers[f"GET {COMMIT_REQUESTS}"] = b"<html>502 Bad Gateway</html>"
+    done = on_merge(project, api)
+    assert done.returncode == 1
+    assert (
+        done.stderr == f"error: GitLab's answer to GET {COMMIT_REQUESTS} is not JSON\nhint: {GITLAB_HINT}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("call", "answer", "problem"),
+    [
+        ("GET user", {"name": BOT}, "username is missing"),
+        ("GET merge_requests/12/notes", [{"id": 1, "body": MARKER}], "[0].author is missing"),
+        (
+            "GET merge_requests/12/notes",
+            [{"id": 1, "body": None, "author": {"username": BOT}}],
+            "[0].body is null, not a string",
+        ),
+        (
+            "GET merge_requests/12/notes",
+            [{"id": 0, "body": MARKER, "author": {"username": BOT}}],
+            "[0].id is not a positive integer",
+        ),
+    ],
+)
+def test_a_malformed_gitlab_answer_about_the_note_is_refused(
+    gitlab: tuple[GitLabState, str], project: Path, call: str, answer: Any, problem: str
+) -> None:
+    state, api = gitlab
+    state.answers[call] = json.dumps(answer).encode()
+    done = merge_request_pipeline(project, api, HEAD)
+    assert done.returncode == 1
+    shown = f"GET {api}/user" if call == "GET user" else call
+    assert done.stderr.endswith(
+        f"error: GitLab's answer to {shown} is malformed: {problem}\nhint: {GITLAB_HINT}\n"
+    )
+    assert state.notes == []
