@@ -10,6 +10,7 @@ from typing import TextIO
 
 from reconciler.errors import ReconcilerError
 from reconciler.model import Change, Plan, canonical_change
+from reconciler.planning.planout import plan_out_command
 from reconciler.terminal import is_tty
 
 
@@ -95,7 +96,7 @@ def check_saved_plan(current: Plan, saved: Plan, plan_file: str, fingerprint_now
         f"the saved plan {plan_file} is stale: {why_stale(saved, current, fingerprint_now)}; "
         f"re-planning now gives {current.checksum}, the saved plan has {saved.checksum}; "
         "nothing was applied\n" + "\n".join(difference),
-        hint=f"make the plan again (reconciler plan --out {plan_file}), review it, then apply it",
+        hint=f"make the plan again ({plan_out_command(plan_file)}), review it, then apply it",
     )
 
 

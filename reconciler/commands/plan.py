@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from reconciler.commands.show import render_plan
-from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, ReconcilerError
 from reconciler.model import Plan
 from reconciler.options import GlobalOptions
 from reconciler.pipeline import make_plan
 from reconciler.planning.planfile import write_plan
+from reconciler.planning.planout import REFUSAL_HINT, check_target
 from reconciler.terminal import info
 
 
@@ -23,9 +25,57 @@ def exit_code(plan: Plan, detailed_exitcode: bool) -> int:
     return EXIT_OK
 
 
+#: The files SQLite keeps beside a database, and the lock file a sandbox console is created under.
+_COMPANIONS = ("", "-wal", "-shm", "-journal", ".lock")
+
+
+def check_out(options: GlobalOptions, paths: Sequence[str], out: str) -> None:
+    """Refuse an --out that is not a saved plan, or names a file this run reads or keeps.
+
+    The second covers names that need not exist yet: a plan at .reconciler/state.db would stand
+    where the next apply opens its journal, and one at desired-state/new.yaml would be read as
+    desired state by the next plan.
+    """
+    target = Path(out).resolve()
+    for name, what in _owned_files(options, paths, target):
+        if name == target:
+            raise ReconcilerError(f"refusing to write the plan to {out}: {what}", hint=REFUSAL_HINT)
+    check_target(out)
+
+
+def _owned_files(options: GlobalOptions, paths: Sequence[str], target: Path) -> Iterator[tuple[Path, str]]:
+    for database, what in _databases(options):
+        for suffix in _COMPANIONS:
+            yield Path(f"{database}{suffix}").resolve(), f"it is a file of {what}"
+    if target.suffix.lower() in (".yaml", ".yml"):
+        for given in paths:
+            folder = Path(given).resolve()
+            if target == folder:
+                yield target, "plan reads it as desired state"
+            elif target.is_relative_to(folder):
+                yield target, f"plan reads it as desired state (it is in {given})"
+
+
+def _databases(options: GlobalOptions) -> Iterator[tuple[Path, str]]:
+    if options.provider.partition(":")[0].lower() == "sandbox":
+        from reconciler.sandbox.location import sandbox_path
+
+        yield sandbox_path(options.provider), "the sandbox console (--provider)"
+    if options.state.partition(":")[0].lower() == "sqlite":
+        from reconciler.store import sqlite_path
+
+        try:
+            yield sqlite_path(options.state), "the state store (--state)"
+        except ReconcilerError:
+            return  # plan does not open the state store: a bad --state is apply's error to report
+
+
 def run(
     options: GlobalOptions, paths: Sequence[str], fmt: str, out: str | None, detailed_exitcode: bool
 ) -> int:
+    if out:
+        # Before the console is read (which may create it): a refused --out leaves every file as it was.
+        check_out(options, paths, out)
     # Only the JSON and Markdown forms show the observed fingerprint: the text plan does without it.
     planned = make_plan(options, paths, fingerprint=fmt in ("json", "markdown") or out is not None)
     plan = planned.plan

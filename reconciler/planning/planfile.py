@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from reconciler.model import (
     SourceSpan,
     Unmanaged,
 )
+from reconciler.planning.planout import may_write, plan_out_command, write_text
 from reconciler.terminal import printable
 
 SCHEMA_NAME = "plan.schema.json"
@@ -255,31 +255,9 @@ def _read_date(value: str | None) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(value)
 
 
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
-
-
 def write_plan(path: str | Path, plan: Plan) -> None:
-    """Write the JSON plan atomically: a reader never sees half a plan."""
-    import tempfile  # here, not at the top: it costs a plan that writes no file 8 ms of start-up
-
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(plan_json_text(plan))
-        # mkstemp makes the file private (0600); a plan is an artifact CI uploads and others read,
-        # so it gets the mode any file gets here (it never holds a secret).
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, target)
-    except OSError as exc:
-        raise ReconcilerError(
-            f"cannot write the plan to {path}: {exc.strerror or exc}",
-            hint="choose a path in a directory you can write to",
-        ) from exc
+    """Write the JSON plan atomically, never over a file that is not a saved plan (see planout)."""
+    write_text(path, plan_json_text(plan))
 
 
 def read_plan(path: str | Path) -> Plan:
@@ -295,7 +273,7 @@ def read_plan(path: str | Path) -> Plan:
         raise ReconcilerError(
             f"{path} is a plan of format version {printable(str(version))[:40]}; "
             f"this reconciler reads version {PLAN_FORMAT_VERSION}",
-            hint=f"make the plan again with this reconciler: reconciler plan --out {path}",
+            hint=f"make the plan again with this reconciler: {plan_out_command(path)}",
         )
     problem = _schema_problem(data)
     if problem is None:
@@ -306,13 +284,13 @@ def read_plan(path: str | Path) -> Plan:
     if problem is not None:
         raise ReconcilerError(
             f"{path} is not a valid plan: {problem}",
-            hint=f"make the plan again: reconciler plan --out {path}",
+            hint=f"make the plan again: {plan_out_command(path)}",
         )
     if plan.checksum != data["checksum"]:
         raise ReconcilerError(
             f"the changes in {path} do not match its checksum {data['checksum']} "
             f"(they hash to {plan.checksum}): the file was edited after the plan was made",
-            hint=f"a plan is applied exactly as it was reviewed; make it again: reconciler plan --out {path}",
+            hint=f"a plan is applied exactly as it was reviewed; make it again: {plan_out_command(path)}",
         )
     return plan
 
@@ -333,7 +311,7 @@ def paths_in_working_tree(plan_file: str | Path, paths: Sequence[str]) -> tuple[
             raise ReconcilerError(
                 f"{plan_file} names desired state outside the working directory: {printable(given)}",
                 hint="apply reads desired state only from the working tree; "
-                f"make the plan again here: reconciler plan --out {plan_file}",
+                f"make the plan again here: {plan_out_command(plan_file)}",
             )
     return tuple(paths)
 
@@ -375,7 +353,7 @@ def _load_json(path: Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise ReconcilerError(
             f"{path} is not a plan: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-            hint=f"a plan file is what `reconciler plan --out {path}` writes",
+            hint=_what_a_plan_is(path),
         ) from None
     except _NumberOutOfRange as exc:
         line, column = offset_position(text, max(text.find(exc.text), 0))
@@ -383,19 +361,19 @@ def _load_json(path: Path) -> dict[str, Any]:
         raise ReconcilerError(
             f"{path} is not a plan: {shown} at line {line} column {column} is out of range "
             "(numbers in a plan are finite and fit in 64 bits)",
-            hint=f"a plan file is what `reconciler plan --out {path}` writes",
+            hint=_what_a_plan_is(path),
         ) from None
     except RecursionError:
         data = None  # nested deeper than the parser goes: refused just below
     if not _within_depth(data):
         raise ReconcilerError(
             f"{path} is not a plan: values are nested more than {MAX_DEPTH} levels deep",
-            hint=f"a plan file is what `reconciler plan --out {path}` writes",
+            hint=_what_a_plan_is(path),
         )
     if not isinstance(data, dict) or "format_version" not in data:
         raise ReconcilerError(
             f"{path} is not a plan: it has no format_version",
-            hint=f"a plan file is what `reconciler plan --out {path}` writes",
+            hint=_what_a_plan_is(path),
         )
     return data
 
@@ -412,11 +390,17 @@ def _plan_bytes(path: Path) -> bytes:
         raise ReconcilerError(f"cannot read plan file {path}: {exc.message}", hint=exc.hint) from None
     if raw is None:
         reason = problems[0].message if problems else "it cannot be read"
-        hint = f"a plan file is what `reconciler plan --out {path}` writes"
-        if problems and problems[0].rule == "file-too-large":
+        hint = _what_a_plan_is(path)
+        if problems and problems[0].rule == "file-too-large" and may_write(path):
             hint += f"; if this one is, raise the limit with {ENV_MAX_FILE_BYTES}"
         raise ReconcilerError(f"cannot read plan file {path}: {reason}", hint=hint)
     return raw
+
+
+def _what_a_plan_is(path: Path) -> str:
+    if may_write(path):
+        return f"a plan file is what `reconciler plan --out {path}` writes"
+    return f"a plan file is what `reconciler plan --out PLAN` writes; {path} is not one"
 
 
 def _within_depth(data: Any) -> bool:
