@@ -133,6 +133,7 @@ RUN: dict[tuple[str, str], tuple[str, ...]] = {
     ("docs/desired-state.md", "reconciler validate desired-state examples/broken.yaml"): (),
     ("docs/desired-state.md", "reconciler validate --format github desired-state examples/broken.yaml"): (),
     ("docs/plan.md", "reconciler import --out imported"): ("reconciler sandbox init",),
+    ("docs/plan.md", "reconciler plan --out billing/accounts.yaml"): (),
     ("docs/sandbox.md", "reconciler sandbox show"): (),
     ("docs/sandbox.md", "cp reconciler/sandbox/example-console.yaml console.yaml"): (),
     ("docs/sandbox.md", "reconciler sandbox init --from examples/broken-console.yaml"): (),
