@@ -8,6 +8,7 @@ the planner does not itself report as a blocked change (PLANNED_RULES).
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import os
@@ -29,7 +30,7 @@ from reconciler.model import (
     SourceSpan,
     Status,
 )
-from reconciler.terminal import printable
+from reconciler.userpaths import PATH_MAX, check_path, is_utf8, shown
 
 if TYPE_CHECKING:
     from reconciler.validation.rules import CrossFileChecks
@@ -174,73 +175,105 @@ def desired_files(paths: Sequence[str]) -> list[tuple[Path, str]]:
     seen: set[Path] = set()
     files: list[tuple[Path, str]] = []
     for given in paths:
+        check_path(given, "the desired-state path")
         for path in _files_of(given):
+            display = path.as_posix()
+            if not is_utf8(display):  # a pull request can name a file so: no output could quote it
+                check_path(display, "the desired-state file")
             resolved = _resolved(path)
             if resolved not in seen:
                 seen.add(resolved)
-                files.append((path, path.as_posix()))
+                files.append((path, display))
     return files
 
 
 def _files_of(given: str) -> list[Path]:
     root = Path(given)
-    if root.is_dir():
+    try:
+        is_dir, exists, is_link = root.is_dir(), root.exists(), root.is_symlink()
+    except OSError as error:  # e.g. a path through a file that is not a directory
+        raise ReconcilerError(
+            f"cannot read {shown(given)}: {str(error.strerror or error).lower()}",
+            hint="check that it exists and is readable",
+        ) from None
+    if is_dir:
         found = sorted(_yaml_beneath(root), key=lambda p: p.relative_to(root).as_posix())
         if not found:
             raise ReconcilerError(
-                f"no *.yaml or *.yml file in {given}",
+                f"no *.yaml or *.yml file in {shown(given)}",
                 hint="put desired-state files there, or pass the files or directories to read",
             )
         return found
-    if root.exists():
+    if exists:
         return [root]
-    if root.is_symlink():
+    if is_link:
         raise ReconcilerError(
-            f"{given} is a symbolic link that leads to no file",
+            f"{shown(given)} is a symbolic link that leads to no file",
             hint="replace the link with the file it should lead to",
         )
     raise ReconcilerError(
-        f"{given} does not exist",
+        f"{shown(given)} does not exist",
         hint="pass desired-state files or directories (by default, desired-state/ in the current directory)",
     )
 
 
 def _yaml_beneath(root: Path) -> list[Path]:
-    found = []
-    for folder, dirs, names in os.walk(root, onerror=_unreadable_directory):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]  # .git and friends
-        base = Path(folder)
-        _refuse_directory_links(base, dirs)
-        found += [base / n for n in names if n.endswith(YAML_SUFFIXES) and not n.startswith(".")]
+    """Every YAML file beneath `root`, hidden ones (.git/) left out.
+
+    A loop over a list of directories, not os.walk: Python 3.11's walk recurses, so a tree a
+    pull request nests a thousand levels deep would end in a RecursionError.
+    """
+    found: list[Path] = []
+    pending = [root.as_posix()]
+    while pending:
+        folder = pending.pop()
+        for entry in _entries(folder):
+            name = entry.name
+            if name.startswith("."):
+                continue
+            if _is_directory(entry):
+                pending.append(entry.path)
+            elif name.endswith(YAML_SUFFIXES):
+                found.append(Path(entry.path))
     _refuse_links_out_of(root, found)
     return found
 
 
+def _entries(folder: str) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as listing:
+            return list(listing)
+    except OSError as error:
+        _unreadable_directory(error)
+
+
+def _is_directory(entry: os.DirEntry[str]) -> bool:
+    """Whether `entry` is a directory to read; a link to one is refused, as os.walk would skip it."""
+    try:
+        directory = entry.is_dir()
+    except OSError:  # a loop of links, say: read (and refused) as a file, as os.walk would
+        return False
+    if directory and entry.is_symlink():
+        raise ReconcilerError(
+            f"{shown(entry.path)} is a link to a directory: refused",
+            hint="put the directory itself there, or pass the directory it leads to as a path",
+        )
+    return directory
+
+
 def _unreadable_directory(error: OSError) -> NoReturn:
     """A directory that cannot be listed would silently leave its files out of desired state."""
-    where = printable(Path(error.filename).as_posix()) if error.filename else "a directory"
-    if len(where) > 200:  # a path too long to open is too long to read in a message
-        where = f"{where[:100]}...{where[-60:]}"
+    where = shown(error.filename) if isinstance(error.filename, str) else "a directory"
+    if error.errno == errno.ENAMETOOLONG:  # nested past what the system can open by path
+        raise ReconcilerError(
+            f"cannot read the directory {where}: its path is over the {PATH_MAX:,} bytes a path may have",
+            hint="nest the desired-state files less deeply",
+        )
     reason = str(error.strerror or error).lower()
     raise ReconcilerError(
         f"cannot read the directory {where}: {reason}",
         hint="make it readable, or move it out of the desired-state paths",
     )
-
-
-def _refuse_directory_links(base: Path, dirs: list[str]) -> None:
-    """os.walk does not follow a link to a directory: its files would be left out without a word."""
-    for name in dirs:
-        try:
-            linked = (base / name).is_symlink()
-        except OSError as error:
-            _unreadable_directory(error)
-        if linked:
-            link = (base / name).as_posix()
-            raise ReconcilerError(
-                f"{printable(link)} is a link to a directory: refused",
-                hint="put the directory itself there, or pass the directory it leads to as a path",
-            )
 
 
 def _refuse_links_out_of(root: Path, found: list[Path]) -> None:
@@ -250,7 +283,7 @@ def _refuse_links_out_of(root: Path, found: list[Path]) -> None:
     for path in found:
         if path.is_symlink() and not (target := _resolved(path)).is_relative_to(inside):
             raise ReconcilerError(
-                f"{path.as_posix()} is a link to {target}, outside {root.as_posix()}: refused",
+                f"{shown(path)} is a link to {shown(target)}, outside {shown(root)}: refused",
                 hint="put the file itself in the directory, or pass its path explicitly",
             )
 
@@ -260,7 +293,7 @@ def _resolved(path: Path) -> Path:
         return path.resolve()
     except (RuntimeError, OSError) as exc:  # RuntimeError: a loop of symlinks
         raise ReconcilerError(
-            f"{path.as_posix()} cannot be followed: {str(getattr(exc, 'strerror', None) or exc).lower()}",
+            f"{shown(path)} cannot be followed: {str(getattr(exc, 'strerror', None) or exc).lower()}",
             hint="replace the symbolic link with the file it should lead to",
         ) from None
 

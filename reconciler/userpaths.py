@@ -1,0 +1,64 @@
+"""Paths from the command line and from pull requests, checked before the system sees them.
+
+A path can be one the system refuses outright (a name over 255 bytes, a whole path over 4,095)
+or a name that is not UTF-8, which Python carries as lone surrogates that no output can encode
+(a pull request can add `b\\xffx.yaml` as easily as `b.yaml`). Each is refused with a message that
+names it, never handed on to fail as a traceback in whatever touches it first. `shown` writes a
+path for a message: its undecodable bytes as `\\xff`, the rest as `printable` writes text.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from reconciler.errors import ReconcilerError
+from reconciler.terminal import printable
+
+#: Linux's limits (NAME_MAX, PATH_MAX less its NUL), the largest of the systems reconciler runs on.
+NAME_MAX = 255
+PATH_MAX = 4095
+#: A message quotes at most this much of a path: its start and its end.
+SHOWN_MAX = 200
+
+
+def shown(path: str | PurePath) -> str:
+    """`path` for a message or an output: undecodable bytes as `\\xff`, controls escaped, long ones cut."""
+    text = path.as_posix() if isinstance(path, PurePath) else path
+    if not text.isascii():
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    text = printable(text)
+    return f"{text[:100]}...{text[-60:]}" if len(text) > SHOWN_MAX else text
+
+
+def is_utf8(text: str) -> bool:
+    """Whether `text` (a name read from the system) was valid UTF-8: no byte held as a surrogate."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_path(path: str | PurePath, what: str) -> None:
+    """Refuse `path` (`what` it is: "the plan file") when no system call could take it."""
+    text = path.as_posix() if isinstance(path, PurePath) else path
+    if not is_utf8(text):
+        raise ReconcilerError(
+            f"{what} {shown(text)} has a name that is not UTF-8: refused",
+            hint="rename it with UTF-8 characters only (git shows such names quoted, with octal escapes)",
+        )
+    if len(text) > NAME_MAX or len(text.encode()) > NAME_MAX:
+        _check_lengths(text, what)
+
+
+def _check_lengths(text: str, what: str) -> None:
+    raw = text.encode()
+    if len(raw) > PATH_MAX:
+        reason = f"it is {len(raw):,} bytes long, over the {PATH_MAX:,} a path may have"
+    elif (longest := max(len(part) for part in raw.split(b"/"))) > NAME_MAX:
+        reason = f"a name in it is {longest:,} bytes long, over the {NAME_MAX} a name may have"
+    else:
+        return
+    raise ReconcilerError(f"{what} {shown(text)} is too long: {reason}", hint="use a shorter path")
