@@ -24,6 +24,7 @@ from reconciler.model import PRODUCT_APPS, Console, Status, Subscription
 from reconciler.options import GlobalOptions
 from reconciler.pipeline import observe, public_provider
 from reconciler.terminal import printable
+from reconciler.userpaths import check_path
 
 SCHEMA_FILE = Path("schemas") / "desired-state.schema.json"
 _PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9._@/-]*")  # with fullmatch: `$` would pass a final newline
@@ -39,6 +40,7 @@ class EstateFile:
 
 
 def run(options: GlobalOptions, out_dir: str) -> int:
+    check_path(out_dir, "the import directory")
     out = Path(out_dir)
     _refuse_existing(out, out_dir)
     console = observe(options)

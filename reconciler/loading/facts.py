@@ -20,6 +20,7 @@ from msgspec import Struct
 from reconciler.errors import ReconcilerError
 from reconciler.loading.yamlfile import DiagnosticsError, ValueOrigin, YamlDocument, parse_yaml, read_bytes
 from reconciler.model import PRODUCT_APPS, Diagnostic, Product
+from reconciler.userpaths import check_path
 
 SCHEMA = "billing-facts.schema.json"
 ENV_FACTS = "RECONCILER_FACTS"
@@ -101,6 +102,7 @@ def load_facts(path: str) -> BillingFacts:
     """Read and check every facts file under `path`; raise DiagnosticsError listing every problem."""
     from reconciler.loading.desired import desired_files
 
+    check_path(path, "the billing facts")
     if not Path(path).exists():
         raise ReconcilerError(
             f"the billing facts {path} do not exist",

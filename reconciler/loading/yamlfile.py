@@ -24,6 +24,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.loading import limits
 from reconciler.loading.limits import MAX_ALIAS_EVENTS
 from reconciler.model import Diagnostic, SourceSpan
+from reconciler.userpaths import check_path
 
 if TYPE_CHECKING:  # the locator imports PyYAML: only when a position is asked for
     from reconciler.loading.locate import Locator, YamlPath
@@ -202,6 +203,7 @@ def _too_large(display: str, size: int, limit: int) -> Diagnostic:
 def read_yaml(path: Path, display: str | None = None) -> YamlDocument:
     """Read and parse one file; raise DiagnosticsError when it is unreadable, unsafe or invalid YAML."""
     shown = display if display is not None else path.as_posix()
+    check_path(path, "the file")
     raw, problems = read_bytes(path, shown)
     doc = None
     if raw is not None:

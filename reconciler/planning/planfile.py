@@ -32,6 +32,7 @@ from reconciler.model import (
 )
 from reconciler.planning.planout import may_write, plan_out_command, write_text
 from reconciler.terminal import printable
+from reconciler.userpaths import check_path
 
 SCHEMA_NAME = "plan.schema.json"
 
@@ -257,6 +258,7 @@ def _read_date(value: str | None) -> dt.date | None:
 
 def write_plan(path: str | Path, plan: Plan) -> None:
     """Write the JSON plan atomically, never over a file that is not a saved plan (see planout)."""
+    check_path(Path(path), "the plan file")
     write_text(path, plan_json_text(plan))
 
 
@@ -267,6 +269,7 @@ def read_plan(path: str | Path) -> Plan:
     replace), so it is read with the same limits: a regular file, the size limit, the nesting
     limit, numbers that fit in 64 bits.
     """
+    check_path(Path(path), "the plan file")
     data = _load_json(Path(path))
     version = data.get("format_version")
     if version != PLAN_FORMAT_VERSION:

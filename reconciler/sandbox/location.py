@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from reconciler.errors import ReconcilerError
 from reconciler.sandbox.console import SandboxConsole
 from reconciler.terminal import info
+from reconciler.userpaths import check_path
 
 if TYPE_CHECKING:
     from reconciler.sandbox.seed import Seed
@@ -27,6 +28,7 @@ def sandbox_path(url: str) -> Path:
         raise ReconcilerError(f"provider {url!r} is not a sandbox console", hint=URL_HINT)
     if not rest.strip():
         raise ReconcilerError(f"provider {url!r} names no database file", hint=URL_HINT)
+    check_path(rest, "the sandbox console")
     return Path(rest)
 
 

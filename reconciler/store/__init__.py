@@ -23,6 +23,7 @@ from reconciler.store.base import (
     format_time,
 )
 from reconciler.store.failures import unknown_store
+from reconciler.userpaths import check_path
 
 __all__ = [
     "AttemptOutcome",
@@ -100,6 +101,7 @@ def sqlite_path(url: str) -> Path:
             f"the state store {url!r} names no file",
             hint="use sqlite:PATH, e.g. sqlite:.reconciler/state.db",
         )
+    check_path(path, "the state store")
     resolved = Path(path).expanduser() if path.startswith("~") else Path(path)
     if str(resolved).startswith("~"):
         raise ReconcilerError(
