@@ -32,6 +32,7 @@ from harness import REPO, clean_env, fresh_console, generated_estate, reconciler
 sys.path.insert(0, str(REPO))
 
 from reconciler.store import AttemptOutcome, LockRequest, NewAttempt, NewRun, StateStore, open_store
+from reconciler.store.sqlite import SqliteStore
 
 SUMMARY = re.compile(r"Applied (\d+) changes? in ([\d.]+)s")
 
@@ -102,9 +103,11 @@ def part_one(operations: int, pg_base: str, folder: Path) -> None:
         ("sqlite, all FULL", "FULL", False),
     ):
         store = open_store(f"sqlite:{folder / (secrets.token_hex(4) + '.db')}")
+        assert isinstance(store, SqliteStore)
+        store.synchronous = synchronous
+        if not durable_attempt:  # every write at one setting, the attempts' commits included
+            store.attempt_synchronous = synchronous
         store._db.execute(f"PRAGMA synchronous = {synchronous}")  # type: ignore[attr-defined]
-        if not durable_attempt:
-            store._durable_write = store._write  # type: ignore[attr-defined]
         rows.append((name, measure_calls(store, operations)))
         store.close()
     with schema(pg_base) as url:

@@ -118,6 +118,11 @@ _INSERT_ATTEMPT = (
 class SqliteStore:
     """`StateStore` over one SQLite file."""
 
+    #: SQLite's `synchronous` for every write, and for the commits that record attempts (which
+    #: must be on disk before their request goes out); bench/state_speed.py compares other settings
+    synchronous = "NORMAL"
+    attempt_synchronous = "FULL"
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._mutex = threading.Lock()
@@ -158,7 +163,7 @@ class SqliteStore:
     def _prepare(self) -> None:
         self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.execute(f"PRAGMA synchronous = {self.synchronous}")
         with self._transaction() as db:
             version = int(db.execute("PRAGMA user_version").fetchone()[0])
             tables = {
@@ -281,14 +286,14 @@ class SqliteStore:
         all the threads recording one at that moment (and every write before them). The outcomes
         waiting for the connection meanwhile ride along in the same transaction."""
         with self._mutex, self._guard():
-            self._db.execute("PRAGMA synchronous = FULL")
+            self._db.execute(f"PRAGMA synchronous = {self.attempt_synchronous}")
             try:
                 with self._begun() as db, self._outcomes.carried() as outcomes:
                     ids = [db.execute(_INSERT_ATTEMPT, row).lastrowid for row in rows]
                     db.executemany(_FINISH_ATTEMPT, outcomes)
                     db.execute("COMMIT")
             finally:
-                self._db.execute("PRAGMA synchronous = NORMAL")
+                self._db.execute(f"PRAGMA synchronous = {self.synchronous}")
         return [row_id for row_id in ids if row_id is not None]
 
     @contextmanager
