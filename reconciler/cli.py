@@ -99,7 +99,7 @@ def validate(paths: tuple[str, ...], fmt: str) -> int:
     help="text (Terraform-like), markdown (a pull request comment), json (schemas/plan.schema.json), "
     "runbook (the admin.atlassian.com steps).",
 )
-@click.option("--out", type=click.Path(dir_okay=False), help="Also write the plan as JSON to this file.")
+@click.option("--out", type=click.Path(), help="Also write the plan as JSON to this file.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 2 when there are.")
 @facts_flag
 @global_flags

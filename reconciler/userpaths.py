@@ -9,7 +9,9 @@ path for a message: its undecodable bytes as `\\xff`, the rest as `printable` wr
 
 from __future__ import annotations
 
-from pathlib import PurePath
+import os
+import stat
+from pathlib import Path, PurePath
 
 from reconciler.errors import ReconcilerError
 from reconciler.terminal import printable
@@ -62,3 +64,40 @@ def _check_lengths(text: str, what: str) -> None:
     else:
         return
     raise ReconcilerError(f"{what} {shown(text)} is too long: {reason}", hint="use a shorter path")
+
+
+def check_creatable(path: str | PurePath, what: str, hint: str, *, directory: bool = False) -> None:
+    """Refuse `path` (`what` it is: a file, or a `directory` to fill) when it could not be made,
+    missing directories and all.
+
+    Looked at before any work, so a command never shows its result and then fails to save it:
+    the nearest directory that exists must be one (not a file, not a loop of links) and writable.
+    """
+    text = path.as_posix() if isinstance(path, PurePath) else path
+    found = _nearest_existing(Path(text) if directory else Path(text).parent)
+    if isinstance(found, str):
+        raise ReconcilerError(f"{what} {shown(text)} cannot be written: {found}", hint=hint)
+    where, mode = found
+    if not stat.S_ISDIR(mode):
+        reason = f"{shown(where)} is not a directory"
+    elif not os.access(where, os.W_OK | os.X_OK):
+        reason = f"the directory {shown(where)} is not writable"
+    else:
+        return
+    raise ReconcilerError(f"{what} {shown(text)} cannot be written: {reason}", hint=hint)
+
+
+def _nearest_existing(folder: Path) -> tuple[Path, int] | str:
+    """The closest of `folder` and its parents that exists, with its mode; or why none can be reached."""
+    while True:
+        try:
+            return folder, os.stat(folder).st_mode
+        except FileNotFoundError:
+            pass
+        except NotADirectoryError:
+            pass  # a parent is a file: the loop comes to it and names it
+        except OSError as error:  # a loop of links, a directory that cannot be searched
+            return f"{shown(folder)} cannot be reached ({str(error.strerror or error).lower()})"
+        if folder.parent == folder:
+            return "no directory of it exists"
+        folder = folder.parent

@@ -14,6 +14,7 @@ from reconciler.pipeline import make_plan
 from reconciler.planning.planfile import write_plan
 from reconciler.planning.planout import REFUSAL_HINT, check_target
 from reconciler.terminal import info
+from reconciler.userpaths import check_creatable, check_path, shown
 
 
 def exit_code(plan: Plan, detailed_exitcode: bool) -> int:
@@ -30,17 +31,29 @@ _COMPANIONS = ("", "-wal", "-shm", "-journal", ".lock")
 
 
 def check_out(options: GlobalOptions, paths: Sequence[str], out: str) -> None:
-    """Refuse an --out that is not a saved plan, or names a file this run reads or keeps.
+    """Refuse an --out that could not be written, is not a saved plan, or names a file this run
+    reads or keeps; all before the console is read, so a refused --out shows no plan.
 
-    The second covers names that need not exist yet: a plan at .reconciler/state.db would stand
+    The last covers names that need not exist yet: a plan at .reconciler/state.db would stand
     where the next apply opens its journal, and one at desired-state/new.yaml would be read as
     desired state by the next plan.
     """
-    target = Path(out).resolve()
+    if not out:
+        raise ReconcilerError("plan --out was given an empty path", hint="give the file to save the plan to")
+    check_path(out, "the plan file")
+    check_creatable(out, "the plan file", "choose a path in a directory you can write to")
+    target = _resolved(out)
     for name, what in _owned_files(options, paths, target):
         if name == target:
-            raise ReconcilerError(f"refusing to write the plan to {out}: {what}", hint=REFUSAL_HINT)
+            raise ReconcilerError(f"refusing to write the plan to {shown(out)}: {what}", hint=REFUSAL_HINT)
     check_target(out)
+
+
+def _resolved(out: str) -> Path:
+    try:
+        return Path(out).resolve()
+    except (OSError, RuntimeError):  # the name itself is a loop of links: check_target refuses a link
+        return Path(out).absolute()
 
 
 def _owned_files(options: GlobalOptions, paths: Sequence[str], target: Path) -> Iterator[tuple[Path, str]]:
@@ -73,7 +86,7 @@ def _databases(options: GlobalOptions) -> Iterator[tuple[Path, str]]:
 def run(
     options: GlobalOptions, paths: Sequence[str], fmt: str, out: str | None, detailed_exitcode: bool
 ) -> int:
-    if out:
+    if out is not None:
         # Before the console is read (which may create it): a refused --out leaves every file as it was.
         check_out(options, paths, out)
     # Only the JSON and Markdown forms show the observed fingerprint: the text plan does without it.
@@ -82,13 +95,16 @@ def run(
     if fmt == "runbook":
         from reconciler.rendering.runbook import render_runbook
 
-        sys.stdout.write(render_runbook(plan, planned.console))
+        rendered = render_runbook(plan, planned.console)
     else:
-        sys.stdout.write(render_plan(plan, fmt))
-    sys.stdout.flush()
-    if out:
+        rendered = render_plan(plan, fmt)
+    if out is not None:
+        # Saved before it is shown: a write that still fails (a full disk) shows no plan, only why.
         write_plan(out, plan)
-        info(f"Saved the plan to {out} (checksum {plan.checksum}).")
+    sys.stdout.write(rendered)
+    sys.stdout.flush()
+    if out is not None:
+        info(f"Saved the plan to {shown(out)} (checksum {plan.checksum}).")
     if plan.blocked:
         them = "it is" if len(plan.blocked) == 1 else "they are"
         info(f"{len(plan.blocked)} blocked: the plan cannot be applied until {them} fixed.")

@@ -18,6 +18,7 @@ import stat
 from pathlib import Path
 
 from reconciler.errors import ReconcilerError
+from reconciler.userpaths import shown
 
 #: How much of an existing file is read to tell whether it is a saved plan.
 HEAD_BYTES = 4096
@@ -80,7 +81,9 @@ def check_target(path: str | Path) -> None:
     """Refuse, naming the path and what it is, unless a plan may be written there."""
     problem = target_problem(Path(path))
     if problem is not None:
-        raise ReconcilerError(f"refusing to write the plan to {path}: it is {problem}", hint=REFUSAL_HINT)
+        raise ReconcilerError(
+            f"refusing to write the plan to {shown(path)}: it is {problem}", hint=REFUSAL_HINT
+        )
 
 
 def plan_out_command(path: str | Path) -> str:
@@ -127,7 +130,7 @@ def write_text(path: str | Path, text: str) -> None:
         temporary = None
     except OSError as exc:
         raise ReconcilerError(
-            f"cannot write the plan to {path}: {exc.strerror or exc}",
+            f"cannot write the plan to {shown(path)}: {exc.strerror or exc}",
             hint="choose a path in a directory you can write to",
         ) from exc
     finally:

@@ -176,3 +176,71 @@ def test_hints_never_suggest_overwriting_what_is_not_a_plan(run_cli: RunCli, est
         "error: plan.json is a plan of format version 9; this reconciler reads version 1\n"
         "hint: make the plan again with this reconciler: reconciler plan --out plan.json\n"
     )
+
+
+WRITABLE_HINT = "hint: choose a path in a directory you can write to\n"
+LONG = "a" * 300
+
+
+@pytest.mark.parametrize(
+    ("out", "error", "hint"),
+    [
+        (
+            LONG,
+            f"the plan file {LONG[:100]}...{LONG[-60:]} is too long: "
+            "a name in it is 300 bytes long, over the 255 a name may have",
+            "hint: use a shorter path\n",
+        ),
+        (
+            "notes.txt/plan.json",
+            "the plan file notes.txt/plan.json cannot be written: notes.txt is not a directory",
+            WRITABLE_HINT,
+        ),
+        (
+            "notes.txt/deeper/plan.json",
+            "the plan file notes.txt/deeper/plan.json cannot be written: notes.txt is not a directory",
+            WRITABLE_HINT,
+        ),
+        (
+            "loop/plan.json",
+            "the plan file loop/plan.json cannot be written: "
+            "loop cannot be reached (too many levels of symbolic links)",
+            WRITABLE_HINT,
+        ),
+        ("folder", "refusing to write the plan to folder: it is a directory", HINT),
+        ("esc\x1b[2J\nfolder", "refusing to write the plan to esc\\x1b[2J\\nfolder: it is a directory", HINT),
+        (
+            "notes.txt/\x1b]0;title\x07.json",
+            "the plan file notes.txt/\\x1b]0;title\\x07.json cannot be written: notes.txt is not a directory",
+            WRITABLE_HINT,
+        ),
+        (
+            "plan\udcff.json",
+            "the plan file plan\\xff.json has a name that is not UTF-8: refused",
+            "hint: rename it with UTF-8 characters only (git shows such names quoted, with octal escapes)\n",
+        ),
+        ("", "plan --out was given an empty path", "hint: give the file to save the plan to\n"),
+    ],
+    ids=["long-name", "parent-file", "ancestor-file", "link-loop", "directory", "directory-controls",
+         "parent-file-controls", "not-utf8", "empty"],
+)  # fmt: skip
+def test_an_unusable_out_is_refused_before_anything_is_done(
+    run_cli: RunCli, tmp_path: Path, out: str, error: str, hint: str
+) -> None:
+    """No console is read or created (the default sandbox would say so), no plan is shown."""
+    (tmp_path / "notes.txt").write_text("notes\n", encoding="utf-8")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "esc\x1b[2J\nfolder").mkdir()
+    (tmp_path / "loop").symlink_to("loop")
+    before = snapshot(tmp_path)
+    done = run_cli("plan", "--out", out)
+    assert (done.returncode, done.stdout, done.stderr) == (1, "", f"error: {error}\n{hint}")
+    assert snapshot(tmp_path) == before
+
+
+def test_a_plan_saved_to_a_name_with_controls_is_reported_escaped(run_cli: RunCli, estate: Path) -> None:
+    done = run_cli("plan", "--out", "new\x1b[1m\ndir/plan\r.json")
+    assert done.returncode == 0, done.stderr
+    assert (estate / "new\x1b[1m\ndir" / "plan\r.json").is_file()
+    saved = done.stderr.splitlines()[-1]
+    assert saved.startswith("Saved the plan to new\\x1b[1m\\ndir/plan\\r.json (checksum sha256:")
