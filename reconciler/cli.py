@@ -223,7 +223,7 @@ def show(plan_file: str, fmt: str) -> int:
 @click.option(
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False),
+    type=click.Path(),
     default="desired-state",
     show_default=True,
     help="The directory to write to; import refuses one that already holds YAML files.",

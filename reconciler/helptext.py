@@ -50,7 +50,11 @@ EXIT_CODES: dict[str, tuple[tuple[int, str], ...]] = {
     ),
     "import": (
         (EXIT_OK, "the files are written"),
-        (EXIT_ERROR, "an error: the console cannot be reached, or --out already holds YAML files"),
+        (
+            EXIT_ERROR,
+            "an error: the console cannot be reached, --out already holds YAML files or cannot be "
+            "written, or a console value is one YAML cannot carry (nothing is written)",
+        ),
         _INTERRUPTED,
     ),
     "history": (

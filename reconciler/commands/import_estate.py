@@ -9,6 +9,9 @@ Every name in the files comes from the console, which is untrusted: a value is w
 scalar only when it is one harmless word, otherwise double-quoted with every character that could
 start a line or that YAML forbids escaped; a comment gets the value through `printable`, so no
 line break of any kind (LF, CR, NEL, U+2028, U+2029) can end the comment and start desired state.
+A value holding a lone surrogate (U+D800 to U+DFFF: half of a UTF-16 pair, which a console's JSON
+can send as `\\ud800`) is no character at all: no YAML scalar holds it, and an escape of it is
+refused by every YAML reader. Import refuses such a console before writing anything.
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ from reconciler.model import PRODUCT_APPS, Console, Status, Subscription
 from reconciler.options import GlobalOptions
 from reconciler.pipeline import observe, public_provider
 from reconciler.terminal import printable
-from reconciler.userpaths import check_path
+from reconciler.userpaths import check_creatable, check_path, shown
 
 SCHEMA_FILE = Path("schemas") / "desired-state.schema.json"
 _PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9._@/-]*")  # with fullmatch: `$` would pass a final newline
 # Words some YAML readers take for booleans or null; quoted so every reader sees a string.
 _RESERVED = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n"})
+_WRITABLE_HINT = "pass --out with a directory you can write to"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,18 +44,22 @@ class EstateFile:
 
 
 def run(options: GlobalOptions, out_dir: str) -> int:
+    if not out_dir:
+        raise ReconcilerError("import --out was given an empty path", hint="give the directory to write to")
     check_path(out_dir, "the import directory")
     out = Path(out_dir)
     _refuse_existing(out, out_dir)
+    check_creatable(out_dir, "the import directory", _WRITABLE_HINT, directory=True)
     console = observe(options)
     provider = public_provider(options)
+    refuse_uncarried(console)
     files = estate_files(console, provider, schema_comment_path(out))
     try:
         out.mkdir(parents=True, exist_ok=True)
         for estate_file in files:
             (out / estate_file.name).write_text(estate_file.text, encoding="utf-8")
     except OSError as exc:
-        raise ReconcilerError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
+        raise ReconcilerError(f"cannot write to {shown(out_dir)}: {exc.strerror or exc}") from exc
     for estate_file in files:
         print(f"Wrote {printable((out / estate_file.name).as_posix())}: {estate_file.summary}")
     print(_closing_line(console, provider, out_dir))
@@ -75,7 +83,7 @@ def _count(n: int, noun: str) -> str:
 
 def _refuse_existing(out: Path, out_dir: str) -> None:
     if out.exists() and not out.is_dir():
-        raise ReconcilerError(f"{out_dir} is a file, not a directory", hint="pass --out with a directory")
+        raise ReconcilerError(f"{shown(out_dir)} is a file, not a directory", hint=_WRITABLE_HINT)
     if not out.is_dir():
         return
     existing = sorted(
@@ -86,10 +94,11 @@ def _refuse_existing(out: Path, out_dir: str) -> None:
         and not any(part.startswith(".") for part in path.relative_to(out).parts)
     )
     if existing:
-        shown = ", ".join(f"{out.as_posix()}/{name}" for name in existing[:5])
+        held = ", ".join(shown(f"{out.as_posix()}/{name}") for name in existing[:5])
         more = f" and {len(existing) - 5} more" if len(existing) > 5 else ""
         raise ReconcilerError(
-            f"{out_dir} already holds YAML files ({shown}{more}); import never overwrites desired state",
+            f"{shown(out_dir)} already holds YAML files ({held}{more}); "
+            "import never overwrites desired state",
             hint=f"import into an empty directory, e.g. --out {_fresh_name(out)}, and compare",
         )
 
@@ -100,7 +109,7 @@ def _fresh_name(out: Path) -> str:
     while candidate.exists():
         n += 1
         candidate = out.parent / f"imported-{n}"
-    return printable(candidate.as_posix())
+    return shown(candidate)
 
 
 def schema_comment_path(out: Path) -> str:
@@ -133,6 +142,43 @@ def _quoted_char(char: str) -> str:
     if 0x20 <= code < 0x7F:
         return char
     return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+# --- what YAML cannot carry -------------------------------------------------------------------------
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def refuse_uncarried(console: Console) -> None:
+    """Refuse, naming each, the console values no desired-state file could hold: nothing is written."""
+    found = [
+        f"  {where}: {printable(value)}"
+        for where, value in _scalar_values(console)
+        if _SURROGATE.search(value)
+    ]
+    if found:
+        raise ReconcilerError(
+            f"the console holds {_count(len(found), 'value')} that desired-state YAML cannot carry "
+            "(a lone surrogate, U+D800 to U+DFFF, is half of a UTF-16 pair, not a character); "
+            "nothing was written:\n" + "\n".join(found),
+            hint="correct the value in the console (it is often a character cut in half), then import again",
+        )
+
+
+def _scalar_values(console: Console) -> list[tuple[str, str]]:
+    """Every console value import writes as a YAML scalar, with where it is in the console."""
+    values: list[tuple[str, str]] = []
+    for name in sorted(console.sites):
+        values += [("site name", name), (f"org of site {printable(name)}", console.sites[name].org)]
+    for sub in sorted(console.subscriptions.values(), key=lambda s: s.id):
+        if sub.status == Status.DELETED:
+            continue
+        of = f"of subscription {printable(sub.id)}"
+        values += [("subscription id", sub.id), (f"billing account {of}", sub.billing_account)]
+        values.append((f"product {of}", sub.product))
+        for app, site in _apps(sub)[0]:
+            values += [(f"app name {of}", app), (f"site of app {printable(app)} {of}", site)]
+    return values
 
 
 # --- the files -------------------------------------------------------------------------------------

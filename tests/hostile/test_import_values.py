@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +19,11 @@ import pytest
 import yaml
 import yaml_rs
 
-from reconciler.commands.import_estate import estate_files, scalar
+from reconciler.commands.import_estate import estate_files, refuse_uncarried, scalar
+from reconciler.errors import ReconcilerError
 from reconciler.terminal import printable
 from tests.conftest import RunCli
+from tests.http.test_hostile_consoles import TOKEN, Handler, Standin, _example_answers, _json
 from tests.planning.builders import console
 from tests.planning.conftest import BASE_SEED, sub
 
@@ -194,3 +198,81 @@ def test_a_quoted_scalar_reads_back_as_itself_on_one_line(bad: str) -> None:
     written = scalar(f"x{bad}")
     assert written.isascii() and written.isprintable()
     assert yaml_rs.loads(f"k: {written}\n") == yaml.safe_load(f"k: {written}\n") == {"k": f"x{bad}"}
+
+
+# --- what no YAML file can hold: a lone surrogate --------------------------------------------------
+
+
+@pytest.fixture
+def surrogate_console() -> Iterator[str]:
+    """A console over HTTP whose JSON spells lone surrogates (`\\ud800`): no seed or database can."""
+    server = Standin(("127.0.0.1", 0), Handler)
+    server.answers = _example_answers()
+    page = json.loads(server.answers["/v1/subscriptions"][2][0])
+    page["data"][0]["id"] = "SUB-1001\ud800"
+    page["data"][1]["billing_account"] = "AC-\udfff"
+    server.answers["/v1/subscriptions"] = _json(200, page)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_lone_surrogate_is_refused_and_nothing_written(
+    run_cli: RunCli, tmp_path: Path, surrogate_console: str
+) -> None:
+    env = {"RECONCILER_PROVIDER": surrogate_console, "RECONCILER_TOKEN": TOKEN}
+    done = run_cli("import", "--out", "imp", env=env)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        "error: the console holds 2 values that desired-state YAML cannot carry (a lone surrogate, "
+        "U+D800 to U+DFFF, is half of a UTF-16 pair, not a character); nothing was written:\n"
+        "  subscription id: SUB-1001\\ud800\n"
+        "  billing account of subscription SUB-1002: AC-\\udfff\n"
+        "hint: correct the value in the console (it is often a character cut in half), then import again\n"
+    )
+    assert not (tmp_path / "imp").exists()
+
+
+@pytest.mark.parametrize(
+    ("out", "error"),
+    [
+        ("notes.txt/imp", "the import directory notes.txt/imp cannot be written: "
+         "notes.txt is not a directory"),
+        ("notes.txt", "notes.txt is a file, not a directory"),
+        ("notes\x1b[2J\n.txt", "notes\\x1b[2J\\n.txt is a file, not a directory"),
+        ("loop/imp", "the import directory loop/imp cannot be written: loop/imp cannot be reached "
+         "(too many levels of symbolic links)"),
+    ],
+)  # fmt: skip
+def test_an_unusable_out_is_refused_before_the_console_is_read(
+    run_cli: RunCli, tmp_path: Path, out: str, error: str
+) -> None:
+    """The default sandbox, created (and announced) by the first read, is never made."""
+    for name in ("notes.txt", "notes\x1b[2J\n.txt"):
+        (tmp_path / name).write_text("notes\n", encoding="utf-8")
+    (tmp_path / "loop").symlink_to("loop")
+    done = run_cli("import", "--out", out)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == f"error: {error}\nhint: pass --out with a directory you can write to\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        ["notes.txt", "notes\x1b[2J\n.txt", "loop"]
+    )
+
+
+def test_refuse_uncarried_names_every_place_a_value_is_written() -> None:
+    data = {
+        **BASE_SEED,
+        "sites": [{"name": "acme\ud83d", "org": "org\udc00", "products": {"jira": "premium"}}],
+    }
+    data["subscriptions"] = [sub("SUB-1", "focus", apps={"focus\ud800": "acme\ud83d"})]
+    with pytest.raises(ReconcilerError) as refused:
+        refuse_uncarried(console(data))
+    assert refused.value.message.split(":\n", 1)[1].splitlines() == [
+        "  site name: acme\\ud83d",
+        "  org of site acme\\ud83d: org\\udc00",
+        "  app name of subscription SUB-1: focus\\ud800",
+        "  site of app focus\\ud800 of subscription SUB-1: acme\\ud83d",
+    ]
+    refuse_uncarried(console({**data, "sites": [], "subscriptions": []}))  # nothing to refuse: no error
