@@ -27,6 +27,7 @@ from reconciler.providers.base import Provider
 from reconciler.rendering.runbook import Step, render_runbook, runbook_steps, step_text
 from reconciler.store import AttemptOutcome, NewAttempt, RunOutcome, StateStore, format_time
 from reconciler.terminal import is_tty, printable
+from reconciler.userpaths import check_creatable, check_path, shown
 
 ENV_RUNBOOK = "RECONCILER_RUNBOOK"
 ENV_STEP_TIMEOUT = "RECONCILER_STEP_TIMEOUT"
@@ -34,6 +35,7 @@ ENV_POLL_INTERVAL = "RECONCILER_POLL_INTERVAL"
 DEFAULT_RUNBOOK = ".reconciler/runbook.md"
 DEFAULT_STEP_TIMEOUT = 3600.0
 DEFAULT_POLL_INTERVAL = 10.0
+_WRITABLE_HINT = f"set {ENV_RUNBOOK} to a file in a directory you can write to"
 
 
 #: A week for a person to do one step; a poll at least once a day.
@@ -49,8 +51,13 @@ class RunbookSettings:
 
     @classmethod
     def from_env(cls) -> RunbookSettings:
+        """The settings, the runbook's path checked: read before the plan is shown, so a path that
+        could not be written is one error, not a plan and then an error."""
+        path = os.environ.get(ENV_RUNBOOK) or DEFAULT_RUNBOOK
+        check_path(path, f"the runbook ({ENV_RUNBOOK})")
+        check_creatable(path, f"the runbook ({ENV_RUNBOOK})", _WRITABLE_HINT)
         return cls(
-            runbook_path=os.environ.get(ENV_RUNBOOK) or DEFAULT_RUNBOOK,
+            runbook_path=path,
             step_timeout=env_number(ENV_STEP_TIMEOUT, STEP_TIMEOUT_BOUNDS, DEFAULT_STEP_TIMEOUT),
             poll_interval=env_number(ENV_POLL_INTERVAL, POLL_INTERVAL_BOUNDS, DEFAULT_POLL_INTERVAL),
         )
@@ -100,13 +107,12 @@ class RunbookApply:
             path.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise ReconcilerError(
-                f"cannot write the runbook to {path}: {exc.strerror or exc}",
-                hint=f"set {ENV_RUNBOOK} to a file in a directory you can write to",
+                f"cannot write the runbook to {shown(path)}: {exc.strerror or exc}", hint=_WRITABLE_HINT
             ) from None
         self.out.write(text)
         count = f"{len(remaining)} step" + ("" if len(remaining) == 1 else "s")
         message = (
-            f"waiting on a person: {count} to take in admin.atlassian.com; the runbook is in {path}. "
+            f"waiting on a person: {count} to take in admin.atlassian.com; the runbook is in {shown(path)}. "
             "Run apply again on a terminal to walk it, or follow it and run apply again to verify"
         )
         self.err.write(message + ".\n")

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from reconciler.applying.approval import (
     Refusal,
@@ -44,6 +45,9 @@ from reconciler.store import LockRecord, NewRun, RunOutcome, StateStore, format_
 from reconciler.store.identity import ci_commit, owner_of_this_process
 from reconciler.store.locking import HeldLock, acquire, format_seconds
 from reconciler.terminal import color_enabled, info, plural
+
+if TYPE_CHECKING:
+    from reconciler.applying.runbook import RunbookSettings
 
 ENV_ALLOW_CANCEL_OF = "RECONCILER_ALLOW_CANCEL_OF"
 #: Work in progress is waited for this many times at most: more would mean someone else keeps
@@ -214,6 +218,7 @@ class Apply:
             provider,
         ):
             plan = planned.plan
+            runbook = None if provider.capabilities.writes else runbook_settings()
             self.store.record_plan(self.run_id, plan.checksum, plan.actor)
             self._check(plan, lambda: observed_fingerprint(planned.console))
             plan = self._after_work_in_progress(plan, planned.desired, provider)
@@ -228,8 +233,8 @@ class Apply:
                 sys.stdout.write(self._resuming(plan) + rendered + "\n")
             else:
                 ask(plan, lambda _: rendered)
-            if not provider.capabilities.writes:
-                return self._by_runbook(plan, planned, provider)
+            if runbook is not None:
+                return self._by_runbook(plan, planned, provider, runbook)
             report = self._execute(plan, provider)
             if report.stopped:
                 sys.stdout.write(render_summary(report, None, self.run_id))
@@ -314,8 +319,10 @@ class Apply:
             f"applying the other {len(plan.changes)}.\n"
         )
 
-    def _by_runbook(self, plan: Plan, planned: PlanRun, provider: Provider) -> tuple[RunOutcome, str]:
-        from reconciler.applying.runbook import RunbookApply, RunbookSettings
+    def _by_runbook(
+        self, plan: Plan, planned: PlanRun, provider: Provider, settings: RunbookSettings
+    ) -> tuple[RunOutcome, str]:
+        from reconciler.applying.runbook import RunbookApply
 
         with self.signals.deferred() as stop:
             return RunbookApply(
@@ -327,7 +334,7 @@ class Apply:
                 run_id=self.run_id,
                 stop=stop,
                 confirmer=self.request.options.actor or owner_of_this_process(),
-                settings=RunbookSettings.from_env(),
+                settings=settings,
             ).run()
 
     def _execute(self, plan: Plan, provider: Provider) -> ExecutionReport:
@@ -356,3 +363,10 @@ def _outcome(report: ExecutionReport, verification: Verification) -> tuple[RunOu
     if not_converged:
         parts.append(f"{not_converged} did not converge")
     return RunOutcome.FAILED, "; ".join(parts)
+
+
+def runbook_settings() -> RunbookSettings:
+    """Where a runbook goes and how its steps are waited on, for a provider that cannot write."""
+    from reconciler.applying.runbook import RunbookSettings
+
+    return RunbookSettings.from_env()

@@ -147,3 +147,25 @@ def test_on_a_terminal_apply_waits_for_each_step_and_verifies_it(estate: Path, s
         cwd=estate, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert again.returncode == 0, again.stdout
+
+
+def test_a_runbook_path_that_cannot_be_written_is_one_error_before_the_plan(
+    estate: Path, stand_in: Served
+) -> None:
+    (estate / "notes.txt").write_text("notes\n", encoding="utf-8")
+    env = clean_env(**atlassian_env(stand_in.url), RECONCILER_RUNBOOK="notes.txt/\x1b[2Jrunbook.md")
+    result = subprocess.run(APPLY, cwd=estate, env=env, capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "error: the runbook (RECONCILER_RUNBOOK) notes.txt/\\x1b[2Jrunbook.md cannot be written: "
+        "notes.txt is not a directory\n"
+        "hint: set RECONCILER_RUNBOOK to a file in a directory you can write to\n"
+    )
+
+
+def test_the_runbook_path_is_shown_escaped(estate: Path, stand_in: Served) -> None:
+    env = clean_env(**atlassian_env(stand_in.url), RECONCILER_RUNBOOK="run\x1b[1m\nbook.md")
+    result = subprocess.run(APPLY, cwd=estate, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3, result.stderr
+    assert (estate / "run\x1b[1m\nbook.md").is_file()
+    assert "the runbook is in run\\x1b[1m\\nbook.md. Run apply again" in result.stderr.splitlines()[-1]
