@@ -17,6 +17,7 @@ from pathlib import Path
 
 from reconciler.errors import ReconcilerError
 from reconciler.terminal import printable
+from reconciler.userpaths import check_creatable, check_path, shown
 
 PREFIX = "RECONCILER_CI_"
 DEFAULT_ARTIFACT = "reconciler-plan"
@@ -75,7 +76,7 @@ class Settings:
             paths=tuple(shlex.split(_env("PATHS", "desired-state"))),
             provider=_env("PROVIDER") or None,
             state=_env("STATE") or None,
-            out_dir=Path(_env("OUT")) if _env("OUT") else default_out,
+            out_dir=_out_dir(_env("OUT") or default_out.as_posix()),
             artifact=_env("ARTIFACT", DEFAULT_ARTIFACT),
             comment=_flag("COMMENT", True),
             comment_author=_env("COMMENT_AUTHOR", "github-actions[bot]"),
@@ -92,6 +93,17 @@ class Settings:
         state URL that carries a password never shows in the runner's process list."""
         given = {"RECONCILER_PROVIDER": self.provider, "RECONCILER_STATE": self.state}
         return {name: value for name, value in given.items() if value}
+
+
+def _out_dir(given: str) -> Path:
+    """The folder the steps write the plan and its companions to, checked before any step runs:
+    a path through a file or a loop of links is one error, not a traceback from mkdir."""
+    what, hint = f"the output directory ({PREFIX}OUT)", f"set {PREFIX}OUT to a directory you can write to"
+    check_path(given, what)
+    if os.path.lexists(given) and not os.path.isdir(given):
+        raise ReconcilerError(f"{what} {shown(given)} is not a directory", hint=hint)
+    check_creatable(given, what, hint, directory=True)
+    return Path(given)
 
 
 def run_reconciler(

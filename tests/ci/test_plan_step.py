@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.ci.conftest import BOT, REPOSITORY, Job
 from tests.helpers import clean_env
 
@@ -179,3 +181,28 @@ def test_the_provider_and_state_inputs_reach_reconciler(job: Job) -> None:
     assert plan["provider"] == "sandbox:consoles/rehearsal.db"
     assert (job.workspace / "consoles" / "rehearsal.db").is_file()
     assert "rehearsal" not in done.stderr.split("\n", 1)[0]
+
+
+@pytest.mark.parametrize("step", ["plan", "drift"])
+@pytest.mark.parametrize(
+    ("out", "error"),
+    [
+        ("notes.txt/out", "notes.txt/out cannot be written: notes.txt is not a directory"),
+        ("notes.txt", "notes.txt is not a directory"),
+        (
+            "notes.txt/\x1b[2J\nout",
+            "notes.txt/\\x1b[2J\\nout cannot be written: notes.txt is not a directory",
+        ),
+    ],
+)
+def test_an_out_that_cannot_be_written_is_one_error_not_a_traceback(
+    job: Job, step: str, out: str, error: str
+) -> None:
+    (job.workspace / "notes.txt").write_text("notes\n", encoding="utf-8")
+    job.pull_request_event(12, "a" * 40)
+    done = job.step(step, RECONCILER_CI_OUT=out)
+    assert (done.returncode, done.stderr) == (
+        1,
+        f"error: the output directory (RECONCILER_CI_OUT) {error}\n"
+        "hint: set RECONCILER_CI_OUT to a directory you can write to\n",
+    )
