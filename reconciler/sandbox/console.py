@@ -41,6 +41,7 @@ from reconciler.sandbox.database import (
 )
 from reconciler.sandbox.lifecycle import Event, Lifecycle, moved_clock, transitions
 from reconciler.sandbox.reading import read_console, read_meta
+from reconciler.userpaths import shown
 
 if TYPE_CHECKING:
     from reconciler.sandbox.seed import Seed
@@ -387,9 +388,11 @@ def _busy_is_transient(path: Path) -> Iterator[None]:
         yield
     except sqlite3.OperationalError as error:
         if "locked" not in str(error) and "busy" not in str(error):
-            raise ProviderError(f"the sandbox console {path} failed: {error}", code="unavailable") from error
+            raise ProviderError(
+                f"the sandbox console {shown(path)} failed: {error}", code="unavailable"
+            ) from error
         raise ProviderError(
-            f"the sandbox console {path} stayed busy: {error}", code="unavailable", transient=True
+            f"the sandbox console {shown(path)} stayed busy: {error}", code="unavailable", transient=True
         ) from error
 
 
@@ -401,7 +404,7 @@ def _creating(path: Path) -> Iterator[None]:
         # strerror alone: the OSError's text would name the temporary file being built.
         reason = error.strerror if isinstance(error, OSError) and error.strerror else error
         raise ReconcilerError(
-            f"cannot create the sandbox console {path}: {reason}",
+            f"cannot create the sandbox console {shown(path)}: {reason}",
             hint="check that its directory is writable, or pick another file with --provider sandbox:PATH",
         ) from error
 

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from reconciler.errors import ReconcilerError
+from reconciler.userpaths import shown
 
 #: SQLite's words for a file whose layout is not a console's: another file, or tables changed by
 #: hand. A locked, full or read-only database is not damaged, and keeps its own error.
@@ -27,7 +28,7 @@ class StoredValueError(Exception):
 def not_a_sandbox(path: Path, reason: str | None = None) -> ReconcilerError:
     because = f": {reason}" if reason else ""
     return ReconcilerError(
-        f"{path} is damaged or not a sandbox console database{because}",
+        f"{shown(path)} is damaged or not a sandbox console database{because}",
         hint="create one with 'reconciler sandbox init [--from FILE]', or point --provider at another file",
     )
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.model import Subscription
 from reconciler.sandbox.damage import damage_named, not_a_sandbox, stored_values
+from reconciler.userpaths import check_creatable, shown
 
 if TYPE_CHECKING:
     from reconciler.sandbox.seed import Seed
@@ -145,7 +146,7 @@ def check_is_sandbox(db: sqlite3.Connection, path: Path) -> None:
     found = rows.get("format", "")
     if found.startswith(FORMAT_FAMILY) and found != FORMAT:
         raise ReconcilerError(
-            f"{path} is a sandbox console of another layout ({found}; this reconciler reads {FORMAT})",
+            f"{shown(path)} is a sandbox console of another layout ({found}; this reconciler reads {FORMAT})",
             hint="re-create it with 'reconciler sandbox init [--from FILE]'",
         )
     if found != FORMAT or "generation" not in rows:
@@ -297,6 +298,7 @@ def creation_lock(path: Path) -> Iterator[None]:
 
     Two first runs at once must not both build the example console and rename it into place.
     """
+    check_creatable(path, "the sandbox console", "pick another file with --provider sandbox:PATH")
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_name(f"{path.name}.lock"), "a") as handle:
         try:
@@ -327,9 +329,11 @@ def check_replaceable(path: Path) -> None:
         return
     hint = "remove it yourself if it is no longer needed, or pick another file with --provider sandbox:PATH"
     if not stat.S_ISREG(found.st_mode):
-        raise ReconcilerError(f"refusing to replace {path}: it is not a regular file", hint=hint)
+        raise ReconcilerError(f"refusing to replace {shown(path)}: it is not a regular file", hint=hint)
     if not _holds_a_sandbox(path):
-        raise ReconcilerError(f"refusing to replace {path}: it is not a sandbox console database", hint=hint)
+        raise ReconcilerError(
+            f"refusing to replace {shown(path)}: it is not a sandbox console database", hint=hint
+        )
 
 
 def _holds_a_sandbox(path: Path) -> bool:

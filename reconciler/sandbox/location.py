@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from reconciler.errors import ReconcilerError
 from reconciler.sandbox.console import SandboxConsole
 from reconciler.terminal import info
-from reconciler.userpaths import check_path
+from reconciler.userpaths import check_path, shown
 
 if TYPE_CHECKING:
     from reconciler.sandbox.seed import Seed
@@ -38,7 +38,7 @@ def open_console(url: str) -> SandboxConsole:
     console, created = SandboxConsole.open_or_create(path, _example_seed)
     if created:
         info(
-            f"Created the sandbox console {path} from the built-in example "
+            f"Created the sandbox console {shown(path)} from the built-in example "
             "(use 'reconciler sandbox init --from FILE' for your own)."
         )
     return console

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reconciler.errors import ReconcilerError
+from reconciler.userpaths import shown
 
 _ELSEWHERE = "or point --state / RECONCILER_STATE at another store"
 
@@ -13,6 +14,7 @@ _DAMAGED = ("not a database", "malformed", "no such table", "no such column", "h
 
 def sqlite_failure(description: str, reason: str) -> ReconcilerError:
     """The error for an SQLite failure, told apart by SQLite's own reason."""
+    description = shown(description)  # it holds the file's path, which may hold any character
     lowered = reason.lower()
     if any(words in lowered for words in _DAMAGED):
         return ReconcilerError(

@@ -49,10 +49,12 @@ from reconciler.store.records import (
     run_record,
     taken_over_message,
 )
+from reconciler.userpaths import check_creatable
 
 #: 2: a lock records its holder's boot and PID namespace
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 15_000
+_CREATE_HINT = "point --state / RECONCILER_STATE at a file in a directory you can write to"
 TABLES = ("runs", "attempts", "locks")
 
 _SCHEMA = """
@@ -129,6 +131,8 @@ class SqliteStore:
         self._attempts: GroupCommit[Sequence[object], int] = GroupCommit(self._insert_attempts)
         self._outcomes: Riders[Sequence[object]] = Riders()
         created = _missing_parts(path)
+        if path in created:  # a new store: a path through a file is named, not SQLite's "File exists"
+            check_creatable(path, "the state store (--state)", _CREATE_HINT)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(

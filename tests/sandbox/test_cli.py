@@ -126,8 +126,9 @@ def test_a_custom_database_path(run_cli: RunCli, tmp_path: Path) -> None:
         ),
         (
             ["--provider", "sandbox:notes.txt/sandbox.db", "sandbox", "init"],
-            "error: cannot create the sandbox console notes.txt/sandbox.db: File exists\n"
-            "hint: check that its directory is writable, or pick another file with --provider sandbox:PATH\n",
+            "error: the sandbox console notes.txt/sandbox.db cannot be written: "
+            "notes.txt is not a directory\n"
+            "hint: pick another file with --provider sandbox:PATH\n",
         ),
     ],
     ids=["http-provider", "no-path", "not-a-sandbox", "missing-seed", "cannot-create"],

@@ -140,3 +140,40 @@ def test_advance_to_the_end_of_the_calendar_is_a_user_error(run_cli: RunCli, tmp
     )
     ok(run_cli("sandbox", "advance", "--days", "313"))
     assert "Clock: 9998-10-16 " in ok(run_cli("sandbox", "show")).stdout
+
+
+@pytest.mark.parametrize(
+    ("where", "error"),
+    [
+        (
+            "notes.txt/console.db",
+            "the sandbox console notes.txt/console.db cannot be written: notes.txt is not a directory",
+        ),
+        (
+            "notes.txt/a\x1b[2J\nb.db",
+            "the sandbox console notes.txt/a\\x1b[2J\\nb.db cannot be written: notes.txt is not a directory",
+        ),
+        (
+            "loop/console.db",
+            "the sandbox console loop/console.db cannot be written: "
+            "loop cannot be reached (too many levels of symbolic links)",
+        ),
+    ],
+)
+def test_a_console_that_cannot_be_made_is_named_escaped(
+    run_cli: RunCli, tmp_path: Path, where: str, error: str
+) -> None:
+    _text_file(tmp_path / "notes.txt")
+    (tmp_path / "loop").symlink_to("loop")
+    for args in (["sandbox", "init"], ["sandbox", "show"]):
+        done = run_cli("--provider", f"sandbox:{where}", *args)
+        assert (done.returncode, done.stdout) == (1, "")
+        assert done.stderr == f"error: {error}\nhint: pick another file with --provider sandbox:PATH\n"
+
+
+def test_a_created_console_is_announced_escaped(run_cli: RunCli, tmp_path: Path) -> None:
+    done = run_cli("--provider", "sandbox:new\x1b[1m\nconsole.db", "sandbox", "show")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith(
+        "Created the sandbox console new\\x1b[1m\\nconsole.db from the built-in example"
+    )

@@ -396,3 +396,28 @@ def test_a_read_only_store_gives_one_clear_message_and_leaves_no_file(what: str,
         "it), or point --state / RECONCILER_STATE at another store"
     ]
     assert sorted(p.name for p in folder.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    ("where", "shown"),
+    [
+        ("notes.txt/state.db", "notes.txt/state.db"),
+        ("notes.txt/a\x1b[2J\nb.db", "notes.txt/a\\x1b[2J\\nb.db"),
+    ],
+)
+def test_a_store_that_cannot_be_made_is_named_escaped(tmp_path: Path, where: str, shown: str) -> None:
+    (tmp_path / "notes.txt").write_text("notes\n", encoding="utf-8")
+    with pytest.raises(ReconcilerError) as refused:
+        open_store(f"sqlite:{tmp_path / where}")
+    assert refused.value.message == (
+        f"the state store (--state) {tmp_path}/{shown} cannot be written: "
+        f"{tmp_path}/notes.txt is not a directory"
+    )
+
+
+def test_a_failing_store_is_named_escaped(tmp_path: Path) -> None:
+    (tmp_path / "a\x1b[2J\nb.db").write_text("not a database\n" * 100, encoding="utf-8")
+    with pytest.raises(ReconcilerError) as refused:
+        open_store(f"sqlite:{tmp_path}/a\x1b[2J\nb.db")
+    assert "\x1b" not in refused.value.message and "\n" not in refused.value.message
+    assert f"sqlite:{tmp_path}/a\\x1b[2J\\nb.db" in refused.value.message
