@@ -12,6 +12,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.model import Change, Plan, canonical_change
 from reconciler.planning.planout import plan_out_command
 from reconciler.terminal import is_tty
+from reconciler.userpaths import shown
 
 
 class Refusal(ReconcilerError):
@@ -93,7 +94,7 @@ def check_saved_plan(current: Plan, saved: Plan, plan_file: str, fingerprint_now
         return
     difference = plan_difference(saved.changes, current.changes)
     raise Refusal(
-        f"the saved plan {plan_file} is stale: {why_stale(saved, current, fingerprint_now)}; "
+        f"the saved plan {shown(plan_file)} is stale: {why_stale(saved, current, fingerprint_now)}; "
         f"re-planning now gives {current.checksum}, the saved plan has {saved.checksum}; "
         "nothing was applied\n" + "\n".join(difference),
         hint=f"make the plan again ({plan_out_command(plan_file)}), review it, then apply it",

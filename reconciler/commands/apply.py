@@ -45,6 +45,7 @@ from reconciler.store import LockRecord, NewRun, RunOutcome, StateStore, format_
 from reconciler.store.identity import ci_commit, owner_of_this_process
 from reconciler.store.locking import HeldLock, acquire, format_seconds
 from reconciler.terminal import color_enabled, info, plural
+from reconciler.userpaths import shown
 
 if TYPE_CHECKING:
     from reconciler.applying.runbook import RunbookSettings
@@ -301,8 +302,9 @@ class Apply:
         saved = self.request.saved
         if saved is not None and saved.changes:
             count = plural(len(saved.changes), "change")
+            approved = shown(self.request.plan_file or "")
             return (
-                f"Nothing left to do: every change of the approved plan {self.request.plan_file} is done "
+                f"Nothing left to do: every change of the approved plan {approved} is done "
                 f"({count}); nothing was applied.\n"
             )
         return "No changes: the console already matches desired state; nothing was applied.\n"
@@ -314,7 +316,7 @@ class Apply:
             return ""
         done = len(saved.changes) - len(plan.changes)
         return (
-            f"Resuming the approved plan {self.request.plan_file}: {done} of its "
+            f"Resuming the approved plan {shown(self.request.plan_file or '')}: {done} of its "
             f"{plural(len(saved.changes), 'change')} {'is' if done == 1 else 'are'} done already; "
             f"applying the other {len(plan.changes)}.\n"
         )

@@ -32,7 +32,7 @@ from reconciler.model import (
 )
 from reconciler.planning.planout import may_write, plan_out_command, write_text
 from reconciler.terminal import printable
-from reconciler.userpaths import check_path
+from reconciler.userpaths import check_path, shown
 
 SCHEMA_NAME = "plan.schema.json"
 
@@ -274,7 +274,7 @@ def read_plan(path: str | Path) -> Plan:
     version = data.get("format_version")
     if version != PLAN_FORMAT_VERSION:
         raise ReconcilerError(
-            f"{path} is a plan of format version {printable(str(version))[:40]}; "
+            f"{shown(path)} is a plan of format version {printable(str(version))[:40]}; "
             f"this reconciler reads version {PLAN_FORMAT_VERSION}",
             hint=f"make the plan again with this reconciler: {plan_out_command(path)}",
         )
@@ -286,12 +286,12 @@ def read_plan(path: str | Path) -> Plan:
             problem = printable(str(error))
     if problem is not None:
         raise ReconcilerError(
-            f"{path} is not a valid plan: {problem}",
+            f"{shown(path)} is not a valid plan: {problem}",
             hint=f"make the plan again: {plan_out_command(path)}",
         )
     if plan.checksum != data["checksum"]:
         raise ReconcilerError(
-            f"the changes in {path} do not match its checksum {data['checksum']} "
+            f"the changes in {shown(path)} do not match its checksum {data['checksum']} "
             f"(they hash to {plan.checksum}): the file was edited after the plan was made",
             hint=f"a plan is applied exactly as it was reviewed; make it again: {plan_out_command(path)}",
         )
@@ -312,7 +312,7 @@ def paths_in_working_tree(plan_file: str | Path, paths: Sequence[str]) -> tuple[
             inside = False
         if not inside:
             raise ReconcilerError(
-                f"{plan_file} names desired state outside the working directory: {printable(given)}",
+                f"{shown(plan_file)} names desired state outside the working directory: {printable(given)}",
                 hint="apply reads desired state only from the working tree; "
                 f"make the plan again here: {plan_out_command(plan_file)}",
             )
@@ -348,21 +348,23 @@ def _load_json(path: Path) -> dict[str, Any]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ReconcilerError(f"cannot read plan file {path}: it is not UTF-8 ({exc.reason})") from None
+        raise ReconcilerError(
+            f"cannot read plan file {shown(path)}: it is not UTF-8 ({exc.reason})"
+        ) from None
     try:
         data = json.loads(
             text, parse_int=_bounded_int, parse_float=_bounded_float, parse_constant=_no_constant
         )
     except json.JSONDecodeError as exc:
         raise ReconcilerError(
-            f"{path} is not a plan: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            f"{shown(path)} is not a plan: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
             hint=_what_a_plan_is(path),
         ) from None
     except _NumberOutOfRange as exc:
         line, column = offset_position(text, max(text.find(exc.text), 0))
-        shown = exc.text if len(exc.text) <= 30 else f"a number of {len(exc.text)} characters"
+        number = exc.text if len(exc.text) <= 30 else f"a number of {len(exc.text)} characters"
         raise ReconcilerError(
-            f"{path} is not a plan: {shown} at line {line} column {column} is out of range "
+            f"{shown(path)} is not a plan: {number} at line {line} column {column} is out of range "
             "(numbers in a plan are finite and fit in 64 bits)",
             hint=_what_a_plan_is(path),
         ) from None
@@ -370,12 +372,12 @@ def _load_json(path: Path) -> dict[str, Any]:
         data = None  # nested deeper than the parser goes: refused just below
     if not _within_depth(data):
         raise ReconcilerError(
-            f"{path} is not a plan: values are nested more than {MAX_DEPTH} levels deep",
+            f"{shown(path)} is not a plan: values are nested more than {MAX_DEPTH} levels deep",
             hint=_what_a_plan_is(path),
         )
     if not isinstance(data, dict) or "format_version" not in data:
         raise ReconcilerError(
-            f"{path} is not a plan: it has no format_version",
+            f"{shown(path)} is not a plan: it has no format_version",
             hint=_what_a_plan_is(path),
         )
     return data
@@ -385,25 +387,26 @@ def _plan_bytes(path: Path) -> bytes:
     """The file's bytes: a regular file within the size limit (a FIFO or /dev/zero is refused at once)."""
     if not path.exists() and not path.is_symlink():
         raise ReconcilerError(
-            f"plan file {path} does not exist", hint=f"make one with: reconciler plan --out {path}"
+            f"plan file {shown(path)} does not exist",
+            hint=f"make one with: reconciler plan --out {shown(path)}",
         )
     try:
-        raw, problems = read_bytes(path, str(path))
+        raw, problems = read_bytes(path, shown(path))
     except ReconcilerError as exc:
-        raise ReconcilerError(f"cannot read plan file {path}: {exc.message}", hint=exc.hint) from None
+        raise ReconcilerError(f"cannot read plan file {shown(path)}: {exc.message}", hint=exc.hint) from None
     if raw is None:
         reason = problems[0].message if problems else "it cannot be read"
         hint = _what_a_plan_is(path)
         if problems and problems[0].rule == "file-too-large" and may_write(path):
             hint += f"; if this one is, raise the limit with {ENV_MAX_FILE_BYTES}"
-        raise ReconcilerError(f"cannot read plan file {path}: {reason}", hint=hint)
+        raise ReconcilerError(f"cannot read plan file {shown(path)}: {reason}", hint=hint)
     return raw
 
 
 def _what_a_plan_is(path: Path) -> str:
     if may_write(path):
-        return f"a plan file is what `reconciler plan --out {path}` writes"
-    return f"a plan file is what `reconciler plan --out PLAN` writes; {path} is not one"
+        return f"a plan file is what `reconciler plan --out {shown(path)}` writes"
+    return f"a plan file is what `reconciler plan --out PLAN` writes; {shown(path)} is not one"
 
 
 def _within_depth(data: Any) -> bool:

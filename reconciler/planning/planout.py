@@ -92,7 +92,7 @@ def plan_out_command(path: str | Path) -> str:
     A file that is not a plan (`show README.md`) gets the placeholder PLAN: suggesting
     `--out README.md` would suggest overwriting the README.
     """
-    return f"reconciler plan --out {path if may_write(path) else 'PLAN'}"
+    return f"reconciler plan --out {shown(path) if may_write(path) else 'PLAN'}"
 
 
 def may_write(path: str | Path) -> bool:

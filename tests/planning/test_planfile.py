@@ -17,6 +17,7 @@ from reconciler.pipeline import public_provider
 from reconciler.planning import plan_changes
 from reconciler.planning.fingerprint import observed_fingerprint
 from reconciler.planning.planfile import plan_from_json, plan_to_json, read_plan, write_plan
+from tests.conftest import RunCli
 from tests.planning.builders import console, desired
 from tests.planning.conftest import sub
 
@@ -150,3 +151,20 @@ def test_a_written_plan_is_readable_like_any_new_file(plan: Plan, tmp_path: Path
     write_plan(tmp_path / "plan.json", plan)
     (tmp_path / "other").write_text("")
     assert (tmp_path / "plan.json").stat().st_mode == (tmp_path / "other").stat().st_mode
+
+
+def test_a_plan_files_name_is_shown_escaped(run_cli: RunCli, tmp_path: Path) -> None:
+    (tmp_path / "notes\x1b[1m\n.json").write_text("hello\n", encoding="utf-8")
+    for args in (["show"], ["apply", "--plan"]):
+        missing = run_cli(*args, "gone\x1b]0;x\x07\n.json")
+        assert (missing.returncode, missing.stdout) == (1, "")
+        assert missing.stderr == (
+            "error: plan file gone\\x1b]0;x\\x07\\n.json does not exist\n"
+            "hint: make one with: reconciler plan --out gone\\x1b]0;x\\x07\\n.json\n"
+        )
+        other = run_cli(*args, "notes\x1b[1m\n.json")
+        assert other.stderr == (
+            "error: notes\\x1b[1m\\n.json is not a plan: invalid JSON at line 1 column 1: Expecting value\n"
+            "hint: a plan file is what `reconciler plan --out PLAN` writes; "
+            "notes\\x1b[1m\\n.json is not one\n"
+        )
