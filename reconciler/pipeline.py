@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
@@ -101,6 +101,22 @@ def read_ahead(paths: Sequence[str]) -> ReadAhead:
         raise
     except Exception as error:
         return ReadAhead(error)
+
+
+def warm_positions(ahead: ReadAhead, answered: Callable[[], bool]) -> None:
+    """While a console's answer is awaited: prepare where each subscription was declared, in order,
+    until `answered()`. A plan then places each change's lines in microseconds instead of tens."""
+    from reconciler.loading.desired import ItemOrigin
+
+    desired = ahead.outcome
+    if isinstance(desired, Exception):
+        return
+    for subscription in desired.subscriptions.values():
+        if answered():
+            return
+        origin = subscription.origin
+        if isinstance(origin, ItemOrigin):
+            origin.doc.warm(origin.section, origin.index)
 
 
 def load(paths: Sequence[str], ahead: ReadAhead | None = None) -> DesiredState:

@@ -35,7 +35,7 @@ from reconciler.applying.verify import Verification, verify
 from reconciler.errors import EXIT_OK, EXIT_WAITING, Interrupted, ReconcilerError
 from reconciler.model import DesiredState, Plan
 from reconciler.options import DEFAULT_PATHS, GlobalOptions
-from reconciler.pipeline import PlanRun, ReadAhead, planning, public_provider, read_ahead
+from reconciler.pipeline import PlanRun, ReadAhead, planning, public_provider, read_ahead, warm_positions
 from reconciler.planning import plan_changes
 from reconciler.planning.fingerprint import observed_fingerprint
 from reconciler.providers.base import Provider
@@ -133,6 +133,7 @@ class Apply:
         # While the console answers, the desired state is read and checked. Nothing of it is shown
         # or sent before the lock is held: planning reports it then, as if it read the files then.
         self.ahead: ReadAhead | None = read_ahead(request.paths)
+        warm_positions(self.ahead, answer.answered)
         self.lock_name = answer.wait()
 
     def run(self) -> int:

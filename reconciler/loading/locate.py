@@ -107,16 +107,23 @@ class Locator:
 
     def _item(self, name: str, index: int, span: _Span) -> Any:
         """What the parser read for item `index` of `name`, read again alone once the data is forgotten."""
+        alone = self._item_alone(name, index, span)
+        if alone is _UNSET:
+            self._data = reread(self._text)  # the item needs the rest of the text to be read
+            return self._data[name][index]
+        return alone
+
+    def _item_alone(self, name: str, index: int, span: _Span) -> Any:
+        """The item as `_item` gives it, or _UNSET when it cannot be read without the rest of the text."""
         if self._data is not _UNSET:
             return self._data[name][index]
         if (name, index) not in self._reread:
             try:
                 alone = reread(self._text[span.start : span.end])
             except YAMLDecodeError:
-                alone = None  # e.g. an alias of an anchor in another item
+                return _UNSET  # e.g. an alias of an anchor in another item
             if not isinstance(alone, list) or len(alone) != 1:
-                self._data = reread(self._text)  # the item needs the rest of the text to be read
-                return self._data[name][index]
+                return _UNSET
             self._reread[(name, index)] = alone[0]
         return self._reread[(name, index)]
 
@@ -125,6 +132,21 @@ class Locator:
         with self._lock:
             found = self._from_blocks(path, key)
             return found if found is not None else self._from_full(path, key)
+
+    def warm(self, name: str, index: int) -> None:
+        """Read item `index` of the top-level list `name` the cheap way, as a later position of it
+        would: that position is then found in a few microseconds. Never composes a whole text."""
+        with self._lock:
+            if self._blocks is None:
+                self._blocks = _scan_blocks(self._text, self._keys)
+            whole = self._blocks.get(name)
+            items = None if whole is None else self._items_of(name, whole)
+            if items is None or not 0 <= index < len(items.starts) or (name, index) in self._plain:
+                return
+            span = items.item(self._text, index)
+            item = self._item_alone(name, index, span)
+            if item is not _UNSET:
+                self._plain[(name, index)] = plain_entries(self._text[span.start : span.end], span.line, item)
 
     # --- the cheap way: one chunk of lines ---------------------------------------------------------
 

@@ -116,12 +116,12 @@ class YamlDocument:
 
     def locate(self, path: YamlPath, *, key: bool = False) -> SourceSpan:
         """Where the value at `path` is (its key, with key=True); a missing path: its nearest ancestor."""
-        if self._locator is None:
-            from reconciler.loading.locate import Locator
-
-            self._locator = Locator(self._text, self.data)
-        line, column = self._locator.position(path, key=key)
+        line, column = self._positions().position(path, key=key)
         return SourceSpan(self.display, line, column)
+
+    def warm(self, section: str, index: int) -> None:
+        """Prepare the positions of item `index` of the top-level list `section` (see Locator.warm)."""
+        self._positions().warm(section, index)
 
     def scalar_text(self, path: YamlPath) -> str | None:
         """The plain scalar at `path` as written (`017`, which the data holds as 17), if it is one."""
@@ -132,13 +132,16 @@ class YamlDocument:
         found = _PLAIN_TOKEN.match(lines[span.line - 1], span.column - 1)
         return found.group().rstrip() if found else None
 
-    def forget_data(self) -> None:
-        """Drop the parsed data once a model is built from it; positions stay (see Locator.forget_data)."""
+    def _positions(self) -> Locator:
         if self._locator is None:
             from reconciler.loading.locate import Locator
 
             self._locator = Locator(self._text, self.data)
-        self._locator.forget_data()
+        return self._locator
+
+    def forget_data(self) -> None:
+        """Drop the parsed data once a model is built from it; positions stay (see Locator.forget_data)."""
+        self._positions().forget_data()
         self.data = None
 
     def origin(self, path: YamlPath, *, key: bool = False) -> ValueOrigin:

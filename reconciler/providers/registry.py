@@ -132,6 +132,9 @@ class LockNameAnswer:
         finally:
             self._answered.set()
 
+    def answered(self) -> bool:
+        return self._answered.is_set()
+
     def wait(self) -> str:
         while not self._answered.wait(0.1):  # in steps: a signal is handled at once
             pass

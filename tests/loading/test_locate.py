@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.loading import scan
-from reconciler.loading.locate import Locator, YamlPath, _descend
+from reconciler.loading.locate import _UNSET, Locator, YamlPath, _descend
 from reconciler.loading.yamlfile import parse_yaml
 
 NAMES = st.from_regex(r"[a-z][a-z0-9-]{1,10}[a-z0-9]", fullmatch=True)
@@ -31,10 +31,21 @@ def assert_same_as_full_compose(text: str) -> None:
     assert problems == [] and doc is not None
     root = scan.compose(text.removeprefix("\ufeff"))
     assert root is not None
-    locator = Locator(text, doc.data)
-    for path in [*paths(doc.data), ("nothing",), ("sites", 99), ("subscriptions", 0, "nothing", "here")]:
-        for key in (False, True):
-            assert locator.position(path, key=key) == _descend(root, path, key, 0), (path, key)
+    for locator in (Locator(text, doc.data), warmed(text, doc.data), warmed(text, doc.data, forget=True)):
+        for path in [*paths(doc.data), ("nothing",), ("sites", 99), ("subscriptions", 0, "nothing", "here")]:
+            for key in (False, True):
+                assert locator.position(path, key=key) == _descend(root, path, key, 0), (path, key)
+
+
+def warmed(text: str, data: Any, *, forget: bool = False) -> Locator:
+    """A locator whose every top-level list item was prepared first (as apply does while it waits)."""
+    locator = Locator(text, data)
+    if forget:
+        locator.forget_data()
+    for name, value in data.items() if isinstance(data, dict) else ():
+        for index in range(-1, len(value) + 1 if isinstance(value, list) else 1):
+            locator.warm(name, index)
+    return locator
 
 
 @st.composite
@@ -143,3 +154,29 @@ def test_lookups_from_threads_agree() -> None:
     for thread in threads:
         thread.join()
     assert results == {number: (5 + 3 * number, 21) for number in range(200)}
+
+
+def test_preparing_items_never_reads_the_whole_file() -> None:
+    """Apply prepares items while it waits for the console, and stops when the answer comes:
+    each step is one item, never a whole file (a flow-style file, an alias to another item)."""
+    flow = "{version: 1, subscriptions: [{id: A, apps: {focus: {site: s}}}]}\n"
+    alias = (
+        "version: 1\nsubscriptions:\n  - id: A\n    apps: &apps\n      focus: {site: s}\n"
+        "  - id: B\n    apps: *apps\n"
+    )
+    for text in (flow, alias):
+        doc, _ = parse_yaml(text.encode(), "f.yaml")
+        assert doc is not None
+        locator = warmed(text, doc.data, forget=True)
+        assert locator._full is _UNSET and locator._data is _UNSET, text
+
+
+def test_a_prepared_item_is_located_without_reading_it_again() -> None:
+    text = "version: 1\nsubscriptions:\n  - id: A\n    apps:\n      focus: {site: s}\n"
+    doc, _ = parse_yaml(text.encode(), "f.yaml")
+    assert doc is not None
+    doc.forget_data()
+    doc.warm("subscriptions", 0)
+    locator = doc._locator
+    assert locator is not None and ("subscriptions", 0) in locator._plain
+    assert doc.locate(("subscriptions", 0, "apps", "focus", "site")).line == 5
