@@ -45,6 +45,7 @@ def run(
         )
     console = open_console(options.provider)
     try:
+        console.check_whole()
         faults = FaultSettings(
             latency_ms=latency_ms, fail_rate=fail_rate, rate_limit=rate_limit, seed=fault_seed
         )

@@ -15,6 +15,7 @@ import binascii
 import datetime as dt
 import json
 import math
+import sqlite3
 import threading
 import uuid
 from collections.abc import Mapping
@@ -24,9 +25,10 @@ from urllib.parse import unquote
 
 from reconciler import adminwire
 from reconciler.adminwire import Org, Workspace
-from reconciler.errors import ProviderError
+from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.model import Console, Status
 from reconciler.sandbox.api import Request, Response
+from reconciler.sandbox.damage import unusable
 from reconciler.sandbox.faults import RateDecision
 
 _TITLES = {
@@ -85,7 +87,13 @@ class AdminApi:
             if error.status == 405:
                 return Response(405, response.body, (("Allow", _allowed(request.path)),))
             return response
-        except ProviderError as error:
+        except (ReconcilerError, sqlite3.Error) as error:
+            found = unusable(error)
+            if found is not None:
+                body = admin_error(503, found.code, found.detail).body
+                return Response(503, body, note=found.note)
+            if not isinstance(error, ProviderError):
+                raise
             return admin_error(503 if error.transient else 500, "unavailable", error.message)
 
     def rate_limited(self, decision: RateDecision) -> Response:
@@ -107,7 +115,10 @@ class AdminApi:
     def http_date(self) -> str | None:
         """The Date header: the sandbox's clock day at the wall clock's time, so the client's idea of
         today is the console's (what api.atlassian.com's Date gives a client of the real estate)."""
-        today = self._console.observe(None).now
+        try:
+            today = self._console.observe(None).now
+        except (ReconcilerError, sqlite3.Error):
+            return None  # a console that cannot be read: its answer says so, under the wall clock's Date
         wall = dt.datetime.now(dt.UTC)
         return format_datetime(dt.datetime.combine(today, wall.timetz()), usegmt=True)
 

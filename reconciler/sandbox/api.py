@@ -11,6 +11,7 @@ import binascii
 import bisect
 import json
 import re
+import sqlite3
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,8 +21,9 @@ from urllib.parse import quote, unquote
 from msgspec import structs
 
 from reconciler import wire
-from reconciler.errors import ProviderError
+from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.model import Console, Operation
+from reconciler.sandbox.damage import Unusable, unusable
 from reconciler.sandbox.faults import RateDecision
 from reconciler.wire import JsonObject
 
@@ -54,6 +56,8 @@ class Response:
     status: int
     body: JsonObject
     headers: tuple[tuple[str, str], ...] = ()
+    #: for the server's log line, never sent: what is wrong on the server's side and what to do
+    note: str = ""
 
 
 class ApiError(Exception):
@@ -69,6 +73,13 @@ class ApiError(Exception):
 def error_response(code: str, detail: str, *, status: int | None = None) -> Response:
     error = ApiError(code, detail, status=status)
     return Response(error.status, wire.error_body(error.status, code, detail))
+
+
+def unusable_response(found: Unusable) -> Response:
+    """A console whose file cannot serve is a 503 for every code: the console, not the request, is
+    at fault. A transient one says when to try again."""
+    headers = (("Retry-After", "1"),) if found.transient else ()
+    return Response(503, wire.error_body(503, found.code, found.detail), headers, note=found.note)
 
 
 APPS = ("jira-align", "focus", "talent")
@@ -128,7 +139,12 @@ class ConsoleApi:
             if exc.status == 405:
                 return Response(405, response.body, (("Allow", _allowed(request.path)),))
             return response
-        except ProviderError as exc:
+        except (ReconcilerError, sqlite3.Error) as exc:
+            found = unusable(exc)
+            if found is not None:
+                return unusable_response(found)
+            if not isinstance(exc, ProviderError):
+                raise
             # A console too busy to answer now is a 503: worth a retry, unlike a refusal.
             return error_response(exc.code, exc.message, status=503 if exc.transient else None)
 

@@ -27,11 +27,12 @@ from msgspec.structs import replace
 from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.model import Console, Operation, OperationStatus
 from reconciler.sandbox import writes
-from reconciler.sandbox.damage import not_a_sandbox, stored_values
+from reconciler.sandbox.damage import ConsoleDamaged, ConsoleUnavailable, not_a_sandbox, stored_values
 from reconciler.sandbox.database import (
     Connections,
     build,
     check_is_sandbox,
+    check_layout,
     creation_lock,
     database_exists,
     generation,
@@ -50,6 +51,8 @@ if TYPE_CHECKING:
 ENV_DELAY = "RECONCILER_SANDBOX_DELAY"
 
 MAX_KEY_LENGTH = 255
+#: the error code of a write to a console whose file cannot be written
+READ_ONLY = "console-read-only"
 
 Action = Callable[[sqlite3.Connection, writes.Clock], writes.Outcome]
 T = TypeVar("T")
@@ -113,7 +116,8 @@ class SandboxConsole:
         try:
             with self._connections.connection() as db:
                 check_is_sandbox(db, self.path)
-        except sqlite3.DatabaseError as error:
+        except (sqlite3.DatabaseError, ConsoleDamaged) as error:
+            # Opening a file that is not a console says so, with no SQLite words in between.
             self._connections.close()
             raise not_a_sandbox(self.path) from error
         except BaseException:
@@ -145,6 +149,13 @@ class SandboxConsole:
                 return cls(path), False
             build(path, make_seed(), _age_to_clock)
         return cls(path), True
+
+    def check_whole(self) -> None:
+        """Every table, column and page of the file is a console's, and its values read: what a
+        long-lived server checks before it serves the file (a command reads only what it needs)."""
+        with self._connections.connection() as db:
+            check_layout(db, self.path)
+        self.observe(None)
 
     # --- who acts ----------------------------------------------------------------------------------
 
@@ -387,13 +398,34 @@ def _busy_is_transient(path: Path) -> Iterator[None]:
     try:
         yield
     except sqlite3.OperationalError as error:
-        if "locked" not in str(error) and "busy" not in str(error):
-            raise ProviderError(
-                f"the sandbox console {shown(path)} failed: {error}", code="unavailable"
-            ) from error
-        raise ProviderError(
-            f"the sandbox console {shown(path)} stayed busy: {error}", code="unavailable", transient=True
-        ) from error
+        raise _unavailable(path, error) from error
+
+
+def _unavailable(path: Path, error: sqlite3.OperationalError) -> ConsoleUnavailable:
+    if "readonly" in str(error):
+        return ConsoleUnavailable(
+            f"the sandbox console {shown(path)} cannot be written: {error}",
+            public="the sandbox console's database cannot be written (it is read-only); writes fail "
+            "until the console's operator makes it writable",
+            code=READ_ONLY,
+            transient=False,
+            hint="make the file, and the folder it is in, writable by whoever runs the console",
+        )
+    if "locked" in str(error) or "busy" in str(error):
+        return ConsoleUnavailable(
+            f"the sandbox console {shown(path)} stayed busy: {error}",
+            public="the sandbox console's database stayed locked by another writer; retry later",
+            code="unavailable",
+            transient=True,
+            hint="another process holds the database's write lock; retry once it lets go",
+        )
+    return ConsoleUnavailable(
+        f"the sandbox console {shown(path)} failed: {error}",
+        public="the sandbox console's database failed; retry later",
+        code="unavailable",
+        transient=False,
+        hint="check the disk the file is on (space, errors), or restore the file",
+    )
 
 
 @contextmanager

@@ -18,9 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reconciler.errors import ProviderError, ReconcilerError
+from reconciler.errors import ReconcilerError
 from reconciler.model import Subscription
-from reconciler.sandbox.damage import damage_named, not_a_sandbox, stored_values
+from reconciler.sandbox.damage import ConsoleUnavailable, damage_named, not_a_sandbox, stored_values
 from reconciler.userpaths import check_creatable, shown
 
 if TYPE_CHECKING:
@@ -153,6 +153,33 @@ def check_is_sandbox(db: sqlite3.Connection, path: Path) -> None:
         raise not_a_sandbox(path)
 
 
+def check_layout(db: sqlite3.Connection, path: Path) -> None:
+    """Every table and column the console uses is there: a server checks this once at start, so a
+    console with one dropped is refused then, not found out by the first request that needs it."""
+    for table, columns in _expected_layout().items():
+        found = {str(row[1]) for row in db.execute(f"PRAGMA table_info({table})")}
+        if not found:
+            raise not_a_sandbox(path, f"no such table: {table}")
+        missing = sorted(set(columns) - found)
+        if missing:
+            raise not_a_sandbox(path, f"the table {table} has no column {missing[0]}")
+    # Reads every page of the file: a truncated or garbled one is found here, not mid-request.
+    problems = [str(row[0]) for row in db.execute("PRAGMA quick_check")]
+    if problems != ["ok"]:
+        raise not_a_sandbox(path, f"malformed: {problems[0]}")
+
+
+def _expected_layout() -> dict[str, list[str]]:
+    """The tables and columns DDL makes, read from an empty database built with it."""
+    db = sqlite3.connect(":memory:")
+    try:
+        db.executescript(DDL)
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {t: [str(row[1]) for row in db.execute(f"PRAGMA table_info({t})")] for t in tables}
+    finally:
+        db.close()
+
+
 def new_console_id() -> str:
     """A console's stable identity: the lock apply takes is named by it, however the console is reached."""
     return "sbx-" + secrets.token_hex(8)
@@ -205,11 +232,13 @@ class Connections:
             self._forget(old)
         if identity is None:
             # sqlite3 would create an empty database in its place, and every request fail on it.
-            raise ProviderError(
-                f"the sandbox console {self.path} no longer exists",
+            raise ConsoleUnavailable(
+                f"the sandbox console {shown(self.path)} no longer exists",
+                public="the sandbox console's database no longer exists; retry once the console's "
+                "operator has put it back or re-created it with 'reconciler sandbox init'",
                 code="unavailable",
                 transient=True,
-                hint="create it again with 'reconciler sandbox init'",
+                hint="create it again with 'reconciler sandbox init', or put the file back",
             )
         return epoch
 
@@ -219,7 +248,9 @@ class Connections:
         with self._lock:
             db = self._idle.pop() if self._idle else None
         if db is None:
-            db = connect(self.path)
+            # Opening reads the file's header: a file that is not SQLite fails here, as damage.
+            with damage_named(self.path):
+                db = connect(self.path)
             with self._lock:
                 self._epochs[id(db)] = self.epoch
         try:

@@ -252,6 +252,8 @@ class ConsoleRequestHandler(BaseHTTPRequestHandler):
             status = str(response.status)
         elapsed = (time.monotonic() - started) * 1000
         suffix = "" if fault is Fault.NONE else f" (injected: {fault.value})"
+        if response is not None and response.note:
+            suffix += f": {response.note}"
         path = self.path if target is None else target.path
         self.server.write_log(
             f"{self.client_address[0]} {self.command} {path} {status} {elapsed:.0f}ms{suffix}"

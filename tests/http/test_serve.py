@@ -183,7 +183,17 @@ def test_a_console_removed_under_the_server_is_a_clear_503(estate: Path, serve: 
     assert response.status_code == 503
     assert response.json()["errors"][0]["code"] == "unavailable"
     assert response.json()["errors"][0]["detail"] == (
-        "the sandbox console .reconciler/sandbox.db no longer exists"
+        "the sandbox console's database no longer exists; retry once the console's operator has "
+        "put it back or re-created it with 'reconciler sandbox init'"
     )
+    assert response.headers["Retry-After"] == "1"
     assert not sandbox_db(estate).exists()  # nothing made in its place
     assert served.stop() == 0
+    assert (
+        served.log.read_text()
+        .splitlines()[-1]
+        .endswith(
+            "ms: the sandbox console .reconciler/sandbox.db no longer exists; "
+            "create it again with 'reconciler sandbox init', or put the file back"
+        )
+    )
