@@ -30,6 +30,8 @@ from reconciler.wire import JsonObject, WireError
 
 ENV_CA_BUNDLE = "RECONCILER_CA_BUNDLE"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: 503 codes that say the console's operator must repair it first: trying again cannot help
+UNRETRYABLE_CODES = frozenset({"console-damaged", "console-read-only"})
 #: idle connections kept: enough for `apply --parallelism 64`
 POOL_SIZE = KEEP_IDLE
 #: the largest answer read: a page of 1000 subscriptions is well under a megabyte
@@ -144,7 +146,7 @@ class Transport:
                 self._note_rate_headers(response)
                 if response.status_code < 300:
                     return self._json(response)
-                if response.status_code not in RETRYABLE_STATUSES:
+                if response.status_code not in RETRYABLE_STATUSES or _needs_repair(response):
                     raise self._refusal(response)
                 last_problem = f"HTTP {response.status_code}"
                 retry_after = _retry_after(response)
@@ -244,6 +246,12 @@ class Transport:
                 code="unauthorized",
                 hint=f"set {self._credential} to an API token of a user of this console",
             )
+        if response.status_code == 503:
+            return ProviderError(
+                self.scrub(f"the console at {self.url} cannot serve: {detail}"),
+                code=self.scrub(code),
+                hint="running the command again is safe once the console is repaired",
+            )
         return ProviderError(self.scrub(detail), code=self.scrub(code))
 
     def _gave_up(
@@ -331,6 +339,10 @@ def _first_error(response: Answer) -> tuple[str, str]:
         return str(error["code"]), str(error.get("detail") or error.get("title") or fallback[1])
     except (ValueError, KeyError, IndexError, TypeError, RecursionError):
         return fallback
+
+
+def _needs_repair(response: Answer) -> bool:
+    return response.status_code == 503 and _first_error(response)[0] in UNRETRYABLE_CODES
 
 
 def _retry_after(response: Answer) -> float | None:
