@@ -142,6 +142,7 @@ RUN: dict[tuple[str, str], tuple[str, ...]] = {
     ("docs/sandbox.md", 'sqlite3 .reconciler/sandbox.db "DROP TABLE operations"'): (
         "reconciler sandbox init",
     ),
+    ("docs/http.md", 'sqlite3 .reconciler/sandbox.db "DROP TABLE sites"'): ("reconciler sandbox init",),
 }
 #: (document, first command) -> why what it prints cannot be compared
 NOT_RUN = {
@@ -152,6 +153,7 @@ NOT_RUN = {
     ("docs/http.md", "reconciler sandbox serve --port 8080 &"): "a server left running",
     ("docs/http.md", "reconciler sandbox serve --port 0 --fail-rate 0.25"): "a free port and random faults",
     ("docs/http.md", ".venv/bin/python bench/http_apply.py --runs 5"): "timings",
+    ("docs/http.md", "reconciler plan"): "a server over a damaged console, left running",
     ("docs/performance.md", ".venv/bin/python bench/run.py"): "timings",
 }
 
