@@ -20,11 +20,12 @@ def is_loopback(host: str) -> bool:
 
 
 def without_credentials(url: str) -> str:
-    """The URL with any `user:password@` removed, fit for messages and plan files."""
+    """The URL fit for messages and plan files: without `user:password@`, its query and its
+    fragment, where a token may be too (`?access_token=...`); no console URL needs either."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<an unparsable URL>"
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    if not parts.netloc and "://" in parts.path:  # a provider's scheme in front of one: atlassian:https://...
+        return f"{parts.scheme}:{without_credentials(url.partition(':')[2])}"
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], query="", fragment=""))

@@ -163,3 +163,19 @@ def test_every_number_variable_has_a_range(
     with pytest.raises(ReconcilerError) as raised:
         read()  # type: ignore[operator]
     assert raised.value.message == f"{name}={value!r} is not {refusal}"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("RECONCILER_OPERATION_TIMEOUT", "-1"), ("RECONCILER_OPERATION_TIMEOUT", "0")]
+)
+def test_a_number_variable_out_of_its_range_stops_apply_with_nothing_to_do(
+    run_cli: RunCli, estate: Path, name: str, value: str
+) -> None:
+    """A scheduled apply over a converged console still refuses it: the day a change comes is
+    not the day to find the setting wrong."""
+    converged = run_cli("apply", "--auto-approve", env=SANDBOX)
+    assert converged.returncode == 0, converged.stderr
+    result = run_cli("apply", "--auto-approve", env={**SANDBOX, name: value})
+    assert result.returncode == 1, result.stdout
+    assert f"error: {name}={value!r}" in result.stderr
+    assert "No changes" not in result.stdout

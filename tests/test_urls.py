@@ -92,3 +92,40 @@ def test_a_sandbox_command_leaves_a_malformed_console_url_it_does_not_use_alone(
     result = run_cli("sandbox", "show", env={"RECONCILER_PROVIDER": f"http://u:{SECRET}@[::1/"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Sandbox console sandbox:.reconciler/sandbox.db\n")
+
+
+@pytest.mark.parametrize(
+    ("command", "url"),
+    [
+        (("plan",), f"https://u:p@127.0.0.1:1/?access_token={SECRET}"),
+        (("plan",), f"https://u:p@127.0.0.1:1/#{SECRET}"),
+        (("plan",), f"https:///?token={SECRET}"),
+        (("plan",), f"https://u@console.example/x?a=1&key={SECRET}#{SECRET}"),
+        (("apply", "--auto-approve"), f"http://me:pw@127.0.0.1:1/api?t={SECRET}"),
+        (
+            ("sandbox", "serve", "--port", "0", "--provider"),
+            f"atlassian:https://u:{SECRET}@api.example/?k={SECRET}",
+        ),
+        (("sandbox", "serve", "--port", "0", "--provider"), f"https://u:p@console.example/?k={SECRET}"),
+    ],
+    ids=[
+        "query",
+        "fragment",
+        "no-host",
+        "query-and-fragment",
+        "apply-params",
+        "serve-atlassian",
+        "serve-https",
+    ],
+)
+def test_a_refused_provider_url_is_shown_without_its_query_or_fragment(
+    run_cli: RunCli, command: tuple[str, ...], url: str
+) -> None:
+    """A token may ride in a URL's query or fragment as well as in its userinfo: a message that
+    names a refused URL shows neither."""
+    args = (*command, url) if command[-1] == "--provider" else command
+    env = {} if command[-1] == "--provider" else {"RECONCILER_PROVIDER": url}
+    result = run_cli(*args, env={**env, "RECONCILER_TOKEN": "x"}, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("error: ")
+    assert SECRET not in result.stdout + result.stderr

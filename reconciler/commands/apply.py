@@ -43,7 +43,7 @@ from reconciler.providers.registry import ask_lock_name
 from reconciler.secrets import scrub
 from reconciler.store import LockRecord, NewRun, RunOutcome, StateStore, format_time, open_store
 from reconciler.store.identity import ci_commit, owner_of_this_process
-from reconciler.store.locking import HeldLock, acquire, format_seconds
+from reconciler.store.locking import HeldLock, acquire, format_seconds, lock_ttl
 from reconciler.terminal import color_enabled, info, plural
 from reconciler.userpaths import shown
 
@@ -70,6 +70,10 @@ def run(
 ) -> int:
     from reconciler.planning.planfile import paths_in_working_tree, read_plan
 
+    # Read when a change waits for its console, and refused now: a bad value must not hide until
+    # the day there is something to apply.
+    operation_timeout()
+    lock_ttl()
     saved = None if plan_file is None else read_plan(plan_file)
     if not paths and saved is not None and saved.paths:
         paths = paths_in_working_tree(str(plan_file), saved.paths)
