@@ -6,6 +6,7 @@ pay for HTTP clients or the planner.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import time
@@ -478,6 +479,10 @@ def _invoke(args: list[str]) -> Any:
         return cli.invoke(ctx)
 
 
+#: a write refused for want of room: a full disk, a quota, a file at its size limit
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
 def run_cli(argv: list[str] | None = None) -> int:
     try:
         result = _invoke(sys.argv[1:] if argv is None else list(argv))
@@ -511,8 +516,34 @@ def run_cli(argv: list[str] | None = None) -> int:
             # body's __set_name__ raises, as a lazy import may run when the signal comes).
             announce_interrupted()
             return EXIT_INTERRUPTED
+        if isinstance(exc, OSError) and _output_lost(exc):
+            click.echo(f"error: cannot write the output: {exc.strerror or exc}", err=True)
+            click.echo(
+                "hint: the disk that standard output (or .reconciler) is on is full: free space there, "
+                "or send the output elsewhere",
+                err=True,
+            )
+            return EXIT_ERROR
         return report_crash(exc)
     return result if isinstance(result, int) else EXIT_OK
+
+
+def _output_lost(error: OSError) -> bool:
+    """Whether `error` is a write the disk refused (`> /dev/full`, a full disk or quota): where the
+    output goes is the user's, not a bug. What is still buffered then goes nowhere: it would fail
+    again at the exit, with Python's own message."""
+    if error.filename is not None or error.errno not in _FULL:
+        return False  # opening a file, or another failure: not the disk
+    try:
+        sys.stdout.flush()
+    except OSError:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
+    return True
 
 
 def main(argv: list[str] | None = None) -> None:

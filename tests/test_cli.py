@@ -93,3 +93,32 @@ def test_commands_that_need_no_console_accept_the_global_options_and_run(
     assert run_cli("plan", "--out", "plan.json").returncode == 0
     assert run_cli("show", "plan.json", *flags).returncode == 0
     assert not (tmp_path / "unused.db").exists()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize(
+    "args",
+    [("plan", "desired-state"), ("validate", "desired-state"), ("plan", "--format", "json", "desired-state"),
+     ("apply", "--auto-approve", "desired-state"), ("sandbox", "show"), ("history",)],
+    ids=["plan", "validate", "plan-json", "apply", "sandbox-show", "history"],
+)  # fmt: skip
+def test_output_to_a_full_disk_is_one_error_not_a_crash(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """`> /dev/full` (a full disk): one error and a hint, no crash report blaming reconciler."""
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+    from tests.helpers import clean_env
+
+    shutil.copytree(REPO_ROOT / "desired-state", tmp_path / "desired-state")
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "reconciler", *args], cwd=tmp_path, env=clean_env(), stdout=full,
+            stderr=subprocess.PIPE, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("Created the sandbox")]
+    assert result.returncode == 1
+    assert lines[0] == "error: cannot write the output: No space left on device", result.stderr
+    assert lines[1].startswith("hint: ") and len(lines) == 2
+    assert not (tmp_path / ".reconciler" / "logs").exists()
