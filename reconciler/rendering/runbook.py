@@ -204,6 +204,9 @@ def _status_fact(change: Change) -> str:
 # --- rendering --------------------------------------------------------------------------------------
 
 
+_CONVERGED = "No steps: the console already matches desired state."
+
+
 def render_runbook(plan: Plan, console: Console | None = None) -> str:
     steps = runbook_steps(plan, console)
     lines = [MARKER, f"## reconciler runbook: {_count(len(steps))} in admin.atlassian.com", ""]
@@ -214,7 +217,9 @@ def render_runbook(plan: Plan, console: Console | None = None) -> str:
             "",
         ]
     if not steps:
-        return "\n".join([*lines, "No steps: the console already matches desired state."]) + "\n"
+        # Blocked entries are no steps yet, and the console does not match until they are fixed.
+        ending = "No steps until the blocked entries are fixed." if plan.blocked else _CONVERGED
+        return "\n".join([*lines, ending]) + "\n"
     lines += [
         "No public Atlassian API makes these changes: a billing admin makes them in admin.atlassian.com, "
         "in this order. `reconciler apply` shows each step, waits until it observes it done, and journals "

@@ -16,6 +16,7 @@ from typing import ClassVar
 
 from reconciler.sandbox import SandboxConsole
 from tests.atlassian.conftest import ALICE, atlassian_env
+from tests.conftest import RunCli
 from tests.helpers import clean_env
 from tests.http.conftest import Served, sandbox_db
 
@@ -169,3 +170,25 @@ def test_the_runbook_path_is_shown_escaped(estate: Path, stand_in: Served) -> No
     assert result.returncode == 3, result.stderr
     assert (estate / "run\x1b[1m\nbook.md").is_file()
     assert "the runbook is in run\\x1b[1m\\nbook.md. Run apply again" in result.stderr.splitlines()[-1]
+
+
+def test_a_runbook_of_blocked_entries_does_not_say_the_console_matches(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    import shutil
+
+    from tests.conftest import REPO_ROOT
+
+    shutil.copytree(REPO_ROOT / "desired-state", tmp_path / "desired-state")
+    # partner@globex.example administers none of the example's orgs: every entry is blocked.
+    result = run_cli("plan", "--actor", "partner@globex.example", "--format", "runbook", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "blocked: nothing can be applied" in result.stdout
+    assert "already matches" not in result.stdout
+    assert result.stdout.endswith("No steps until the blocked entries are fixed.\n")
+    # Once applied, the same desired state has no steps, and the runbook says the console matches.
+    assert run_cli("apply", "--auto-approve", cwd=tmp_path).returncode == 0
+    converged = run_cli("plan", "--format", "runbook", cwd=tmp_path)
+    assert converged.stdout.endswith("No steps: the console already matches desired state.\n"), (
+        converged.stdout
+    )
