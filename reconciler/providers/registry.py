@@ -12,10 +12,14 @@ import os
 import re
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.providers.base import Provider, ProviderSettings, StatesIdentity
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 Factory = Callable[[ProviderSettings], Provider]
 
@@ -51,14 +55,31 @@ def _load_factory(scheme: str) -> Factory:
 
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == scheme:
-            loaded: Factory = ep.load()
-            return loaded
+            return _load_plugin(ep)
     known = sorted(set(BUILTIN) | {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
     raise ReconcilerError(
         f"unknown provider scheme {scheme!r}",
         hint=f"known schemes: {', '.join(known)}; third-party providers register in the "
         f"{ENTRY_POINT_GROUP!r} entry-point group",
     )
+
+
+def _load_plugin(ep: EntryPoint) -> Factory:
+    """A third-party provider's factory; one that fails to load is named, with its distribution."""
+    try:
+        loaded: Factory = ep.load()
+    except Exception as error:
+        dist = f" (from the {ep.dist.name} package)" if ep.dist is not None else ""
+        raise ReconcilerError(
+            f"the provider {ep.name!r}{dist} failed to load: {type(error).__name__}: {error}",
+            hint=f"its entry point is {ep.value}; reinstall or upgrade that package, or remove it",
+        ) from None
+    if not callable(loaded):
+        raise ReconcilerError(
+            f"the provider {ep.name!r} is not a provider factory: {ep.value} is a {type(loaded).__name__}",
+            hint="a provider's entry point names a callable taking the provider settings",
+        )
+    return loaded
 
 
 def console_identity(url: str) -> str:
