@@ -296,6 +296,12 @@ def _site_name_failure(value: str) -> tuple[str, str | None]:
             f"site name {quoted(value)} is {len(value)} characters long: at most 63 are allowed",
             "pick a shorter name",
         )
+    if len(value) < 2 and re.fullmatch(r"[a-z0-9]?", value):  # the characters are right, not the length
+        length = "empty" if not value else "1 character long"
+        return (
+            f"site name {quoted(value)} is {length}: a site name has at least 2 characters",
+            "use the site's whole name (the <name> of <name>.atlassian.net)",
+        )
     suggestion = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")
     if len(suggestion) >= 3 and suggestion != value:  # never suggest a name that breaks the rule too
         hint += f" (e.g. '{suggestion}')"

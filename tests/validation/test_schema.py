@@ -179,3 +179,16 @@ def test_a_desired_state_file_the_schema_accepts_skips_the_shape_walk(text: str,
         assert doc is not None and doc.accepted and problems == []
     else:
         assert doc is None or not doc.accepted
+
+
+@pytest.mark.parametrize(
+    ("name", "length"), [("c", "1 character long"), ("'7'", "1 character long"), ("''", "empty")]
+)
+def test_a_site_name_too_short_says_so_rather_than_naming_rules_it_keeps(name: str, length: str) -> None:
+    text = f"version: 1\nsites:\n  - name: {name}\n    org: acme-corp\n"
+    doc, _ = parse_yaml(text.encode(), "f.yaml")
+    assert doc is not None
+    [found] = schema_diagnostics(doc, "desired-state.schema.json")
+    assert found.rule == "site-name"
+    assert found.message.endswith(f"is {length}: a site name has at least 2 characters")
+    assert found.hint is not None and "starting and ending" not in found.hint
