@@ -102,6 +102,7 @@ def check_desired(
     parsed data let go before the next is read, so a big estate's data (ten times its YAML) is
     never all in memory at once. The state is built when every error breaks one of `planned_rules`.
     """
+    from reconciler.validation.capped import cap_per_file
     from reconciler.validation.rules import CrossFileChecks
     from reconciler.validation.schema import accepts
 
@@ -125,6 +126,7 @@ def check_desired(
                 doc.forget_data()  # nothing reads it again: a located value is read from the text
         problems += found
     problems += across.finish()
+    problems = cap_per_file(problems)
     state = None
     if builder is not None and _only(problems, planned_rules):
         state = builder.state(tuple(display for _, display in files), "sha256:" + digest.hexdigest())

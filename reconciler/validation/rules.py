@@ -12,6 +12,7 @@ from typing import Any
 
 from reconciler.loading.yamlfile import YamlDocument
 from reconciler.model import PRODUCT_APPS, SITE_NAME, Diagnostic
+from reconciler.validation.capped import MAX_DIAGNOSTICS, first, more_note
 from reconciler.validation.schema import quoted
 
 NEW_SITE_MIN, NEW_SITE_MAX = 3, 63  # the schema's maxLength is NEW_SITE_MAX
@@ -36,7 +37,8 @@ class CrossFileChecks:
         """The problems of `doc` alone; its names are kept for `finish`."""
         self._names["sites"].append((doc, _names(doc, "sites", "name")))
         self._names["subscriptions"].append((doc, _names(doc, "subscriptions", "id")))
-        return [*_new_site_names(doc), *_apps_in_product(doc)]
+        # Each check is lazy, located item by item: a file failing in every item is cut at the cap.
+        return [*first(_new_site_names(doc), doc.display), *first(_apps_in_product(doc), doc.display)]
 
     def finish(self) -> list[Diagnostic]:
         """What is declared twice, across every document added."""
@@ -73,18 +75,23 @@ def _declared_twice(
     unique.discard(None)
     if len(unique) == sum(len(found) - found.count(None) for _, found in names):
         return []  # the usual case, settled by one set of the names (built in C)
-    first: dict[str, tuple[YamlDocument, int]] = {}
+    origins: dict[str, tuple[YamlDocument, int]] = {}
     seen: dict[str, int] = {}
-    problems = []
+    problems: list[Diagnostic] = []
     for doc, found in names:
+        shown, hidden = 0, 0
         for index, name in enumerate(found):
             if name is None:
                 continue
             seen[name] = seen.get(name, 0) + 1
-            if name not in first:
-                first[name] = (doc, index)
+            if name not in origins:
+                origins[name] = (doc, index)
                 continue
-            origin_doc, origin_index = first[name]
+            if shown == MAX_DIAGNOSTICS:  # past the cap a duplicate is counted, not located
+                hidden += 1
+                continue
+            shown += 1
+            origin_doc, origin_index = origins[name]
             there = origin_doc.locate((section, origin_index, field))
             times = "twice" if seen[name] == 2 else "more than twice"
             problems.append(
@@ -96,6 +103,8 @@ def _declared_twice(
                     hint=f"declare each {noun} once, in one file",
                 )
             )
+        if hidden:
+            problems.append(more_note(doc.display, hidden))
     return problems
 
 

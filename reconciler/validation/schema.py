@@ -13,6 +13,7 @@ key stay `schema` errors.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -22,6 +23,7 @@ from reconciler.loading.yamlfile import YamlDocument
 from reconciler.model import Diagnostic
 from reconciler.resources import schema_path
 from reconciler.terminal import printable
+from reconciler.validation.capped import MAX_DIAGNOSTICS, more_note
 
 if TYPE_CHECKING:
     from reconciler.loading.locate import YamlPath
@@ -67,13 +69,18 @@ def schema_diagnostics(doc: YamlDocument, schema_file: str) -> list[Diagnostic]:
     fast = _fast_validator(schema_file)
     if fast.is_valid(doc.data):
         return []
-    subset, kept = _failing_items(fast, doc.data)
-    found = _explain(schema_file, subset, kept, doc)
+    subset, kept, left_out = _failing_items(fast, doc.data)
+    found, more = _explain(schema_file, subset, kept, doc)
     if not found and kept:  # the two validators disagree on the subset: explain the whole document
-        found = _explain(schema_file, doc.data, {}, doc)
+        (found, more), left_out = _explain(schema_file, doc.data, {}, doc), False
     if not found:  # they disagree on the document: what the fast one refused is still refused
         found = _fast_errors(fast, doc)
-    return sorted(found, key=lambda d: d.sort_key)
+        more = len(found) >= MAX_DIAGNOSTICS
+    found = sorted(found, key=lambda d: d.sort_key)
+    if more or left_out:
+        # Counting the rest would cost as much as explaining them: the note says there are more.
+        found.append(more_note(doc.display, None))
+    return found
 
 
 def _fast_errors(fast: Any, doc: YamlDocument) -> list[Diagnostic]:
@@ -82,40 +89,90 @@ def _fast_errors(fast: Any, doc: YamlDocument) -> list[Diagnostic]:
     Disagreement never means valid: the document is refused, each error at its value.
     """
     found = []
-    for error in fast.iter_errors(doc.data):
+    for error in itertools.islice(fast.iter_errors(doc.data), MAX_DIAGNOSTICS):
         path = tuple(error.instance_path)
         found.append(Diagnostic("schema", printable(error.message), doc.locate(path)))
     return found
 
 
-def _failing_items(fast: Any, data: Any) -> tuple[Any, dict[str, list[int]]]:
-    """The data with each top-level list cut down to the items jsonschema-rs found errors in.
+def _failing_items(fast: Any, data: Any) -> tuple[Any, dict[str, list[int]], bool]:
+    """The data with each top-level list cut down to the first items jsonschema-rs found errors in,
+    and whether failing items were left out.
 
     Explaining errors with python-jsonschema costs ~3 s for 10,000 subscriptions; explaining the
-    few failing items costs milliseconds. `kept[key][i]` is the original index of item i.
+    few failing items costs milliseconds, and no more than MAX_DIAGNOSTICS items are explained
+    (a hostile file may fail in every item). `kept[key][i]` is the original index of item i.
     """
     if not isinstance(data, dict):
-        return data, {}
-    failing: dict[str, set[int]] = {}
+        return data, {}, False
+    failing: dict[str, list[int]] = {}
     whole: set[object] = set()
-    for error in fast.iter_errors(data):
-        path = list(error.instance_path)
-        if len(path) >= 2 and isinstance(path[1], int) and isinstance(data.get(path[0]), list):
-            failing.setdefault(path[0], set()).add(path[1])
-        elif path:
-            whole.add(path[0])  # an error about a list itself (its type, its length): keep it all
+    room, more = MAX_DIAGNOSTICS, False
+    for key, value in data.items():
+        if not isinstance(value, list):
+            continue
+        if room <= 0:
+            more = more or not fast.is_valid(_alone(data, key, value))
+            continue
+        found, whole_list, more_here = _failing_in(fast, data, key, value, room)
+        failing[key] = found
+        room -= len(found)
+        more = more or more_here
+        if whole_list:
+            whole.add(key)
     subset, kept = dict(data), {}
     for key, value in data.items():
         if isinstance(value, list) and key not in whole:
-            kept[key] = sorted(failing.get(key, ()))
+            kept[key] = failing.get(key, [])
             subset[key] = [value[index] for index in kept[key]]
-    return subset, kept
+    return subset, kept, more
 
 
-def _explain(schema_file: str, data: Any, kept: dict[str, list[int]], doc: YamlDocument) -> list[Diagnostic]:
+def _alone(data: dict[str, Any], key: str, items: list[Any]) -> dict[str, Any]:
+    """`data` with `items` as its list `key` and its other lists empty."""
+    return {k: [] if isinstance(v, list) else v for k, v in data.items()} | {key: items}
+
+
+def _failing_in(
+    fast: Any, data: dict[str, Any], key: str, items: list[Any], room: int
+) -> tuple[list[int], bool, bool]:
+    """The first `room` failing items of the list `key`, whether the list itself fails, whether more fail.
+
+    jsonschema-rs builds all its errors before giving the first, ~25 µs each: 200,000 of them
+    cost 5 s. So the list is checked a chunk at a time, and past `room` only whether more fail.
+    """
+    found: list[int] = []
+    whole = False
+    for start in range(0, len(items), _CHUNK):
+        chunk = items[start : start + _CHUNK]
+        if len(found) >= room:
+            return found[:room], whole, not fast.is_valid(_alone(data, key, items[start:]))
+        alone = _alone(data, key, chunk)
+        if fast.is_valid(alone):
+            continue
+        failing: set[int] = set()
+        for error in fast.iter_errors(alone):
+            path = list(error.instance_path)
+            if len(path) >= 2 and path[0] == key and isinstance(path[1], int):
+                failing.add(start + path[1])
+            elif path[:1] == [key]:
+                whole = True  # an error about the list itself (its length, say): keep it all
+        found += sorted(failing)
+    return found[:room], whole, len(found) > room
+
+
+_CHUNK = 1_000
+
+
+def _explain(
+    schema_file: str, data: Any, kept: dict[str, list[int]], doc: YamlDocument
+) -> tuple[list[Diagnostic], bool]:
+    """The diagnostics of `data`'s errors, at most MAX_DIAGNOSTICS, and whether it stopped there."""
     validator = _detailed_validator()(load_schema(schema_file))
     found: dict[tuple[object, ...], Diagnostic] = {}
     for error in validator.iter_errors(data):
+        if len(found) >= MAX_DIAGNOSTICS:
+            return list(found.values()), True
         headline = _headline(error)
         path = tuple(headline.absolute_path)
         if len(path) == 1 and path[0] in kept:
@@ -126,7 +183,9 @@ def _explain(schema_file: str, data: Any, kept: dict[str, list[int]], doc: YamlD
             path = (path[0], kept[str(path[0])][path[1]], *path[2:])
         for diagnostic in _translate(headline, path, doc):
             found.setdefault((diagnostic.sort_key, diagnostic.hint), diagnostic)
-    return list(found.values())
+    if len(found) > MAX_DIAGNOSTICS:  # one mapping of many unknown keys
+        return list(found.values())[:MAX_DIAGNOSTICS], True
+    return list(found.values()), False
 
 
 @functools.cache
@@ -184,8 +243,10 @@ def _unknown_keys(
     patterns = [ecma_regex(p) for p in schema.get("patternProperties", {})]
     rule = str(schema.get("x-rule", "unknown-key"))
     noun = _NOUNS.get(rule, "key")
-    diagnostics = []
+    diagnostics: list[Diagnostic] = []
     for key in instance:
+        if len(diagnostics) > MAX_DIAGNOSTICS:  # enough to say there are more
+            break
         if key in allowed or any(p.search(key) for p in patterns):
             continue
         if key == "<<":  # YAML 1.1's merge key: YAML 1.2 reads it as a plain key, merging nothing

@@ -81,7 +81,9 @@ def test_explaining_only_the_failing_items_gives_what_the_whole_document_gives()
         ("site-name", 17),
         ("schema", 18),
     ]
-    assert found == sorted(_explain("desired-state.schema.json", doc.data, {}, doc), key=lambda d: d.sort_key)
+    assert found == sorted(
+        _explain("desired-state.schema.json", doc.data, {}, doc)[0], key=lambda d: d.sort_key
+    )
 
 
 @pytest.mark.parametrize(
