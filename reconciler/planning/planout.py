@@ -14,26 +14,15 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from pathlib import Path
 
 from reconciler.errors import ReconcilerError
+from reconciler.overwrite import HEAD_BYTES, overwrite_problem
 from reconciler.userpaths import shown
 
-#: How much of an existing file is read to tell whether it is a saved plan.
-HEAD_BYTES = 4096
+__all__ = ["HEAD_BYTES", "check_target", "may_write", "plan_out_command", "target_problem", "write_text"]
 
 _PLAN_START = re.compile(rb'\A[ \t\r\n]*\{[ \t\r\n]*"format_version"[ \t\r\n]*:[ \t\r\n]*-?[0-9]')
-_SQLITE_START = b"SQLite format 3\x00"
-
-_KINDS = (
-    (stat.S_ISLNK, "a symbolic link (a plan is never written through one)"),
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a FIFO (a named pipe), not a regular file"),
-    (stat.S_ISCHR, "a character device, not a regular file"),
-    (stat.S_ISBLK, "a block device, not a regular file"),
-    (stat.S_ISSOCK, "a socket, not a regular file"),
-)
 
 REFUSAL_HINT = "plan --out writes only to a new file or over a plan it saved before: give another path"
 
@@ -45,36 +34,7 @@ def target_problem(path: Path) -> str | None:
     is nothing to lose) and a saved plan. A name that cannot be looked at (a path through a file,
     a directory that cannot be searched) is None too: the write then fails with the reason.
     """
-    try:
-        found = os.lstat(path)
-    except OSError:
-        return None
-    for test, kind in _KINDS:
-        if test(found.st_mode):
-            return kind
-    if not stat.S_ISREG(found.st_mode):
-        return "not a regular file"
-    if found.st_size == 0:
-        return None
-    return _content_problem(path)
-
-
-def _content_problem(path: Path) -> str | None:
-    try:
-        # No link followed, no wait on a FIFO swapped in since the lstat, no controlling terminal.
-        flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_NOCTTY", 0)
-        fd = os.open(path, flags)
-    except OSError as error:
-        return f"a file that cannot be read to check that it is a saved plan ({error.strerror or error})"
-    with os.fdopen(fd, "rb") as file:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return "not a regular file"
-        head = file.read(HEAD_BYTES)
-    if _PLAN_START.match(head):
-        return None
-    if head.startswith(_SQLITE_START):
-        return "an SQLite database, not a saved plan"
-    return "not a saved plan (a saved plan starts with its format_version)"
+    return overwrite_problem(path, _PLAN_START, "a plan", "a saved plan", "its format_version")
 
 
 def check_target(path: str | Path) -> None:
