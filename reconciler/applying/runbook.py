@@ -10,6 +10,7 @@ pipe), the runbook is written to a file and to stdout and the run ends "waiting 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 import time
@@ -22,9 +23,10 @@ from reconciler.applying.outcomes import idempotency_key, subject
 from reconciler.bounds import Bounds, env_number
 from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.model import Console, DesiredState, Plan
+from reconciler.overwrite import overwrite_problem
 from reconciler.planning import plan_changes
 from reconciler.providers.base import Provider
-from reconciler.rendering.runbook import Step, render_runbook, runbook_steps, step_text
+from reconciler.rendering.runbook import MARKER, Step, render_runbook, runbook_steps, step_text
 from reconciler.store import AttemptOutcome, NewAttempt, RunOutcome, StateStore, format_time
 from reconciler.terminal import is_tty, printable
 from reconciler.userpaths import check_creatable, check_path, shown
@@ -36,6 +38,22 @@ DEFAULT_RUNBOOK = ".reconciler/runbook.md"
 DEFAULT_STEP_TIMEOUT = 3600.0
 DEFAULT_POLL_INTERVAL = 10.0
 _WRITABLE_HINT = f"set {ENV_RUNBOOK} to a file in a directory you can write to"
+_REFUSAL_HINT = (
+    f"set {ENV_RUNBOOK} to another path: the runbook is written only to a new file, an empty one, "
+    "or over a runbook written before"
+)
+#: Every runbook reconciler writes begins with the marker line.
+_RUNBOOK_START = re.compile(re.escape(MARKER.encode()) + rb"\r?\n")
+
+
+def check_runbook_target(path: str) -> None:
+    """Refuse, naming the path and what it is, unless the runbook may replace what is there."""
+    problem = overwrite_problem(Path(path), _RUNBOOK_START, "a runbook", "a runbook", f"the line {MARKER}")
+    if problem is not None:
+        raise ReconcilerError(
+            f"refusing to write the runbook ({ENV_RUNBOOK}) to {shown(path)}: it is {problem}",
+            hint=_REFUSAL_HINT,
+        )
 
 
 #: A week for a person to do one step; a poll at least once a day.
@@ -55,6 +73,7 @@ class RunbookSettings:
         could not be written is one error, not a plan and then an error."""
         path = os.environ.get(ENV_RUNBOOK) or DEFAULT_RUNBOOK
         check_path(path, f"the runbook ({ENV_RUNBOOK})")
+        check_runbook_target(path)
         check_creatable(path, f"the runbook ({ENV_RUNBOOK})", _WRITABLE_HINT)
         return cls(
             runbook_path=path,
@@ -102,6 +121,7 @@ class RunbookApply:
         remaining = steps[done:]
         text = render_runbook(self.plan, self.console)
         path = Path(self.settings.runbook_path)
+        check_runbook_target(self.settings.runbook_path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")

@@ -192,3 +192,76 @@ def test_a_runbook_of_blocked_entries_does_not_say_the_console_matches(
     assert converged.stdout.endswith("No steps: the console already matches desired state.\n"), (
         converged.stdout
     )
+
+
+def _refused(estate: Path, stand_in: Served, name: str, kind: str) -> None:
+    """apply refuses the runbook path before any plan is shown, naming it and what it is."""
+    env = clean_env(**atlassian_env(stand_in.url), RECONCILER_RUNBOOK=name)
+    result = subprocess.run(APPLY, cwd=estate, env=env, capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout) == (1, ""), result.stderr
+    assert result.stderr == (
+        f"error: refusing to write the runbook (RECONCILER_RUNBOOK) to {name}: it is {kind}\n"
+        "hint: set RECONCILER_RUNBOOK to another path: the runbook is written only to a new file, "
+        "an empty one, or over a runbook written before\n"
+    )
+    with SandboxConsole(sandbox_db(estate)) as console:
+        assert console.write_count() == 0, "nothing was changed"
+
+
+def test_the_runbook_never_replaces_a_desired_state_file(estate: Path, stand_in: Served) -> None:
+    sites = estate / "desired-state" / "sites.yaml"
+    before = sites.read_bytes()
+    _refused(
+        estate, stand_in, "desired-state/sites.yaml",
+        "not a runbook (a runbook starts with the line <!-- reconciler-runbook -->)",
+    )  # fmt: skip
+    assert sites.read_bytes() == before
+
+
+def test_the_runbook_never_replaces_the_sandbox_console(estate: Path, stand_in: Served) -> None:
+    before = sandbox_db(estate).read_bytes()
+    _refused(estate, stand_in, ".reconciler/sandbox.db", "an SQLite database, not a runbook")
+    assert sandbox_db(estate).read_bytes() == before
+
+
+def test_the_runbook_is_never_written_through_a_symbolic_link(estate: Path, stand_in: Served) -> None:
+    notes = estate / "notes.md"
+    notes.write_text("notes\n", encoding="utf-8")
+    (estate / "runbook.md").symlink_to(notes)
+    _refused(estate, stand_in, "runbook.md", "a symbolic link (a runbook is never written through one)")
+    assert notes.read_text(encoding="utf-8") == "notes\n"
+
+
+def test_the_runbook_path_is_not_a_directory(estate: Path, stand_in: Served) -> None:
+    (estate / "runbooks").mkdir()
+    _refused(estate, stand_in, "runbooks", "a directory")
+
+
+def test_the_runbook_is_never_written_into_a_fifo(estate: Path, stand_in: Served) -> None:
+    os.mkfifo(estate / "runbook.fifo")
+    _refused(estate, stand_in, "runbook.fifo", "a FIFO (a named pipe), not a regular file")
+
+
+def _written(estate: Path, stand_in: Served, name: str) -> str:
+    env = clean_env(**atlassian_env(stand_in.url), RECONCILER_RUNBOOK=name)
+    result = subprocess.run(APPLY, cwd=estate, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3, result.stderr
+    return (estate / name).read_text(encoding="utf-8")
+
+
+def test_the_runbook_may_be_written_to_an_empty_file(estate: Path, stand_in: Served) -> None:
+    (estate / "runbook.md").touch()
+    assert _written(estate, stand_in, "runbook.md").startswith("<!-- reconciler-runbook -->\n")
+
+
+def test_the_runbook_replaces_a_runbook_written_before(estate: Path, stand_in: Served) -> None:
+    (estate / "runbook.md").write_text(
+        "<!-- reconciler-runbook -->\n## an earlier runbook\n", encoding="utf-8"
+    )
+    runbook = _written(estate, stand_in, "runbook.md")
+    assert "an earlier runbook" not in runbook
+    assert runbook.startswith("<!-- reconciler-runbook -->\n## reconciler runbook: 3 steps")
+
+
+def test_the_runbook_may_be_written_to_a_new_file(estate: Path, stand_in: Served) -> None:
+    assert _written(estate, stand_in, "new/runbook.md").startswith("<!-- reconciler-runbook -->\n")
