@@ -55,6 +55,17 @@ def test_an_unknown_scheme_names_the_known_ones() -> None:
     )
 
 
+def install_plugin(tmp_path: Path, entry_point: str, module: str | None = None) -> None:
+    """The example estate, and a package `acme-console` whose entry point `acme` is `entry_point`."""
+    shutil.copytree(REPO_ROOT / "desired-state", tmp_path / "desired-state")
+    info = tmp_path / "plugins" / "acme_console-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-console\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[reconciler.providers]\nacme = {entry_point}\n")
+    if module is not None:
+        (tmp_path / "plugins" / "acme_console.py").write_text(module)
+
+
 @pytest.mark.parametrize(
     ("value", "error"),
     [
@@ -67,11 +78,7 @@ def test_a_third_party_provider_that_fails_to_load_is_named(
     run_cli: RunCli, tmp_path: Path, value: str, error: str
 ) -> None:
     """A plugin's failure is the plugin's: named with its package, never reported as reconciler's bug."""
-    shutil.copytree(REPO_ROOT / "desired-state", tmp_path / "desired-state")
-    info = tmp_path / "plugins" / "acme_console-1.0.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-console\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(f"[reconciler.providers]\nacme = {value}\n")
+    install_plugin(tmp_path, value)
     result = run_cli("plan", env={"PYTHONPATH": str(tmp_path / "plugins"), "RECONCILER_PROVIDER": "acme:x"})
     assert result.returncode == 1, result.stderr
     lines = result.stderr.splitlines()
@@ -79,3 +86,102 @@ def test_a_third_party_provider_that_fails_to_load_is_named(
     assert error in lines[0]
     assert lines[1].startswith(f"hint: its entry point is {value}")
     assert "bug" not in result.stderr and not (tmp_path / ".reconciler" / "logs").exists()
+
+
+#: A third-party provider over the real sandbox console that fails where ACME_FAIL says.
+FAULTY_PLUGIN = """
+import os
+from reconciler.providers.base import ProviderSettings
+from reconciler.providers.sandbox import open_sandbox_provider
+
+FAIL = os.environ.get("ACME_FAIL")
+
+
+def fail(name):
+    if FAIL == name:
+        raise RuntimeError(f"{name} broke, token=" + os.environ["RECONCILER_TOKEN"])
+
+
+class Acme:
+    def __init__(self, inner):
+        self.inner = inner
+        self.description = "acme console"
+        self.capabilities = inner.capabilities
+
+    def observe(self):
+        fail("observe")
+        return None if FAIL == "observe-none" else self.inner.observe()
+
+    def execute(self, change, key):
+        fail("execute")
+        return self.inner.execute(change, key)
+
+    def operation(self, operation_id):
+        return self.inner.operation(operation_id)
+
+    def close(self):
+        self.inner.close()
+        fail("close")
+
+
+def factory(settings):
+    fail("open")
+    return Acme(open_sandbox_provider(ProviderSettings(url="sandbox:" + settings.url.partition(":")[2])))
+"""
+
+_PLUGIN_HINT = (
+    "hint: this is a fault in the acme-console package (entry point acme_console:factory), not in your "
+    "desired state: upgrade it or report it to its maintainers, or use another --provider"
+)
+
+
+@pytest.mark.parametrize(
+    ("fault", "failure"),
+    [
+        ("open", "opening it raised RuntimeError: open broke, token=***"),
+        ("observe", "observe() raised RuntimeError: observe broke, token=***"),
+        ("observe-none", "observe() returned a NoneType, not a Console"),
+        ("close", "close() raised RuntimeError: close broke, token=***"),
+    ],
+)
+@pytest.mark.parametrize("command", [("plan",), ("import", "--out", "imported")], ids=["plan", "import"])
+def test_a_third_party_provider_that_fails_is_one_error_naming_it(
+    run_cli: RunCli, tmp_path: Path, fault: str, failure: str, command: tuple[str, ...]
+) -> None:
+    """What a plugin raises or returns wrongly is its own fault: no crash report, never its token."""
+    install_plugin(tmp_path, "acme_console:factory", FAULTY_PLUGIN)
+    env = {
+        "PYTHONPATH": str(tmp_path / "plugins"),
+        "RECONCILER_PROVIDER": "acme:console.db",
+        "RECONCILER_TOKEN": "acme-secret-token",
+        "ACME_FAIL": fault,
+    }
+    assert run_cli("sandbox", "init", "--provider", "sandbox:console.db").returncode == 0
+    result = run_cli(*command, env=env)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines() == [
+        f"error: the provider 'acme' (from the acme-console package) failed: {failure}",
+        _PLUGIN_HINT,
+    ]
+    assert result.stdout == ""
+    assert not (tmp_path / ".reconciler" / "logs").exists()
+    assert not (tmp_path / "imported").exists()
+
+
+def test_a_third_party_provider_whose_execute_fails_fails_the_change_naming_it(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    install_plugin(tmp_path, "acme_console:factory", FAULTY_PLUGIN)
+    env = {"PYTHONPATH": str(tmp_path / "plugins"), "RECONCILER_PROVIDER": "acme:console.db"}
+    assert run_cli("sandbox", "init", "--provider", "sandbox:console.db").returncode == 0
+    faulty = {**env, "RECONCILER_TOKEN": "tok-1234", "ACME_FAIL": "execute"}
+    result = run_cli("apply", "--auto-approve", env=faulty)
+    assert result.returncode == 1, result.stderr
+    failed = (
+        "failed: [internal-error] the provider 'acme' (from the acme-console package) failed: "
+        "execute() raised RuntimeError: execute broke, token=***"
+    )
+    assert f"  create-site acme-align (acme-corp): {failed}" in result.stdout.splitlines()
+    assert "bug" not in result.stdout + result.stderr and "tok-1234" not in result.stdout + result.stderr
+    assert not (tmp_path / ".reconciler" / "logs").exists()
+    assert run_cli("apply", "--auto-approve", env=env).returncode == 0, "a working provider then converges"

@@ -65,7 +65,8 @@ def _load_factory(scheme: str) -> Factory:
 
 
 def _load_plugin(ep: EntryPoint) -> Factory:
-    """A third-party provider's factory; one that fails to load is named, with its distribution."""
+    """A third-party provider's factory; one that fails to load is named, with its distribution, and
+    the provider it opens is guarded (reconciler/providers/plugin.py): its faults are its errors."""
     try:
         loaded: Factory = ep.load()
     except Exception as error:
@@ -79,7 +80,14 @@ def _load_plugin(ep: EntryPoint) -> Factory:
             f"the provider {ep.name!r} is not a provider factory: {ep.value} is a {type(loaded).__name__}",
             hint="a provider's entry point names a callable taking the provider settings",
         )
-    return loaded
+    package = ep.dist.name if ep.dist is not None else None
+
+    def guarded(settings: ProviderSettings) -> Provider:
+        from reconciler.providers.plugin import PluginOrigin, open_guarded
+
+        return open_guarded(loaded, settings, PluginOrigin(ep.name, package, ep.value, settings.token))
+
+    return guarded
 
 
 def console_identity(url: str) -> str:
