@@ -198,10 +198,12 @@ class Connections:
     connections bounded when a server runs each request on a new thread.
 
     The pool follows its path: `sandbox init` renames a new console over the file a long-lived
-    server has open. Each checkout compares the file's identity (one stat) with the one its
-    connections were opened on; when the file was replaced, the old connections are dropped (one
+    server has open, and an operator may copy another file over it in place (`cp`, same inode).
+    Each checkout compares the file's state (one stat) with the one its connections were opened
+    on; when the file was replaced or written since, the old connections are dropped (one
     checked out then is closed when given back) and `epoch` moves on, so what a reader cached
-    from the old file is never taken for the new one's.
+    from the old content (the sqlite3 page cache too, which a write in place leaves as it was) is
+    never taken for the new one's.
     """
 
     #: idle connections kept open; more are opened under load and closed when returned
@@ -213,12 +215,12 @@ class Connections:
         self._lock = threading.Lock()
         self._closed = False
         self._identity = _identity(path)
-        #: how many times the file was replaced since the pool was made
+        #: how many times the file was replaced or rewritten since the pool was made
         self.epoch = 0
         self._epochs: dict[int, int] = {}  # id of each open connection -> the epoch it was opened in
 
     def refresh(self) -> int:
-        """The epoch of the file at the path now (the old file's connections dropped if it was replaced)."""
+        """The epoch of the file at the path now (the old connections dropped if it was replaced)."""
         identity = _identity(self.path)
         with self._lock:
             if self._closed:
@@ -288,13 +290,18 @@ class Connections:
             self._forget(db)
 
 
-def _identity(path: Path) -> tuple[int, int] | None:
-    """Which file `path` is now (device and inode), None when there is none."""
+def _identity(path: Path) -> tuple[int, ...] | None:
+    """Which file `path` is now and when its content last changed, None when there is none.
+
+    Device and inode tell a file renamed over it; size, mtime and ctime tell one written in place
+    (ctime too, as `cp -p` or `touch -r` can put an old mtime back). A checkpoint writes the file
+    as well: the pool is then reopened for nothing, which costs a few connections, and is rare.
+    """
     try:
         found = os.stat(path)
     except OSError:
         return None
-    return (found.st_dev, found.st_ino)
+    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import socket
 import sqlite3
@@ -168,6 +169,31 @@ def test_a_console_replaced_by_init_is_served_from_then_on(
         (console_id,) = db.execute("SELECT value FROM meta WHERE key = 'console_id'").fetchone()
     assert after["console"] == console_id != before["console"]
     # What is applied over HTTP lands in the new file: the same plan in process finds nothing to do.
+    applied = run_cli("apply", "--auto-approve", env=http_env(served.url))
+    assert applied.returncode == 0, applied.stderr
+    assert run_cli("plan", "--detailed-exitcode").returncode == 0
+    assert served.stop() == 0
+
+
+def test_a_console_copied_over_in_place_is_served_from_then_on(
+    estate: Path, serve: ServerFactory, run_cli: RunCli
+) -> None:
+    # `cp other.db sandbox.db` keeps the inode: only the file's size and times tell it changed.
+    other = estate / "other"
+    (other / ".reconciler").mkdir(parents=True)
+    assert run_cli("sandbox", "init", cwd=other).returncode == 0
+    assert run_cli("sandbox", "advance", "--days", "3", cwd=other).returncode == 0
+    served = serve(env={"RECONCILER_SANDBOX_DELAY": "0"})
+    before = _me(served.url).json()["meta"]
+    assert before["now"] == "2026-11-21"
+    inode = sandbox_db(estate).stat().st_ino
+    shutil.copyfile(sandbox_db(other), sandbox_db(estate))
+    assert sandbox_db(estate).stat().st_ino == inode
+    after = _me(served.url).json()["meta"]
+    with sqlite3.connect(sandbox_db(other)) as db:
+        (console_id,) = db.execute("SELECT value FROM meta WHERE key = 'console_id'").fetchone()
+    assert (after["now"], after["console"]) == ("2026-11-24", console_id)
+    assert console_id != before["console"]
     applied = run_cli("apply", "--auto-approve", env=http_env(served.url))
     assert applied.returncode == 0, applied.stderr
     assert run_cli("plan", "--detailed-exitcode").returncode == 0

@@ -108,7 +108,20 @@ def test_serve_names_the_missing_table_or_column_at_start(estate: Path, run_cli:
     )
 
 
-@pytest.mark.parametrize("how", ["renamed-over", "copied-over"])
+def _put_over(source: Path, target: Path, how: str) -> None:
+    if how == "renamed-over":
+        os.replace(source, target)
+    elif how == "copied-over":  # a new file under the same name: `rm sandbox.db*; cp damaged.db sandbox.db`
+        for leftover in target.parent.glob(f"{target.name}*"):
+            leftover.unlink()
+        shutil.copyfile(source, target)
+    else:  # written in place, as `cp damaged.db sandbox.db` alone: the same inode, new content
+        inode = target.stat().st_ino
+        shutil.copyfile(source, target)
+        assert target.stat().st_ino == inode
+
+
+@pytest.mark.parametrize("how", ["renamed-over", "copied-over", "written-in-place"])
 @pytest.mark.parametrize("name", sorted(DAMAGES))
 def test_a_file_damaged_under_the_server_is_a_503_until_a_good_one_is_back(
     estate: Path, serve: ServerFactory, name: str, how: str
@@ -118,16 +131,11 @@ def test_a_file_damaged_under_the_server_is_a_503_until_a_good_one_is_back(
     good = estate / "good.db"
     shutil.copyfile(sandbox_db(estate), good)
     copy, _ = _damaged_copy(estate, name)
-    if how == "renamed-over":
-        os.replace(copy, sandbox_db(estate))
-    else:  # a new file under the same name, as `cp damaged.db sandbox.db` after `rm sandbox.db*`
-        for leftover in sandbox_db(estate).parent.glob("sandbox.db*"):
-            leftover.unlink()
-        shutil.copyfile(copy, sandbox_db(estate))
+    _put_over(copy, sandbox_db(estate), how)
     for response in (_me(served.url), _provision(served.url, "k-1")):
         assert (response.status_code, response.json()) == (503, DAMAGED_BODY)
         assert str(estate) not in response.text and TOKEN not in response.text
-    os.replace(good, sandbox_db(estate))
+    _put_over(good, sandbox_db(estate), how)
     assert _me(served.url).status_code == 200
     assert _provision(served.url, "k-2").status_code == 202
     assert served.stop() == 0
