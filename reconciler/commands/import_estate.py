@@ -12,6 +12,10 @@ line break of any kind (LF, CR, NEL, U+2028, U+2029) can end the comment and sta
 A value holding a lone surrogate (U+D800 to U+DFFF: half of a UTF-16 pair, which a console's JSON
 can send as `\\ud800`) is no character at all: no YAML scalar holds it, and an escape of it is
 refused by every YAML reader. Import refuses such a console before writing anything.
+
+What a file could carry but desired state cannot declare (a site name the schema refuses, an empty
+id, an unknown product or app) is left out, with a comment in its place and a warning naming it
+(reconciler/commands/importable.py).
 """
 
 from __future__ import annotations
@@ -22,11 +26,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.commands.importable import app_note, assertion_notes, site_note, subscription_note
 from reconciler.errors import EXIT_OK, ReconcilerError
 from reconciler.model import PRODUCT_APPS, Console, Status, Subscription
 from reconciler.options import GlobalOptions
 from reconciler.pipeline import observe, public_provider
-from reconciler.terminal import printable
+from reconciler.terminal import info, printable
 from reconciler.userpaths import check_creatable, check_path, shown
 
 SCHEMA_FILE = Path("schemas") / "desired-state.schema.json"
@@ -41,6 +46,8 @@ class EstateFile:
     name: str
     text: str
     summary: str
+    #: what the console holds that this file leaves out, and why (desired state cannot declare it)
+    left_out: tuple[str, ...] = ()
 
 
 def run(options: GlobalOptions, out_dir: str) -> int:
@@ -62,23 +69,36 @@ def run(options: GlobalOptions, out_dir: str) -> int:
         raise ReconcilerError(f"cannot write to {shown(out_dir)}: {exc.strerror or exc}") from exc
     for estate_file in files:
         print(f"Wrote {printable((out / estate_file.name).as_posix())}: {estate_file.summary}")
+    _warn_left_out(out, files)
     print(_closing_line(console, provider, out_dir))
     return EXIT_OK
+
+
+def _warn_left_out(out: Path, files: list[EstateFile]) -> None:
+    notes = [f"  {(out / f.name).as_posix()}: {note}" for f in files for note in f.left_out]
+    if notes:
+        info(
+            f"warning: import left out {_count(len(notes), 'entry', 'entries')} that desired state cannot "
+            "declare, so reconciler does not manage them (to manage one, correct it in the console "
+            "and import again):\n" + "\n".join(notes)
+        )
 
 
 def _closing_line(console: Console, provider: str, out_dir: str) -> str:
     kept = [s for s in console.subscriptions.values() if s.status != Status.DELETED]
     skipped = len(console.subscriptions) - len(kept)
     gone = f" ({_count(skipped, 'deleted subscription')} skipped)" if skipped else ""
+    sites = sum(site_note(name, site.org) is None for name, site in console.sites.items())
+    subs = sum(subscription_note(sub) is None for sub in kept)
     return (
-        f"Imported {_count(len(console.sites), 'site')} and {_count(len(kept), 'subscription')} "
+        f"Imported {_count(sites, 'site')} and {_count(subs, 'subscription')} "
         f"from {printable(provider)}{gone}. "
         f"`reconciler plan {printable(out_dir)}` should now show no changes."
     )
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+def _count(n: int, noun: str, nouns: str | None = None) -> str:
+    return f"{n} {noun if n == 1 else nouns or noun + 's'}"
 
 
 def _refuse_existing(out: Path, out_dir: str) -> None:
@@ -202,17 +222,23 @@ def estate_files(console: Console, provider: str, schema: str) -> list[EstateFil
 
 
 def _sites_file(console: Console, header: str, origin: str) -> EstateFile:
-    lines = [header + origin + "# Every live site and its org.", "version: 1"]
-    if not console.sites:
-        lines.append("sites: []")
-    else:
-        lines.append("sites:")
+    notes = {name: site_note(name, site.org) for name, site in console.sites.items()}
+    declared = sum(note is None for note in notes.values())
+    lines = [
+        header + origin + "# Every live site and its org.",
+        "version: 1",
+        "sites:" if declared else "sites: []",
+    ]
     for name in sorted(console.sites):
-        site = console.sites[name]
+        site, left_out = console.sites[name], notes[name]
+        if left_out is not None:
+            lines.append(f"  # Left out: {left_out}")
+            continue
         jira = f"Jira {printable(site.jira.capitalize())}" if site.jira else "no Jira"
-        note = f"{jira}, sandbox site" if site.sandbox else jira
-        lines += [f"  - name: {scalar(name)}  # {note}", f"    org: {scalar(site.org)}"]
-    return EstateFile("sites.yaml", "\n".join(lines) + "\n", _count(len(console.sites), "site"))
+        hosts = f"{jira}, sandbox site" if site.sandbox else jira
+        lines += [f"  - name: {scalar(name)}  # {hosts}", f"    org: {scalar(site.org)}"]
+    left = tuple(note for name in sorted(notes) if (note := notes[name]) is not None)
+    return EstateFile("sites.yaml", "\n".join(lines) + "\n", _count(declared, "site"), left)
 
 
 def account_file_name(account: str, taken: set[str]) -> str:
@@ -230,25 +256,40 @@ def _account_file(
 ) -> EstateFile:
     billing = console.billing_accounts.get(account)
     managed = f", managed by {printable(billing.partner)}" if billing and billing.partner else ""
+    declared = sum(subscription_note(sub) is None for sub in subs)
     lines = [
         header + origin + f"# Billing account {printable(account)}{managed}.",
         "version: 1",
-        "subscriptions:",
+        "subscriptions:" if declared else "subscriptions: []",
     ]
+    left_out: list[str] = []
     for sub in subs:
-        lines += _subscription_lines(sub)
-    return EstateFile(name, "\n".join(lines) + "\n", _count(len(subs), "subscription"))
+        lines += _subscription_lines(sub, left_out)
+    return EstateFile(name, "\n".join(lines) + "\n", _count(declared, "subscription"), tuple(left_out))
 
 
-def _subscription_lines(sub: Subscription) -> list[str]:
+def _subscription_lines(sub: Subscription, left_out: list[str]) -> list[str]:
+    """The subscription's lines; what of it desired state cannot declare is a comment, added to `left_out`."""
+    if (whole := subscription_note(sub)) is not None:
+        left_out.append(whole)
+        return [f"  # Left out: {whole}"]
+    notes = assertion_notes(sub)
     lines = [f"  - id: {scalar(sub.id)}{_status_note(sub)}"]
-    lines += [f"    billing_account: {scalar(sub.billing_account)}", f"    product: {scalar(sub.product)}"]
+    if sub.billing_account:
+        lines.append(f"    billing_account: {scalar(sub.billing_account)}")
+    if sub.product in PRODUCT_APPS:
+        lines.append(f"    product: {scalar(sub.product)}")
     if sub.status in (Status.CANCELLED, Status.DEACTIVATED):
         lines.append("    status: cancelled")
     placed, waiting = _apps(sub)
+    notes += [note for app, site in placed if (note := app_note(sub, app, site)) is not None]
+    placed = [(app, site) for app, site in placed if app_note(sub, app, site) is None]
     if placed:
         lines.append("    apps:")
         lines += [f"      {scalar(app)}: {{site: {scalar(site)}}}" for app, site in placed]
+    lines += [f"    # Left out: {note}" for note in notes]
+    left_out += notes
+    waiting = [app for app in waiting if app in PRODUCT_APPS.get(sub.product, ())]
     if waiting and sub.status in (Status.UPCOMING, Status.ACTIVE):
         apps = printable(", ".join(waiting))
         lines.append(f"    # Site setup required: {apps} (declare a site under apps to provision)")

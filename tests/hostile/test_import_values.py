@@ -180,14 +180,14 @@ def test_hostile_app_names_and_jira_plans_stay_in_their_place(bad: str, tmp_path
         (tmp_path / estate_file.name).write_text(estate_file.text, encoding="utf-8")
         for read in _read_back(estate_file.text):
             assert sorted(read) in (["sites", "version"], ["subscriptions", "version"])
-    written = yaml_rs.loads((tmp_path / "AC-1.yaml").read_text(encoding="utf-8"))
-    assert written["subscriptions"] == [
-        {
-            "id": "SUB-1",
-            "billing_account": "AC-1",
-            "product": "focus",
-            "apps": {f"focus{bad}": {"site": "acme"}},
-        }
+    account_text = (tmp_path / "AC-1.yaml").read_text(encoding="utf-8")
+    written = yaml_rs.loads(account_text)
+    # No schema holds an app of that name: it is left out, named only in a comment of one line.
+    assert written["subscriptions"] == [{"id": "SUB-1", "billing_account": "AC-1", "product": "focus"}]
+    note = f"app {printable(f'focus{bad}')} of SUB-1 on acme: product focus has no such app"
+    assert account_text.splitlines()[-2:] == [
+        f"    # Left out: {note}",
+        "    # Site setup required: focus (declare a site under apps to provision)",
     ]
     sites_text = (tmp_path / "sites.yaml").read_text(encoding="utf-8")
     assert f"  - name: acme  # Jira {printable(f'premium{bad}'.capitalize())}\n" in sites_text
