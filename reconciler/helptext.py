@@ -52,8 +52,9 @@ EXIT_CODES: dict[str, tuple[tuple[int, str], ...]] = {
         (EXIT_OK, "the files are written"),
         (
             EXIT_ERROR,
-            "an error: the console cannot be reached, --out already holds YAML files or cannot be "
-            "written, or a console value is one YAML cannot carry (nothing is written)",
+            "an error: the console cannot be reached, --out already holds YAML files or a file of "
+            "a name import writes, a write fails, or a console value is one YAML cannot carry "
+            "(nothing is written)",
         ),
         _INTERRUPTED,
     ),

@@ -39,6 +39,7 @@ def run_cli(tmp_path: Path) -> RunCli:
         env: dict[str, str] | None = None,
         input: str | None = None,
         timeout: float = 120,
+        preexec_fn: Callable[[], None] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "reconciler", *args],
@@ -48,6 +49,7 @@ def run_cli(tmp_path: Path) -> RunCli:
             capture_output=True,
             text=True,
             timeout=timeout,
+            preexec_fn=preexec_fn,  # e.g. a resource limit set in the child only
         )
 
     return run

@@ -15,7 +15,8 @@ refused by every YAML reader. Import refuses such a console before writing anyth
 
 What a file could carry but desired state cannot declare (a site name the schema refuses, an empty
 id, an unknown product or app) is left out, with a comment in its place and a warning naming it
-(reconciler/commands/importable.py).
+(reconciler/commands/importable.py). The files are written all or none, and only where no file is
+(reconciler/commands/import_write.py), after the same checks as `reconciler validate`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.commands.import_write import WRITABLE_HINT, write_estate
 from reconciler.commands.importable import app_note, assertion_notes, site_note, subscription_note
 from reconciler.errors import EXIT_OK, ReconcilerError
 from reconciler.model import PRODUCT_APPS, Console, Status, Subscription
@@ -38,7 +40,6 @@ SCHEMA_FILE = Path("schemas") / "desired-state.schema.json"
 _PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9._@/-]*")  # with fullmatch: `$` would pass a final newline
 # Words some YAML readers take for booleans or null; quoted so every reader sees a string.
 _RESERVED = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n"})
-_WRITABLE_HINT = "pass --out with a directory you can write to"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,17 +57,12 @@ def run(options: GlobalOptions, out_dir: str) -> int:
     check_path(out_dir, "the import directory")
     out = Path(out_dir)
     _refuse_existing(out, out_dir)
-    check_creatable(out_dir, "the import directory", _WRITABLE_HINT, directory=True)
+    check_creatable(out_dir, "the import directory", WRITABLE_HINT, directory=True)
     console = observe(options)
     provider = public_provider(options)
     refuse_uncarried(console)
     files = estate_files(console, provider, schema_comment_path(out))
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        for estate_file in files:
-            (out / estate_file.name).write_text(estate_file.text, encoding="utf-8")
-    except OSError as exc:
-        raise ReconcilerError(f"cannot write to {shown(out_dir)}: {exc.strerror or exc}") from exc
+    write_estate(out, out_dir, [(estate_file.name, estate_file.text) for estate_file in files])
     for estate_file in files:
         print(f"Wrote {printable((out / estate_file.name).as_posix())}: {estate_file.summary}")
     _warn_left_out(out, files)
@@ -103,7 +99,7 @@ def _count(n: int, noun: str, nouns: str | None = None) -> str:
 
 def _refuse_existing(out: Path, out_dir: str) -> None:
     if out.exists() and not out.is_dir():
-        raise ReconcilerError(f"{shown(out_dir)} is a file, not a directory", hint=_WRITABLE_HINT)
+        raise ReconcilerError(f"{shown(out_dir)} is a file, not a directory", hint=WRITABLE_HINT)
     if not out.is_dir():
         return
     existing = sorted(

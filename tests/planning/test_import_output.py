@@ -1,4 +1,4 @@
-"""What `import` writes always validates.
+"""What `import` writes always validates, is written all or none, and never replaces a file.
 
 A console can hold what desired state cannot declare (a seed is checked, a real console is not):
 the sandbox database is edited here the way such a console would hold it.
@@ -6,9 +6,15 @@ the sandbox database is edited here the way such a console would hold it.
 
 from __future__ import annotations
 
+import resource
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from reconciler.commands.import_write import write_estate
+from reconciler.errors import ReconcilerError
 from tests.conftest import RunCli
 
 _SITE_RULE = (
@@ -74,3 +80,74 @@ def test_what_desired_state_cannot_declare_is_left_out_and_named(run_cli: RunCli
     plan = run_cli("plan", "imp", "--detailed-exitcode")
     assert plan.returncode == 0, plan.stdout
     assert plan.stdout.endswith("No changes. The console matches desired state (1 deferred, 1 unmanaged).\n")
+
+
+def test_a_name_taken_in_the_directory_is_refused_and_nothing_written(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    """A directory, or a link leading nowhere, where import would write: kept, and no file half made."""
+    assert run_cli("sandbox", "init").returncode == 0
+    imp = tmp_path / "imp"
+    (imp / "AC-4444-5555-6666.yaml").mkdir(parents=True)
+    (imp / "sites.yaml").symlink_to(tmp_path / "elsewhere.txt")
+    (imp / "README.md").write_text("ours\n", encoding="utf-8")
+    done = run_cli("import", "--out", "imp")
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        "error: import would write imp/sites.yaml, imp/AC-4444-5555-6666.yaml, which already exist; "
+        "import never replaces a file, and nothing was written\n"
+        "hint: import into an empty directory, or move those away first\n"
+    )
+    assert sorted(p.name for p in imp.iterdir()) == ["AC-4444-5555-6666.yaml", "README.md", "sites.yaml"]
+    assert not (tmp_path / "elsewhere.txt").exists()
+
+
+def _file_size_limit(limit: int) -> Callable[[], None]:
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return limited
+
+
+def test_an_import_that_fails_midway_leaves_nothing_behind(run_cli: RunCli, tmp_path: Path) -> None:
+    """The first file is written, the second is too big for the disk: neither stays, nor the directories."""
+    many = "\n".join(
+        f"  - {{id: SUB-{n}, billing_account: AC-2, product: focus, status: active, "
+        f"start_date: 2026-01-01, term_end: 2027-01-01, apps: {{focus: null}}}}"
+        for n in range(2000)
+    )
+    (tmp_path / "console.yaml").write_text(
+        "now: 2026-11-21\nusers: [{email: a@x.example}]\n"
+        "billing_accounts: [{id: AC-1}, {id: AC-2}]\n"
+        "organizations: [{id: acme-corp, admins: [a@x.example]}]\n"
+        "sites: [{name: acme, org: acme-corp, products: {jira: premium}}]\n"
+        f"subscriptions:\n{many}\n",
+        encoding="utf-8",
+    )
+    assert run_cli("sandbox", "init", "--from", "console.yaml").returncode == 0
+    # sites.yaml fits under the limit, AC-2.yaml does not
+    done = run_cli("import", "--out", "estate/imp", preexec_fn=_file_size_limit(100_000))
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        "error: cannot write to estate/imp: File too large; nothing was written\n"
+        "hint: pass --out with a directory you can write to\n"
+    )
+    assert not (tmp_path / "estate").exists()
+
+
+def test_files_that_would_not_validate_are_never_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "imp").mkdir()
+    files = [
+        ("sites.yaml", "version: 1\nsites: []\n"),
+        ("AC-1.yaml", "version: 1\nsubscriptions: [{id: ''}]\n"),
+    ]
+    with pytest.raises(ReconcilerError) as refused:
+        write_estate(tmp_path / "imp", "imp", files)
+    lines = refused.value.message.splitlines()
+    assert lines[0] == "import made files that do not validate, so nothing was written:"
+    assert lines[1].endswith("/AC-1.yaml:2:22: error[schema]: expected a non-empty string"), lines[1]
+    assert refused.value.hint == "this is a bug in reconciler's import: report it, with the lines above"
+    assert list((tmp_path / "imp").iterdir()) == []
