@@ -7,6 +7,7 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,7 @@ def run(
     fault_seed: int | None,
     api: str = "console",
 ) -> int:
+    from reconciler.sandbox.checkpoints import IdleCheckpoints
     from reconciler.sandbox.faults import FaultSettings
     from reconciler.sandbox.httpserver import make_server
     from reconciler.sandbox.location import open_console
@@ -58,7 +60,9 @@ def run(
         shown = f"[{host}]" if ":" in host else host
         if api == "atlassian":
             info("It speaks the Atlassian Admin API stand-in (read only): use --provider atlassian:URL.")
-        _serve_until_signalled(server, f"Serving {options.provider} on http://{shown}:{server.port}")
+        checkpoints = IdleCheckpoints(console.path, console.checkpoint)
+        banner = f"Serving {options.provider} on http://{shown}:{server.port}"
+        _serve_until_signalled(server, banner, checkpoints.tick)
     finally:
         console.close()
     return EXIT_OK
@@ -92,7 +96,8 @@ def _require_sandbox(provider: str) -> None:
         )
 
 
-def _serve_until_signalled(server: ConsoleHttpServer, banner: str) -> None:
+def _serve_until_signalled(server: ConsoleHttpServer, banner: str, idle: Callable[[], None]) -> None:
+    """Serve until SIGINT or SIGTERM, calling `idle` from this thread twice a second meanwhile."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -107,7 +112,7 @@ def _serve_until_signalled(server: ConsoleHttpServer, banner: str) -> None:
     thread.start()
     try:
         while not stop.wait(0.5):
-            pass
+            idle()
     finally:
         server.shutdown()
         server.server_close()

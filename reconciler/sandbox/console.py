@@ -358,6 +358,17 @@ class SandboxConsole:
 
     # --- plumbing ----------------------------------------------------------------------------------
 
+    def checkpoint(self) -> bool:
+        """Copy the writes in the write-ahead log into the file, without waiting for or blocking
+        anyone; True when every one was copied. A file that cannot be used is left to the next
+        request to report."""
+        try:
+            with self._connections.connection() as db:
+                busy, logged, copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except (ReconcilerError, sqlite3.Error):
+            return False
+        return bool(busy == 0 and logged == copied)
+
     def close(self) -> None:
         self._connections.close()
 

@@ -7,6 +7,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import time
 from pathlib import Path
 
 import httpx
@@ -198,6 +199,42 @@ def test_a_console_copied_over_in_place_is_served_from_then_on(
     assert applied.returncode == 0, applied.stderr
     assert run_cli("plan", "--detailed-exitcode").returncode == 0
     assert served.stop() == 0
+
+
+def _file_alone(path: Path, copy: Path) -> dict[str, str]:
+    """The console's `meta` as the file holds it, without the writes still in its log beside it."""
+    shutil.copyfile(path, copy)
+    with sqlite3.connect(copy) as db:
+        return dict(db.execute("SELECT key, value FROM meta"))
+
+
+def test_a_console_copied_over_in_place_after_writes_is_served_as_copied(
+    estate: Path, serve: ServerFactory, run_cli: RunCli
+) -> None:
+    # SQLite pairs the write-ahead log with the file by name: writes left in it would be laid over
+    # the copy. The server checkpoints once its writes pause, so a copy made then is whole.
+    other = estate / "other"
+    (other / ".reconciler").mkdir(parents=True)
+    assert run_cli("sandbox", "init", cwd=other).returncode == 0
+    served = serve(env={"RECONCILER_SANDBOX_DELAY": "0"})
+    applied = run_cli("apply", "--auto-approve", env=http_env(served.url))
+    assert applied.returncode == 0, applied.stderr
+    written = _me(served.url).json()["meta"]["version"]
+    deadline = time.monotonic() + 10  # a moment without writes, as a user copying a file has
+    while (
+        _file_alone(sandbox_db(estate), estate / "alone.db")["writes"] != "4" and time.monotonic() < deadline
+    ):
+        time.sleep(0.1)
+    shutil.copyfile(sandbox_db(other), sandbox_db(estate))
+    copied = _me(served.url).json()["meta"]
+    with sqlite3.connect(sandbox_db(other)) as db:
+        (console_id,) = db.execute("SELECT value FROM meta WHERE key = 'console_id'").fetchone()
+    assert copied["console"] == console_id and copied["version"] != written
+    # Nothing of the old console's writes: the copy has everything still to do.
+    assert run_cli("plan", "--detailed-exitcode", env=http_env(served.url)).returncode == 2
+    assert served.stop() == 0
+    with sqlite3.connect(sandbox_db(estate)) as db:
+        assert dict(db.execute("SELECT key, value FROM meta"))["writes"] == "0"
 
 
 def test_a_console_removed_under_the_server_is_a_clear_503(estate: Path, serve: ServerFactory) -> None:
