@@ -3,13 +3,15 @@ cancellations are allowed, and someone said yes."""
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from typing import TextIO
 
 from reconciler.errors import ReconcilerError
-from reconciler.model import Change, Plan, canonical_change
+from reconciler.model import Action, Change, Console, Plan, Status, canonical_change
+from reconciler.planning.fingerprint import observed_fingerprint
 from reconciler.planning.planout import plan_out_command
 from reconciler.terminal import is_tty
 from reconciler.userpaths import shown
@@ -35,8 +37,14 @@ def _comparable(change: Change, planned: AbstractSet[str]) -> dict[str, object]:
     return canonical
 
 
-def plan_difference(approved: tuple[Change, ...], current: tuple[Change, ...]) -> list[str]:
-    """One line per change id added, removed or changed between the approved plan and now."""
+def plan_difference(
+    approved: tuple[Change, ...], current: tuple[Change, ...], done: AbstractSet[str] = frozenset()
+) -> list[str]:
+    """One line per change id added, removed or changed between the approved plan and now.
+
+    `done` holds the approved changes the console shows done (or under way): the others that are
+    no longer planned were dropped, not done.
+    """
     planned = {c.id for c in current}
     before = {c.id: _comparable(c, planned) for c in approved}
     after = {c.id: _comparable(c, planned) for c in current}
@@ -45,7 +53,7 @@ def plan_difference(approved: tuple[Change, ...], current: tuple[Change, ...]) -
         if change_id not in before:
             lines.append(f"  + {change_id}: planned now, not in the approved plan")
         elif change_id not in after:
-            lines.append(f"  - {change_id}: in the approved plan, done or no longer needed")
+            lines.append(f"  - {change_id}: in the approved plan, {_why_not_planned(change_id in done)}")
         elif before[change_id] != after[change_id]:
             fields = [
                 f"{key} {before[change_id][key]} -> {after[change_id][key]}"
@@ -56,6 +64,10 @@ def plan_difference(approved: tuple[Change, ...], current: tuple[Change, ...]) -
     return lines
 
 
+def _why_not_planned(done: bool) -> str:
+    return "done on the console" if done else "no longer planned, yet the console does not show it done"
+
+
 def within_approval(approved: tuple[Change, ...], current: tuple[Change, ...]) -> bool:
     """Whether every change planned now is an approved one, unchanged (the rest being done)."""
     planned = {c.id for c in current}
@@ -63,6 +75,35 @@ def within_approval(approved: tuple[Change, ...], current: tuple[Change, ...]) -
     return all(
         c.id in before and _comparable(before[c.id], planned) == _comparable(c, planned) for c in current
     )
+
+
+def done_on_console(change: Change, console: Console) -> bool:
+    """Whether the console shows this change made, or has it under way.
+
+    Only that makes an approved change that is no longer planned done: a change the desired state
+    stopped asking for is not done, and applying the rest would report a success that is not one.
+    """
+    if any(w.change_id == change.id and w.site == change.site for w in console.in_progress):
+        return True
+    if change.action == Action.CREATE_SITE:
+        site = console.sites.get(change.site or "")
+        return site is not None and site.org == change.org
+    live = console.subscriptions.get(change.subscription or "")
+    if live is None:
+        return False
+    if change.action == Action.PROVISION:
+        return change.site is not None and live.apps.get(change.app or "") == change.site
+    if change.action == Action.REACTIVATE:
+        return live.status == Status.ACTIVE
+    return live.status in (Status.CANCELLED, Status.DEACTIVATED, Status.DELETED)
+
+
+def approved_and_done(
+    approved: tuple[Change, ...], current: tuple[Change, ...], console: Console
+) -> set[str]:
+    """The approved changes no longer planned that the console shows done (or under way)."""
+    planned = {c.id for c in current}
+    return {c.id for c in approved if c.id not in planned and done_on_console(c, console)}
 
 
 def why_stale(saved: Plan, current: Plan, fingerprint_now: Callable[[], str]) -> str:
@@ -88,11 +129,17 @@ def why_stale(saved: Plan, current: Plan, fingerprint_now: Callable[[], str]) ->
     )
 
 
-def check_saved_plan(current: Plan, saved: Plan, plan_file: str, fingerprint_now: Callable[[], str]) -> None:
-    """Refuse unless every change planned now is one the saved plan approved, unchanged."""
-    if current.checksum == saved.checksum or within_approval(saved.changes, current.changes):
+def check_saved_plan(current: Plan, saved: Plan, plan_file: str, console: Console) -> None:
+    """Refuse unless every change planned now is one the saved plan approved, unchanged, and the
+    console shows every other approved change done."""
+    done = approved_and_done(saved.changes, current.changes, console)
+    not_planned = {c.id for c in saved.changes} - {c.id for c in current.changes}
+    if not_planned <= done and (
+        current.checksum == saved.checksum or within_approval(saved.changes, current.changes)
+    ):
         return
-    difference = plan_difference(saved.changes, current.changes)
+    difference = plan_difference(saved.changes, current.changes, done)
+    fingerprint_now = functools.partial(observed_fingerprint, console)
     raise Refusal(
         f"the saved plan {shown(plan_file)} is stale: {why_stale(saved, current, fingerprint_now)}; "
         f"re-planning now gives {current.checksum}, the saved plan has {saved.checksum}; "

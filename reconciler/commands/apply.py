@@ -6,12 +6,11 @@ recorded in the state store whatever happens, and the lock is always given back.
 
 from __future__ import annotations
 
-import functools
 import os
 import secrets
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -33,11 +32,10 @@ from reconciler.applying.signals import StopSignals
 from reconciler.applying.summary import counts, interrupted_message, render_summary
 from reconciler.applying.verify import Verification, verify
 from reconciler.errors import EXIT_OK, EXIT_WAITING, Interrupted, ReconcilerError
-from reconciler.model import DesiredState, Plan
+from reconciler.model import Console, DesiredState, Plan
 from reconciler.options import DEFAULT_PATHS, GlobalOptions
 from reconciler.pipeline import PlanRun, ReadAhead, planning, public_provider, read_ahead, warm_positions
 from reconciler.planning import plan_changes
-from reconciler.planning.fingerprint import observed_fingerprint
 from reconciler.providers.base import Provider
 from reconciler.providers.registry import ask_lock_name
 from reconciler.secrets import scrub
@@ -226,7 +224,7 @@ class Apply:
             plan = planned.plan
             runbook = None if provider.capabilities.writes else runbook_settings()
             self.store.record_plan(self.run_id, plan.checksum, plan.actor)
-            self._check(plan, lambda: observed_fingerprint(planned.console))
+            self._check(plan, planned.console)
             plan = self._after_work_in_progress(plan, planned.desired, provider)
             if not plan.changes:
                 sys.stdout.write(self._nothing_to_do())
@@ -263,7 +261,7 @@ class Apply:
         sys.stdout.write(render_summary(report, verification, self.run_id))
         return _outcome(report, verification)
 
-    def _check(self, plan: Plan, fingerprint_now: Callable[[], str]) -> None:
+    def _check(self, plan: Plan, console: Console) -> None:
         request = self.request
         # Blocked first: a change that became blocked since the review is reported with its rule,
         # not as an approved change "no longer needed".
@@ -272,7 +270,7 @@ class Apply:
             if request.saved.provider and request.saved.provider != plan.provider:
                 made_for = request.saved.provider
                 info(f"warning: the saved plan was made for {made_for}; applying to {plan.provider}")
-            check_saved_plan(plan, request.saved, request.plan_file, fingerprint_now)
+            check_saved_plan(plan, request.saved, request.plan_file, console)
         elif request.checksum is not None:
             check_checksum(plan, request.checksum)
         check_cancels_allowed(plan, request.allow_cancel, request.allow_cancel_of)
@@ -300,7 +298,7 @@ class Apply:
             console = provider.observe()
             plan = plan_changes(desired, console, paths=plan.paths, provider=plan.provider, fingerprint=False)
             self.store.record_plan(self.run_id, plan.checksum, plan.actor)
-            self._check(plan, functools.partial(observed_fingerprint, console))
+            self._check(plan, console)
         return plan
 
     def _nothing_to_do(self) -> str:

@@ -60,11 +60,18 @@ def test_the_difference_names_changes_added_removed_and_changed() -> None:
     def change(change_id: str, site: str) -> Change:
         return Change(change_id, Action.PROVISION, "SUB-1", "focus", site, "org", (), "why", None)
 
-    approved = (change("provision:SUB-1:focus", "acme"), change("provision:SUB-1:talent", "acme"))
+    approved = (
+        change("provision:SUB-1:focus", "acme"),
+        change("provision:SUB-1:talent", "acme"),
+        change("provision:SUB-1:jira-align", "acme"),
+    )
     current = (change("provision:SUB-1:focus", "acme-2"), change("provision:SUB-2:focus", "acme"))
-    assert plan_difference(approved, current) == [
+    # Not planned now is not done: only the console showing it done makes it so.
+    assert plan_difference(approved, current, done={"provision:SUB-1:talent"}) == [
         "  ~ provision:SUB-1:focus: site acme -> acme-2",
-        "  - provision:SUB-1:talent: in the approved plan, done or no longer needed",
+        "  - provision:SUB-1:jira-align: in the approved plan, no longer planned, yet the console does not "
+        "show it done",
+        "  - provision:SUB-1:talent: in the approved plan, done on the console",
         "  + provision:SUB-2:focus: planned now, not in the approved plan",
     ]
 
