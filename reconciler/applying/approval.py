@@ -123,9 +123,20 @@ def why_stale(saved: Plan, current: Plan, fingerprint_now: Callable[[], str]) ->
         return "the desired state changed since it was made; the console did not"
     if console:
         return "the console changed since it was made; the desired state did not"
+    return f"the desired state and the console are unchanged, {_unexplained(saved, current)}"
+
+
+def _unexplained(saved: Plan, current: Plan) -> str:
+    """Why a plan differs from what its own desired state and console give now.
+
+    The planner reads nothing else but the acting user (the console's fingerprint leaves it out).
+    """
+    if saved.actor != current.actor:
+        made, now = saved.actor or "no actor", current.actor or "no actor"
+        return f"but it was made as {made}, and apply acts as {now}"
     return (
-        "the desired state and the console are unchanged: it was made with another actor, "
-        "provider or version of reconciler"
+        "yet its changes are not what they give: was the file edited, or made by another version "
+        "of reconciler?"
     )
 
 

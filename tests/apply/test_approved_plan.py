@@ -11,6 +11,8 @@ import signal
 
 import pytest
 
+from reconciler.model import plan_checksum
+from reconciler.planning.planfile import read_plan
 from reconciler.store import RunOutcome
 from tests.apply.conftest import Estate, normalise, wait_for
 from tests.apply.test_crash_and_concurrency import in_flight
@@ -296,3 +298,24 @@ def test_a_change_done_on_the_console_is_told_apart_from_one_the_files_dropped(
         f"  - provision:SUB-1001:talent: {NOT_DONE}\n" + HINT
     )
     assert estate.writes() == 1  # the provision made by hand, nothing more
+
+
+def test_a_plan_edited_to_approve_fewer_changes_is_refused_as_edited(estate: Estate) -> None:
+    saved = saved_plan(estate)
+    # Edited with care: one change less, the checksum recomputed, so the file reads as a plan.
+    talent = "provision:SUB-1001:talent"
+    kept = tuple(c for c in read_plan(estate.root / "plan.json").changes if c.id != talent)
+    edited = {**saved, "changes": [c for c in saved["changes"] if c["id"] != talent]}  # type: ignore[attr-defined]
+    edited["checksum"] = plan_checksum(kept)
+    (estate.root / "plan.json").write_text(json.dumps(edited))
+
+    result = estate.cli("apply", "--plan", "plan.json")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "error: the saved plan plan.json is stale: the desired state and the console are unchanged, yet its "
+        "changes are not what they give: was the file edited, or made by another version of reconciler?; "
+        f"re-planning now gives {saved['checksum']}, the saved plan has {edited['checksum']}; "
+        "nothing was applied\n"
+        "  + provision:SUB-1001:talent: planned now, not in the approved plan\n" + HINT
+    )
+    assert estate.writes() == 0

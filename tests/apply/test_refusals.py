@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from reconciler.applying.approval import plan_difference
-from reconciler.model import Action, Change
+from reconciler.applying.approval import plan_difference, why_stale
+from reconciler.model import Action, Change, Plan
 from tests.apply.conftest import Estate
 
 BLOCKED = """\
@@ -74,6 +74,17 @@ def test_the_difference_names_changes_added_removed_and_changed() -> None:
         "  - provision:SUB-1:talent: in the approved plan, done on the console",
         "  + provision:SUB-2:focus: planned now, not in the approved plan",
     ]
+
+
+def test_a_plan_made_as_another_actor_says_so_when_nothing_else_moved() -> None:
+    def made_as(actor: str) -> Plan:
+        return Plan((), (), (), (), (), "sha256:d", "sha256:o", actor=actor)
+
+    # The console's fingerprint leaves out who observes it; the rules do not.
+    assert why_stale(made_as("alice@acme.example"), made_as("bob@acme.example"), lambda: "sha256:o") == (
+        "the desired state and the console are unchanged, but it was made as alice@acme.example, "
+        "and apply acts as bob@acme.example"
+    )
 
 
 def test_a_checksum_that_is_not_the_plans_is_refused(estate: Estate) -> None:
