@@ -20,9 +20,16 @@ def counts(report: ExecutionReport) -> str:
     return ", ".join(f"{report.count(o)} {o}" for o in _ORDER if report.count(o)) or "nothing done"
 
 
-def render_summary(report: ExecutionReport, verification: Verification | None, run_id: str) -> str:
+def headline(report: ExecutionReport) -> str:
+    """`Applied 4 changes in 2.1s: 4 succeeded.`; when some did not, how many of them were applied."""
     total = len(report.results)
-    lines = [f"Applied {total} change{'' if total == 1 else 's'} in {report.seconds:.1f}s: {counts(report)}."]
+    succeeded = report.count(ChangeOutcome.SUCCEEDED)
+    applied = f"{total}" if succeeded == total else f"{succeeded} of {total}"
+    return f"Applied {applied} change{'' if total == 1 else 's'} in {report.seconds:.1f}s: {counts(report)}."
+
+
+def render_summary(report: ExecutionReport, verification: Verification | None, run_id: str) -> str:
+    lines = [headline(report)]
     unsuccessful = [r for r in report.results if r.outcome is not ChangeOutcome.SUCCEEDED]
     if unsuccessful:
         lines.append("Did not succeed:")

@@ -8,7 +8,7 @@ import pytest
 
 from reconciler.store import RunOutcome, format_time
 from reconciler.store.identity import host_name, user_name
-from tests.apply.conftest import Estate, wait_for
+from tests.apply.conftest import Estate, normalise, wait_for
 
 SLOW = {"RECONCILER_SANDBOX_DELAY": "1.0"}
 #: long enough that a second process, started on a loaded machine, still finds the first one running
@@ -139,8 +139,10 @@ def test_a_signal_mid_apply_records_in_flight_work_releases_the_lock_and_exits_1
     first = estate.start("apply", "--auto-approve", env=SLOW)
     wait_for(lambda: in_flight(estate, 3), what="three requests in flight")
     first.send_signal(sig)
-    _, stderr = first.communicate(timeout=30)
+    stdout, stderr = first.communicate(timeout=30)
     assert first.returncode == 130
+    (summary,) = [line for line in stdout.splitlines() if line.startswith("Applied")]
+    assert normalise(summary) == "Applied 0 of 4 changes in N.Ns: 3 interrupted, 1 not started."
     assert stderr.splitlines()[-1] == (
         f"error: interrupted by {sig.name}: 3 interrupted, 1 not started; "
         "in-flight changes are recorded in the journal and the lock is released"

@@ -57,7 +57,7 @@ def test_failures_and_skips_are_listed_with_their_errors() -> None:
     verification = verify(report, plan_of(SITE, TALENT))
     assert verification.converged  # nothing that succeeded is planned again; the failures are reported above
     assert render_summary(report, verification, "RUN") == (
-        "Applied 3 changes in 2.1s: 1 succeeded, 1 failed, 1 skipped.\n"
+        "Applied 1 of 3 changes in 2.1s: 1 succeeded, 1 failed, 1 skipped.\n"
         "Did not succeed:\n"
         "  create-site new (acme-corp): failed: [unavailable] HTTP 503\n"
         "  provision SUB-1 talent -> new: skipped: [dependency-failed] create-site:new did not succeed\n"
@@ -78,6 +78,24 @@ def test_an_interrupted_run_counts_what_it_left() -> None:
     assert interrupted_message(report, "SIGINT") == (
         "interrupted by SIGINT: 1 succeeded, 1 interrupted, 1 not started; "
         "in-flight changes are recorded in the journal and the lock is released"
+    )
+    assert render_summary(report, None, "RUN").splitlines()[0] == (
+        "Applied 1 of 3 changes in 1.2s: 1 succeeded, 1 interrupted, 1 not started."
+    )
+
+
+def test_a_run_that_applied_nothing_never_says_it_applied_them() -> None:
+    report = ExecutionReport(
+        (
+            ChangeResult(SITE, ChangeOutcome.INTERRUPTED, 1, 1.0),
+            ChangeResult(TALENT, ChangeOutcome.NOT_STARTED, 0, 0.0),
+            ChangeResult(FOCUS, ChangeOutcome.NOT_STARTED, 0, 0.0),
+        ),
+        2.0,
+        stopped=True,
+    )
+    assert render_summary(report, None, "RUN").splitlines()[0] == (
+        "Applied 0 of 3 changes in 2.0s: 1 interrupted, 2 not started."
     )
 
 
@@ -105,7 +123,7 @@ def test_names_and_console_errors_never_reach_the_terminal_raw() -> None:
     )
     report = ExecutionReport((failed,), 0.5, stopped=False)
     assert render_summary(report, None, "RUN") == (
-        "Applied 1 change in 0.5s: 1 failed.\n"
+        "Applied 0 of 1 change in 0.5s: 1 failed.\n"
         "Did not succeed:\n"
         "  provision SUB-1\\x1b[2J focus -> acme\\u202e: failed: "
         "[site-name\\x1b] refused\\r\\x1b[32mok\\x07\n"
