@@ -36,6 +36,14 @@ def make_plan(options: GlobalOptions, paths: Sequence[str], *, fingerprint: bool
         return planned
 
 
+class Opened(Struct, frozen=True):
+    """A provider opened earlier, and the console it observed then (or what observing it raised)
+    if that still stands."""
+
+    provider: Provider
+    observed: Console | Exception | None
+
+
 @contextmanager
 def planning(
     options: GlobalOptions,
@@ -43,6 +51,7 @@ def planning(
     *,
     fingerprint: bool = True,
     ahead: ReadAhead | None = None,
+    opened: Opened | None = None,
 ) -> Iterator[tuple[PlanRun, Provider]]:
     """Load, observe and plan, and keep the provider open for the caller until the block ends.
 
@@ -50,14 +59,21 @@ def planning(
     With fingerprint=False the plan's observed_fingerprint is "": for a caller that neither shows
     nor saves it (hashing the whole console is a third of planning). With `ahead`, the desired
     state read earlier is used (or what reading it raised is raised) where it would be loaded.
+    With `opened`, its provider is used (and closed when the block ends, whatever happens) and
+    what it observed, when there is that, instead of observing again.
     """
     from reconciler.providers import open_provider
 
     with cycle_collector_paused(freeze=True):
-        desired = load(paths, ahead)
-        provider = open_provider(provider_settings(options, paths))
         try:
-            console = provider.observe()
+            desired = load(paths, ahead)
+        except BaseException:
+            if opened is not None:
+                opened.provider.close()
+            raise
+        provider = open_provider(provider_settings(options, paths)) if opened is None else opened.provider
+        try:
+            console = observed(provider, opened)
             plan = plan_changes(
                 desired, console, paths=paths, provider=public_provider(options), fingerprint=fingerprint
             )
@@ -70,6 +86,14 @@ def planning(
         yield run, provider
     finally:
         provider.close()
+
+
+def observed(provider: Provider, opened: Opened | None) -> Console:
+    if opened is None or opened.observed is None:
+        return provider.observe()
+    if isinstance(opened.observed, Exception):
+        raise opened.observed
+    return opened.observed
 
 
 def provider_settings(options: GlobalOptions, paths: Sequence[str]) -> ProviderSettings:

@@ -24,6 +24,7 @@ from reconciler.applying.approval import (
     check_saved_plan,
 )
 from reconciler.applying.attempts import ChangeRunner, PollPolicy, operation_timeout
+from reconciler.applying.early import EarlyObservation, observe_early
 from reconciler.applying.executor import ExecutionReport, execute
 from reconciler.applying.inflight import InProgressWait
 from reconciler.applying.outcomes import ChangeOutcome
@@ -34,10 +35,19 @@ from reconciler.applying.verify import Verification, verify
 from reconciler.errors import EXIT_OK, EXIT_WAITING, Interrupted, ReconcilerError
 from reconciler.model import Console, DesiredState, Plan
 from reconciler.options import DEFAULT_PATHS, GlobalOptions
-from reconciler.pipeline import PlanRun, ReadAhead, planning, public_provider, read_ahead, warm_positions
+from reconciler.pipeline import (
+    Opened,
+    PlanRun,
+    ReadAhead,
+    planning,
+    provider_settings,
+    public_provider,
+    read_ahead,
+    warm_positions,
+)
 from reconciler.planning import plan_changes
 from reconciler.providers.base import Provider
-from reconciler.providers.registry import ask_lock_name
+from reconciler.providers.registry import ask_lock_name, open_provider
 from reconciler.secrets import scrub
 from reconciler.store import LockRecord, NewRun, RunOutcome, StateStore, format_time, open_store
 from reconciler.store.identity import ci_commit, owner_of_this_process
@@ -132,13 +142,34 @@ class Apply:
         self.provider_name = public_provider(request.options)
         # ...and taken on the console however it is reached: by the identity it states, else by its URL.
         answer = ask_lock_name(request.options.provider_settings(), self.provider_name)
-        # While the console answers, the desired state is read and checked. Nothing of it is shown
-        # or sent before the lock is held: planning reports it then, as if it read the files then.
+        # Meanwhile the console is observed, kept only if no other run can have come between
+        # (reconciler/applying/early.py), and the desired state is read and checked. Nothing of it
+        # is shown or sent before the lock is held: planning reports it then, as if read then.
+        self.early = None if answer.answered() else self._observe_early()
         self.ahead: ReadAhead | None = read_ahead(request.paths)
-        warm_positions(self.ahead, answer.answered)
+        early = self.early
+        warm_positions(self.ahead, lambda: answer.answered() and (early is None or early.done()))
         self.lock_name = answer.wait()
 
+    def _observe_early(self) -> EarlyObservation | None:
+        try:
+            provider = open_provider(provider_settings(self.request.options, self.request.paths))
+        except Exception:  # opened again for planning, which reports what is wrong
+            return None
+        if not provider.capabilities.remote:
+            provider.close()
+            return None
+        return observe_early(provider, self.store)
+
     def run(self) -> int:
+        try:
+            return self._run()
+        finally:
+            if self.early is not None:
+                self.early.wait()
+                self.early.provider.close()
+
+    def _run(self) -> int:
         held = self._lock()
         held.start_heartbeat(on_lost=self.signals.stop.set)
         try:
@@ -186,7 +217,8 @@ class Apply:
         timeout = self.request.lock_timeout
 
         def waiting(holder: LockRecord) -> None:
-            self.ahead = None  # the files may change while apply waits: they are read once it holds the lock
+            # The files and the console may change while apply waits: both are read once it holds the lock.
+            self.ahead = None
             info(
                 f"waiting up to {format_seconds(timeout)} for the lock on {holder.name}, held by "
                 f"{holder.owner} (run {holder.run_id}) since {format_time(holder.acquired)}"
@@ -201,6 +233,8 @@ class Apply:
             outcome = RunOutcome.INTERRUPTED if isinstance(error, Interrupted) else RunOutcome.REFUSED
             self._finish(outcome, error.message)
             raise
+        if self.early is not None and self.ahead is not None:  # taken at once, without waiting
+            self.early.confirm(self.store, self.lock_name)
         self.store.start_run(self._new_run())
         return held
 
@@ -217,7 +251,8 @@ class Apply:
         request = self.request
         # One provider for planning, executing and verifying: opened once, its connections warm.
         # apply compares checksums and changes, never the observed fingerprint: it is not computed.
-        with planning(request.options, request.paths, fingerprint=False, ahead=self.ahead) as (
+        opened, self.early = self._opened_early(), None  # planning closes it from here on
+        with planning(request.options, request.paths, fingerprint=False, ahead=self.ahead, opened=opened) as (
             planned,
             provider,
         ):
@@ -260,6 +295,11 @@ class Apply:
         verification = verify(report, after)
         sys.stdout.write(render_summary(report, verification, self.run_id))
         return _outcome(report, verification)
+
+    def _opened_early(self) -> Opened | None:
+        if self.early is None:
+            return None
+        return Opened(self.early.provider, self.early.outcome())
 
     def _check(self, plan: Plan, console: Console) -> None:
         request = self.request

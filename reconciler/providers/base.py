@@ -30,9 +30,12 @@ class Capabilities(Struct, frozen=True):
     `writes=False`: the console has no API for changes (the real Atlassian estate), so `execute`
     and `operation` refuse, and apply goes by runbook instead: each change becomes the console
     steps a person takes, and apply waits until it observes them done.
+    `remote=True`: observing is a round trip over a network, worth starting early (apply makes it
+    while it asks the console's identity, and keeps it if no other run can have come between).
     """
 
     writes: bool = True
+    remote: bool = False
 
 
 WRITES = Capabilities(writes=True)

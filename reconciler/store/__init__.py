@@ -20,6 +20,7 @@ from reconciler.store.base import (
     RunOutcome,
     RunRecord,
     StateStore,
+    StoreMark,
     format_time,
 )
 from reconciler.store.failures import unknown_store
@@ -35,6 +36,7 @@ __all__ = [
     "RunOutcome",
     "RunRecord",
     "StateStore",
+    "StoreMark",
     "format_time",
     "open_existing_store",
     "open_store",

@@ -132,6 +132,15 @@ class LockRecord:
         return self.expires <= now
 
 
+@dataclass(frozen=True, slots=True)
+class StoreMark:
+    """The store as one read saw it, for `StateStore.written_since`: its change counter, and the
+    names of the locks it held then (live or not)."""
+
+    counter: int
+    held: frozenset[str]
+
+
 class StateStore(Protocol):
     """Runs, the journal of attempts, and locks. Safe to call from several threads and processes."""
 
@@ -180,6 +189,15 @@ class StateStore(Protocol):
 
     def release_lock(self, lock_id: str) -> LockRecord | None: ...
     def locks(self) -> list[LockRecord]: ...
+
+    def mark(self) -> StoreMark | None:
+        """A mark of the store now, or None when this store cannot tell later whether anyone wrote."""
+        ...
+
+    def written_since(self, mark: StoreMark) -> bool:
+        """Whether any other connection (another runner, process or thread) committed since `mark`;
+        this connection's own writes do not count."""
+        ...
 
     def close(self) -> None: ...
 

@@ -33,6 +33,7 @@ from reconciler.store.base import (
     NewRun,
     RunOutcome,
     RunRecord,
+    StoreMark,
 )
 from reconciler.store.failures import postgres_failure
 from reconciler.store.liveness import HolderState, holder_state
@@ -402,6 +403,14 @@ class PostgresStore:
     def locks(self) -> list[LockRecord]:
         rows = self._execute(f"SELECT {LOCK_COLUMNS} FROM reconciler_locks ORDER BY name")
         return [lock_record(row) for row in rows]
+
+    def mark(self) -> None:
+        """None: PostgreSQL has no counter of other sessions' commits to one database, so apply
+        observes the console only once it holds the lock."""
+        return None
+
+    def written_since(self, mark: StoreMark) -> bool:
+        return True
 
     def close(self) -> None:
         with self._mutex:

@@ -32,6 +32,7 @@ from reconciler.store.base import (
     NewRun,
     RunOutcome,
     RunRecord,
+    StoreMark,
 )
 from reconciler.store.failures import sqlite_failure
 from reconciler.store.groupcommit import GroupCommit, Riders
@@ -384,6 +385,17 @@ class SqliteStore:
 
     def locks(self) -> list[LockRecord]:
         return [lock_record(row) for row in self._read(f"SELECT {LOCK_COLUMNS} FROM locks ORDER BY name")]
+
+    def mark(self) -> StoreMark:
+        with self._mutex, self._guard():
+            counter = int(self._db.execute("PRAGMA data_version").fetchone()[0])
+            held = frozenset(str(row[0]) for row in self._db.execute("SELECT name FROM locks"))
+        return StoreMark(counter, held)
+
+    def written_since(self, mark: StoreMark) -> bool:
+        # data_version moves when another connection commits; never for this connection's own writes.
+        with self._mutex, self._guard():
+            return int(self._db.execute("PRAGMA data_version").fetchone()[0]) != mark.counter
 
     def close(self) -> None:
         with self._mutex:

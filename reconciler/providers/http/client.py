@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from reconciler import wire
 from reconciler.errors import ProviderError
 from reconciler.model import Action, Change, Console, Operation
-from reconciler.providers.base import WRITES, Capabilities
+from reconciler.providers.base import Capabilities
 from reconciler.providers.http.transport import RetryPolicy, Transport
 from reconciler.wire import JsonObject, WireError
 
@@ -21,6 +21,7 @@ T = TypeVar("T")
 PAGE_SIZE = wire.MAX_LIMIT
 #: how many times observe() reads again when the console changed between two of its requests
 OBSERVE_ATTEMPTS = 5
+REMOTE_WRITES = Capabilities(writes=True, remote=True)
 
 
 class HttpProvider:
@@ -44,7 +45,7 @@ class HttpProvider:
 
     @property
     def capabilities(self) -> Capabilities:
-        return WRITES
+        return REMOTE_WRITES
 
     def __repr__(self) -> str:
         return f"HttpProvider({self._url!r})"
