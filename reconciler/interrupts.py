@@ -50,6 +50,12 @@ def _unraisable(
     default(unraisable)
 
 
+def note_interrupted() -> None:
+    """A handler of its own (apply's) took a signal: what it raised may reach the top wrapped in
+    another error (a lock's release that the signal came through fails with a RuntimeError)."""
+    _state["interrupted"] = True
+
+
 def was_interrupted() -> bool:
     """Whether a signal reached this process (a prompt turns its KeyboardInterrupt into an Abort)."""
     return _state["interrupted"]

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from types import FrameType
 
 from reconciler.errors import Interrupted
+from reconciler.interrupts import note_interrupted
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -38,6 +39,7 @@ class StopSignals:
 
     def _handle(self, number: int, frame: FrameType | None) -> None:
         self.received = signal.Signals(number).name
+        note_interrupted()
         if self._deferring and not self.stop.is_set():
             self.stop.set()
             return

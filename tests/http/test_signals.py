@@ -191,6 +191,42 @@ def test_a_signal_wrapped_by_an_import_is_still_one_line_and_130(where: str, sig
     assert (done.returncode, done.stderr) == (130, "interrupted\n")
 
 
+WRAPPED_IN_APPLY = """
+import os, signal, sys, time
+import reconciler.__main__ as entry
+import reconciler.commands.apply as command
+
+
+class StartsAThread:
+    def __init__(self, *args):
+        try:
+            os.kill(os.getpid(), signal.{sig})  # apply's own handler raises in here...
+            time.sleep(5)
+        except BaseException:
+            # ...as in the lock a thread's start waits on, whose release then fails
+            raise RuntimeError("release unlocked lock")
+
+
+command.Apply = StartsAThread
+entry.run()
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_signal_apply_took_that_comes_back_wrapped_is_still_one_line_and_130(
+    sig: str, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", WRAPPED_IN_APPLY.replace("{sig}", sig), "apply", "--auto-approve"],
+        cwd=tmp_path,
+        env=clean_env(RECONCILER_PROVIDER="http://127.0.0.1:9", RECONCILER_TOKEN="sandbox-token-alice"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (130, "interrupted\n")
+
+
 SWALLOWED = """
 import os, signal, time, weakref
 import reconciler.__main__ as entry
