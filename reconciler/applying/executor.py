@@ -92,6 +92,10 @@ class _Workers:
 
     def _work(self, runner: ChangeRunner) -> None:
         while (change := self.jobs.get()) is not None:
+            if runner.stop.is_set():  # queued before the stop, taken after it: never began
+                self.done.put(ChangeResult(change, ChangeOutcome.NOT_STARTED, 0, 0.0))
+                continue
+            runner.progress.change_started(change)
             try:
                 result = runner.run(change)
             except ReconcilerError as error:  # the journal could not be written: its disk is full...
@@ -100,6 +104,17 @@ class _Workers:
                 message = f"{type(error).__name__}: {error}"
                 result = ChangeResult(change, ChangeOutcome.FAILED, 1, 0.0, "internal-error", message)
             self.done.put(result)
+
+    def unqueue(self) -> list[Change]:
+        """Take back the changes queued that no worker has taken yet."""
+        taken: list[Change] = []
+        while True:
+            try:
+                change = self.jobs.get_nowait()
+            except queue.Empty:
+                return taken
+            if change is not None:
+                taken.append(change)
 
     def close(self) -> None:
         for _ in range(self.size):
@@ -129,6 +144,8 @@ def execute(changes: tuple[Change, ...], runner: ChangeRunner, parallelism: int)
 
     def settle(result: ChangeResult) -> None:
         running.pop(result.change.id, None)
+        if result.outcome is ChangeOutcome.NOT_STARTED:
+            return  # what depends on it stays unscheduled; the report says it never started
         results[result.change.id] = result
         runner.progress.change_finished(result)
         if result.outcome is ChangeOutcome.SUCCEEDED:
@@ -139,10 +156,12 @@ def execute(changes: tuple[Change, ...], runner: ChangeRunner, parallelism: int)
         for dependent, cause in schedule.did_not_succeed(result.change.id):
             settle(runner.record_skip(dependent, f"{cause} did not succeed"))
 
+    # A worker that finishes takes its next change from the queue at once, not after the main
+    # thread has settled its result: up to one more change per worker waits there, ready.
+    queued_at_most = 2 * workers.size
     while not runner.stop.is_set():
-        while len(running) < workers.size and (change := schedule.next_ready()) is not None:
+        while len(running) < queued_at_most and (change := schedule.next_ready()) is not None:
             running[change.id] = time.monotonic()
-            runner.progress.change_started(change)
             workers.jobs.put(change)
         if not running:
             break
@@ -152,6 +171,8 @@ def execute(changes: tuple[Change, ...], runner: ChangeRunner, parallelism: int)
             continue
 
     stopped = runner.stop.is_set()
+    for change in workers.unqueue():  # never started: left as not started
+        running.pop(change.id, None)
     workers.close()
     if stopped:
         _drain(workers.done, running, settle)

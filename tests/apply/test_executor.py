@@ -17,7 +17,7 @@ import pytest
 
 from reconciler.applying.attempts import ChangeRunner, PollPolicy, RetryPolicy
 from reconciler.applying.executor import execute
-from reconciler.applying.outcomes import ChangeOutcome, idempotency_key
+from reconciler.applying.outcomes import ChangeOutcome, ChangeResult, idempotency_key
 from reconciler.applying.progress import PlainProgress
 from reconciler.errors import ProviderError
 from reconciler.model import Action, Change, Console, Operation, OperationStatus
@@ -237,6 +237,47 @@ def test_a_stop_interrupts_polling_and_starts_nothing_new(store: StateStore) -> 
     assert store.attempts("run-1")[0].error_message == (
         "stopped while operation op-a was pending; the console finishes it on its own"
     )
+
+
+def test_a_change_queued_behind_a_busy_worker_is_not_started_when_the_run_stops(store: StateStore) -> None:
+    console = ScriptedConsole({"a": [Operation("op-a", PENDING)]}, {"op-a": [Operation("op-a", PENDING)]})
+    runner = runner_for(console, store)
+    threading.Timer(0.2, runner.stop.set).start()
+    report = execute((change("a"), change("b")), runner, parallelism=1)  # b waits in the queue
+    assert [(r.change.id, r.outcome) for r in report.results] == [
+        ("a", ChangeOutcome.INTERRUPTED),
+        ("b", ChangeOutcome.NOT_STARTED),
+    ]
+    assert [sent for sent, _ in console.sent] == ["a"]
+    assert journal(store) == [("a", 1, "interrupted", "interrupted")]
+
+
+class SlowToSettle(PlainProgress):
+    """Settling a result (on the executor's main thread) waits until the next change was sent."""
+
+    def __init__(self, console: ScriptedConsole) -> None:
+        super().__init__(io.StringIO())
+        self.console = console
+        self.sent_while_settling: list[str] = []
+
+    def change_finished(self, result: ChangeResult) -> None:
+        if result.change.id == "a":
+            deadline = time.monotonic() + 5
+            while len(self.console.sent) < 2 and time.monotonic() < deadline:
+                time.sleep(0.005)
+            self.sent_while_settling = [sent for sent, _ in self.console.sent[1:]]
+        super().change_finished(result)
+
+
+def test_a_worker_takes_its_next_change_without_waiting_for_the_last_to_be_settled(
+    store: StateStore,
+) -> None:
+    console = ScriptedConsole({})
+    runner = runner_for(console, store)
+    progress = SlowToSettle(console)
+    runner.progress = progress
+    assert execute((change("a"), change("b")), runner, parallelism=1).all_succeeded
+    assert progress.sent_while_settling == ["b"]
 
 
 def test_a_credential_quoted_in_an_error_never_reaches_the_journal(store: StateStore) -> None:
