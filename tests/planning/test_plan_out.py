@@ -64,6 +64,9 @@ def make_fifo(path: Path) -> None:
         (".reconciler/sandbox.db", None, "it is a file of the sandbox console (--provider)"),
         (".reconciler/sandbox.db-wal", None, "it is a file of the sandbox console (--provider)"),
         (".reconciler/state.db", None, "it is a file of the state store (--state)"),
+        # Empty, as `touch` leaves them: still what the next plan or apply reads.
+        ("desired-state/empty.yaml", Path.touch, "plan reads it as desired state (it is in desired-state)"),
+        (".reconciler/state.db-journal", Path.touch, "it is a file of the state store (--state)"),
     ],
 )
 def test_what_is_not_a_saved_plan_is_never_replaced(
