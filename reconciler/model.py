@@ -330,7 +330,8 @@ class Blocked(Struct, frozen=True):
 
     `action` and its subject (`subscription`, `app`, `site`, `org`) say what is blocked: the
     creation of a site, the provision of one app (or, with `app` None, of every app a
-    subscription declares), a cancel or a reactivation.
+    subscription declares; with `subscription` None too, of every app to an existing site),
+    a cancel or a reactivation.
     """
 
     rule: str

@@ -38,7 +38,7 @@ def plan_sites(facts: Facts) -> SitePlan:
 
 
 def _finding(rule: str, message: str, declared: DesiredSite, *, at_org: bool = False) -> Finding:
-    """A declared site's broken rule: it blocks the site in its declared org (its creation)."""
+    """A declared site's broken rule that blocks the site's creation in its declared org."""
     origin = declared.org_origin if at_org else declared.origin
     return Finding(rule, message, origin, site=declared.name, action=Action.CREATE_SITE, org=declared.org)
 
@@ -70,11 +70,15 @@ def _site_findings(facts: Facts, declared: DesiredSite) -> list[Finding]:
 
 
 def _live_site_findings(declared: DesiredSite, live_org: str) -> list[Finding]:
+    """A site that exists (or is being created) in `live_org`: no creation is asked of the plan, so
+    what a wrong org blocks is what goes on the site, in the org it is really in."""
     name = declared.name
     if live_org == declared.org:
         return []
     message = f"site {name} is in org {live_org}, but desired state declares it in org {declared.org}"
-    findings = [_finding("site-org", message, declared, at_org=True)]
+    findings = [
+        Finding("site-org", message, declared.org_origin, site=name, action=Action.PROVISION, org=live_org)
+    ]
     if declared.create:
         # A site to create needs a name that is live nowhere: this one is taken elsewhere.
         taken = f"site name {name} is already taken by a site in org {live_org}; pick another name"

@@ -184,7 +184,8 @@ def declared_lines(facts: tuple[DeclaredFact, ...]) -> list[str]:
 
 def blocked_subject(entry: Blocked, value: Callable[[str], str] = str) -> str:
     """What a blocked entry blocks, the same words for every rule: `the cancel of SUB-1002`,
-    `the provision of focus of SUB-1001 to acme (acme-corp)`. `value` formats each name."""
+    `the provision of focus of SUB-1001 to acme (acme-corp)`, `the provision of every app to acme
+    (acme-corp)` (an existing site's, declared in another org). `value` formats each name."""
     sub = value(entry.subscription or "?")
     org = f" ({value(entry.org)})" if entry.org else ""
     if entry.action == Action.CREATE_SITE:
@@ -195,6 +196,8 @@ def blocked_subject(entry: Blocked, value: Callable[[str], str] = str) -> str:
         return f"the cancel of {sub}"
     if entry.action == Action.REACTIVATE:
         return f"the reactivation of {sub}"
+    if entry.subscription is None:
+        return f"the provision of every app to {value(entry.site or '?')}{org}"
     if entry.app is None:
         return f"the provision of every app of {sub}"
     return f"the provision of {value(entry.app)} of {sub} to {value(entry.site or '?')}{org}"

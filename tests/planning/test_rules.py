@@ -10,6 +10,7 @@ from msgspec import structs
 
 from reconciler.model import Plan
 from reconciler.planning import plan_changes
+from reconciler.rendering.text import blocked_subject
 from tests.planning.builders import console, desired
 from tests.planning.conftest import sub
 from tests.planning.test_actions import make_plan
@@ -141,6 +142,38 @@ def test_site_org_when_the_declared_org_is_not_the_live_one(seed: dict[str, Any]
             "SUB-1/apps/focus/site",
             "site acme is in org acme-corp, but desired state declares it in org acme-labs",
         ),
+    ]
+
+
+def what_is_blocked(plan: Plan) -> list[tuple[str, str, str, str]]:
+    """(rule, where, what it blocks as the plan words it, the JSON `action`) of each blocked entry."""
+    return [
+        (b.rule, b.source.file if b.source else "", blocked_subject(b), str(b.action)) for b in plan.blocked
+    ]
+
+
+def test_a_wrong_org_on_an_existing_site_blocks_what_goes_on_it_not_a_creation(seed: dict[str, Any]) -> None:
+    plan = make_plan(
+        seed, live=[sub("SUB-1")], sites=[{"name": "acme", "org": "acme-labs"}], subs=[focus_on("acme")]
+    )
+    assert what_is_blocked(plan) == [
+        ("site-org", "acme/org", "the provision of every app to acme (acme-corp)", "provision"),
+        (
+            "site-org",
+            "SUB-1/apps/focus/site",
+            "the provision of focus of SUB-1 to acme (acme-corp)",
+            "provision",
+        ),
+    ]
+
+
+def test_a_site_to_create_whose_name_is_live_elsewhere_blocks_its_creation_and_what_goes_on_it(
+    seed: dict[str, Any],
+) -> None:
+    plan = make_plan(seed, sites=[{"name": "labs", "org": "acme-corp", "create": True}])
+    assert what_is_blocked(plan) == [
+        ("site-name", "labs/name", "the creation of site labs in org acme-corp", "create-site"),
+        ("site-org", "labs/org", "the provision of every app to labs (acme-labs)", "provision"),
     ]
 
 
