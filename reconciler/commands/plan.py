@@ -10,7 +10,7 @@ from reconciler.commands.show import render_plan
 from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, ReconcilerError
 from reconciler.model import Plan
 from reconciler.options import GlobalOptions
-from reconciler.pipeline import make_plan
+from reconciler.pipeline import make_plan, provider_settings
 from reconciler.planning.planfile import write_plan
 from reconciler.planning.planout import REFUSAL_HINT, check_target
 from reconciler.terminal import info
@@ -61,12 +61,22 @@ def _owned_files(options: GlobalOptions, paths: Sequence[str], target: Path) -> 
         for suffix in _COMPANIONS:
             yield Path(f"{database}{suffix}").resolve(), f"it is a file of {what}"
     if target.suffix.lower() in (".yaml", ".yml"):
-        for given in paths:
+        for given, what in _yaml_read(options, paths):
             folder = Path(given).resolve()
             if target == folder:
-                yield target, "plan reads it as desired state"
+                yield target, what
             elif target.is_relative_to(folder):
-                yield target, f"plan reads it as desired state (it is in {given})"
+                yield target, f"{what} (it is in {given})"
+
+
+def _yaml_read(options: GlobalOptions, paths: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """The paths whose YAML files the next plan reads, and as what."""
+    for given in paths:
+        yield given, "plan reads it as desired state"
+    if options.provider.partition(":")[0].lower() == "atlassian":
+        facts = provider_settings(options, paths).facts
+        if facts:
+            yield facts, "the atlassian provider reads it as billing facts"
 
 
 def _databases(options: GlobalOptions) -> Iterator[tuple[Path, str]]:

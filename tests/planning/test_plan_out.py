@@ -42,9 +42,11 @@ def estate(run_cli: RunCli, tmp_path: Path) -> Path:
     return tmp_path
 
 
-def assert_refused(run_cli: RunCli, root: Path, out: str, what: str, *args: str) -> None:
+def assert_refused(
+    run_cli: RunCli, root: Path, out: str, what: str, *args: str, after: tuple[str, ...] = ()
+) -> None:
     before = snapshot(root)
-    done = run_cli(*args, "plan", "--out", out)
+    done = run_cli(*args, "plan", "--out", out, *after)
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr == f"error: refusing to write the plan to {out}: {what}\n{HINT}"
     assert snapshot(root) == before  # nothing replaced, created or left behind
@@ -123,6 +125,24 @@ def test_a_console_at_another_path_is_refused_without_being_created(run_cli: Run
         "--provider",
         "sandbox:console.db",
     )
+
+
+@pytest.mark.parametrize(
+    ("out", "facts"),
+    [("billing/new.yaml", ()), ("billing/accounts.yml", ()), ("ours/facts.yaml", ("--facts", "ours"))],
+)
+def test_billing_facts_the_atlassian_provider_reads_are_never_replaced(
+    run_cli: RunCli, estate: Path, out: str, facts: tuple[str, ...]
+) -> None:
+    """New or empty: the next plan would read the saved plan as billing facts, and fail."""
+    (estate / Path(out).parent).mkdir(exist_ok=True)
+    (estate / out).touch()
+    given = facts[1] if facts else "billing"
+    what = f"the atlassian provider reads it as billing facts (it is in {given})"
+    atlassian = ("--provider", "atlassian:http://127.0.0.1:1")
+    assert_refused(run_cli, estate, out, what, *atlassian, after=facts)
+    (estate / out).unlink()
+    assert_refused(run_cli, estate, out, what, *atlassian, after=facts)
 
 
 def test_a_saved_plan_is_replaced_as_ci_reruns_do(run_cli: RunCli, estate: Path) -> None:
