@@ -11,9 +11,9 @@ from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, ReconcilerError
 from reconciler.model import Plan
 from reconciler.options import GlobalOptions
 from reconciler.pipeline import make_plan, provider_settings
-from reconciler.planning.planfile import write_plan
+from reconciler.planning.planfile import outside_working_tree, write_plan
 from reconciler.planning.planout import REFUSAL_HINT, check_target
-from reconciler.terminal import info
+from reconciler.terminal import info, printable
 from reconciler.userpaths import check_creatable, check_path, shown
 
 
@@ -115,6 +115,12 @@ def run(
     sys.stdout.flush()
     if out is not None:
         info(f"Saved the plan to {shown(out)} (checksum {plan.checksum}).")
+        for given in outside_working_tree(plan.paths)[:1]:
+            info(
+                f"warning: the plan reads desired state outside the working directory ({printable(given)}): "
+                f"'reconciler apply --plan {shown(out)}' refuses to read it from there; give apply the "
+                "same paths, or plan from inside the tree"
+            )
     if plan.blocked:
         them = "it is" if len(plan.blocked) == 1 else "they are"
         info(f"{len(plan.blocked)} blocked: the plan cannot be applied until {them} fixed.")

@@ -304,19 +304,27 @@ def paths_in_working_tree(plan_file: str | Path, paths: Sequence[str]) -> tuple[
     The checksum covers the changes, not the paths: a plan edited to name /etc/passwd (or a link
     out of the tree) must not make apply read, and quote, a file elsewhere on the CI machine.
     """
+    for given in outside_working_tree(paths)[:1]:
+        raise ReconcilerError(
+            f"{shown(plan_file)} names desired state outside the working directory: {printable(given)}",
+            hint="apply reads desired state only from the working tree; "
+            f"make the plan again here: {plan_out_command(plan_file)}",
+        )
+    return tuple(paths)
+
+
+def outside_working_tree(paths: Sequence[str]) -> list[str]:
+    """The paths that do not lie inside the working directory (through links too)."""
     here = Path.cwd().resolve()
+    outside = []
     for given in paths:
         try:
             inside = (here / given).resolve().is_relative_to(here)
         except (OSError, RuntimeError, ValueError):  # a loop of links, a NUL in the name
             inside = False
         if not inside:
-            raise ReconcilerError(
-                f"{shown(plan_file)} names desired state outside the working directory: {printable(given)}",
-                hint="apply reads desired state only from the working tree; "
-                f"make the plan again here: {plan_out_command(plan_file)}",
-            )
-    return tuple(paths)
+            outside.append(given)
+    return outside
 
 
 class _NumberOutOfRange(Exception):

@@ -39,6 +39,24 @@ def test_exit_codes(run_cli: RunCli, tmp_path: Path) -> None:
     assert blocked.stderr == "4 blocked: the plan cannot be applied until they are fixed.\n"
 
 
+def test_a_plan_saved_from_files_outside_the_tree_warns_that_apply_will_refuse_it(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    seed_case(GOLDEN / "example", run_cli, tmp_path)
+    here = tmp_path / "checkout"
+    here.mkdir()
+    shutil.copytree(tmp_path / ".reconciler", here / ".reconciler")
+    saved = run_cli("plan", "../desired-state", "--out", "c.json", cwd=here)
+    assert saved.returncode == 0
+    assert saved.stderr.splitlines()[1:] == [
+        "warning: the plan reads desired state outside the working directory (../desired-state): "
+        "'reconciler apply --plan c.json' refuses to read it from there; give apply the same paths, "
+        "or plan from inside the tree"
+    ]
+    inside = run_cli("plan", "--out", "d.json")  # from inside the tree: no warning
+    assert "warning" not in inside.stderr
+
+
 def test_plan_and_show_print_the_same_plan(run_cli: RunCli, tmp_path: Path) -> None:
     seed_case(GOLDEN / "example", run_cli, tmp_path)
     saved = run_cli("plan", "--format", "json", "--out", "plans/plan.json")
