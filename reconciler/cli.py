@@ -270,7 +270,7 @@ def history(
 def locks(fmt: str, provider: str | None, actor: str | None, state: str | None) -> int:
     """List the locks held on the state store.
 
-    Each with its holder, its run, and whether it is held, expired, or its process gone.
+    Each with its holder, its run, and its state: live, expired, or dead (its process gone).
     """
     from reconciler.commands import locks as command
 

@@ -65,10 +65,11 @@ def live_holder(lock: LockRecord) -> ReconcilerError:
     )
 
 
+#: each state as `--format json` names it (`state`), then what it means for the next apply
 _STATE_NOTES = {
-    HolderState.LIVE: "held",
+    HolderState.LIVE: "live",
     HolderState.EXPIRED: "expired: the next apply takes it over",
-    HolderState.DEAD: "its process is gone: the next apply takes it over",
+    HolderState.DEAD: "dead, its process is gone: the next apply takes it over",
 }
 
 

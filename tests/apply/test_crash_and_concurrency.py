@@ -110,7 +110,7 @@ def test_a_dead_holders_lock_is_listed_and_can_be_unlocked_by_id(estate: Estate)
     (lock,) = store.locks()
     store.close()
     assert estate.cli("locks").stdout == (
-        f"{lock.id}  {estate.console_name}  (its process is gone: the next apply takes it over)\n"
+        f"{lock.id}  {estate.console_name}  (dead, its process is gone: the next apply takes it over)\n"
         f"  held by    {user_name()}@{host_name()} pid {first.pid}, run {lock.run_id}\n"
         f"  acquired   {format_time(lock.acquired)}\n"
         f"  heartbeat  {format_time(lock.heartbeat)}\n"

@@ -120,7 +120,7 @@ def test_locks_and_unlock_escape_a_holder_named_after_user(run_cli: RunCli, tmp_
     listed = run_cli("locks")
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.splitlines()[:2] == [
-        f"{lock.id}  sandbox-console  (its process is gone: the next apply takes it over)",
+        f"{lock.id}  sandbox-console  (dead, its process is gone: the next apply takes it over)",
         f"  held by    {owner}, run run\\x1b[2J",
     ]
     assert "\x1b" not in listed.stdout
