@@ -142,6 +142,10 @@ RUN: dict[tuple[str, str], tuple[str, ...]] = {
     ("docs/sandbox.md", 'sqlite3 .reconciler/sandbox.db "DROP TABLE operations"'): (
         "reconciler sandbox init",
     ),
+    (
+        "docs/sandbox.md",
+        "sqlite3 .reconciler/sandbox.db \"UPDATE subscriptions SET status = 'zombie' WHERE id = 'SUB-1002'\"",
+    ): ("reconciler sandbox init",),
     ("docs/http.md", 'sqlite3 .reconciler/sandbox.db "DROP TABLE sites"'): ("reconciler sandbox init",),
 }
 #: (document, first command) -> why what it prints cannot be compared

@@ -352,6 +352,9 @@ class SandboxConsole:
             self._connections.connection() as db,
             transaction(db, write=True),
         ):
+            # The whole console read first: one whose values no console writes is damage, and is
+            # never aged (a clock moved on a console no reader can read changes what it cannot show).
+            read_console(db, None)
             writes.complete_due(db, time.time())
             events = _advance(db, days)
         return [event.line for event in events]

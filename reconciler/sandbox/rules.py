@@ -13,6 +13,7 @@ from msgspec import Struct
 
 from reconciler.errors import ProviderError
 from reconciler.model import PREMIUM_APPS, PREMIUM_PLANS, PRODUCT_APPS, SITE_NAME, App, Status
+from reconciler.sandbox import columns
 
 SITE_NAME_RULE = "3 to 63 lowercase letters, digits and hyphens, starting and ending with a letter or digit"
 ACTOR_HINT = "act as another user with --actor or RECONCILER_ACTOR"
@@ -69,12 +70,15 @@ def subscription(db: sqlite3.Connection, sub_id: str) -> SubscriptionRow:
     ).fetchone()
     if row is None:
         raise refuse("unknown-subscription", f"subscription {sub_id} does not exist in this console")
-    return SubscriptionRow(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7])
+    # The row a write acts on is checked as a read checks it: a value no console writes is damage.
+    product, status = columns.PRODUCTS[row[2]], columns.STATUSES[row[3]]
+    migration = columns.MIGRATIONS[row[6]]
+    return SubscriptionRow(row[0], row[1], product, status, row[4], row[5], migration, row[7])
 
 
 def site(db: sqlite3.Connection, name: str) -> SiteRow | None:
     row = db.execute("SELECT name, org, jira, sandbox FROM sites WHERE name = ?", (name,)).fetchone()
-    return None if row is None else SiteRow(row[0], row[1], row[2], bool(row[3]))
+    return None if row is None else SiteRow(row[0], row[1], columns.JIRA[row[2]], columns.SANDBOXES[row[3]])
 
 
 def pending_site_creation(db: sqlite3.Connection, name: str) -> tuple[str, str] | None:
@@ -227,7 +231,7 @@ def require_partner_admin_in(account: AccountRow, org: str, org_users: frozenset
 
 def require_partner_in_org(db: sqlite3.Connection, account: str, org: str) -> None:
     row = db.execute("SELECT managed_by, partner FROM billing_accounts WHERE id = ?", (account,)).fetchone()
-    if row is None or row[0] != "partner":
+    if row is None or columns.MANAGED_BY[row[0]] != "partner":
         return  # the rule holds for a direct account: its admins and the org's users are not read
     admins = _emails(db, "SELECT email FROM billing_admins WHERE account = ?", account)
     org_users = _emails(db, "SELECT email FROM org_users WHERE org = ?", org)

@@ -60,6 +60,10 @@ DAMAGES = {
     "truncated": _truncated,
     "dropped-table": _sql("DROP TABLE sites", "no such table: sites"),
     "dropped-column": _sql("ALTER TABLE subscriptions DROP COLUMN deactivated_on", "no such column"),
+    "unknown-status": _sql(
+        "UPDATE subscriptions SET status = 'zombie' WHERE id = 'SUB-1001'",
+        "subscriptions.status holds 'zombie', not one of upcoming, active, cancelled, deactivated, deleted",
+    ),
 }
 
 

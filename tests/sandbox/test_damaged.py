@@ -72,3 +72,64 @@ def test_a_damaged_operation_status_is_named(run_cli: RunCli, tmp_path: Path) ->
         "error: .reconciler/sandbox.db is damaged or not a sandbox console database: "
         "'teleport' is not a valid Action\n" + HINT,
     )
+
+
+#: Each column with a fixed set of values, set to one no console writes, and how the error names
+#: it. CHECK constraints keep some of them from a plain UPDATE: a hand edit can switch them off.
+ENUMERATED = [
+    (
+        "UPDATE subscriptions SET status = 'zombie' WHERE id = 'SUB-1002'",
+        "subscriptions.status holds 'zombie', not one of upcoming, active, cancelled, deactivated, deleted",
+    ),
+    (
+        "UPDATE subscriptions SET product = 'weird' WHERE id = 'SUB-1002'",
+        "subscriptions.product holds 'weird', not one of strategy-collection, jira-align, focus, talent",
+    ),
+    (
+        "UPDATE subscription_apps SET app = 'jira-alien' WHERE subscription = 'SUB-1004'",
+        "subscription_apps.app holds 'jira-alien', not one of jira-align, focus, talent",
+    ),
+    (
+        "UPDATE sites SET jira = 'platinum' WHERE name = 'acme'",
+        "sites.jira holds 'platinum', not one of free, standard, premium, enterprise, NULL",
+    ),
+    ("UPDATE sites SET sandbox = 2 WHERE name = 'acme'", "sites.sandbox holds 2, not one of 0, 1"),
+    (
+        "UPDATE subscriptions SET migration = 'yes' WHERE id = 'SUB-1001'",
+        "subscriptions.migration holds 'yes', not one of 0, 1",
+    ),
+    (
+        "UPDATE billing_accounts SET managed_by = 'reseller' WHERE id = 'AC-1111-2222-3333'",
+        "billing_accounts.managed_by holds 'reseller', not one of direct, partner",
+    ),
+    (
+        "UPDATE org_users SET role = 'owner' WHERE email = 'dana@acme.example' AND org = 'acme-corp'",
+        "org_users.role holds 'owner', not one of admin, member",
+    ),
+]
+
+
+@pytest.mark.parametrize(("damage", "reason"), ENUMERATED, ids=[why.split()[0] for _, why in ENUMERATED])
+def test_a_value_no_console_writes_is_damage_to_every_reader(
+    run_cli: RunCli, tmp_path: Path, damage: str, reason: str
+) -> None:
+    shutil.copytree(REPO_ROOT / "desired-state", tmp_path / "desired-state")
+    assert run_cli("sandbox", "init").returncode == 0
+    database = tmp_path / ".reconciler" / "sandbox.db"
+    db = sqlite3.connect(database)
+    with db:
+        db.execute("PRAGMA ignore_check_constraints = ON")
+        db.execute(damage)
+    db.close()
+    before = database.read_bytes()
+    readers = [*COMMANDS, ["sandbox", "show", "--format", "json"], ["import", "--out", "imported"]]
+    for command in readers:
+        result = run_cli(*command)
+        assert (command, result.returncode, result.stdout, result.stderr) == (
+            command,
+            1,
+            "",
+            f"error: .reconciler/sandbox.db is damaged or not a sandbox console database: {reason}\n" + HINT,
+        )
+    assert not (tmp_path / "imported").exists()
+    assert database.read_bytes() == before
