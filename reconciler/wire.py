@@ -14,14 +14,18 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from reconciler.model import (
+    JIRA_PLANS,
     Action,
+    App,
     BillingAccount,
     Console,
     InProgress,
     Operation,
     OperationStatus,
     Organization,
+    Product,
     Site,
+    Status,
     Subscription,
 )
 
@@ -190,6 +194,27 @@ class WireError(ValueError):
     """A response that does not have the shape the contract promises."""
 
 
+#: The words a console answers with in each field that has a fixed set of them (the OpenAPI
+#: document's enums). Anything else is refused: read as it is, a status of no known kind would
+#: be planned, shown and imported as if it meant something.
+_PRODUCTS = tuple(str(product) for product in Product)
+_STATUSES = tuple(str(status) for status in Status)
+_APPS = tuple(str(app) for app in App)
+_MANAGED_BY = ("direct", "partner")
+
+
+def _one_of(value: Any, allowed: tuple[str, ...], what: Callable[[], str]) -> str:
+    if value in allowed and isinstance(value, str):
+        return value
+    raise WireError(f"{what()} is {json.dumps(value)}, not one of {', '.join(allowed)}")
+
+
+def _flag(value: Any, what: Callable[[], str]) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise WireError(f"{what()} is {json.dumps(value)}, not true or false")
+
+
 def _date(value: Any) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(str(value))
 
@@ -209,9 +234,10 @@ def decode_organization(item: JsonObject) -> Organization:
 
 def decode_billing_account(item: JsonObject) -> BillingAccount:
     partner = item.get("partner")
+    account = str(item["id"])
     return BillingAccount(
-        id=str(item["id"]),
-        managed_by=str(item["managed_by"]),
+        id=account,
+        managed_by=_one_of(item["managed_by"], _MANAGED_BY, lambda: f"managed_by of account {account}"),
         partner=None if partner is None else str(partner),
         billing_admins=_emails(item["billing_admins"]),
     )
@@ -219,26 +245,35 @@ def decode_billing_account(item: JsonObject) -> BillingAccount:
 
 def decode_site(item: JsonObject) -> Site:
     jira = item["products"].get("jira")
+    name = str(item["name"])
     return Site(
-        name=str(item["name"]),
+        name=name,
         org=str(item["org"]),
-        jira=None if jira is None else str(jira),
-        sandbox=bool(item.get("sandbox", False)),
+        jira=None if jira is None else _one_of(jira, JIRA_PLANS, lambda: f"the Jira plan of site {name}"),
+        sandbox=_flag(item.get("sandbox", False), lambda: f"sandbox of site {name}"),
     )
 
 
 def decode_subscription(item: JsonObject) -> Subscription:
+    sub = str(item["id"])
+
+    def field(name: str) -> Callable[[], str]:
+        return lambda: f"{name} of subscription {sub}"
+
+    def app_name(app: Any) -> str:
+        return _one_of(app, _APPS, lambda: f"an app of subscription {sub}")
+
     return Subscription(
-        id=str(item["id"]),
+        id=sub,
         billing_account=str(item["billing_account"]),
-        product=str(item["product"]),
-        status=str(item["status"]),
+        product=_one_of(item["product"], _PRODUCTS, field("the product")),
+        status=_one_of(item["status"], _STATUSES, field("the status")),
         start_date=_date(item.get("start_date")),
         term_end=_date(item.get("term_end")),
-        apps={str(app): (None if site is None else str(site)) for app, site in item["apps"].items()},
-        migration=bool(item.get("migration", False)),
+        apps={app_name(app): (None if site is None else str(site)) for app, site in item["apps"].items()},
+        migration=_flag(item.get("migration", False), field("migration")),
         deactivated_on=_date(item.get("deactivated_on")),
-        pending={str(app): str(site) for app, site in (item.get("pending") or {}).items()},
+        pending={app_name(app): str(site) for app, site in (item.get("pending") or {}).items()},
     )
 
 
@@ -278,6 +313,8 @@ def decode_console(me: JsonObject, collections: Mapping[str, list[JsonObject]]) 
             retired_site_names=frozenset(str(item["name"]) for item in collections["retired-site-names"]),
             in_progress=tuple(decode_in_progress(item) for item in collections["pending-operations"]),
         )
+    except WireError:
+        raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise WireError(f"a console resource is malformed ({type(exc).__name__}: {exc})") from exc
 

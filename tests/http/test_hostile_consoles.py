@@ -220,3 +220,85 @@ def test_a_name_that_does_not_resolve_is_not_retried() -> None:
         "cannot reach the console at https://console.invalid: the name console.invalid does not resolve "
         "(Name or service not known)"
     )
+
+
+# --- a word outside the contract's enums -----------------------------------------------------------
+
+
+def _edited(answers: dict[str, Answer], collection: str, key: str, edit: Callable[[Any], None]) -> None:
+    """The collection's item `key` changed by `edit`, the rest of the answer as it was."""
+    status, headers, chunks = answers[f"/v1/{collection}"]
+    page = json.loads(b"".join(chunks))
+    edit(next(item for item in page["data"] if wire.item_key(collection, item) == key))
+    answers[f"/v1/{collection}"] = (status, headers, [json.dumps(page).encode()])
+
+
+STATUSES = "upcoming, active, cancelled, deactivated, deleted"
+UNKNOWN_WORDS = {
+    "status": (
+        "subscriptions",
+        "SUB-1002",
+        lambda item: item.update(status="zombie"),
+        f'the status of subscription SUB-1002 is "zombie", not one of {STATUSES}',
+    ),
+    "product": (
+        "subscriptions",
+        "SUB-1002",
+        lambda item: item.update(product="weird"),
+        'the product of subscription SUB-1002 is "weird", not one of '
+        "strategy-collection, jira-align, focus, talent",
+    ),
+    "app": (
+        "subscriptions",
+        "SUB-1004",
+        lambda item: item.update(apps={"jira-alien": None}),
+        'an app of subscription SUB-1004 is "jira-alien", not one of jira-align, focus, talent',
+    ),
+    "pending-app": (
+        "subscriptions",
+        "SUB-1001",
+        lambda item: item.update(pending={"Focus": "acme"}),
+        'an app of subscription SUB-1001 is "Focus", not one of jira-align, focus, talent',
+    ),
+    "migration": (
+        "subscriptions",
+        "SUB-1001",
+        lambda item: item.update(migration="no"),
+        'migration of subscription SUB-1001 is "no", not true or false',
+    ),
+    "jira": (
+        "sites",
+        "acme",
+        lambda item: item.update(products={"jira": "platinum"}),
+        'the Jira plan of site acme is "platinum", not one of free, standard, premium, enterprise',
+    ),
+    "sandbox": (
+        "sites",
+        "acme",
+        lambda item: item.update(sandbox=1),
+        "sandbox of site acme is 1, not true or false",
+    ),
+    "managed-by": (
+        "billing-accounts",
+        "AC-1111-2222-3333",
+        lambda item: item.update(managed_by="reseller"),
+        'managed_by of account AC-1111-2222-3333 is "reseller", not one of direct, partner',
+    ),
+}
+
+
+@pytest.mark.parametrize("field", sorted(UNKNOWN_WORDS))
+def test_a_word_outside_the_contract_is_a_malformed_answer(
+    standin: tuple[Standin, Callable[[], HttpProvider]], field: str
+) -> None:
+    server, provider = standin
+    collection, key, edit, problem = UNKNOWN_WORDS[field]
+    _edited(server.answers, collection, key, edit)
+    with pytest.raises(ProviderError) as refused:
+        provider().observe()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    assert (refused.value.code, refused.value.message, refused.value.hint) == (
+        "invalid-response",
+        f"the console at {url} answered something this client does not understand: {problem}",
+        "check that RECONCILER_PROVIDER points at the console API (see docs/http.md)",
+    )
