@@ -40,10 +40,6 @@ class EarlyObservation:
     def done(self) -> bool:
         return self._done.is_set()
 
-    def wait(self) -> None:
-        """Until the observation has finished: the provider is this thread's again after it."""
-        self._done.wait()
-
     def confirm(self, store: StateStore, lock_name: str) -> None:
         """Decide whether the observation stands: call at once after taking the lock without
         waiting for it, before this run writes to the store. Until called, it does not stand."""
@@ -51,9 +47,11 @@ class EarlyObservation:
 
     def outcome(self) -> Console | Exception | None:
         """The console as observed, or what observing it raised, if the observation stands (see
-        `confirm`); else None: observe again."""
-        self.wait()
-        return self._outcome if self._stands else None
+        `confirm`); else None at once: observe again (the provider serves both at a time)."""
+        if not self._stands:
+            return None
+        self._done.wait()
+        return self._outcome
 
 
 def observe_early(provider: Provider, store: StateStore) -> EarlyObservation | None:

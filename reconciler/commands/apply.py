@@ -165,8 +165,8 @@ class Apply:
         try:
             return self._run()
         finally:
-            if self.early is not None:
-                self.early.wait()
+            if self.early is not None:  # planning never took it over
+                # An observation still under way is left to its daemon thread, never waited for.
                 self.early.provider.close()
 
     def _run(self) -> int:

@@ -31,7 +31,9 @@ class Capabilities(Struct, frozen=True):
     and `operation` refuse, and apply goes by runbook instead: each change becomes the console
     steps a person takes, and apply waits until it observes them done.
     `remote=True`: observing is a round trip over a network, worth starting early (apply makes it
-    while it asks the console's identity, and keeps it if no other run can have come between).
+    while it asks the console's identity, and keeps it if no other run can have come between). That
+    observation runs on a thread of its own, possibly beside another, and may still be under way
+    when the provider is closed: a remote provider must allow both.
     """
 
     writes: bool = True

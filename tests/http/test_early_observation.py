@@ -3,9 +3,15 @@ that observation only when the state store proves no other run can have come bet
 
 from __future__ import annotations
 
+import json
 import selectors
+import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO
 
@@ -19,6 +25,7 @@ from reconciler.providers.http import HttpProvider
 from reconciler.sandbox.console import SandboxConsole
 from reconciler.store import StateStore, open_store
 from reconciler.store.locking import acquire
+from tests.conftest import REPO_ROOT
 from tests.helpers import clean_env
 from tests.http.conftest import TOKEN, Served, ServerFactory, http_env, sandbox_db
 
@@ -203,3 +210,68 @@ def test_apply_nobody_came_between_observes_once_before_its_writes(estate: Path,
     first_write = next(i for i, (method, _) in enumerate(requests) if method == "POST")
     reads = [path for method, path in requests[:first_write] if path.startswith("/v1/subscriptions")]
     assert len(reads) == 1, requests[:first_write]  # the early observation was kept, not made again
+
+
+class NamesItselfOnly(ThreadingHTTPServer):
+    """A console on 127.0.0.1 that says who it is (`GET /v1/me`) and never answers anything else."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _NamesItself)
+        self.reading = threading.Event()  # a collection was asked for
+        self.closing = threading.Event()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _NamesItself(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: NamesItselfOnly
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+    def do_GET(self) -> None:
+        if self.path != "/v1/me":
+            self.server.reading.set()
+            self.server.closing.wait(60)
+            return
+        data = json.dumps(
+            {"data": {"email": "alice@acme.example"}, "meta": {"console": "sbx-names", "version": "1"}}
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_while_the_early_observation_hangs_ends_apply_at_once(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    shutil.copytree(REPO_ROOT / "desired-state", tmp_path / "desired-state")
+    console = NamesItselfOnly()
+    threading.Thread(target=console.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "reconciler", "apply", "--auto-approve"],
+            cwd=tmp_path,
+            env=clean_env(**http_env(console.url)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert console.reading.wait(30), "apply never read the console"
+        time.sleep(0.3)  # it holds the lock and waits for the observation now
+        process.send_signal(sig)
+        # far below the client's 30 s read timeout: apply must not wait for the observation
+        _, stderr = process.communicate(timeout=10)
+    finally:
+        console.closing.set()
+        console.shutdown()
+        console.server_close()
+    assert (process.returncode, stderr) == (130, f"error: interrupted by {sig.name}\n")
