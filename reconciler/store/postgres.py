@@ -143,6 +143,8 @@ class PostgresStore:
         self._url = url
         self._description = public_url(url)
         self._password = url_password(url)
+        #: held for the whole of each write: psycopg serialises a connection's statements, not its
+        #: transactions, and a statement sent during another thread's transaction would join it
         self._mutex = threading.Lock()
         self._conn: psycopg.Connection[Any] | None = None
         #: False when `create` was False and the database holds no store yet
