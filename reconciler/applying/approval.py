@@ -69,7 +69,10 @@ def _why_not_planned(done: bool) -> str:
 
 
 def within_approval(approved: tuple[Change, ...], current: tuple[Change, ...]) -> bool:
-    """Whether every change planned now is an approved one, unchanged (the rest being done)."""
+    """Whether every change planned now is an approved one, unchanged.
+
+    Whether the rest of the approved plan is done is the console's to say (`approved_and_done`).
+    """
     planned = {c.id for c in current}
     before = {c.id: c for c in approved}
     return all(
@@ -78,13 +81,12 @@ def within_approval(approved: tuple[Change, ...], current: tuple[Change, ...]) -
 
 
 def done_on_console(change: Change, console: Console) -> bool:
-    """Whether the console shows this change made, or has it under way.
+    """Whether the console shows this change made.
 
-    Only that makes an approved change that is no longer planned done: a change the desired state
-    stopped asking for is not done, and applying the rest would report a success that is not one.
+    Only that, or the console having it under way, makes an approved change that is no longer
+    planned done: a change the desired state stopped asking for is not done, and applying the
+    rest would report a success that is not one.
     """
-    if any(w.change_id == change.id and w.site == change.site for w in console.in_progress):
-        return True
     if change.action == Action.CREATE_SITE:
         site = console.sites.get(change.site or "")
         return site is not None and site.org == change.org
@@ -101,9 +103,14 @@ def done_on_console(change: Change, console: Console) -> bool:
 def approved_and_done(
     approved: tuple[Change, ...], current: tuple[Change, ...], console: Console
 ) -> set[str]:
-    """The approved changes no longer planned that the console shows done (or under way)."""
+    """The approved changes no longer planned that the console shows done or has under way."""
     planned = {c.id for c in current}
-    return {c.id for c in approved if c.id not in planned and done_on_console(c, console)}
+    under_way = {(w.change_id, w.site) for w in console.in_progress}
+    return {
+        c.id
+        for c in approved
+        if c.id not in planned and ((c.id, c.site) in under_way or done_on_console(c, console))
+    }
 
 
 def why_stale(saved: Plan, current: Plan, fingerprint_now: Callable[[], str]) -> str:
