@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunCli
-from tests.http.conftest import TOKEN
+from tests.conftest import REPO_ROOT, RunCli
+from tests.http.conftest import TOKEN, ServerFactory, http_env
 
 
 @pytest.mark.parametrize(
@@ -40,3 +41,45 @@ def test_misconfiguration_is_one_error_and_a_hint(
     assert result.stdout == ""
     assert result.stderr == stderr
     assert "hunter2" not in result.stderr and TOKEN not in result.stderr
+
+
+CONSOLE_API_HINT = (
+    "hint: RECONCILER_PROVIDER (or --provider) may point at the wrong API: an http(s):// URL is read "
+    "as the console API of 'reconciler sandbox serve' (docs/http.md); for the Atlassian Admin API use "
+    "atlassian:URL (docs/atlassian.md)\n"
+)
+ADMIN_API_HINT = (
+    "hint: RECONCILER_PROVIDER (or --provider) may point at the wrong API: atlassian:URL is read as "
+    "the Atlassian Admin API (docs/atlassian.md); for the console API of 'reconciler sandbox serve' "
+    "use its http(s):// URL without atlassian: (docs/http.md)\n"
+)
+
+
+@pytest.mark.parametrize("command", [("plan",), ("apply", "--auto-approve")])
+def test_the_console_api_pointed_at_the_admin_api_says_so(
+    estate: Path, run_cli: RunCli, serve: ServerFactory, command: tuple[str, ...]
+) -> None:
+    admin_api = serve("--api", "atlassian")
+    # A query (where a token may be) never reaches the message.
+    result = run_cli(*command, env=http_env(f"{admin_api.url}/?access_token=hunter2"))
+    assert (result.returncode, result.stdout, result.stderr) == (
+        1,
+        "",
+        f"error: the console at {admin_api.url} has no GET /v1/me (HTTP 404: no such resource: /v1/me): "
+        "it does not speak the API this provider reads\n" + CONSOLE_API_HINT,
+    )
+
+
+def test_the_admin_api_pointed_at_the_console_api_says_so(
+    estate: Path, run_cli: RunCli, serve: ServerFactory
+) -> None:
+    shutil.copytree(REPO_ROOT / "billing", estate / "billing")
+    console_api = serve()
+    env = {"RECONCILER_PROVIDER": f"atlassian:{console_api.url}", "RECONCILER_ATLASSIAN_API_KEY": TOKEN}
+    result = run_cli("plan", env=env)
+    assert (result.returncode, result.stdout, result.stderr) == (
+        1,
+        "",
+        f"error: the console at {console_api.url} has no GET /admin/v1/orgs (HTTP 404: no such resource: "
+        "/admin/v1/orgs): it does not speak the API this provider reads\n" + ADMIN_API_HINT,
+    )

@@ -300,5 +300,5 @@ def test_a_word_outside_the_contract_is_a_malformed_answer(
     assert (refused.value.code, refused.value.message, refused.value.hint) == (
         "invalid-response",
         f"the console at {url} answered something this client does not understand: {problem}",
-        "check that RECONCILER_PROVIDER points at the console API (see docs/http.md)",
+        transport_module.CONSOLE_API_HINT,
     )

@@ -24,6 +24,12 @@ ENV_API_KEY = "RECONCILER_ATLASSIAN_API_KEY"
 MAX_RESPONSE_BYTES = 8 << 20
 #: How many pages of one list are followed before the answer is taken as endless.
 MAX_PAGES = 10_000
+#: what an answer from another API than the Admin API suggests
+ADMIN_API_HINT = (
+    "RECONCILER_PROVIDER (or --provider) may point at the wrong API: atlassian:URL is read as the "
+    "Atlassian Admin API (docs/atlassian.md); for the console API of 'reconciler sandbox serve' "
+    "use its http(s):// URL without atlassian: (docs/http.md)"
+)
 
 
 class AdminClient:
@@ -46,6 +52,7 @@ class AdminClient:
             trust_env=trust_env,
             credential=ENV_API_KEY,
             max_response_bytes=MAX_RESPONSE_BYTES,
+            wrong_api=ADMIN_API_HINT,
         )
 
     def close(self) -> None:
@@ -75,7 +82,8 @@ class AdminClient:
         params: dict[str, str | int] | None = None
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
-            answer = self._transport.request(method, path, params=params, body=body)
+            # The first page's path is the API's own: a 404 there says the URL is another API's.
+            answer = self._transport.request(method, path, params=params, body=body, own_path=not seen)
             try:
                 items.extend(answer["data"])
                 next_link = (answer.get("links") or {}).get("next")
@@ -111,8 +119,4 @@ class AdminClient:
             raise self._malformed(str(exc)) from None
 
     def _malformed(self, text: str) -> Exception:
-        error = self._transport.malformed(WireError(text))
-        error.hint = (
-            "check that the provider is atlassian: or atlassian:URL of the Admin API (docs/atlassian.md)"
-        )
-        return error
+        return self._transport.malformed(WireError(text))

@@ -13,7 +13,7 @@ from reconciler import wire
 from reconciler.errors import ProviderError
 from reconciler.model import Action, Change, Console, Operation
 from reconciler.providers.base import Capabilities
-from reconciler.providers.http.transport import RetryPolicy, Transport
+from reconciler.providers.http.transport import RetryPolicy, Stopped, Transport
 from reconciler.wire import JsonObject, WireError
 
 T = TypeVar("T")
@@ -56,7 +56,7 @@ class HttpProvider:
 
     def console_id(self) -> str | None:
         """What `/v1/me` says the console is, when it says."""
-        body = self._transport.request("GET", "/v1/me")
+        body = self._transport.request("GET", "/v1/me", own_path=True)
         meta = body.get("meta") if isinstance(body, dict) else None
         stated = meta.get("console") if isinstance(meta, dict) else None
         return stated if isinstance(stated, str) else None
@@ -100,7 +100,7 @@ class HttpProvider:
         """`/v1/me` and every collection, concurrently. When one read fails the others stop
         retrying, and all have returned before the failure is raised: nothing is left running."""
         stop = threading.Event()
-        me = _in_background(lambda: self._transport.request("GET", "/v1/me", stop=stop))
+        me = _in_background(lambda: self._transport.request("GET", "/v1/me", stop=stop, own_path=True))
         pages = {name: _in_background(self._reader(name, stop)) for name in wire.COLLECTIONS}
         everything = [me, *pages.values()]
         try:
@@ -108,12 +108,14 @@ class HttpProvider:
         except BaseException:
             stop.set()  # Ctrl-C or SIGTERM: the readers give up at their next step, nobody waits
             raise
-        errors = [error for f in everything if f in done and (error := f.exception()) is not None]
-        if errors:
+        if any(f.exception() is not None for f in done):
             stop.set()
             while wait(everything, timeout=0.1).not_done:  # in steps: a signal is still handled
                 pass
-            raise errors[0]
+            # The first failure in reading order, whichever thread met its own first: the same
+            # console gives the same error on every run (a wrong API: the one for /v1/me).
+            errors = [error for f in everything if (error := f.exception()) is not None]
+            raise next((e for e in errors if not isinstance(e, Stopped)), errors[0])
         return me.result(), {name: future.result() for name, future in pages.items()}
 
     def _reader(self, name: str, stop: threading.Event) -> Callable[[], tuple[list[JsonObject], set[str]]]:
@@ -125,7 +127,7 @@ class HttpProvider:
         params: dict[str, str | int] = {"limit": PAGE_SIZE}
         seen_cursors: set[str] = set()
         while True:
-            body = self._transport.request("GET", f"/v1/{name}", params=params, stop=stop)
+            body = self._transport.request("GET", f"/v1/{name}", params=params, stop=stop, own_path=True)
             versions.add(self._version_of(body, name))
             try:
                 items.extend(body["data"])

@@ -29,6 +29,12 @@ from reconciler.secrets import scrub
 from reconciler.wire import JsonObject, WireError
 
 ENV_CA_BUNDLE = "RECONCILER_CA_BUNDLE"
+#: what an answer from another API than the console API's suggests
+CONSOLE_API_HINT = (
+    "RECONCILER_PROVIDER (or --provider) may point at the wrong API: an http(s):// URL is read as "
+    "the console API of 'reconciler sandbox serve' (docs/http.md); for the Atlassian Admin API "
+    "use atlassian:URL (docs/atlassian.md)"
+)
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: 503 codes that say the console's operator must repair it first: trying again cannot help
 UNRETRYABLE_CODES = frozenset({"console-damaged", "console-read-only"})
@@ -44,6 +50,10 @@ _NO_SUCH_NAME = frozenset(
     )
     if code is not None
 )
+
+
+class Stopped(ProviderError):
+    """A request given up because a concurrent one failed: that failure is the one to report."""
 
 
 @dataclass(frozen=True)
@@ -90,8 +100,11 @@ class Transport:
         trust_env: bool,
         credential: str = "RECONCILER_TOKEN",
         max_response_bytes: int | None = None,
+        wrong_api: str = CONSOLE_API_HINT,
     ) -> None:
         self.url = base_url
+        #: the hint for an answer that says the URL is another API's (a 404 on one of this API's own paths)
+        self.wrong_api = wrong_api
         self._token = Secret(token)
         self._retry = retry
         #: the environment variable the token comes from, for messages
@@ -122,8 +135,12 @@ class Transport:
         body: JsonObject | None = None,
         idempotency_key: str | None = None,
         stop: threading.Event | None = None,
+        own_path: bool = False,
     ) -> Any:
-        """The decoded JSON of a 2xx answer; retries what may succeed later, within the policy's bounds."""
+        """The decoded JSON of a 2xx answer; retries what may succeed later, within the policy's bounds.
+
+        `own_path`: the path is one every server of this API has (not an id that may be gone), so
+        a 404 says the URL points at another API, and the error says so."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         started = time.monotonic()
         failures = 0
@@ -133,7 +150,7 @@ class Transport:
         while True:
             self._wait_for_gate(stop)
             if stop.is_set():
-                raise ProviderError("stopped: a concurrent read failed", code="unavailable", transient=True)
+                raise Stopped("stopped: a concurrent read failed", code="unavailable", transient=True)
             try:
                 response = self._send(method, path, params, body, headers)
             except TransportError as exc:
@@ -146,6 +163,8 @@ class Transport:
                 self._note_rate_headers(response)
                 if response.status_code < 300:
                     return self._json(response)
+                if own_path and response.status_code == 404:
+                    raise self._not_this_api(response)
                 if response.status_code not in RETRYABLE_STATUSES or _needs_repair(response):
                     raise self._refusal(response)
                 last_problem = f"HTTP {response.status_code}"
@@ -254,6 +273,17 @@ class Transport:
             )
         return ProviderError(self.scrub(detail), code=self.scrub(code))
 
+    def _not_this_api(self, response: Answer) -> ProviderError:
+        _, detail = _first_error(response)
+        return ProviderError(
+            self.scrub(
+                f"the console at {self.url} has no {response.method} {response.path} "
+                f"(HTTP 404: {detail}): it does not speak the API this provider reads"
+            ),
+            code="invalid-response",
+            hint=self.wrong_api,
+        )
+
     def _gave_up(
         self, method: str, path: str, failures: int, elapsed: float, problem: str, retry_after: float | None
     ) -> ProviderError:
@@ -306,7 +336,7 @@ class Transport:
                 f"the console at {self.url} answered something this client does not understand: {error}"
             ),
             code="invalid-response",
-            hint="check that RECONCILER_PROVIDER points at the console API (see docs/http.md)",
+            hint=self.wrong_api,
         )
 
     def scrub(self, text: str) -> str:
