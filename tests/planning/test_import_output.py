@@ -12,9 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 
+from reconciler.commands.import_estate import estate_files
 from reconciler.commands.import_write import write_estate
 from reconciler.errors import ReconcilerError
+from reconciler.model import Console
+from reconciler.sandbox.seedfile import example_seed
 from tests.conftest import RunCli
 
 _SITE_RULE = (
@@ -24,7 +28,8 @@ _SITE_RULE = (
 
 
 def _undeclarable_console(tmp_path: Path, run_cli: RunCli) -> None:
-    """The example console, holding a site name, an id, a product and an account the schema refuses."""
+    """The example console, holding a site name, an id and an account the schema refuses. (A product
+    no console writes is damage to the sandbox: see the test of another provider's console below.)"""
     assert run_cli("sandbox", "init").returncode == 0
     db = sqlite3.connect(tmp_path / ".reconciler" / "sandbox.db")
     with db:
@@ -32,7 +37,7 @@ def _undeclarable_console(tmp_path: Path, run_cli: RunCli) -> None:
         db.execute("UPDATE sites SET name = 'Labs_Old' WHERE name = 'labs'")
         db.execute("UPDATE subscription_apps SET site = 'Labs_Old' WHERE site = 'labs'")
         db.execute("INSERT INTO sites VALUES ('x', 'acme-corp', NULL, 0)")
-        for sub_id, account, product in (("", "AC-1111-2222-3333", "focus"), ("SUB-77", "", "focus-pro")):
+        for sub_id, account, product in (("", "AC-1111-2222-3333", "focus"), ("SUB-77", "", "focus")):
             db.execute(
                 "INSERT INTO subscriptions VALUES (?, ?, ?, 'active', '2026-01-01', '2027-01-01', 0, NULL)",
                 (sub_id, account, product),
@@ -54,14 +59,11 @@ def test_what_desired_state_cannot_declare_is_left_out_and_named(run_cli: RunCli
         "`reconciler plan imp` should now show no changes.",
     ]
     assert done.stderr.splitlines() == [
-        "warning: import left out 7 entries that desired state cannot declare, so reconciler does not "
+        "warning: import left out 5 entries that desired state cannot declare, so reconciler does not "
         "manage them (to manage one, correct it in the console and import again):",
         f"  imp/sites.yaml: site Labs_Old: its name is {_SITE_RULE}",
         f"  imp/sites.yaml: site x: its name is {_SITE_RULE}",
         "  imp/account.yaml: the billing_account of SUB-77: the console gives it none",
-        "  imp/account.yaml: the product of SUB-77: focus-pro is not one of strategy-collection, "
-        "jira-align, focus, talent",
-        "  imp/account.yaml: app focus of SUB-77 on acme: product focus-pro has no such app",
         "  imp/AC-1111-2222-3333.yaml: a subscription with no id (focus, billing account AC-1111-2222-3333)",
         f"  imp/AC-4444-5555-6666.yaml: app focus of SUB-1002 on Labs_Old: the site's name is {_SITE_RULE}",
     ]
@@ -70,16 +72,38 @@ def test_what_desired_state_cannot_declare_is_left_out_and_named(run_cli: RunCli
         "version: 1",
         "subscriptions:",
         "  - id: SUB-77",
+        "    product: focus",
+        "    apps:",
+        "      focus: {site: acme}",
         "    # Left out: the billing_account of SUB-77: the console gives it none",
-        "    # Left out: the product of SUB-77: focus-pro is not one of strategy-collection, jira-align, "
-        "focus, talent",
-        "    # Left out: app focus of SUB-77 on acme: product focus-pro has no such app",
     ]
     validated = run_cli("validate", "imp")
     assert (validated.returncode, validated.stdout) == (0, "imp: 4 files, 4 sites, 5 subscriptions, valid\n")
     plan = run_cli("plan", "imp", "--detailed-exitcode")
     assert plan.returncode == 0, plan.stdout
     assert plan.stdout.endswith("No changes. The console matches desired state (1 deferred, 1 unmanaged).\n")
+
+
+def test_a_product_another_provider_gives_that_desired_state_cannot_declare_is_left_out() -> None:
+    # The sandbox and the console API refuse a product of no known kind as damage; a third-party
+    # provider's console may still hold one, and import leaves it out.
+    seed = example_seed()
+    live = next(s for s in seed.subscriptions if s.id == "SUB-1004")
+    console = Console(
+        now=seed.now,
+        actor=None,
+        users=frozenset(u.email for u in seed.users),
+        billing_accounts={a.id: a for a in seed.billing_accounts},
+        organizations={o.id: o for o in seed.organizations},
+        sites={s.name: s for s in seed.sites},
+        subscriptions={"SUB-77": replace(live, id="SUB-77", product="focus-pro")},
+        retired_site_names=seed.retired_site_names,
+    )
+    [account] = [f for f in estate_files(console, "acme:prod", "schema.json") if f.name != "sites.yaml"]
+    assert account.left_out == (
+        "the product of SUB-77: focus-pro is not one of strategy-collection, jira-align, focus, talent",
+        "app jira-align of SUB-77 on labs-align: product focus-pro has no such app",
+    )
 
 
 def test_a_name_taken_in_the_directory_is_refused_and_nothing_written(
