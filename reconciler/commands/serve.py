@@ -84,7 +84,7 @@ def _face(api: str, console: SandboxConsole) -> ApiFace:
         return AdminApi(console)
     from reconciler.sandbox.api import ConsoleApi
 
-    return ConsoleApi(console)
+    return ConsoleApi(console, warm_after_writes=True)
 
 
 def _require_sandbox(provider: str) -> None:
