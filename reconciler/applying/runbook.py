@@ -28,7 +28,7 @@ from reconciler.planning import plan_changes
 from reconciler.providers.base import Provider
 from reconciler.rendering.runbook import MARKER, Step, render_runbook, runbook_steps, step_text
 from reconciler.store import AttemptOutcome, NewAttempt, RunOutcome, StateStore, format_time
-from reconciler.terminal import is_tty, printable
+from reconciler.terminal import is_tty, plural, printable
 from reconciler.userpaths import check_creatable, check_path, shown
 
 ENV_RUNBOOK = "RECONCILER_RUNBOOK"
@@ -189,7 +189,8 @@ class RunbookApply:
             self.out.write(f"\nNot converged: still planned: {left}.\n")
             return RunOutcome.FAILED, f"after the runbook, still planned: {left}"
         self.out.write(
-            f"\nApplied {len(self.plan.changes)} changes by runbook in {total} steps, each observed done.\n"
+            f"\nApplied {plural(len(self.plan.changes), 'change')} by runbook in {plural(total, 'step')}, "
+            "each observed done.\n"
             "Verified: re-planning finds every change done.\n"
             f"Run {self.run_id}: 'reconciler history --run {self.run_id}' shows who confirmed each step.\n"
         )

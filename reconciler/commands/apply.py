@@ -404,7 +404,7 @@ def _outcome(report: ExecutionReport, verification: Verification) -> tuple[RunOu
     not_converged = len(verification.not_converged)
     parts = []
     if problems:
-        parts.append(f"{problems} of {len(report.results)} changes did not succeed")
+        parts.append(f"{problems} of {plural(len(report.results), 'change')} did not succeed")
     if not_converged:
         parts.append(f"{not_converged} did not converge")
     return RunOutcome.FAILED, "; ".join(parts)

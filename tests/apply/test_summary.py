@@ -9,7 +9,9 @@ from reconciler.applying.outcomes import ChangeOutcome, ChangeResult
 from reconciler.applying.progress import PlainProgress
 from reconciler.applying.summary import interrupted_message, render_summary
 from reconciler.applying.verify import verify
+from reconciler.commands.apply import _outcome
 from reconciler.model import Action, Change, Plan
+from reconciler.store import RunOutcome
 
 
 def provision(app: str, site: str = "acme", *depends_on: str) -> Change:
@@ -96,6 +98,14 @@ def test_a_run_that_applied_nothing_never_says_it_applied_them() -> None:
     )
     assert render_summary(report, None, "RUN").splitlines()[0] == (
         "Applied 0 of 3 changes in 2.0s: 1 interrupted, 2 not started."
+    )
+
+
+def test_the_run_outcome_of_one_failed_change_counts_it_in_the_singular() -> None:
+    report = ExecutionReport((ChangeResult(SITE, ChangeOutcome.FAILED, 1, 1.0, "boom", "no"),), 1.0, False)
+    assert _outcome(report, verify(report, plan_of(SITE))) == (
+        RunOutcome.FAILED,
+        "1 of 1 change did not succeed",
     )
 
 
