@@ -38,7 +38,7 @@ from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ReconcilerE
 from reconciler.helptext import exit_codes
 from reconciler.interrupts import announce_interrupted, exit_on_signal, was_interrupted
 from reconciler.secrets import redact
-from reconciler.terminal import printable_lines
+from reconciler.terminal import visible_lines
 
 #: A century: far past every lifecycle date, and far from the end of the calendar.
 MAX_ADVANCE_DAYS = 36_500
@@ -429,10 +429,11 @@ def sandbox_serve(
 
 def _print_error(error: ReconcilerError) -> None:
     # Messages quote file names and values from untrusted input: their line breaks are the
-    # message's own (a list of diagnostics), anything else a terminal would act on is escaped.
-    click.echo(f"error: {printable_lines(error.message)}", err=True)
+    # message's own (a list of diagnostics), anything else a terminal would act on is escaped,
+    # and a value past 200 characters is shown by its start and its length.
+    click.echo(f"error: {visible_lines(error.message)}", err=True)
     if error.hint:
-        click.echo(f"hint: {printable_lines(error.hint)}", err=True)
+        click.echo(f"hint: {visible_lines(error.hint)}", err=True)
 
 
 def _crash_log_dir() -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import TextIO
 
@@ -43,6 +44,42 @@ def printable_lines(text: str) -> str:
     if text.isprintable():
         return text
     return "\n".join(printable(line) for line in text.split("\n"))
+
+
+#: The most of one value (a run of characters without a space: an id, a name, a quoted string) a
+#: person is shown in a text, Markdown or GitHub output; past it, its start and how much more
+#: there is. JSON outputs keep every value whole: they are for programs.
+MAX_SHOWN_VALUE = 200
+#: The most of one message, for a value that holds spaces.
+MAX_SHOWN_TEXT = 2_000
+_LONG_VALUE = re.compile(rf"\S{{{MAX_SHOWN_VALUE + 1},}}")
+
+
+def clipped(text: str) -> str:
+    """`text` with each value past MAX_SHOWN_VALUE characters cut to its start and
+    `… (N more characters)`, and the whole past MAX_SHOWN_TEXT likewise. A value from a pull
+    request or a console can be megabytes long; a message quoting it need not be."""
+    if len(text) <= MAX_SHOWN_VALUE:  # the usual case: nothing to search
+        return text
+    text = _LONG_VALUE.sub(lambda found: _cut(found.group(), MAX_SHOWN_VALUE), text)
+    return _cut(text, MAX_SHOWN_TEXT) if len(text) > MAX_SHOWN_TEXT else text
+
+
+def _cut(text: str, keep: int) -> str:
+    return f"{text[:keep]}… ({len(text) - keep:,} more characters)"
+
+
+def visible(text: str) -> str:
+    """`text` as a person is shown it: clipped, then printable."""
+    return printable(clipped(text))
+
+
+def visible_lines(text: str) -> str:
+    """`text` line by line, each clipped and printable (its own line breaks kept): a message that
+    lists many lines keeps them all."""
+    if len(text) <= MAX_SHOWN_VALUE:
+        return printable_lines(text)
+    return "\n".join(visible(line) for line in text.split("\n"))
 
 
 _SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}

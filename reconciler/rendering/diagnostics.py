@@ -1,8 +1,8 @@
 """Diagnostics as a person, a program or GitHub Actions reads them.
 
 text:   `FILE:LINE:COLUMN: error[RULE]: message`, an indented `hint:` line when there is one,
-        then a summary line.
-json:   one object: valid, files, error_count, warning_count, diagnostics.
+        then a summary line. A value past 200 characters shows its start and how many more.
+json:   one object: valid, files, error_count, warning_count, diagnostics (every value whole).
 github: one workflow command per diagnostic, so errors show inline on a pull request
         (https://docs.github.com/actions/reference/workflow-commands-for-github-actions).
 """
@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 
 from reconciler.model import Diagnostic
-from reconciler.terminal import paint, plural, printable, printable_lines
+from reconciler.terminal import paint, plural, printable, visible, visible_lines
 
 FORMATS = ("text", "json", "github")
 
@@ -40,13 +40,14 @@ def summary_line(diagnostics: Sequence[Diagnostic], files: Sequence[str]) -> str
 
 def render_line(diagnostic: Diagnostic, color: bool = False) -> str:
     # File names, messages and hints quote untrusted text: shown, never acted on by a terminal
-    # (a message keeps its own line breaks; the values it quotes are escaped where it is built).
-    where = f"{printable(str(diagnostic.source))}: " if diagnostic.source is not None else ""
+    # (a message keeps its own line breaks; the values it quotes are escaped where it is built),
+    # and clipped: a 2 MB value is shown by its start and its length.
+    where = f"{visible(str(diagnostic.source))}: " if diagnostic.source is not None else ""
     tone = "red" if diagnostic.severity == "error" else "yellow"
     label = paint(f"{diagnostic.severity}[{diagnostic.rule}]", tone, color)
-    line = f"{where}{label}: {printable_lines(diagnostic.message)}"
+    line = f"{where}{label}: {visible_lines(diagnostic.message)}"
     if diagnostic.hint:
-        line += "\n" + paint(f"  hint: {printable_lines(diagnostic.hint)}", "dim", color)
+        line += "\n" + paint(f"  hint: {visible_lines(diagnostic.hint)}", "dim", color)
     return line
 
 
@@ -120,7 +121,8 @@ def render_github(diagnostic: Diagnostic) -> str:
     if source is not None:
         where = f" file={_escape_property(printable(source.file))},line={source.line},col={source.column}"
     # The log viewer renders ANSI escapes: only line breaks stay (as %0A, lines of the annotation).
-    message = f"[{diagnostic.rule}] {printable_lines(diagnostic.message)}"
+    # The file stays whole (GitHub places the annotation by it); the message is clipped.
+    message = f"[{diagnostic.rule}] {visible_lines(diagnostic.message)}"
     if diagnostic.hint:
-        message += f"\nhint: {printable_lines(diagnostic.hint)}"
+        message += f"\nhint: {visible_lines(diagnostic.hint)}"
     return f"::{command}{where}::{_escape_data(message)}"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from reconciler.terminal import printable
+from reconciler.terminal import visible
 
 # A plain word: letters only (not a possible commit sha), a short number, or the arrow of
 # `focus -> acme`. Anything else (ids, names with digits or hyphens, emails, URLs, markup) is code.
@@ -29,8 +29,9 @@ _BACKTICKS = re.compile(r"`+")
 
 def one_line(text: str) -> str:
     """Show what would break a line or a table row, or hide text (controls, format and separator
-    characters), as escapes, so a value stays on its line and reads as it is."""
-    return printable(text)
+    characters), as escapes, so a value stays on its line and reads as it is; a value past 200
+    characters by its start and how many more it has."""
+    return visible(text)
 
 
 def code(value: str) -> str:

@@ -3,7 +3,8 @@
 Colour is the caller's decision (`terminal.color_enabled`): on a TTY, never with NO_COLOR.
 Lines fit in 100 columns where the names allow it. Every name, path and message comes from
 desired state, the console or a plan file, all untrusted: each is made printable (escapes,
-bidi overrides and line breaks shown, never acted on) before it is laid out.
+bidi overrides and line breaks shown, never acted on) and clipped (a value past 200 characters
+shows its start and how many more it has) before it is laid out.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from reconciler.model import (
     Unmanaged,
 )
 from reconciler.planning.planfile import summary
-from reconciler.terminal import paint, plural, printable
+from reconciler.terminal import paint, plural, visible
 
 WIDTH = 100
 DETAIL = " " * 6
@@ -49,15 +50,15 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
 
 
 def _header(plan: Plan) -> str:
-    paths = printable(", ".join(plan.paths)) or "(none)"
+    paths = ", ".join(visible(path) for path in plan.paths) or "(none)"
     console = f" (console date {plan.observed_on})" if plan.observed_on else ""
-    actor = printable(plan.actor) if plan.actor else "(none: billing-admin and org-admin cannot be checked)"
+    actor = visible(plan.actor) if plan.actor else "(none: billing-admin and org-admin cannot be checked)"
     return "\n".join(
         [
             f"Desired state: {paths}",
-            f"Provider:      {printable(plan.provider) or '(unknown)'}{console}",
+            f"Provider:      {visible(plan.provider) or '(unknown)'}{console}",
             f"Actor:         {actor}",
-            *(f"{kind.capitalize() + ':':<15}{printable(rest)}" for kind, _, rest in _provenance(plan)),
+            *(f"{kind.capitalize() + ':':<15}{visible(rest)}" for kind, _, rest in _provenance(plan)),
         ]
     )
 
@@ -67,11 +68,11 @@ def _provenance(plan: Plan) -> list[tuple[str, str, str]]:
 
 
 def _where(source: SourceSpan | None) -> str:
-    return printable(str(source)) if source is not None else "(no location)"
+    return visible(str(source)) if source is not None else "(no location)"
 
 
 def _wrapped(text: str) -> list[str]:
-    text = printable(text)
+    text = visible(text)
     if text.isascii() and text.isprintable() and "  " not in text and text == text.strip():
         # Plain words one space apart: laid out as textwrap would, without its ~20 us a reason (it
         # rewrites tabs, newlines and other whitespace: those go its way, and words too long for a line).
@@ -102,11 +103,11 @@ def _greedy(text: str) -> list[str] | None:
 
 def change_title(change: Change) -> str:
     """What a change does, in a few words: `provision SUB-1001 focus -> acme (acme-corp)`."""
-    site, org, sub = (printable(str(value)) for value in (change.site, change.org, change.subscription))
+    site, org, sub = (visible(str(value)) for value in (change.site, change.org, change.subscription))
     if change.action == Action.CREATE_SITE:
         return f"create-site {site} in org {org}"
     if change.action == Action.PROVISION:
-        return f"provision   {sub} {printable(str(change.app))} -> {site} ({org})"
+        return f"provision   {sub} {visible(str(change.app))} -> {site} ({org})"
     return f"{change.action:<11} {sub}"
 
 
@@ -122,7 +123,7 @@ def _changes(changes: Iterable[Change], color: bool) -> str:
         lines.append(f"  {paint(sign, _COLOR[sign], color)} {title.ljust(column)}{where}")
         lines.extend(_wrapped(change.reason))
         if change.depends_on:
-            lines.append(f"{DETAIL}after {printable(', '.join(change.depends_on))}")
+            lines.append(f"{DETAIL}after {visible(', '.join(change.depends_on))}")
         lines.extend(declared_lines(change.declared))
     return "Changes:\n" + "\n".join(lines) if lines else ""
 
@@ -134,12 +135,12 @@ def in_progress_title(work: InProgress) -> str:
     else:
         title = f"provision   {work.subscription} {work.app} -> {work.site} ({work.org})"
     # What a console says is untrusted: an id with an escape sequence must not drive the terminal.
-    return printable(title)
+    return visible(title)
 
 
 def in_progress_since(work: InProgress) -> str:
     since = "" if work.since is None else f", since {work.since.strftime('%Y-%m-%dT%H:%M:%SZ')}"
-    return f"operation {printable(work.operation)}{since}"
+    return f"operation {visible(work.operation)}{since}"
 
 
 def _in_progress(in_progress: tuple[InProgress, ...]) -> str:
@@ -167,7 +168,7 @@ def _blocked(blocked: tuple[Blocked, ...], color: bool) -> str:
     lines = [head]
     for entry in blocked:
         mark = paint("x", "red", color)
-        lines.append(f"  {mark} {paint(printable(entry.rule), 'bold', color)}  {_where(entry.source)}")
+        lines.append(f"  {mark} {paint(visible(entry.rule), 'bold', color)}  {_where(entry.source)}")
         lines.extend(_wrapped(f"blocks {blocked_subject(entry)}"))
         lines.extend(_wrapped(entry.message))
         lines.extend(declared_lines(entry.declared))
@@ -217,7 +218,7 @@ def starts_in(start: dt.date | None, today: dt.date | None) -> str:
 def apps_text(apps: Mapping[str, str | None], arrow: str = " -> ") -> str:
     """`focus -> acme, talent: Site setup required`: where each app goes (or is, with arrow=" on ")."""
     parts = [f"{app}{arrow}{site}" if site else f"{app}: Site setup required" for app, site in apps.items()]
-    return printable(", ".join(parts)) or "no apps declared"
+    return visible(", ".join(parts)) or "no apps declared"
 
 
 def _deferred(deferred: tuple[Deferred, ...], today: dt.date | None) -> str:
@@ -226,7 +227,7 @@ def _deferred(deferred: tuple[Deferred, ...], today: dt.date | None) -> str:
     lines = [f"Deferred: {plural(len(deferred), 'upcoming subscription')}, provisioned once started"]
     for entry in deferred:
         lines.append(
-            f"  {printable(entry.subscription)} {starts_in(entry.start_date, today)}  {_where(entry.source)}"
+            f"  {visible(entry.subscription)} {starts_in(entry.start_date, today)}  {_where(entry.source)}"
         )
         lines.extend(_wrapped(apps_text(entry.apps)))
     return "\n".join(lines)
@@ -237,7 +238,7 @@ def _unmanaged(unmanaged: tuple[Unmanaged, ...]) -> str:
         return ""
     lines = [f"Unmanaged: {plural(len(unmanaged), 'live subscription')} no file declares (left alone)"]
     for entry in unmanaged:
-        text = printable(f"{entry.subscription} {entry.product}, {entry.status}: ") + apps_text(
+        text = visible(f"{entry.subscription} {entry.product}, {entry.status}: ") + apps_text(
             entry.apps, " on "
         )
         # A collection's three apps on long site names wrap under the subscription, never mid-name.

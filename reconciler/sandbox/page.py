@@ -2,8 +2,9 @@
 
 Text fits in 100 columns: subscriptions grouped by tab (active, upcoming, cancelled,
 deactivated, deleted), one line per app, then billing accounts and organizations with their sites.
-Every name in it comes from a seed, so the text shows each through `printable`: a terminal is
-never handed an escape sequence or a line break to act on. JSON is for programs and keeps them.
+Every name in it comes from a seed, so the text shows each through `visible`: a terminal is
+never handed an escape sequence or a line break to act on, nor a name of megabytes (past 200
+characters, its start and how many more). JSON is for programs and keeps them whole.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from reconciler.model import PRODUCT_APPS, BillingAccount, Console, Organization, Status, Subscription
-from reconciler.terminal import plural, printable
+from reconciler.terminal import plural, visible
 
 WIDTH = 100
 
@@ -41,11 +42,11 @@ class ConsolePage:
 
 
 def site_url(name: str) -> str:
-    return f"{printable(name)}.atlassian.net"
+    return f"{visible(name)}.atlassian.net"
 
 
 def _wrapped(label: str, values: Iterable[str], indent: int) -> list[str]:
-    text = ", ".join(printable(value) for value in values) or "none"
+    text = ", ".join(visible(value) for value in values) or "none"
     lead = " " * indent
     return textwrap.wrap(
         f"{label}{text}",
@@ -63,8 +64,8 @@ def _wrapped(label: str, values: Iterable[str], indent: int) -> list[str]:
 def render_text(page: ConsolePage) -> str:
     console = page.console
     lines = [
-        f"Sandbox console {printable(page.source)}",
-        f"Clock: {console.now.isoformat()}    Default actor: {printable(page.default_actor or 'none')}"
+        f"Sandbox console {visible(page.source)}",
+        f"Clock: {console.now.isoformat()}    Default actor: {visible(page.default_actor or 'none')}"
         f"    Provisioning delay: {page.delay:g} s",
         "",
         "Subscriptions",
@@ -121,8 +122,8 @@ def _status_text(now: dt.date, sub: Subscription) -> str:
 def _account_text(console: Console, sub: Subscription) -> str:
     account = console.billing_accounts.get(sub.billing_account)
     if account is None or account.managed_by != "partner":
-        return f"{printable(sub.billing_account)}, managed directly"
-    return f"{printable(sub.billing_account)}, managed by partner {printable(str(account.partner))}"
+        return f"{visible(sub.billing_account)}, managed directly"
+    return f"{visible(sub.billing_account)}, managed by partner {visible(str(account.partner))}"
 
 
 def _app_text(sub: Subscription, app: str) -> str:
@@ -141,7 +142,7 @@ def _app_text(sub: Subscription, app: str) -> str:
 
 def _subscription_lines(console: Console, sub: Subscription) -> list[str]:
     pad = " " * 14
-    head = f"    {printable(sub.id):<8}  {_product_name(sub.product)}   {_status_text(console.now, sub)}"
+    head = f"    {visible(sub.id):<8}  {_product_name(sub.product)}   {_status_text(console.now, sub)}"
     lines = [head, f"{pad}{_account_text(console, sub)}"]
     if sub.migration:
         lines.append(f"{pad}migration: Atlassian provisions its apps")
@@ -153,29 +154,29 @@ def _subscription_lines(console: Console, sub: Subscription) -> list[str]:
 
 
 def _product_name(product: str) -> str:
-    return PRODUCT_NAMES.get(product) or printable(product)
+    return PRODUCT_NAMES.get(product) or visible(product)
 
 
 def _account_line(account: BillingAccount) -> str:
     managed = (
         "managed directly"
         if account.managed_by != "partner"
-        else f"managed by partner {printable(str(account.partner))}"
+        else f"managed by partner {visible(str(account.partner))}"
     )
-    admins = ", ".join(printable(admin) for admin in sorted(account.billing_admins)) or "none"
-    return f"  {printable(account.id)}  {managed}; billing admins: {admins}"
+    admins = ", ".join(visible(admin) for admin in sorted(account.billing_admins)) or "none"
+    return f"  {visible(account.id)}  {managed}; billing admins: {admins}"
 
 
 def _organization_lines(page: ConsolePage, org: Organization) -> list[str]:
-    shown = printable(org.id)
-    lines = [f"  {shown}  {printable(org.name)}" if org.name != org.id else f"  {shown}"]
+    shown = visible(org.id)
+    lines = [f"  {shown}  {visible(org.name)}" if org.name != org.id else f"  {shown}"]
     lines += _wrapped("admins: ", sorted(org.admins), 4)
     lines += _wrapped("members: ", sorted(org.members), 4)
     sites = [site for site in page.console.sites.values() if site.org == org.id]
     creating = sorted(name for name, owner in page.pending_sites.items() if owner == org.id)
     width = max((len(site_url(name)) for name in [s.name for s in sites] + creating), default=0)
     for site in sorted(sites, key=lambda s: s.name):
-        plan = f"Jira {printable(site.jira.capitalize())}" if site.jira else "no Jira"
+        plan = f"Jira {visible(site.jira.capitalize())}" if site.jira else "no Jira"
         suffix = ", sandbox" if site.sandbox else ""
         lines.append(f"    {site_url(site.name):<{width}}   {plan}{suffix}")
     for name in creating:
