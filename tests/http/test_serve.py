@@ -176,23 +176,34 @@ def test_a_console_replaced_by_init_is_served_from_then_on(
     assert served.stop() == 0
 
 
-def test_a_console_copied_over_in_place_is_served_from_then_on(
-    estate: Path, serve: ServerFactory, run_cli: RunCli
-) -> None:
-    # `cp other.db sandbox.db` keeps the inode: only the file's size and times tell it changed.
+def _other_console(estate: Path, run_cli: RunCli, days: int) -> tuple[Path, str]:
+    """Another example console beside the estate, its clock `days` on: its file and its identity."""
     other = estate / "other"
     (other / ".reconciler").mkdir(parents=True)
     assert run_cli("sandbox", "init", cwd=other).returncode == 0
-    assert run_cli("sandbox", "advance", "--days", "3", cwd=other).returncode == 0
+    if days:
+        assert run_cli("sandbox", "advance", "--days", str(days), cwd=other).returncode == 0
+    with sqlite3.connect(sandbox_db(other)) as db:
+        (console_id,) = db.execute("SELECT value FROM meta WHERE key = 'console_id'").fetchone()
+    return sandbox_db(other), str(console_id)
+
+
+def _copy_in_place(source: Path, target: Path) -> None:
+    """`cp source target`: the target keeps its inode, so only its size and times tell it changed."""
+    inode = target.stat().st_ino
+    shutil.copyfile(source, target)
+    assert target.stat().st_ino == inode
+
+
+def test_a_console_copied_over_in_place_is_served_from_then_on(
+    estate: Path, serve: ServerFactory, run_cli: RunCli
+) -> None:
+    other, console_id = _other_console(estate, run_cli, days=3)
     served = serve(env={"RECONCILER_SANDBOX_DELAY": "0"})
     before = _me(served.url).json()["meta"]
     assert before["now"] == "2026-11-21"
-    inode = sandbox_db(estate).stat().st_ino
-    shutil.copyfile(sandbox_db(other), sandbox_db(estate))
-    assert sandbox_db(estate).stat().st_ino == inode
+    _copy_in_place(other, sandbox_db(estate))
     after = _me(served.url).json()["meta"]
-    with sqlite3.connect(sandbox_db(other)) as db:
-        (console_id,) = db.execute("SELECT value FROM meta WHERE key = 'console_id'").fetchone()
     assert (after["now"], after["console"]) == ("2026-11-24", console_id)
     assert console_id != before["console"]
     applied = run_cli("apply", "--auto-approve", env=http_env(served.url))
@@ -213,9 +224,7 @@ def test_a_console_copied_over_in_place_after_writes_is_served_as_copied(
 ) -> None:
     # SQLite pairs the write-ahead log with the file by name: writes left in it would be laid over
     # the copy. The server checkpoints once its writes pause, so a copy made then is whole.
-    other = estate / "other"
-    (other / ".reconciler").mkdir(parents=True)
-    assert run_cli("sandbox", "init", cwd=other).returncode == 0
+    other, console_id = _other_console(estate, run_cli, days=0)
     served = serve(env={"RECONCILER_SANDBOX_DELAY": "0"})
     applied = run_cli("apply", "--auto-approve", env=http_env(served.url))
     assert applied.returncode == 0, applied.stderr
@@ -225,10 +234,8 @@ def test_a_console_copied_over_in_place_after_writes_is_served_as_copied(
         _file_alone(sandbox_db(estate), estate / "alone.db")["writes"] != "4" and time.monotonic() < deadline
     ):
         time.sleep(0.1)
-    shutil.copyfile(sandbox_db(other), sandbox_db(estate))
+    _copy_in_place(other, sandbox_db(estate))
     copied = _me(served.url).json()["meta"]
-    with sqlite3.connect(sandbox_db(other)) as db:
-        (console_id,) = db.execute("SELECT value FROM meta WHERE key = 'console_id'").fetchone()
     assert copied["console"] == console_id and copied["version"] != written
     # Nothing of the old console's writes: the copy has everything still to do.
     assert run_cli("plan", "--detailed-exitcode", env=http_env(served.url)).returncode == 2
