@@ -71,7 +71,8 @@ def _why_not_planned(done: bool) -> str:
 def within_approval(approved: tuple[Change, ...], current: tuple[Change, ...]) -> bool:
     """Whether every change planned now is an approved one, unchanged.
 
-    Whether the rest of the approved plan is done is the console's to say (`approved_and_done`).
+    The rest of the approved plan is either done on the console (`approved_and_done`) or no longer
+    asked for by the desired state; neither runs anything the review did not see.
     """
     planned = {c.id for c in current}
     before = {c.id: c for c in approved}
@@ -147,15 +148,18 @@ def _unexplained(saved: Plan, current: Plan) -> str:
     )
 
 
-def check_saved_plan(current: Plan, saved: Plan, plan_file: str, console: Console) -> None:
-    """Refuse unless every change planned now is one the saved plan approved, unchanged, and the
-    console shows every other approved change done."""
+def check_saved_plan(current: Plan, saved: Plan, plan_file: str, console: Console) -> tuple[str, ...]:
+    """Refuse unless every change planned now is one the saved plan approved, unchanged.
+
+    Returns the approved changes that are no longer planned and that the console does not show
+    done: the desired state stopped asking for them. They do not make the plan stale (nothing
+    outside the approval would run), but apply must not call them done.
+    """
     done = approved_and_done(saved.changes, current.changes, console)
-    not_planned = {c.id for c in saved.changes} - {c.id for c in current.changes}
-    if not_planned <= done and (
-        current.checksum == saved.checksum or within_approval(saved.changes, current.changes)
-    ):
-        return
+    planned = {c.id for c in current.changes}
+    dropped = tuple(sorted(c.id for c in saved.changes if c.id not in planned and c.id not in done))
+    if current.checksum == saved.checksum or within_approval(saved.changes, current.changes):
+        return dropped
     difference = plan_difference(saved.changes, current.changes, done)
     fingerprint_now = functools.partial(observed_fingerprint, console)
     raise Refusal(

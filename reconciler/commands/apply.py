@@ -29,6 +29,7 @@ from reconciler.applying.executor import ExecutionReport, execute
 from reconciler.applying.inflight import InProgressWait
 from reconciler.applying.outcomes import ChangeOutcome
 from reconciler.applying.progress import progress_for
+from reconciler.applying.resumption import nothing_left, resuming
 from reconciler.applying.signals import StopSignals
 from reconciler.applying.summary import counts, interrupted_message, render_summary
 from reconciler.applying.verify import Verification, verify
@@ -53,7 +54,6 @@ from reconciler.store import LockRecord, NewRun, RunOutcome, StateStore, format_
 from reconciler.store.identity import ci_commit, owner_of_this_process
 from reconciler.store.locking import HeldLock, acquire, format_seconds, lock_ttl
 from reconciler.terminal import color_enabled, info, plural
-from reconciler.userpaths import shown
 
 if TYPE_CHECKING:
     from reconciler.applying.runbook import RunbookSettings
@@ -138,6 +138,8 @@ class Apply:
         self.store = store
         self.signals = signals
         self.run_id = new_run_id()
+        # Approved changes no longer planned and not done on the console (set by the approval check).
+        self.dropped: tuple[str, ...] = ()
         # One lock per console, named the way plans name it: without any credential.
         self.provider_name = public_provider(request.options)
         # ...and taken on the console however it is reached: by the identity it states, else by its URL.
@@ -262,7 +264,7 @@ class Apply:
             self._check(plan, planned.console)
             plan = self._after_work_in_progress(plan, planned.desired, provider)
             if not plan.changes:
-                sys.stdout.write(self._nothing_to_do())
+                sys.stdout.write(self._nothing_to_do(plan))
                 return RunOutcome.CONVERGED, "no changes"
             from reconciler.rendering.text import render_text
 
@@ -310,7 +312,7 @@ class Apply:
             if request.saved.provider and request.saved.provider != plan.provider:
                 made_for = request.saved.provider
                 info(f"warning: the saved plan was made for {made_for}; applying to {plan.provider}")
-            check_saved_plan(plan, request.saved, request.plan_file, console)
+            self.dropped = check_saved_plan(plan, request.saved, request.plan_file, console)
         elif request.checksum is not None:
             check_checksum(plan, request.checksum)
         check_cancels_allowed(plan, request.allow_cancel, request.allow_cancel_of)
@@ -341,28 +343,17 @@ class Apply:
             self._check(plan, console)
         return plan
 
-    def _nothing_to_do(self) -> str:
+    def _nothing_to_do(self, plan: Plan) -> str:
         saved = self.request.saved
         if saved is not None and saved.changes:
-            count = plural(len(saved.changes), "change")
-            approved = shown(self.request.plan_file or "")
-            return (
-                f"Nothing left to do: every change of the approved plan {approved} is done "
-                f"({count}); nothing was applied.\n"
-            )
+            return nothing_left(saved, plan, self.request.plan_file or "", self.dropped)
         return "No changes: the console already matches desired state; nothing was applied.\n"
 
     def _resuming(self, plan: Plan) -> str:
-        """A re-run of an approved plan that is partly done says how much of it is."""
         saved = self.request.saved
-        if saved is None or len(plan.changes) >= len(saved.changes):
+        if saved is None:
             return ""
-        done = len(saved.changes) - len(plan.changes)
-        return (
-            f"Resuming the approved plan {shown(self.request.plan_file or '')}: {done} of its "
-            f"{plural(len(saved.changes), 'change')} {'is' if done == 1 else 'are'} done already; "
-            f"applying the other {len(plan.changes)}.\n"
-        )
+        return resuming(saved, plan, self.request.plan_file or "", self.dropped)
 
     def _by_runbook(
         self, plan: Plan, planned: PlanRun, provider: Provider, settings: RunbookSettings
