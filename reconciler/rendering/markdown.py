@@ -17,21 +17,12 @@ from reconciler.planning.planfile import summary
 from reconciler.rendering.links import SourceLinks
 from reconciler.rendering.mdsafe import cell, code, prose
 from reconciler.rendering.text import apps_text, blocked_subject, starts_in
-from reconciler.terminal import printable
 
 LIMIT = 60_000
 #: The first line of every Markdown plan: a CI step finds (and updates) its own comment by it.
 MARKER = "<!-- reconciler-plan -->"
 
 _ICON = {Action.CREATE_SITE: "🆕", Action.PROVISION: "📦", Action.REACTIVATE: "🔄", Action.CANCEL: "🗑️"}
-
-
-def escape(text: str) -> str:
-    """Markup characters backslash-escaped, for prose the runbook writes around names."""
-    text = printable(text)  # a line break would end a table row; bidi overrides reorder the comment
-    for char in ("\\", "`", "*", "|"):
-        text = text.replace(char, "\\" + char)
-    return text.replace("<", "&lt;")
 
 
 def where(source: SourceSpan | None, links: SourceLinks | None = None) -> str:

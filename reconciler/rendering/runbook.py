@@ -14,9 +14,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reconciler.model import PREMIUM_APPS, Action, Change, Console, DeclaredFact, Plan
-from reconciler.rendering.markdown import escape, where
-from reconciler.rendering.mdsafe import code
+from reconciler.model import PREMIUM_APPS, SITE_NAME, Action, Change, Console, DeclaredFact, Plan
+from reconciler.rendering.markdown import where
+from reconciler.rendering.mdsafe import code, prose
 from reconciler.terminal import printable
 
 MARKER = "<!-- reconciler-runbook -->"
@@ -75,13 +75,13 @@ class _Names:
 
     def org(self, org_id: str | None) -> str:
         org = self.console.organizations.get(org_id or "") if self.console else None
-        return f"**{escape(org.name)}** ({code(org.id)})" if org else code(str(org_id))
+        return f"**{prose(org.name) or code(org.name)}** ({code(org.id)})" if org else code(str(org_id))
 
     def subscription(self, sub_id: str | None) -> str:
         live = self.console.subscriptions.get(sub_id or "") if self.console else None
         if live is None:
             return f"the subscription {code(str(sub_id))}"
-        return f"**{PRODUCT_NAMES.get(live.product, escape(live.product))}** ({code(live.id)})"
+        return f"**{PRODUCT_NAMES.get(live.product, code(live.product))}** ({code(live.id)})"
 
     def account_step(self, sub_id: str | None) -> str:
         live = self.console.subscriptions.get(sub_id or "") if self.console else None
@@ -96,9 +96,19 @@ class _Names:
             return None
         admins = ", ".join(code(a) for a in sorted(account.billing_admins)) or "its billing admin"
         return (
-            f"{code(account.id)} is managed by {escape(account.partner or 'a partner')}: its billing admin "
+            f"{code(account.id)} is managed by {prose(account.partner or 'a partner')}: its billing admin "
             f"({admins}) takes this step, and must be in the organization."
         )
+
+
+def _app(app: str | None) -> str:
+    return APP_NAMES.get(app or "") or code(str(app))
+
+
+def _site_url(site: str | None) -> str:
+    """The site's address, a link in the comment only when the name is a site name."""
+    url = f"https://{site}.atlassian.net"
+    return url if site is not None and SITE_NAME.fullmatch(site) else code(url)
 
 
 def _step(number: int, change: Change, first_app: Change | None, names: _Names) -> Step:
@@ -110,7 +120,7 @@ def _step(number: int, change: Change, first_app: Change | None, names: _Names) 
 
 
 def _app_actions(app_change: Change, names: _Names) -> list[str]:
-    app = APP_NAMES.get(app_change.app or "", str(app_change.app))
+    app = _app(app_change.app)
     actions = [names.account_step(app_change.subscription)]
     note = names.partner_note(app_change.subscription)
     if note is not None:
@@ -126,7 +136,7 @@ def _app_actions(app_change: Change, names: _Names) -> list[str]:
 
 def _create_site_step(number: int, change: Change, first_app: Change | None, names: _Names) -> Step:
     site = code(str(change.site))
-    url = f"https://{change.site}.atlassian.net"
+    url = _site_url(change.site)
     if first_app is None:
         actions = [
             f"In https://admin.atlassian.com select the organization {names.org(change.org)}, then "
@@ -139,7 +149,7 @@ def _create_site_step(number: int, change: Change, first_app: Change | None, nam
             tuple(actions),
             f"a product workspace is observed on {url}",
         )
-    app = APP_NAMES.get(first_app.app or "", str(first_app.app))
+    app = _app(first_app.app)
     actions = [
         *_app_actions(first_app, names),
         f"Select the option to create a new site, enter {site} in the **Your site** text box, "
@@ -154,9 +164,9 @@ def _create_site_step(number: int, change: Change, first_app: Change | None, nam
 
 
 def _provision_step(number: int, change: Change, names: _Names) -> Step:
-    app = APP_NAMES.get(change.app or "", str(change.app))
+    app = _app(change.app)
     site = code(str(change.site))
-    url = f"https://{change.site}.atlassian.net"
+    url = _site_url(change.site)
     choose = f"Select **Add to an existing site** and select the site {site} ({url})."
     if change.app in PREMIUM_APPS:
         choose += " It must be your Jira Premium or Enterprise site."
@@ -174,7 +184,7 @@ def _lifecycle_step(number: int, change: Change, names: _Names) -> Step:
     sub = code(str(change.subscription))
     record = _status_fact(change)
     if change.action is Action.CANCEL:
-        takes = ", ".join(APP_NAMES.get(a, a) for a in (change.takes_down or {})) or "its apps"
+        takes = ", ".join(_app(a) for a in (change.takes_down or {})) or "its apps"
         when = f"on {change.deactivation_date}" if change.deactivation_date else "15 days after the term ends"
         verb, status = "Cancel", "cancelled"
         effect = (
@@ -239,7 +249,7 @@ def step_markdown(step: Step, total: int) -> list[str]:
     ids = ", ".join(code(i) for i in step.change_ids)
     lines += ["", f"Done when: {step.done_when} ({ids})."]
     if step.declared:
-        facts = "; ".join(f"{escape(f.fact)} ({where(f.source)})" for f in step.declared)
+        facts = "; ".join(f"{prose(f.fact)} ({where(f.source)})" for f in step.declared)
         lines += ["", f"📝 Rests on declared facts: {facts}"]
     return lines
 
@@ -252,12 +262,12 @@ def step_text(step: Step, total: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-_MARKUP = re.compile(r"\*\*|`|\\(?=[\\`*|])")
+_MARKUP = re.compile(r"\*\*|`")
 
 
 def _plain(text: str) -> str:
     # Names come from the API and the facts files: nothing in them may drive the terminal.
-    return printable(_MARKUP.sub("", text).replace("&lt;", "<"))
+    return printable(_MARKUP.sub("", text))
 
 
 def _count(n: int) -> str:
