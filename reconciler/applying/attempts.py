@@ -10,12 +10,14 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from reconciler.applying.outcomes import ChangeOutcome, ChangeResult, idempotency_key, subject
 from reconciler.applying.progress import Progress
 from reconciler.bounds import Bounds, env_number
-from reconciler.errors import ProviderError
+from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.model import Change, Operation, OperationStatus
 from reconciler.providers.base import Provider
 from reconciler.retries import RetryNotice, retries_reported_to
@@ -65,6 +67,22 @@ class PollPolicy:
 
 class _Stopped(Exception):
     """The run is stopping: leave this change where it is."""
+
+
+class _JournalFailed(ReconcilerError):
+    """The state store failed a journal write made while the change was under way (its disk is
+    full...): told apart from what the provider raises, which is the console's failure."""
+
+    def __init__(self, error: ReconcilerError) -> None:
+        super().__init__(error.message, hint=error.hint, exit_code=error.exit_code)
+
+
+@contextmanager
+def _journaling() -> Iterator[None]:
+    try:
+        yield
+    except ReconcilerError as error:
+        raise _JournalFailed(error) from error
 
 
 @dataclass
@@ -127,7 +145,8 @@ class ChangeRunner:
                 operation = self.provider.execute(change, key)
             if not operation.done:
                 # Recorded now, so a crash while waiting leaves the operation to look for in the journal.
-                self.store.set_attempt_operation(tries.attempt_id, operation.id)
+                with _journaling():
+                    self.store.set_attempt_operation(tries.attempt_id, operation.id)
                 operation = self._wait(change, operation)
         except _Stopped:
             if operation is None:  # between two of the provider's own tries: the last is journaled
@@ -143,6 +162,8 @@ class ChangeRunner:
             if error.transient:
                 return error
             return self._result(change, ChangeOutcome.FAILED, tries.number, started, error, op_id)
+        except _JournalFailed:  # the executor says so, as for a failure outside the request
+            raise
         except Exception as error:  # a provider bug must not leave the journal without an outcome
             message = f"{type(error).__name__}: {error}"
             self._journal_finish(change, tries.attempt_id, AttemptOutcome.FAILED, "internal-error", message)
@@ -165,10 +186,12 @@ class ChangeRunner:
     def _sent_again(self, change: Change, key: str, tries: _Tries, notice: RetryNotice) -> None:
         """The provider is sending the request again itself: the try that failed is an attempt of its
         own in the journal, and the next one is journaled before it goes out."""
-        self._journal_finish(change, tries.attempt_id, AttemptOutcome.FAILED, notice.code, notice.message)
+        with _journaling():
+            self._journal_finish(change, tries.attempt_id, AttemptOutcome.FAILED, notice.code, notice.message)
         if self.stop.is_set():
             raise _Stopped
-        tries.begin(self._journal_start(change, key, tries.number + 1))
+        with _journaling():
+            tries.begin(self._journal_start(change, key, tries.number + 1))
 
     def _wait(self, change: Change, operation: Operation) -> Operation:
         """Poll a pending operation until it is done; transient read errors are polled through."""

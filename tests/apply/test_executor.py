@@ -330,3 +330,23 @@ def test_an_outcome_the_journal_cannot_record_says_the_request_went_out(store: S
         "its request was sent, but the journal could not record the outcome: "
         f"{LOCKED.format(store.description)} (the next plan shows whether it took effect)"
     )
+
+
+def test_a_pending_operation_the_journal_cannot_record_is_a_journal_failure(store: StateStore) -> None:
+    console = ScriptedConsole({"a": [Operation("op-a", PENDING)]}, {"op-a": [Operation("op-a", SUCCEEDED)]})
+    original = store.set_attempt_operation
+
+    def locked_out_once(attempt_id: int, operation_id: str) -> None:
+        other = _locked_out(store)  # for this write only: the outcome after it is recorded
+        try:
+            original(attempt_id, operation_id)
+        finally:
+            other.close()
+
+    store.set_attempt_operation = locked_out_once  # type: ignore[method-assign]
+    (result,) = execute((change("a"),), runner_for(console, store), parallelism=1).results
+    assert (result.outcome, result.error_code) == (ChangeOutcome.FAILED, "journal")
+    assert result.error_message == (
+        "its request was sent, but the journal could not record the outcome: "
+        f"{LOCKED.format(store.description)} (the next plan shows whether it took effect)"
+    )
