@@ -23,7 +23,7 @@ from reconciler.planning.fingerprint import _dumps, canonical_console, canonical
 from reconciler.rendering.text import DETAIL, WIDTH, _wrapped
 from reconciler.sandbox import SandboxConsole
 from reconciler.sandbox.seedfile import example_seed
-from reconciler.terminal import printable
+from reconciler.terminal import visible
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -220,12 +220,13 @@ def test_reasons_are_wrapped_as_textwrap_does() -> None:
         return lines or [DETAIL]
 
     rng = random.Random(3)
-    # Short and long texts, words of every length up to past a line (a long word goes textwrap's way).
+    # Short and long texts, words of every length up to past a line (a long word goes textwrap's way;
+    # one past 200 characters is clipped first, as every value shown is).
     spaced = ("ab -x.,", "ab -\t\n\xa0é", "a b\x0b\x0c\r\x1c\x1f", "abcdefgh -   ", "abcdefghijklmnopq ")
     for alphabet in (*spaced, "a" * 60 + " ", "a" * 150 + " "):
         for _ in range(3000):
             text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400)))
-            assert _wrapped(text) == wrapped(printable(text)), repr(text)
+            assert _wrapped(text) == wrapped(visible(text)), repr(text)
 
 
 # --- the huge-number prefilter finds whatever its regex finds -----------------------------------------
