@@ -162,8 +162,71 @@ class TerminalProgress:
         self.live.stop()
 
 
+def can_redraw(stream: TextIO) -> bool:
+    """A terminal that can keep a line in place: a TTY, and not TERM=dumb."""
+    return is_tty(stream) and os.environ.get("TERM") != "dumb"
+
+
 def progress_for(stream: TextIO) -> Progress:
     """A live line on a terminal that can show one; plain lines on a dumb terminal, a log or a pipe."""
-    if is_tty(stream) and os.environ.get("TERM") != "dumb":
-        return TerminalProgress(stream)
-    return PlainProgress(stream)
+    return TerminalProgress(stream) if can_redraw(stream) else PlainProgress(stream)
+
+
+class WaitingLine(Protocol):
+    """What is awaited, and how long it has been: shown while apply waits on someone else."""
+
+    def update(self, detail: str) -> None: ...
+    def end(self) -> None: ...
+
+
+class PlainWaitingLine:
+    """What is awaited, said once: a log gains no line per check."""
+
+    def __init__(self, stream: TextIO, label: str) -> None:
+        stream.write(printable(label) + "...\n")
+        stream.flush()
+
+    def update(self, detail: str) -> None:
+        """Quiet: the outcome follows."""
+
+    def end(self) -> None:
+        """Nothing to tidy: the line is complete."""
+
+
+class TerminalWaitingLine:
+    """One line kept in place by rich, cut to the terminal's width like apply's status line."""
+
+    def __init__(self, stream: TextIO, label: str) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        self.label = printable(label)
+        console = Console(file=stream, highlight=False, markup=False, emoji=False)
+        self.live = Live(
+            self._line(""),
+            console=console,
+            auto_refresh=False,  # redrawn at each check: no thread of its own
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self.live.start()
+
+    def _line(self, detail: str) -> Text:
+        from rich.text import Text
+
+        line = f"{self.label}... {printable(detail)}" if detail else f"{self.label}..."
+        return Text(line, no_wrap=True, overflow="ellipsis")
+
+    def update(self, detail: str) -> None:
+        self.live.update(self._line(detail), refresh=True)
+
+    def end(self) -> None:
+        self.live.stop()
+
+
+def waiting_line_for(stream: TextIO, label: str) -> WaitingLine:
+    """Redrawn in place where progress_for draws a live line; said once anywhere else."""
+    if can_redraw(stream):
+        return TerminalWaitingLine(stream, label)
+    return PlainWaitingLine(stream, label)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from reconciler.applying.outcomes import idempotency_key, subject
+from reconciler.applying.progress import WaitingLine, waiting_line_for
 from reconciler.bounds import Bounds, env_number
 from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.model import Console, DesiredState, Plan
@@ -145,6 +146,15 @@ class RunbookApply:
         self.out.write("\n" + step_text(step, total))
         self.out.flush()
         attempts = {c.id: self._journal_start(c.id, step) for c in step.changes}
+        waiting = waiting_line_for(self.err, f"  waiting for step {step.number} to be observed done")
+        try:
+            return self._wait(step, attempts, waiting)
+        finally:
+            waiting.end()
+
+    def _wait(
+        self, step: Step, attempts: dict[str, int], waiting: WaitingLine
+    ) -> tuple[RunOutcome, str] | None:
         shown = time.monotonic()
         checks = 0
         while True:
@@ -157,7 +167,7 @@ class RunbookApply:
             if left is not None and not left:
                 who = f"runbook step {step.number}, confirmed by {self.confirmer}"
                 self._finish(attempts, AttemptOutcome.SUCCEEDED, operation=who)
-                self._progress("")
+                waiting.end()
                 confirmed = printable(who)  # the confirmer is --actor or USER
                 self.out.write(
                     f"  Observed done after {waited:.0f}s ({format_time(time.time())}), {confirmed}.\n"
@@ -166,11 +176,8 @@ class RunbookApply:
             if waited >= self.settings.step_timeout:
                 detail = f"not observed done within {self.settings.step_timeout:g}s"
                 self._finish(attempts, AttemptOutcome.FAILED, "timeout", detail)
-                self._progress("")
                 return RunOutcome.WAITING, detail
-            self._progress(
-                f"  waiting for step {step.number} to be observed done... {waited:.0f}s, {checks} checks"
-            )
+            waiting.update(f"{waited:.0f}s, " + (f"{checks} check" if checks == 1 else f"{checks} checks"))
 
     def _still_planned(self, step: Step) -> set[str] | None:
         """The step's changes the console does not show done yet; None when it could not be read now."""
@@ -222,8 +229,3 @@ class RunbookApply:
     ) -> None:
         for attempt in attempts.values():
             self.store.finish_attempt(attempt, outcome, time.time(), code, message, operation)
-
-    def _progress(self, line: str) -> None:
-        if is_tty(self.err):
-            self.err.write(f"\r\033[2K{line}")
-            self.err.flush()
