@@ -119,7 +119,8 @@ def check_source(
         )
     expected = {"repository": repository, "pull_request": number, "head_sha": head}
     for key, want in expected.items():
-        if source.get(key) != want:
+        # Typed as well as equal: `true` equals 1 and `12.0` equals 12 to Python, never to JSON.
+        if type(source.get(key)) is not type(want) or source.get(key) != want:
             raise ReconcilerError(
                 f"the plan artifact was made for {key} {source.get(key)!r}, not {want!r}; {NOTHING}",
                 hint=f"only the plan reviewed on {where} at {head[:12]} is applied: re-run its plan job",

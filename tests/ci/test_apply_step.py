@@ -204,3 +204,25 @@ def test_two_merge_jobs_at_once_apply_once(job: Job, team_state: str) -> None:
     assert sorted(str(run["message"]) for run in runs) == ["None", "no changes"]
     assert {run["commit"] for run in runs} == {MERGE}
     assert reconciler(job, "plan", "--detailed-exitcode").returncode == 0
+
+
+@pytest.mark.parametrize(("recorded", "number"), [(True, 1), (12.0, 12), ("12", 12)])
+def test_an_artifact_is_tied_to_its_pull_request_by_an_integer_only(
+    tmp_path: Path, recorded: object, number: int
+) -> None:
+    # `true == 1` and `12.0 == 12` to Python: a forged artifact must not pass for #1 or #12 so.
+    from reconciler.ci.apply_step import check_source
+    from reconciler.errors import ReconcilerError
+
+    plan_file, source_file = tmp_path / "plan.json", tmp_path / "plan-source.json"
+    plan_file.write_text(json.dumps({"checksum": "sha256:1"}), encoding="utf-8")
+    source = {"repository": "acme/estate", "pull_request": recorded, "head_sha": HEAD, "checksum": "sha256:1"}
+    source_file.write_text(json.dumps(source), encoding="utf-8")
+    with pytest.raises(ReconcilerError) as refused:
+        check_source(source_file, plan_file, "acme/estate", number, HEAD)
+    assert refused.value.message == (
+        f"the plan artifact was made for pull_request {recorded!r}, not {number!r}; nothing was applied"
+    )
+    source["pull_request"] = number
+    source_file.write_text(json.dumps(source), encoding="utf-8")
+    check_source(source_file, plan_file, "acme/estate", number, HEAD)
