@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.ci.answer import Answer
+from reconciler.ci.fields import env_id, positive_id
 from reconciler.errors import ReconcilerError
 
 #: GitHub's largest page; fewer items than this means the last page.
 PAGE_SIZE = 100
 #: A page or a download that takes longer than this is a hung connection, not a slow GitHub.
 GH_TIMEOUT = 300
+#: What to do about a run whose own event or variables are not what GitHub writes.
+RUN_HINT = "run this step in a GitHub Actions job, which sets GITHUB_RUN_ID and writes GITHUB_EVENT_PATH"
 #: What to do about an answer that is not in the shape GitHub documents for its call.
 ANSWER_HINT = (
     "nothing was done with this answer: check that gh reaches GitHub's REST API (GH_HOST, GH_TOKEN), "
@@ -49,7 +52,7 @@ class RunContext:
                 "GITHUB_REPOSITORY is not set to OWNER/NAME, so there is no repository to talk to",
                 hint="run this step in a GitHub Actions job (or set GITHUB_REPOSITORY and GITHUB_SHA)",
             )
-        server, run_id = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_RUN_ID")
+        server, run_id = os.environ.get("GITHUB_SERVER_URL"), env_id("GITHUB_RUN_ID", RUN_HINT)
         return cls(
             repository=repository,
             sha=os.environ.get("GITHUB_SHA", ""),
@@ -64,6 +67,16 @@ class RunContext:
     def pull_request(self) -> dict[str, Any] | None:
         pull = self.event.get("pull_request")
         return pull if isinstance(pull, dict) else None
+
+    def pull_request_number(self) -> int | None:
+        """The event's pull request number; None for an event without a pull request."""
+        pull = self.pull_request
+        if pull is None:
+            return None
+        where = "the GitHub event's pull_request.number"
+        if "number" not in pull:
+            raise ReconcilerError(f"{where} is missing", hint=RUN_HINT)
+        return positive_id(pull["number"], where, RUN_HINT)
 
     def add_summary(self, markdown: str) -> None:
         if self.summary_file is not None:
@@ -91,7 +104,7 @@ def _read_event(path: str | None) -> dict[str, Any]:
     except (OSError, ValueError) as error:
         raise ReconcilerError(
             f"cannot read the GitHub event file {path}: {error}",
-            hint="run this step in a GitHub Actions job, which writes GITHUB_EVENT_PATH",
+            hint=RUN_HINT,
         ) from None
     return event if isinstance(event, dict) else {}
 

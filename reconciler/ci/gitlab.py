@@ -19,6 +19,7 @@ import httpx
 from reconciler.ci.answer import Answer
 from reconciler.ci.apply_step import NOTHING, apply_reviewed, check_source, label_cancels
 from reconciler.ci.comment import is_plan_comment, with_marker
+from reconciler.ci.fields import env_id
 from reconciler.ci.plan_step import PLAN_FILE, SOURCE_FILE, make_plan, write_source
 from reconciler.ci.settings import Settings
 from reconciler.errors import ReconcilerError
@@ -55,12 +56,14 @@ class Pipeline:
                 hint="run this step in a GitLab CI job",
             )
         sha = env.get("CI_COMMIT_SHA", "")
-        iid = env.get("CI_MERGE_REQUEST_IID")
+        hint = "run this step in a GitLab CI job, which sets these variables"
+        # Both are spliced into API paths: a malformed one must not reach another project or request.
+        env_id("CI_PROJECT_ID", hint)
         return cls(
             api_url=env["CI_API_V4_URL"].rstrip("/"),
             project=env["CI_PROJECT_ID"],
             sha=sha,
-            merge_request=int(iid) if iid else None,
+            merge_request=env_id("CI_MERGE_REQUEST_IID", hint),
             # A merged-results pipeline runs on a merge GitLab made; the request's own head is this.
             head=env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA") or sha,
             job_url=env.get("CI_JOB_URL"),

@@ -59,19 +59,19 @@ def make_plan(settings: Settings, head: str, run_url: str | None) -> Planned:
 
 def run(settings: Settings, context: RunContext) -> int:
     pull = context.pull_request
+    # Checked before planning: a malformed number must not reach a comment on another pull request.
+    number = context.pull_request_number()
     head = _head_sha(pull, context)
     planned = make_plan(settings, head, context.run_url)
     context.add_summary(planned.body)
     outputs = {"exit-code": str(planned.exit_code), "plan-made": str(planned.plan_file is not None).lower()}
     if planned.plan_file is not None:
-        number = int(pull["number"]) if pull is not None else None
         write_source(planned.plan_file, context.repository, number, head, context.run_url)
         outputs["artifact-dir"] = str(settings.out_dir)
         outputs["checksum"] = planned.checksum
-    if settings.comment and pull is not None:
-        posted = upsert_plan_comment(
-            GitHub(context.repository), int(pull["number"]), planned.body, settings.comment_author
-        )
+    if settings.comment and number is not None:
+        github = GitHub(context.repository)
+        posted = upsert_plan_comment(github, number, planned.body, settings.comment_author)
         print(
             printable(f"{'Created' if posted.created else 'Updated'} the plan comment {posted.url}"),
             file=sys.stderr,

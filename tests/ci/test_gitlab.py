@@ -344,3 +344,34 @@ def test_a_malformed_gitlab_answer_about_the_note_is_refused(
         f"error: GitLab's answer to {shown} is malformed: {problem}\nhint: {GITLAB_HINT}\n"
     )
     assert state.notes == []
+
+
+@pytest.mark.parametrize("name", ["gitlab-plan", "gitlab-apply"])
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CI_MERGE_REQUEST_IID", "x1"),
+        ("CI_MERGE_REQUEST_IID", "12/../13"),
+        ("CI_MERGE_REQUEST_IID", "-3"),
+        ("CI_MERGE_REQUEST_IID", "+12"),
+        ("CI_MERGE_REQUEST_IID", "5.5"),
+        ("CI_MERGE_REQUEST_IID", "12 "),
+        ("CI_MERGE_REQUEST_IID", "0"),
+        ("CI_MERGE_REQUEST_IID", "true"),
+        ("CI_MERGE_REQUEST_IID", "9" * 20),
+        ("CI_PROJECT_ID", "7/../8"),
+        ("CI_PROJECT_ID", "-7"),
+    ],
+)
+def test_a_malformed_id_in_the_pipeline_variables_is_one_error_and_nothing_is_sent(
+    gitlab: tuple[GitLabState, str], project: Path, name: str, variable: str, value: str
+) -> None:
+    state, api = gitlab
+    variables = {"CI_MERGE_REQUEST_IID": "12", "CI_COMMIT_SHA": HEAD, variable: value}
+    done = step(project, api, name, **variables)
+    assert (done.returncode, done.stderr) == (
+        1,
+        f"error: {variable} is not a positive integer (decimal digits only)\n"
+        "hint: run this step in a GitLab CI job, which sets these variables\n",
+    )
+    assert (state.requests, state.notes) == ([], [])

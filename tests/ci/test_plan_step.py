@@ -206,3 +206,57 @@ def test_an_out_that_cannot_be_written_is_one_error_not_a_traceback(
         f"error: the output directory (RECONCILER_CI_OUT) {error}\n"
         "hint: set RECONCILER_CI_OUT to a directory you can write to\n",
     )
+
+
+RUN_HINT = (
+    "hint: run this step in a GitHub Actions job, which sets GITHUB_RUN_ID and writes GITHUB_EVENT_PATH\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("number", "problem"),
+    [
+        ("5/../x", "is a string, not a positive integer"),
+        ("12", "is a string, not a positive integer"),
+        (True, "is true or false, not a positive integer"),
+        (5.5, "is a number, not a positive integer"),
+        (12.0, "is a number, not a positive integer"),
+        (None, "is null, not a positive integer"),
+        (-3, "is not a positive integer"),
+        (0, "is not a positive integer"),
+        (2**63, "is not a positive integer"),
+    ],
+)
+def test_a_malformed_pull_request_number_is_one_error_and_nothing_is_posted(
+    job: Job, number: object, problem: str
+) -> None:
+    job.event("pull_request", {"pull_request": {"number": number, "head": {"sha": HEAD_A}}}, sha="f" * 40)
+    done = job.step("plan")
+    assert (done.returncode, done.stderr) == (
+        1,
+        f"error: the GitHub event's pull_request.number {problem}\n" + RUN_HINT,
+    )
+    assert job.calls() == []
+    assert job.summary() == ""
+
+
+def test_a_pull_request_without_a_number_is_one_error(job: Job) -> None:
+    job.event("pull_request", {"pull_request": {"head": {"sha": HEAD_A}}}, sha="f" * 40)
+    done = job.step("plan")
+    assert (done.returncode, done.stderr) == (
+        1,
+        "error: the GitHub event's pull_request.number is missing\n" + RUN_HINT,
+    )
+    assert job.calls() == []
+
+
+@pytest.mark.parametrize("step", ["plan", "apply", "drift"])
+@pytest.mark.parametrize("run_id", ["7/../8", "-7", "+7", "07", "7.0", "7 ", "x7", "true", "9" * 20])
+def test_a_malformed_run_id_is_one_error_before_anything_is_posted(job: Job, step: str, run_id: str) -> None:
+    job.pull_request_event(12, HEAD_A)
+    done = job.step(step, GITHUB_RUN_ID=run_id, RECONCILER_CI_DRIFT_ISSUE="true")
+    assert (done.returncode, done.stderr) == (
+        1,
+        "error: GITHUB_RUN_ID is not a positive integer (decimal digits only)\n" + RUN_HINT,
+    )
+    assert job.calls() == []
