@@ -264,10 +264,15 @@ subscriptions:
 """
 
 
-def test_files_that_drop_an_approved_change_resume_the_rest_saying_which(estate: Estate) -> None:
-    saved_plan(estate)
+@pytest.mark.parametrize("with_checksum", [False, True])
+def test_files_that_drop_an_approved_change_resume_the_rest_saying_which(
+    estate: Estate, with_checksum: bool
+) -> None:
+    checksum = str(saved_plan(estate)["checksum"])
     (estate.root / "desired-state" / "acme-corp.yaml").write_text(WITHOUT_TALENT)
-    stdout = applied_as_approved(estate, "--parallelism", "1")
+    # The reviewed checksum beside its plan approves the same: what the files still ask for.
+    approval = ("--checksum", checksum) if with_checksum else ()
+    stdout = applied_as_approved(estate, *approval)
     assert stdout.startswith(
         "Resuming the approved plan plan.json: 1 of its 4 changes is no longer planned (the desired state "
         "no longer asks for it: provision:SUB-1001:talent); applying the other 3.\n"
