@@ -295,14 +295,18 @@ subscriptions:
 """
 
 
-def test_a_change_done_on_the_console_is_told_apart_from_one_the_files_dropped(
-    estate: Estate, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def plan_then_provision_focus_by_hand(estate: Estate, monkeypatch: pytest.MonkeyPatch) -> None:
     saved_plan(estate)
-    monkeypatch.setenv("RECONCILER_SANDBOX_DELAY", "0")
+    monkeypatch.setenv("RECONCILER_SANDBOX_DELAY", "0")  # done at once, not in progress
     console = estate.console()
     console.provision("alice@acme.example", "SUB-1001", "focus", "acme", "done-by-hand")
     console.close()
+
+
+def test_a_change_done_on_the_console_is_told_apart_from_one_the_files_dropped(
+    estate: Estate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan_then_provision_focus_by_hand(estate, monkeypatch)
     (estate.root / "desired-state" / "acme-corp.yaml").write_text(ONLY_FOCUS)
     (estate.root / "desired-state" / "sites.yaml").write_text(SITES_WITHOUT_ALIGN)
     assert applied_as_approved(estate) == (
@@ -316,11 +320,7 @@ def test_a_change_done_on_the_console_is_told_apart_from_one_the_files_dropped(
 def test_a_resumed_plan_counts_what_is_done_apart_from_what_the_files_dropped(
     estate: Estate, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    saved_plan(estate)
-    monkeypatch.setenv("RECONCILER_SANDBOX_DELAY", "0")
-    console = estate.console()
-    console.provision("alice@acme.example", "SUB-1001", "focus", "acme", "done-by-hand")
-    console.close()
+    plan_then_provision_focus_by_hand(estate, monkeypatch)
     (estate.root / "desired-state" / "acme-corp.yaml").write_text(WITHOUT_TALENT)
     assert applied_as_approved(estate).startswith(
         "Resuming the approved plan plan.json: 1 of its 4 changes is done already and 1 is no longer planned "
