@@ -34,6 +34,8 @@ class EarlyObservation:
             self._outcome = self.provider.observe()
         except Exception as error:  # raised where planning observes, if the observation stands
             self._outcome = error
+        except BaseException:  # nothing of this thread's is ever printed: None, planning observes again
+            self._outcome = None
         finally:
             self._done.set()
 
