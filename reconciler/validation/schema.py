@@ -308,6 +308,8 @@ def _describe_failure(
         )
     if schema.get("x-rule") == "site-name" and isinstance(value, str):
         return _site_name_failure(value)
+    if schema.get("x-rule") == "id" and isinstance(value, str):
+        return _id_failure(value)
     if keyword == "minItems":
         return f"expected at least {expected} item{'' if expected == 1 else 's'}, got {len(value)}", None
     if keyword == "minLength" and expected == 1:
@@ -367,6 +369,18 @@ def _site_name_failure(value: str) -> tuple[str, str | None]:
     if len(suggestion) >= 3 and suggestion != value:  # never suggest a name that breaks the rule too
         hint += f" (e.g. '{suggestion}')"
     return f"invalid site name {quoted(value)}", hint
+
+
+def _id_failure(value: str) -> tuple[str, str | None]:
+    if not value.strip():
+        return f"the id {quoted(value)} is empty", "write the id as the console shows it, e.g. SUB-1001"
+    trimmed = value.strip()
+    hint = (
+        f"write it without the spaces and line breaks around it: '{trimmed}'"
+        if re.fullmatch(r"\S+", trimmed)
+        else "write the id as the console shows it, e.g. SUB-1001"
+    )
+    return f"invalid id {quoted(value)}: an id has no spaces or line breaks", hint
 
 
 def _show(value: Any) -> str:

@@ -190,3 +190,39 @@ def test_a_file_that_is_not_yaml_does_not_hide_the_problems_of_the_others(tmp_pa
         f"{tmp_path}/e.yaml:3:5: [schema] missing required key 'product'",
         f"{tmp_path}/e.yaml:3:5: [schema] missing required key 'status'",
     ]
+
+
+SPACED = """\
+version: 1
+billing_accounts:
+  - id: "AC-1\\n"
+    billing_admins: [alice@acme.example]
+organizations:
+  - id: acme corp
+subscriptions:
+  - id: "SUB-1 "
+    billing_account: "AC-1 "
+    product: focus
+    status: active
+sites:
+  - name: "acme\\n"
+    jira: premium
+retired_site_names: ["old-acme\\n", "Bad Name"]
+"""
+
+
+def test_ids_and_site_names_with_spaces_or_line_breaks_are_refused_where_they_are(tmp_path: Path) -> None:
+    (tmp_path / "facts.yaml").write_text(SPACED)
+    with pytest.raises(DiagnosticsError) as raised:
+        load_facts(str(tmp_path / "facts.yaml"))
+    where = f"{tmp_path}/facts.yaml"
+    assert [f"{d.source}: [{d.rule}] {d.message}" for d in raised.value.diagnostics] == [
+        f"{where}:3:9: [id] invalid id 'AC-1\\n': an id has no spaces or line breaks",
+        f"{where}:6:9: [id] invalid id 'acme corp': an id has no spaces or line breaks",
+        f"{where}:8:9: [id] invalid id 'SUB-1 ': an id has no spaces or line breaks",
+        f"{where}:9:22: [id] invalid id 'AC-1 ': an id has no spaces or line breaks",
+        f"{where}:9:22: [unknown-reference] billing account AC-1  is not declared under billing_accounts",
+        f"{where}:13:11: [site-name] invalid site name 'acme\\n'",
+        f"{where}:15:22: [site-name] invalid site name 'old-acme\\n'",
+        f"{where}:15:36: [site-name] invalid site name 'Bad Name'",
+    ]
