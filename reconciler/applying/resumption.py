@@ -7,7 +7,7 @@ by the desired state; the two are told apart, so a plan the files dropped is nev
 from __future__ import annotations
 
 from reconciler.model import Plan
-from reconciler.terminal import plural
+from reconciler.terminal import plural, visible
 from reconciler.userpaths import shown
 
 
@@ -54,7 +54,8 @@ def _no_longer_planned(saved: Plan, current: Plan, dropped: tuple[str, ...]) -> 
         cause = f"re-planning no longer gives {them}, and the console does not show {them} done"
     else:
         cause = f"the desired state no longer asks for {them}"
-    return f"no longer planned ({cause}: {', '.join(dropped)})"
+    # Ids come from the files: shown printable, and a list of thousands cut short.
+    return f"no longer planned ({cause}: {visible(', '.join(dropped))})"
 
 
 def _is(count: int) -> str:
