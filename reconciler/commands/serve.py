@@ -84,7 +84,7 @@ def _face(api: str, console: SandboxConsole) -> ApiFace:
         return AdminApi(console)
     from reconciler.sandbox.api import ConsoleApi
 
-    return ConsoleApi(console, warm_after_writes=True)
+    return ConsoleApi(console)
 
 
 def _require_sandbox(provider: str) -> None:

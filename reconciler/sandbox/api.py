@@ -25,7 +25,6 @@ from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.model import Console, Operation
 from reconciler.sandbox.damage import Unusable, unusable
 from reconciler.sandbox.faults import RateDecision
-from reconciler.sandbox.warming import WarmAfterWrites
 from reconciler.wire import JsonObject
 
 
@@ -121,14 +120,10 @@ class Snapshot:
 
 
 class ConsoleApi:
-    def __init__(self, console: ConsoleService, *, warm_after_writes: bool = False) -> None:
-        """With `warm_after_writes`, the next observation is built once writes pause (warming.py)."""
+    def __init__(self, console: ConsoleService) -> None:
         self._console = console
         self._lock = threading.Lock()
         self._last: Snapshot | None = None
-        self._warm: WarmAfterWrites | None = None
-        if warm_after_writes:
-            self._warm = WarmAfterWrites(self._snapshot)
 
     def handle(self, request: Request) -> Response:
         try:
@@ -136,8 +131,6 @@ class ConsoleApi:
             name, params = self._route(request)
             _check_query(request.query, QUERY_PARAMETERS.get(name, ()))
             response: Response = getattr(self, name)(actor, request, params)
-            if self._warm is not None and request.method == "POST" and response.status < 300:
-                self._warm.written(actor)
             return response
         except ApiError as exc:
             response = error_response(exc.code, exc.detail, status=exc.status)
