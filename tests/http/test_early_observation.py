@@ -4,16 +4,15 @@ that observation only when the state store proves no other run can have come bet
 from __future__ import annotations
 
 import json
-import selectors
 import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import IO
 
 import httpx
 import pytest
@@ -25,6 +24,7 @@ from reconciler.providers.http import HttpProvider
 from reconciler.sandbox.console import SandboxConsole
 from reconciler.store import StateStore, open_store
 from reconciler.store.locking import acquire
+from tests.apply.test_lock_wait import first_line
 from tests.conftest import REPO_ROOT
 from tests.helpers import clean_env
 from tests.http.conftest import TOKEN, Served, ServerFactory, http_env, sandbox_db
@@ -48,11 +48,19 @@ def provider(url: str) -> HttpProvider:
     return HttpProvider(url, TOKEN, trust_env=False)
 
 
-def observed_after_lock(store: StateStore, url: str) -> Console | Exception | None:
+def observed_after_lock(
+    store: StateStore,
+    url: str,
+    meanwhile: Callable[[], None] = lambda: None,
+    holding: Callable[[], None] = lambda: None,
+) -> Console | Exception | None:
+    """Observe early, run `meanwhile`, take the lock, run `holding`: what the observation gives."""
     early = observe_early(provider(url), store)
     assert early is not None
+    meanwhile()
     held = acquire(store, LOCK, RUN, 0)
     try:
+        holding()
         early.confirm(store, LOCK)
         return early.outcome()
     finally:
@@ -69,35 +77,23 @@ def test_an_observation_nobody_came_between_is_kept(served: Served, store: State
 def test_another_run_that_took_and_gave_back_the_lock_meanwhile_drops_it(
     served: Served, store: StateStore, tmp_path: Path
 ) -> None:
-    early = observe_early(provider(served.url), store)
-    assert early is not None
-    other = open_store(f"sqlite:{tmp_path / 'state.db'}")  # another runner on the same store
-    acquire(other, LOCK, "20261202-000001-bcdef0", 0).release()
-    other.close()
-    held = acquire(store, LOCK, RUN, 0)
-    try:
-        early.confirm(store, LOCK)
-        assert early.outcome() is None  # observed again under the lock
-    finally:
-        held.release()
-        early.provider.close()
+    def another_run() -> None:
+        other = open_store(f"sqlite:{tmp_path / 'state.db'}")  # another runner on the same store
+        acquire(other, LOCK, "20261202-000001-bcdef0", 0).release()
+        other.close()
+
+    assert observed_after_lock(store, served.url, another_run) is None  # observed again under the lock
 
 
 def test_any_other_write_to_the_store_meanwhile_drops_it(
     served: Served, store: StateStore, tmp_path: Path
 ) -> None:
-    early = observe_early(provider(served.url), store)
-    assert early is not None
-    other = open_store(f"sqlite:{tmp_path / 'state.db'}")
-    acquire(other, "another-console", "20261202-000001-bcdef0", 0).release()  # not even this lock
-    other.close()
-    held = acquire(store, LOCK, RUN, 0)
-    try:
-        early.confirm(store, LOCK)
-        assert early.outcome() is None
-    finally:
-        held.release()
-        early.provider.close()
+    def another_console() -> None:
+        other = open_store(f"sqlite:{tmp_path / 'state.db'}")
+        acquire(other, "another-console", "20261202-000001-bcdef0", 0).release()  # not even this lock
+        other.close()
+
+    assert observed_after_lock(store, served.url, another_console) is None
 
 
 def test_a_lock_held_when_the_observation_started_drops_it(
@@ -105,32 +101,21 @@ def test_a_lock_held_when_the_observation_started_drops_it(
 ) -> None:
     other = open_store(f"sqlite:{tmp_path / 'state.db'}")
     before = acquire(other, LOCK, "20261202-000001-bcdef0", 0)
-    early = observe_early(provider(served.url), store)
-    assert early is not None
-    # Its holder is gone without a word (no release, no write): the lock row is all that is left.
-    before.lost.set()
-    store.release_lock(before.record.id)  # as `reconciler unlock` would, from this connection
-    other.close()
-    held = acquire(store, LOCK, RUN, 0)
-    try:
-        early.confirm(store, LOCK)
-        assert early.outcome() is None
-    finally:
-        held.release()
-        early.provider.close()
+
+    def holder_gone() -> None:
+        # Its holder is gone without a word (no release, no write): the lock row is all that is left.
+        before.lost.set()
+        store.release_lock(before.record.id)  # as `reconciler unlock` would, from this connection
+        other.close()
+
+    assert observed_after_lock(store, served.url, holder_gone) is None
 
 
 def test_this_runs_own_writes_keep_it(served: Served, store: StateStore) -> None:
-    early = observe_early(provider(served.url), store)
-    assert early is not None
-    held = acquire(store, LOCK, RUN, 0)
-    try:
-        store.record_plan(RUN, "sha256:" + "0" * 64, None)  # the same connection writes: not another run
-        early.confirm(store, LOCK)
-        assert isinstance(early.outcome(), Console)
-    finally:
-        held.release()
-        early.provider.close()
+    def own_write() -> None:  # the same connection writes: not another run
+        store.record_plan(RUN, "sha256:" + "0" * 64, None)
+
+    assert isinstance(observed_after_lock(store, served.url, holding=own_write), Console)
 
 
 def test_a_failed_observation_that_stands_is_what_planning_raises(store: StateStore) -> None:
@@ -151,14 +136,6 @@ def console_id_of(path: Path) -> str:
         return console.console_id()
     finally:
         console.close()
-
-
-def first_line(stream: IO[str] | None, timeout: float) -> str:
-    assert stream is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(stream, selectors.EVENT_READ)
-        assert selector.select(timeout), f"nothing written in {timeout}s"
-    return stream.readline()
 
 
 def test_apply_that_waited_for_the_lock_plans_from_the_console_as_its_holder_left_it(
