@@ -21,6 +21,7 @@ from reconciler.store.base import (
     RunRecord,
     StateStore,
     StoreMark,
+    UnwrittenOutcomes,
     format_time,
 )
 from reconciler.store.failures import unknown_store
@@ -37,6 +38,7 @@ __all__ = [
     "RunRecord",
     "StateStore",
     "StoreMark",
+    "UnwrittenOutcomes",
     "format_time",
     "open_existing_store",
     "open_store",

@@ -9,9 +9,12 @@ Times are POSIX seconds (UTC); nothing here ever holds a credential.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
+
+from reconciler.errors import ReconcilerError
 
 
 class RunOutcome(StrEnum):
@@ -132,6 +135,14 @@ class LockRecord:
         return self.expires <= now
 
 
+class UnwrittenOutcomes(ReconcilerError):
+    """Outcomes kept back (`finish_attempt(wait=False)`) that the store then failed to commit."""
+
+    def __init__(self, error: ReconcilerError, attempt_ids: frozenset[int]) -> None:
+        super().__init__(error.message, hint=error.hint, exit_code=error.exit_code)
+        self.attempt_ids = attempt_ids
+
+
 @dataclass(frozen=True, slots=True)
 class StoreMark:
     """The store as one read saw it, for `StateStore.written_since`: its change counter, and the
@@ -162,6 +173,14 @@ class StateStore(Protocol):
 
     # --- the journal
     def start_attempt(self, attempt: NewAttempt) -> int: ...
+    def start_attempts(self, attempts: Sequence[NewAttempt]) -> list[int]:
+        """Several attempts on disk together (one commit where the store can), their ids in order."""
+        ...
+
+    def withdraw_attempts(self, attempt_ids: Sequence[int]) -> None:
+        """Remove attempts journaled ahead whose request was never sent (still `started`)."""
+        ...
+
     def set_attempt_operation(self, attempt_id: int, operation_id: str) -> None: ...
     def finish_attempt(
         self,
@@ -171,7 +190,17 @@ class StateStore(Protocol):
         error_code: str | None = None,
         error_message: str | None = None,
         operation_id: str | None = None,
-    ) -> None: ...
+        *,
+        wait: bool = True,
+    ) -> None:
+        """Record how an attempt ended. With `wait=False` the store may keep the row back and commit
+        it with its next write, or at `flush()`: until then a crash leaves the attempt `started`."""
+        ...
+
+    def flush(self) -> None:
+        """Commit every outcome kept back; `UnwrittenOutcomes` names those that could not be."""
+        ...
+
     def attempts(self, run_id: str) -> list[AttemptRecord]: ...
 
     # --- locks

@@ -36,18 +36,27 @@ class GroupCommit(Generic[Row, Key]):
 
     def submit(self, row: Row) -> Key:
         """The row's key, once the row is durable; the batch's failure if writing it failed."""
-        slot: _Slot[Row, Key] = _Slot(row)
+        (key,) = self.submit_all([row])
+        return key
+
+    def submit_all(self, rows: Sequence[Row]) -> list[Key]:
+        """Each row's key, in order, once every one is durable (in one batch unless one was being
+        written meanwhile); the first failure of a batch that held one of them."""
+        slots: list[_Slot[Row, Key]] = [_Slot(row) for row in rows]
         with self._changed:
-            self._waiting.append(slot)
-            while not slot.done:
+            self._waiting.extend(slots)
+            while not all(slot.done for slot in slots):
                 if self._leading:
                     self._changed.wait()
                 else:
                     self._lead()
-        if slot.error is not None:
-            raise slot.error
-        assert slot.key is not None
-        return slot.key
+        keys: list[Key] = []
+        for slot in slots:
+            if slot.error is not None:
+                raise slot.error
+            assert slot.key is not None
+            keys.append(slot.key)
+        return keys
 
     def waiting(self) -> int:
         """Rows queued behind the batch being written."""
@@ -102,6 +111,11 @@ class Riders(Generic[Row]):
         """Rows queued for the next transaction."""
         with self._lock:
             return len(self._queued)
+
+    def queued(self) -> list[Row]:
+        """The rows queued for the next transaction, in order."""
+        with self._lock:
+            return [rider.row for rider in self._queued]
 
     @contextmanager
     def carried(self, mine: Rider[Row] | None = None) -> Iterator[list[Row]]:

@@ -43,6 +43,7 @@ from reconciler.store.records import (
     RUN_COLUMNS,
     Row,
     attempt_record,
+    attempt_row,
     held_by,
     lock_record,
     lock_row,
@@ -111,6 +112,10 @@ _SCHEMA = (
 _MIGRATIONS: dict[int, tuple[str, ...]] = {}
 
 _RUNS = RUN_COLUMNS.format(user="run_user")
+_INSERT_ATTEMPT = (
+    "INSERT INTO reconciler_attempts (run_id, change_id, action, subject, number, idempotency_key, "
+    "started, outcome) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id"
+)
 
 
 def public_url(url: str) -> str:
@@ -317,21 +322,20 @@ class PostgresStore:
     # --- the journal ------------------------------------------------------------------------------
 
     def start_attempt(self, attempt: NewAttempt) -> int:
-        rows = self._execute(
-            "INSERT INTO reconciler_attempts (run_id, change_id, action, subject, number, idempotency_key, "
-            "started, outcome) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            (
-                attempt.run_id,
-                attempt.change_id,
-                attempt.action,
-                attempt.subject,
-                attempt.number,
-                attempt.idempotency_key,
-                attempt.started,
-                AttemptOutcome.STARTED.value,
-            ),
-        )
+        rows = self._execute(_INSERT_ATTEMPT, attempt_row(attempt))
         return int(rows[0][0])
+
+    def start_attempts(self, attempts: Sequence[NewAttempt]) -> list[int]:
+        """One transaction, one durable commit, for all of them."""
+        with self._transaction() as db:
+            return [int(db.execute(_INSERT_ATTEMPT, attempt_row(a)).fetchall()[0][0]) for a in attempts]
+
+    def withdraw_attempts(self, attempt_ids: Sequence[int]) -> None:
+        if attempt_ids:
+            self._relaxed(
+                "DELETE FROM reconciler_attempts WHERE id = ANY(%s) AND outcome = %s",
+                (list(attempt_ids), AttemptOutcome.STARTED.value),
+            )
 
     def set_attempt_operation(self, attempt_id: int, operation_id: str) -> None:
         self._relaxed(
@@ -346,12 +350,18 @@ class PostgresStore:
         error_code: str | None = None,
         error_message: str | None = None,
         operation_id: str | None = None,
+        *,
+        wait: bool = True,
     ) -> None:
+        # Written at once either way: without a wait for the WAL flush, it is one round trip.
         self._relaxed(
             "UPDATE reconciler_attempts SET outcome = %s, finished = %s, error_code = %s, "
             "error_message = %s, operation_id = coalesce(%s, operation_id) WHERE id = %s",
             (outcome.value, finished, error_code, error_message, operation_id, attempt_id),
         )
+
+    def flush(self) -> None:
+        """Nothing is kept back: every outcome is written when it is recorded."""
 
     def attempts(self, run_id: str) -> list[AttemptRecord]:
         rows = self._execute(

@@ -11,6 +11,7 @@ from reconciler.store.base import (
     AttemptRecord,
     LockRecord,
     LockRequest,
+    NewAttempt,
     NewRun,
     RunOutcome,
     RunRecord,
@@ -120,6 +121,20 @@ def held_by(request: LockRequest) -> LockRecord:
         heartbeat=request.now,
         expires=request.now + request.ttl,
         namespace=request.namespace,
+    )
+
+
+def attempt_row(attempt: NewAttempt) -> tuple[object, ...]:
+    """A new attempt, `started`, in the order the stores insert it."""
+    return (
+        attempt.run_id,
+        attempt.change_id,
+        attempt.action,
+        attempt.subject,
+        attempt.number,
+        attempt.idempotency_key,
+        attempt.started,
+        AttemptOutcome.STARTED.value,
     )
 
 

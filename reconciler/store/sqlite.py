@@ -10,11 +10,14 @@ That is one fsync per change instead of two (bench/state_speed.py measures both)
 the executor's threads record attempts at once: the rows waiting share one commit and one fsync
 (groupcommit.py), each thread going on only once its own row is on disk. One connection per
 store, shared by the executor's threads behind a lock. The outcomes that wait for it meanwhile are
-written by the next transaction to hold it, in one commit, before any of their writers goes on.
+written by the next transaction to hold it, in one commit, before any of their writers goes on;
+an outcome recorded with `wait=False` (a success) is only queued for that next transaction, or for
+`flush()`, which `close()` calls too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -33,6 +36,7 @@ from reconciler.store.base import (
     RunOutcome,
     RunRecord,
     StoreMark,
+    UnwrittenOutcomes,
 )
 from reconciler.store.failures import sqlite_failure
 from reconciler.store.groupcommit import GroupCommit, Riders
@@ -43,6 +47,7 @@ from reconciler.store.records import (
     RUN_COLUMNS,
     Row,
     attempt_record,
+    attempt_row,
     held_by,
     lock_record,
     lock_row,
@@ -273,18 +278,18 @@ class SqliteStore:
     # --- the journal --------------------------------------------------------------------------------
 
     def start_attempt(self, attempt: NewAttempt) -> int:
-        return self._attempts.submit(
-            (
-                attempt.run_id,
-                attempt.change_id,
-                attempt.action,
-                attempt.subject,
-                attempt.number,
-                attempt.idempotency_key,
-                attempt.started,
-                AttemptOutcome.STARTED.value,
+        return self._attempts.submit(attempt_row(attempt))
+
+    def start_attempts(self, attempts: Sequence[NewAttempt]) -> list[int]:
+        return self._attempts.submit_all([attempt_row(attempt) for attempt in attempts])
+
+    def withdraw_attempts(self, attempt_ids: Sequence[int]) -> None:
+        if attempt_ids:
+            marks = ", ".join("?" * len(attempt_ids))
+            self._write(
+                f"DELETE FROM attempts WHERE id IN ({marks}) AND outcome = ?",
+                (*attempt_ids, AttemptOutcome.STARTED.value),
             )
-        )
 
     def _insert_attempts(self, rows: Sequence[Sequence[object]]) -> list[int]:
         """Attempts on disk when this returns, power cut or not, in one transaction: one fsync for
@@ -323,10 +328,14 @@ class SqliteStore:
         error_code: str | None = None,
         error_message: str | None = None,
         operation_id: str | None = None,
+        *,
+        wait: bool = True,
     ) -> None:
         mine = self._outcomes.join(
             (outcome.value, finished, error_code, error_message, operation_id, attempt_id)
         )
+        if not wait:
+            return  # committed by the next transaction on this connection, or by flush()
         with self._mutex, self._guard():
             if mine.done:
                 return  # a transaction that held the connection meanwhile committed it
@@ -338,7 +347,19 @@ class SqliteStore:
                     db.executemany(_FINISH_ATTEMPT, outcomes)
                     db.execute("COMMIT")
 
+    def flush(self) -> None:
+        try:
+            with self._mutex, self._guard(), self._outcomes.carried() as outcomes:
+                if outcomes:
+                    with self._begun() as db:
+                        db.executemany(_FINISH_ATTEMPT, outcomes)
+                        db.execute("COMMIT")
+        except ReconcilerError as error:
+            unwritten = frozenset(int(row[-1]) for row in self._outcomes.queued())  # type: ignore[call-overload]
+            raise UnwrittenOutcomes(error, unwritten) from error
+
     def attempts(self, run_id: str) -> list[AttemptRecord]:
+        self.flush()  # this run's own outcomes kept back are part of what it reads
         rows = self._read(f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE run_id = ? ORDER BY id", (run_id,))
         return [attempt_record(row) for row in rows]
 
@@ -398,6 +419,10 @@ class SqliteStore:
             return int(self._db.execute("PRAGMA data_version").fetchone()[0]) != mark.counter
 
     def close(self) -> None:
+        # Outcomes kept back are committed first; if that fails, their attempts stay `started`,
+        # which is what the next apply re-checks.
+        with contextlib.suppress(ReconcilerError):
+            self.flush()
         with self._mutex:
             self._db.close()
 

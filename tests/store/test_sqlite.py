@@ -15,7 +15,15 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import ReconcilerError
-from reconciler.store import AttemptOutcome, NewAttempt, NewRun, StateStore, open_store, sqlite_path
+from reconciler.store import (
+    AttemptOutcome,
+    NewAttempt,
+    NewRun,
+    StateStore,
+    UnwrittenOutcomes,
+    open_store,
+    sqlite_path,
+)
 from tests.helpers import clean_env
 
 
@@ -421,3 +429,46 @@ def test_a_failing_store_is_named_escaped(tmp_path: Path) -> None:
         open_store(f"sqlite:{tmp_path}/a\x1b[2J\nb.db")
     assert "\x1b" not in refused.value.message and "\n" not in refused.value.message
     assert f"sqlite:{tmp_path}/a\\x1b[2J\\nb.db" in refused.value.message
+
+
+def test_an_outcome_not_waited_for_rides_in_the_next_commit_of_attempts(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = open_store(f"sqlite:{path}")
+    store.start_run(NewRun("r1", 1.0, None, "u", "p", "l", None, ("d",)))
+    first = store.start_attempt(attempt("c1"))
+    store.finish_attempt(first, AttemptOutcome.SUCCEEDED, 2.0, wait=False)
+    assert outcomes(path) == [("c1", "started")]  # kept back: nothing written yet
+    store.start_attempts([attempt("c2"), attempt("c3")])
+    assert outcomes(path) == [("c1", "succeeded"), ("c2", "started"), ("c3", "started")]
+    store.close()
+
+
+def test_closing_the_store_commits_the_outcomes_kept_back(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = open_store(f"sqlite:{path}")
+    store.start_run(NewRun("r1", 1.0, None, "u", "p", "l", None, ("d",)))
+    first = store.start_attempt(attempt("c1"))
+    store.finish_attempt(first, AttemptOutcome.SUCCEEDED, 2.0, wait=False)
+    store.close()
+    assert outcomes(path) == [("c1", "succeeded")]
+
+
+def test_a_flush_the_disk_refuses_names_the_attempts_whose_outcome_is_unwritten(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = open_store(f"sqlite:{path}")
+    store.start_run(NewRun("r1", 1.0, None, "u", "p", "l", None, ("d",)))
+    first, second = store.start_attempts([attempt("c1"), attempt("c2")])
+    with sqlite3.connect(path) as db:  # an outcome the database refuses, as a full disk would
+        db.execute(
+            "CREATE TRIGGER refuse BEFORE UPDATE ON attempts WHEN NEW.change_id = 'c2' "
+            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    store.finish_attempt(first, AttemptOutcome.SUCCEEDED, 2.0, wait=False)
+    store.finish_attempt(second, AttemptOutcome.SUCCEEDED, 2.0, wait=False)
+    with pytest.raises(UnwrittenOutcomes) as failed:
+        store.flush()
+    assert failed.value.message == f"cannot write the state store sqlite:{path}: the disk is full"
+    assert failed.value.attempt_ids == {first, second}  # one transaction: neither was written
+    assert outcomes(path) == [("c1", "started"), ("c2", "started")]
+    store.close()  # tries once more, and says nothing: the attempts stay started
+    assert outcomes(path) == [("c1", "started"), ("c2", "started")]

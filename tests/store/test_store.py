@@ -195,3 +195,41 @@ def test_a_dead_holder_is_taken_over_at_once_only_from_its_own_pid_namespace(sto
 
 def test_the_store_clock_is_the_time_now(store: StateStore) -> None:
     assert abs(store.clock() - time.time()) < 5
+
+
+def test_attempts_journaled_together_keep_their_order_and_only_unsent_ones_can_be_withdrawn(
+    store: StateStore,
+) -> None:
+    store.start_run(new_run("r1"))
+    ids = store.start_attempts([attempt("r1", "c1"), attempt("r1", "c2"), attempt("r1", "c3")])
+    assert len(set(ids)) == 3
+    assert [(a.id, a.change_id, a.outcome) for a in store.attempts("r1")] == [
+        (ids[0], "c1", AttemptOutcome.STARTED),
+        (ids[1], "c2", AttemptOutcome.STARTED),
+        (ids[2], "c3", AttemptOutcome.STARTED),
+    ]
+    store.finish_attempt(ids[0], AttemptOutcome.SUCCEEDED, 1002.0)
+    store.withdraw_attempts([ids[0], ids[2]])  # c1 was sent and ended: it stays
+    assert [(a.change_id, a.outcome) for a in store.attempts("r1")] == [
+        ("c1", AttemptOutcome.SUCCEEDED),
+        ("c2", AttemptOutcome.STARTED),
+    ]
+    store.withdraw_attempts([])
+
+
+def test_an_outcome_not_waited_for_is_in_the_journal_once_flushed(state_url: str) -> None:
+    from reconciler.store import open_existing_store, open_store
+
+    store = open_store(state_url)
+    store.start_run(new_run("r1"))
+    (first,) = store.start_attempts([attempt("r1", "c1")])
+    store.finish_attempt(first, AttemptOutcome.SUCCEEDED, 1002.0, operation_id="op-1", wait=False)
+    store.flush()
+    other = open_existing_store(state_url)  # another runner's view
+    assert other is not None
+    try:
+        (seen,) = other.attempts("r1")
+        assert (seen.outcome, seen.finished, seen.operation_id) == (AttemptOutcome.SUCCEEDED, 1002.0, "op-1")
+    finally:
+        other.close()
+        store.close()
