@@ -7,10 +7,11 @@ the console applies the change at most once however many times it is sent.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -22,7 +23,7 @@ from reconciler.model import Change, Operation, OperationStatus
 from reconciler.providers.base import Provider
 from reconciler.retries import RetryNotice, retries_reported_to
 from reconciler.secrets import scrub
-from reconciler.store import AttemptOutcome, NewAttempt, StateStore
+from reconciler.store import AttemptOutcome, NewAttempt, StateStore, UnwrittenOutcomes
 
 ENV_OPERATION_TIMEOUT = "RECONCILER_OPERATION_TIMEOUT"
 DEFAULT_OPERATION_TIMEOUT = 600.0
@@ -91,10 +92,16 @@ class _Tries:
 
     number: int = 0
     attempt_id: int = 0
+    #: the first attempt, when it was journaled ahead of the change's start
+    ahead: int | None = None
 
     def begin(self, attempt_id: int) -> None:
         self.number += 1
         self.attempt_id = attempt_id
+
+    def take_ahead(self) -> int | None:
+        attempt_id, self.ahead = self.ahead, None
+        return attempt_id
 
 
 @dataclass
@@ -113,17 +120,38 @@ class ChangeRunner:
     secret: str | None = field(default=None, repr=False)
     _rng: random.Random = field(default_factory=random.Random)
     _in_flight: dict[str, int] = field(default_factory=dict)
+    #: attempt id -> change id of the outcomes recorded without waiting for their commit
+    _kept_back: dict[int, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def run(self, change: Change) -> ChangeResult:
+    def journal_ahead(self, changes: Sequence[Change]) -> list[int]:
+        """The first attempt of each change, journaled in one commit before any of them is sent
+        (the executor does it while they wait for a worker): a worker then sends at once."""
+        now = time.time()
+        attempt_ids = self.store.start_attempts([self._new_attempt(change, 1, now) for change in changes])
+        with self._lock:
+            for change, attempt_id in zip(changes, attempt_ids, strict=True):
+                self._in_flight[change.id] = attempt_id
+        return attempt_ids
+
+    def withdraw(self, changes: Sequence[Change]) -> None:
+        """Changes journaled ahead and never sent (the run stopped first): their attempts go. If the
+        journal cannot take that, they stay `started`, which only makes the next apply re-check them."""
+        with self._lock:
+            attempt_ids = [self._in_flight.pop(c.id) for c in changes if c.id in self._in_flight]
+        with contextlib.suppress(ReconcilerError):
+            self.store.withdraw_attempts(attempt_ids)
+
+    def run(self, change: Change, journaled: int | None = None) -> ChangeResult:
+        """Make the change; `journaled` is its first attempt when `journal_ahead` recorded it."""
         started = time.monotonic()
         key = idempotency_key(self.run_id, self.plan_checksum, change.id)
-        tries = _Tries()
+        tries = _Tries(ahead=journaled)
         rounds = 0
         while True:
             rounds += 1
             if self.stop.is_set():
-                return self._record_stop(change, key, tries.number + 1, started)
+                return self._record_stop(change, tries, started)
             outcome = self._attempt(change, key, tries, started)
             if isinstance(outcome, ChangeResult):
                 return outcome
@@ -132,13 +160,13 @@ class ChangeRunner:
             pause = self.retry.delay(rounds, outcome.retry_after, self._rng)
             self.progress.change_retrying(change, tries.number, f"[{outcome.code}] {outcome.message}", pause)
             if self.stop.wait(pause):
-                return self._record_stop(change, key, tries.number + 1, started)
+                return self._record_stop(change, tries, started)
 
     def _attempt(
         self, change: Change, key: str, tries: _Tries, started: float
     ) -> ChangeResult | ProviderError:
         """One try: the result when it is final, or the transient error to retry after."""
-        tries.begin(self._journal_start(change, key, tries.number + 1))
+        tries.begin(self._this_try(change, tries))
         operation: Operation | None = None
         try:
             with retries_reported_to(lambda notice: self._sent_again(change, key, tries, notice)):
@@ -173,8 +201,12 @@ class ChangeRunner:
 
     def _finished(self, change: Change, tries: _Tries, started: float, operation: Operation) -> ChangeResult:
         if operation.status is OperationStatus.SUCCEEDED:
+            # Not waited for: the next commit on the journal carries it (flush_journal at the latest),
+            # and until then a crash leaves the attempt `started`, which the next apply re-checks.
+            with self._lock:
+                self._kept_back[tries.attempt_id] = change.id
             self._journal_finish(
-                change, tries.attempt_id, AttemptOutcome.SUCCEEDED, operation_id=operation.id
+                change, tries.attempt_id, AttemptOutcome.SUCCEEDED, operation_id=operation.id, wait=False
             )
             return self._result(change, ChangeOutcome.SUCCEEDED, tries.number, started, None, operation.id)
         code = operation.error_code or "operation-failed"
@@ -191,7 +223,7 @@ class ChangeRunner:
         if self.stop.is_set():
             raise _Stopped
         with _journaling():
-            tries.begin(self._journal_start(change, key, tries.number + 1))
+            tries.begin(self._journal_start(change, tries.number + 1))
 
     def _wait(self, change: Change, operation: Operation) -> Operation:
         """Poll a pending operation until it is done; transient read errors are polled through."""
@@ -221,18 +253,24 @@ class ChangeRunner:
                 )
             interval = min(interval * self.poll.factor, self.poll.cap)
 
-    def _journal_start(self, change: Change, key: str, number: int) -> int:
-        attempt_id = self.store.start_attempt(
-            NewAttempt(
-                run_id=self.run_id,
-                change_id=change.id,
-                action=str(change.action),
-                subject=subject(change),
-                number=number,
-                idempotency_key=key,
-                started=time.time(),
-            )
+    def _new_attempt(self, change: Change, number: int, now: float) -> NewAttempt:
+        return NewAttempt(
+            run_id=self.run_id,
+            change_id=change.id,
+            action=str(change.action),
+            subject=subject(change),
+            number=number,
+            idempotency_key=idempotency_key(self.run_id, self.plan_checksum, change.id),
+            started=now,
         )
+
+    def _this_try(self, change: Change, tries: _Tries) -> int:
+        """The attempt of the next try: journaled ahead for the first, else now."""
+        ahead = tries.take_ahead()
+        return ahead if ahead is not None else self._journal_start(change, tries.number + 1)
+
+    def _journal_start(self, change: Change, number: int) -> int:
+        attempt_id = self.store.start_attempt(self._new_attempt(change, number, time.time()))
         with self._lock:
             self._in_flight[change.id] = attempt_id
         return attempt_id
@@ -245,19 +283,35 @@ class ChangeRunner:
         code: str | None = None,
         message: str | None = None,
         operation_id: str | None = None,
+        *,
+        wait: bool = True,
     ) -> None:
         if message is not None:
             message = scrub(message, self.secret)
-        self.store.finish_attempt(attempt_id, outcome, time.time(), code, message, operation_id)
+        self.store.finish_attempt(attempt_id, outcome, time.time(), code, message, operation_id, wait=wait)
         with self._lock:
             self._in_flight.pop(change.id, None)
 
-    def _record_stop(self, change: Change, key: str, number: int, started: float) -> ChangeResult:
-        """The run stopped between tries of this change: say so in the journal."""
-        attempt_id = self._journal_start(change, key, number)
+    def flush_journal(self) -> dict[str, str]:
+        """Commit the outcomes not waited for: the changes whose outcome could not be, with why."""
+        try:
+            self.store.flush()
+        except UnwrittenOutcomes as error:
+            with self._lock:
+                lost = [self._kept_back[i] for i in sorted(error.attempt_ids) if i in self._kept_back]
+            return {change_id: error.message for change_id in lost}
+        with self._lock:
+            self._kept_back.clear()
+        return {}
+
+    def _record_stop(self, change: Change, tries: _Tries, started: float) -> ChangeResult:
+        """The run stopped between tries of this change (or before its first, journaled ahead):
+        say so in the journal."""
+        number = tries.number
+        attempt_id = self._this_try(change, tries)
         detail = "stopped before this try was sent"
         self._journal_finish(change, attempt_id, AttemptOutcome.INTERRUPTED, "interrupted", detail)
-        return self._result(change, ChangeOutcome.INTERRUPTED, number - 1, started, None)
+        return self._result(change, ChangeOutcome.INTERRUPTED, number, started, None)
 
     def may_have_been_sent(self, change_id: str) -> bool:
         """Whether the change has an attempt journaled as started and not finished: its request
@@ -266,8 +320,7 @@ class ChangeRunner:
             return change_id in self._in_flight
 
     def record_skip(self, change: Change, reason: str) -> ChangeResult:
-        key = idempotency_key(self.run_id, self.plan_checksum, change.id)
-        attempt_id = self._journal_start(change, key, 1)
+        attempt_id = self._journal_start(change, 1)
         self._journal_finish(change, attempt_id, AttemptOutcome.SKIPPED, "dependency-failed", reason)
         failure = ProviderError(reason, code="dependency-failed")
         return ChangeResult(change, ChangeOutcome.SKIPPED, 0, 0.0, failure.code, failure.message)

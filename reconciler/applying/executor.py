@@ -7,6 +7,7 @@ network must not keep the process alive past its grace period.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import queue
 import threading
@@ -84,20 +85,22 @@ class _Workers:
     """`size` daemon threads taking changes from a queue: no thread start per change."""
 
     def __init__(self, runner: ChangeRunner, size: int) -> None:
-        self.jobs: queue.Queue[Change | None] = queue.Queue()
+        #: a change and its first attempt, journaled ahead; None: stop working
+        self.jobs: queue.Queue[tuple[Change, int] | None] = queue.Queue()
         self.done: queue.Queue[ChangeResult] = queue.Queue()
         self.size = size
         for number in range(size):
             threading.Thread(target=self._work, args=(runner,), name=f"apply-{number}", daemon=True).start()
 
     def _work(self, runner: ChangeRunner) -> None:
-        while (change := self.jobs.get()) is not None:
+        while (job := self.jobs.get()) is not None:
+            change, journaled = job
             if runner.stop.is_set():  # queued before the stop, taken after it: never began
                 self.done.put(ChangeResult(change, ChangeOutcome.NOT_STARTED, 0, 0.0))
                 continue
             runner.progress.change_started(change)
             try:
-                result = runner.run(change)
+                result = runner.run(change, journaled)
             except ReconcilerError as error:  # the journal could not be written: its disk is full...
                 result = _journal_failed(runner, change, error)
             except Exception as error:  # a bug: report it, never hang the run
@@ -114,7 +117,7 @@ class _Workers:
             except queue.Empty:
                 return taken
             if change is not None:
-                taken.append(change)
+                taken.append(change[0])
 
     def close(self) -> None:
         for _ in range(self.size):
@@ -125,13 +128,48 @@ def _journal_failed(runner: ChangeRunner, change: Change, error: ReconcilerError
     """A change the journal failed on, said as the store says it (never as a crash), and whether
     its request went out: an attempt is journaled before its request and its outcome after."""
     if runner.may_have_been_sent(change.id):
-        message = (
-            f"its request was sent, but the journal could not record the outcome: {error.message} "
-            "(the next plan shows whether it took effect)"
-        )
-    else:
-        message = f"not sent: the journal could not record the attempt: {error.message}"
+        return ChangeResult(change, ChangeOutcome.FAILED, 1, 0.0, "journal", _unrecorded(error.message))
+    return _not_sent(change, error)
+
+
+def _not_sent(change: Change, error: ReconcilerError) -> ChangeResult:
+    message = f"not sent: the journal could not record the attempt: {error.message}"
     return ChangeResult(change, ChangeOutcome.FAILED, 1, 0.0, "journal", message)
+
+
+def _unrecorded(reason: str) -> str:
+    return (
+        f"its request was sent, but the journal could not record the outcome: {reason} "
+        "(the next plan shows whether it took effect)"
+    )
+
+
+def _outcome_unrecorded(result: ChangeResult, reason: str) -> ChangeResult:
+    """A success whose outcome, recorded without waiting, the journal then failed to commit."""
+    return dataclasses.replace(
+        result, outcome=ChangeOutcome.FAILED, error_code="journal", error_message=_unrecorded(reason)
+    )
+
+
+def _queue(
+    ready: list[Change],
+    runner: ChangeRunner,
+    workers: _Workers,
+    running: dict[str, float],
+    settle: Callable[[ChangeResult], None],
+) -> None:
+    """Journal the first attempts of `ready` in one commit, then hand them to the workers; if the
+    journal fails, none is sent and each fails saying so."""
+    try:
+        attempt_ids = runner.journal_ahead(ready)
+    except ReconcilerError as error:
+        for change in ready:
+            settle(_not_sent(change, error))
+        return
+    now = time.monotonic()
+    for change, attempt_id in zip(ready, attempt_ids, strict=True):
+        running[change.id] = now
+        workers.jobs.put((change, attempt_id))
 
 
 def execute(changes: tuple[Change, ...], runner: ChangeRunner, parallelism: int) -> ExecutionReport:
@@ -142,9 +180,12 @@ def execute(changes: tuple[Change, ...], runner: ChangeRunner, parallelism: int)
     running: dict[str, float] = {}
     workers = _Workers(runner, max(1, min(parallelism, len(changes))))
 
+    never_sent: list[Change] = []
+
     def settle(result: ChangeResult) -> None:
         running.pop(result.change.id, None)
         if result.outcome is ChangeOutcome.NOT_STARTED:
+            never_sent.append(result.change)
             return  # what depends on it stays unscheduled; the report says it never started
         results[result.change.id] = result
         runner.progress.change_finished(result)
@@ -157,12 +198,15 @@ def execute(changes: tuple[Change, ...], runner: ChangeRunner, parallelism: int)
             settle(runner.record_skip(dependent, f"{cause} did not succeed"))
 
     # A worker that finishes takes its next change from the queue at once, not after the main
-    # thread has settled its result: up to one more change per worker waits there, ready.
+    # thread has settled its result: up to one more change per worker waits there, ready, its
+    # first attempt already journaled (the changes queued together share one commit).
     queued_at_most = 2 * workers.size
     while not runner.stop.is_set():
-        while len(running) < queued_at_most and (change := schedule.next_ready()) is not None:
-            running[change.id] = time.monotonic()
-            workers.jobs.put(change)
+        ready: list[Change] = []
+        while len(running) + len(ready) < queued_at_most and (change := schedule.next_ready()) is not None:
+            ready.append(change)
+        if ready:
+            _queue(ready, runner, workers, running, settle)
         if not running:
             break
         try:
@@ -173,11 +217,15 @@ def execute(changes: tuple[Change, ...], runner: ChangeRunner, parallelism: int)
     stopped = runner.stop.is_set()
     for change in workers.unqueue():  # never started: left as not started
         running.pop(change.id, None)
+        never_sent.append(change)
     workers.close()
     if stopped:
         _drain(workers.done, running, settle)
         for change_id, since in list(running.items()):
             settle(runner.abandon(schedule.changes[change_id], since))
+    runner.withdraw(never_sent)
+    for change_id, reason in runner.flush_journal().items():
+        results[change_id] = _outcome_unrecorded(results[change_id], reason)
     for change in changes:
         if change.id not in results:
             results[change.id] = ChangeResult(change, ChangeOutcome.NOT_STARTED, 0, 0.0)

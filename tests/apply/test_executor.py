@@ -22,7 +22,7 @@ from reconciler.applying.progress import PlainProgress
 from reconciler.errors import ProviderError
 from reconciler.model import Action, Change, Console, Operation, OperationStatus
 from reconciler.providers.base import WRITES
-from reconciler.store import NewRun, StateStore, open_store
+from reconciler.store import NewAttempt, NewRun, StateStore, open_store
 
 PENDING, SUCCEEDED = OperationStatus.PENDING, OperationStatus.SUCCEEDED
 Answer = ProviderError | Operation | Exception
@@ -278,6 +278,52 @@ def test_a_worker_takes_its_next_change_without_waiting_for_the_last_to_be_settl
     runner.progress = progress
     assert execute((change("a"), change("b")), runner, parallelism=1).all_succeeded
     assert progress.sent_while_settling == ["b"]
+
+
+def test_changes_queued_together_are_journaled_in_one_commit_before_any_is_sent(
+    store: StateStore, tmp_path: Path
+) -> None:
+    on_disk_when_sent: list[bool] = []
+
+    class Checking(ScriptedConsole):
+        def execute(self, change: Change, idempotency_key: str) -> Operation:
+            with sqlite3.connect(tmp_path / "state.db") as reader:  # another process's view
+                rows = reader.execute("SELECT 1 FROM attempts WHERE change_id = ?", (change.id,)).fetchall()
+            on_disk_when_sent.append(bool(rows))
+            return super().execute(change, idempotency_key)
+
+    batches: list[list[str]] = []
+    original = store.start_attempts
+
+    def recorded(attempts: list[NewAttempt]) -> list[int]:
+        batches.append([a.change_id for a in attempts])
+        return original(attempts)
+
+    store.start_attempts = recorded  # type: ignore[method-assign]
+    changes = tuple(change(name) for name in "abcdef")
+    assert execute(changes, runner_for(Checking({}), store), parallelism=2).all_succeeded
+    assert on_disk_when_sent == [True] * 6
+    assert batches[0] == ["a", "b", "c", "d"]  # two per worker: one running, one waiting
+    assert sorted(name for batch in batches for name in batch) == list("abcdef")
+    assert [str(a.outcome) for a in store.attempts("run-1")] == ["succeeded"] * 6
+
+
+def test_a_worker_goes_on_without_waiting_for_its_success_to_be_committed(store: StateStore) -> None:
+    db = store._db  # type: ignore[attr-defined]
+    outcome_writers: list[str] = []
+    db.set_trace_callback(
+        lambda sql: (
+            outcome_writers.append(threading.current_thread().name)
+            if sql.startswith("UPDATE attempts SET outcome")
+            else None
+        )
+    )
+    changes = tuple(change(name) for name in "abc")
+    assert execute(changes, runner_for(ScriptedConsole({}), store), parallelism=3).all_succeeded
+    db.set_trace_callback(None)
+    # Written by the executor's own thread (with the next attempts or at the end), never by a worker.
+    assert outcome_writers and set(outcome_writers) == {threading.main_thread().name}
+    assert [str(a.outcome) for a in store.attempts("run-1")] == ["succeeded"] * 3
 
 
 def test_a_credential_quoted_in_an_error_never_reaches_the_journal(store: StateStore) -> None:
