@@ -41,11 +41,14 @@ ENV_POSTGRES = "RECONCILER_TEST_POSTGRES"
 
 
 def postgres_base_url() -> str:
-    """The test PostgreSQL that tests/run.sh starts; a skip without it, a failure under CI=true."""
+    """The test PostgreSQL that tests/pgserver.py starts; a skip without it, a failure under CI=true."""
     url = os.environ.get(ENV_POSTGRES, "")
     if url:
         return url
-    reason = f"{ENV_POSTGRES} is not set: run the suite with 'bash tests/run.sh' to get a PostgreSQL"
+    reason = (
+        f"{ENV_POSTGRES} is not set: run the suite as the README's test command does "
+        "('python -m tests.pgserver -- python -m pytest') to get a PostgreSQL"
+    )
     if os.environ.get("CI", "").lower() in ("true", "1"):
         pytest.fail(f"CI=true needs the PostgreSQL tests to run: {reason}")
     pytest.skip(reason)
