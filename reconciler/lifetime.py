@@ -5,8 +5,9 @@ returns, and again when the interpreter tears its modules down, takes as long as
 plan itself (a tenth of a second at 100,000 subscriptions), for memory the operating system takes
 back at once anyway. So the CLI keeps its large values alive until the end and leaves with
 `os._exit` once the output is flushed and nothing else runs (nor a profiler that reports at
-exit). A caller that embeds the package (tests, a library user) never gets here: only
-`reconciler.cli.main` calls `exit_now`.
+exit). Where `logging` was imported (the HTTP client's thread pool imports it), its handlers are
+flushed and closed first, as its own exit hook would. A caller that embeds the package (tests, a
+library user) never gets here: only `reconciler.cli.main` calls `exit_now`.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ def exit_now(code: int) -> None:
     """Exit with `code`; skip the teardown when it is safe to: only this thread runs, output is out."""
     # A profiler or a tracer (pyinstrument, cProfile, coverage) reports at the interpreter's exit.
     observed = sys.getprofile() is not None or sys.gettrace() is not None
-    if threading.active_count() == 1 and "logging" not in sys.modules and not observed:
+    if threading.active_count() == 1 and not observed:
         try:
+            if "logging" in sys.modules:
+                sys.modules["logging"].shutdown()
             sys.stdout.flush()
             sys.stderr.flush()
         except (OSError, ValueError):
