@@ -52,26 +52,28 @@ def printable_lines(text: str) -> str:
 MAX_SHOWN_VALUE = 200
 #: The most of one message, for a value that holds spaces.
 MAX_SHOWN_TEXT = 2_000
-_LONG_VALUE = re.compile(rf"\S{{{MAX_SHOWN_VALUE + 1},}}")
+#: A value already cut is not cut again (its `…` would make it one character too long): a message
+#: quoting a clipped value is clipped as it is shown.
+_LONG_VALUE = re.compile(rf"(?!\S{{{MAX_SHOWN_VALUE}}}… \()\S{{{MAX_SHOWN_VALUE + 1},}}")
 
 
-def clipped(text: str) -> str:
+def clipped(text: str, *, limit: int = MAX_SHOWN_TEXT) -> str:
     """`text` with each value past MAX_SHOWN_VALUE characters cut to its start and
-    `… (N more characters)`, and the whole past MAX_SHOWN_TEXT likewise. A value from a pull
+    `… (N more characters)`, and the whole past `limit` likewise. A value from a pull
     request or a console can be megabytes long; a message quoting it need not be."""
     if len(text) <= MAX_SHOWN_VALUE:  # the usual case: nothing to search
         return text
     text = _LONG_VALUE.sub(lambda found: _cut(found.group(), MAX_SHOWN_VALUE), text)
-    return _cut(text, MAX_SHOWN_TEXT) if len(text) > MAX_SHOWN_TEXT else text
+    return _cut(text, limit) if len(text) > limit else text
 
 
 def _cut(text: str, keep: int) -> str:
     return f"{text[:keep]}… ({len(text) - keep:,} more characters)"
 
 
-def visible(text: str) -> str:
-    """`text` as a person is shown it: clipped, then printable."""
-    return printable(clipped(text))
+def visible(text: str, *, limit: int = MAX_SHOWN_TEXT) -> str:
+    """`text` as a person is shown it: clipped (the whole to `limit`), then printable."""
+    return printable(clipped(text, limit=limit))
 
 
 def visible_lines(text: str) -> str:

@@ -82,8 +82,10 @@ def test_a_subscription_id_of_200000_characters_is_shown_by_its_start(
         ("x" * 201, "x" * 200 + "… (1 more characters)"),
         ("site " + "b" * 1_000 + " of org", "site " + "b" * 200 + "… (800 more characters) of org"),
         ("a b " * 1_000, ("a b " * 1_000)[:2_000] + "… (2,000 more characters)"),
+        ("x" * 200 + "… (1 more characters) y", "x" * 200 + "… (1 more characters) y"),
+        ("x" * 200 + "…" + "y" * 9, "x" * 200 + "… (10 more characters)"),
     ],
-    ids=["200", "201", "inside", "spaced"],
+    ids=["200", "201", "inside", "spaced", "clipped-already", "ellipsis-inside"],
 )
 def test_clipped_keeps_200_characters_of_a_value(text: str, shown: str) -> None:
     from reconciler.terminal import clipped
