@@ -153,6 +153,7 @@ NOT_RUN = {
     ("README.md", "reconciler apply --auto-approve"): "a run id and timings of its own",
     ("README.md", "reconciler sandbox advance --days 24"): "a recipe: its output is not shown",
     ("README.md", "reconciler plan --provider acme:prod"): "a third-party provider no clone holds",
+    ("README.md", "reconciler plan --provider acme:prod > plan.txt"): "a third-party provider no clone holds",
     ("docs/apply.md", "reconciler history"): "run ids and times of earlier runs",
     ("docs/atlassian.md", "reconciler apply"): "a person acting on a terminal",
     ("docs/http.md", "reconciler sandbox serve --port 8080 &"): "a server left running",

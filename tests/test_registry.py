@@ -94,12 +94,24 @@ import os
 from reconciler.providers.base import ProviderSettings
 from reconciler.providers.sandbox import open_sandbox_provider
 
-FAIL = os.environ.get("ACME_FAIL")
+FAIL = os.environ.get("ACME_FAIL", "").split(",")
+
+
+class Unreadable(Exception):
+    def __str__(self):
+        raise ValueError("no message here")
 
 
 def fail(name):
-    if FAIL == name:
-        raise RuntimeError(f"{name} broke, token=" + os.environ["RECONCILER_TOKEN"])
+    if name not in FAIL:
+        return
+    if "unreadable" in FAIL:
+        raise Unreadable()
+    if "huge" in FAIL:
+        raise RuntimeError(f"{name} broke " + "x" * 5_000_000)
+    if "lines" in FAIL:
+        raise RuntimeError(f"{name} broke\\n" + "\\n".join(f"  frame {n}" for n in range(5_000)))
+    raise RuntimeError(f"{name} broke, token=" + os.environ["RECONCILER_TOKEN"])
 
 
 class Acme:
@@ -110,7 +122,7 @@ class Acme:
 
     def observe(self):
         fail("observe")
-        return None if FAIL == "observe-none" else self.inner.observe()
+        return None if "observe-none" in FAIL else self.inner.observe()
 
     def execute(self, change, key):
         fail("execute")
@@ -141,7 +153,15 @@ _PLUGIN_HINT = (
         ("open", "opening it raised RuntimeError: open broke, token=***"),
         ("observe", "observe() raised RuntimeError: observe broke, token=***"),
         ("observe-none", "observe() returned a NoneType, not a Console"),
-        ("close", "close() raised RuntimeError: close broke, token=***"),
+        (
+            "observe,unreadable",
+            "observe() raised Unreadable: (its message cannot be read: str() raised ValueError)",
+        ),
+        (
+            "observe,huge",
+            "observe() raised RuntimeError: observe broke " + "x" * 200 + "… (4,999,800 more characters)",
+        ),
+        ("observe,lines", "observe() raised RuntimeError: observe broke … (5,000 more lines)"),
     ],
 )
 @pytest.mark.parametrize("command", [("plan",), ("import", "--out", "imported")], ids=["plan", "import"])
@@ -166,6 +186,56 @@ def test_a_third_party_provider_that_fails_is_one_error_naming_it(
     assert result.stdout == ""
     assert not (tmp_path / ".reconciler" / "logs").exists()
     assert not (tmp_path / "imported").exists()
+
+
+_CLOSE_WARNING = (
+    "warning: the provider 'acme' (from the acme-console package) failed: close() raised RuntimeError: "
+    "close broke, token=***; what it observed or did stands, but report it to the maintainers of the "
+    "acme-console package (entry point acme_console:factory)"
+)
+
+
+@pytest.mark.parametrize("command", [("plan",), ("import", "--out", "imported")], ids=["plan", "import"])
+def test_a_third_party_provider_that_fails_to_close_is_a_warning(
+    run_cli: RunCli, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """Once observe() returned the whole console nothing is lost: the command's output stands."""
+    install_plugin(tmp_path, "acme_console:factory", FAULTY_PLUGIN)
+    env = {
+        "PYTHONPATH": str(tmp_path / "plugins"),
+        "RECONCILER_PROVIDER": "acme:console.db",
+        "RECONCILER_TOKEN": "acme-secret-token",
+    }
+    assert run_cli("sandbox", "init", "--provider", "sandbox:console.db").returncode == 0
+    expected = run_cli(*command, env=env)
+    shutil.rmtree(tmp_path / "imported", ignore_errors=True)
+    result = run_cli(*command, env={**env, "ACME_FAIL": "close"})
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [_CLOSE_WARNING, *expected.stderr.splitlines()]
+    assert result.stdout == expected.stdout
+    assert not (tmp_path / ".reconciler" / "logs").exists()
+
+
+def test_a_third_party_provider_that_fails_to_close_after_observe_failed_reports_observe(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    install_plugin(tmp_path, "acme_console:factory", FAULTY_PLUGIN)
+    env = {
+        "PYTHONPATH": str(tmp_path / "plugins"),
+        "RECONCILER_PROVIDER": "acme:console.db",
+        "RECONCILER_TOKEN": "acme-secret-token",
+        "ACME_FAIL": "observe,close",
+    }
+    assert run_cli("sandbox", "init", "--provider", "sandbox:console.db").returncode == 0
+    result = run_cli("plan", env=env)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines() == [
+        _CLOSE_WARNING,
+        "error: the provider 'acme' (from the acme-console package) failed: observe() raised RuntimeError: "
+        "observe broke, token=***",
+        _PLUGIN_HINT,
+    ]
+    assert not (tmp_path / ".reconciler" / "logs").exists()
 
 
 def test_a_third_party_provider_whose_execute_fails_fails_the_change_naming_it(

@@ -5,7 +5,12 @@ raises beyond what the protocol allows (a `ReconcilerError`, a `ProviderError` a
 whatever it returns that is not what the protocol promises (observe's `Console`, execute's
 `Operation`), becomes one `ProviderError` naming the provider, its package and the call that
 failed. apply journals that as a failed change like any refusal; every other command shows it as
-one error and exits 1. Its text is the plugin's: known credentials are masked before it is shown.
+one error and exits 1. Its text is the plugin's: known credentials are masked before it is shown,
+and it is shown on one line, its first, clipped like any value (reconciler/terminal.py).
+
+What `close()` raises is a warning, never an error: by then what the command needed is done (the
+console observed whole, every change executed and verified), so nothing is lost but the plugin's
+own tidying up, and an error raised earlier (observe's) is the one reported.
 """
 
 from __future__ import annotations
@@ -14,12 +19,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
-from reconciler.errors import ProviderError, ReconcilerError
+from reconciler.errors import Interrupted, ProviderError, ReconcilerError
 from reconciler.model import Change, Console, Operation
 from reconciler.providers.base import Capabilities, Provider, ProviderSettings, StatesIdentity
 from reconciler.secrets import redact, scrub
+from reconciler.terminal import MAX_SHOWN_TEXT, info, visible
 
 T = TypeVar("T")
+
+_LINE_BREAK = "\n"
+#: the most of a plugin's own text in a message: the rest of it (naming the provider, its package and
+#: the call) stays within MAX_SHOWN_TEXT, so the message is not cut again where it is shown
+_MAX_PLUGIN_TEXT = MAX_SHOWN_TEXT // 2
 
 
 @dataclass(frozen=True)
@@ -37,28 +48,64 @@ class PluginOrigin:
         package = f" (from the {self.package} package)" if self.package else ""
         return f"the provider {self.scheme!r}{package}"
 
+    @property
+    def owner(self) -> str:
+        return f"the {self.package} package" if self.package else "that provider"
+
     def failure(self, call: str, what: str) -> ProviderError:
         """The one error for a fault of the plugin's own in `call`."""
-        owner = f"the {self.package} package" if self.package else "that provider"
         return ProviderError(
-            f"{self.named} failed: {call} {redact(scrub(what, self.token))}",
+            f"{self.named} failed: {call} {self.shown(what)}",
             code="internal-error",
-            hint=f"this is a fault in {owner} (entry point {self.entry_point}), not in your desired "
+            hint=f"this is a fault in {self.owner} (entry point {self.entry_point}), not in your desired "
             "state: upgrade it or report it to its maintainers, or use another --provider",
+        )
+
+    def shown(self, what: str) -> str:
+        return one_line(what, self.token)
+
+    def warn_closing(self, error: Exception) -> None:
+        info(
+            f"warning: {self.named} failed: close() raised {self.shown(described(error))}; what it "
+            f"observed or did stands, but report it to the maintainers of {self.owner} "
+            f"(entry point {self.entry_point})"
         )
 
     def call(self, name: str, work: Callable[[], T]) -> T:
         try:
             return work()
-        except ReconcilerError:
-            raise  # the protocol's own errors: the provider already said what is wrong
+        except ReconcilerError as error:
+            # the protocol's own errors: the provider already said what is wrong, if at length
+            error.message = self.shown(str(error.message))
+            error.args = (error.message,)
+            raise
         except Exception as error:
-            raise self.failure(f"{name} raised", f"{type(error).__name__}: {error}") from None
+            raise self.failure(f"{name} raised", described(error)) from None
 
     def checked(self, name: str, result: object, kind: type[T]) -> T:
         if not isinstance(result, kind):
             raise self.failure(f"{name} returned", f"a {type(result).__name__}, not a {kind.__name__}")
         return result
+
+
+def one_line(what: str, token: str | None = None) -> str:
+    """A plugin's text as one line: its first, credentials masked, clipped and printable, and how
+    many lines more there were (what a traceback or a dump would add is not shown)."""
+    first, _, rest = scrub(what, token).strip(_LINE_BREAK).partition(_LINE_BREAK)
+    shown = visible(redact(first), limit=_MAX_PLUGIN_TEXT)
+    if not rest:
+        return shown
+    more = rest.count(_LINE_BREAK) + 1
+    return f"{shown} … ({more:,} more {'line' if more == 1 else 'lines'})"
+
+
+def described(error: BaseException) -> str:
+    """`Type: message` for what a plugin raised, even when its message cannot be read."""
+    try:
+        message = str(error)
+    except Exception as unreadable:
+        message = f"(its message cannot be read: str() raised {type(unreadable).__name__})"
+    return f"{type(error).__name__}: {message}"
 
 
 def open_guarded(
@@ -104,7 +151,12 @@ class GuardedProvider:
         return self._origin.checked("operation()", operation, Operation)
 
     def close(self) -> None:
-        self._origin.call("close()", self._inner.close)
+        try:
+            self._inner.close()
+        except Interrupted:
+            raise
+        except Exception as error:  # its own errors too: the command's outcome is settled by now
+            self._origin.warn_closing(error)
 
 
 class GuardedIdentityProvider(GuardedProvider):

@@ -70,9 +70,11 @@ def _load_plugin(ep: EntryPoint) -> Factory:
     try:
         loaded: Factory = ep.load()
     except Exception as error:
+        from reconciler.providers.plugin import described, one_line
+
         dist = f" (from the {ep.dist.name} package)" if ep.dist is not None else ""
         raise ReconcilerError(
-            f"the provider {ep.name!r}{dist} failed to load: {type(error).__name__}: {error}",
+            f"the provider {ep.name!r}{dist} failed to load: {one_line(described(error))}",
             hint=f"its entry point is {ep.value}; reinstall or upgrade that package, or remove it",
         ) from None
     if not callable(loaded):
