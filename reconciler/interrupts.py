@@ -11,7 +11,7 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import NoReturn
 
@@ -81,3 +81,37 @@ def interrupted_exit() -> NoReturn:
     with contextlib.suppress(OSError, ValueError):
         sys.stdout.flush()
     os._exit(EXIT_INTERRUPTED)
+
+
+@contextlib.contextmanager
+def signals_held(*, first_stops: bool = False) -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block ends, then act as if they came then; with
+    `first_stops`, the first one stops the block at once (KeyboardInterrupt) and only those after it
+    wait.
+
+    For what must finish once begun, such as taking away what a stopped command made: a second
+    signal would otherwise end the process halfway through, leaving it half taken away. Outside
+    the main thread (where no handler can be set) the block runs as it is.
+    """
+    import threading  # imported by the time anything is held: not on every start-up's path
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+
+    def hold(number: int, frame: FrameType | None) -> None:
+        if first_stops and not _state["interrupted"]:
+            _state["interrupted"] = True
+            raise KeyboardInterrupt
+        held.append(number)
+
+    previous = {number: signal.signal(number, hold) for number in _SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            if handler is not None:  # None: a handler set outside Python, which stays
+                signal.signal(number, handler)
+        for came in dict.fromkeys(held):
+            signal.raise_signal(came)

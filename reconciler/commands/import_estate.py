@@ -27,7 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.commands.import_write import WRITABLE_HINT, write_estate
+from reconciler.commands.import_write import WRITABLE_HINT, remove_leftovers, write_estate
 from reconciler.commands.importable import app_note, assertion_notes, site_note, subscription_note
 from reconciler.errors import EXIT_OK, ReconcilerError
 from reconciler.model import PRODUCT_APPS, Console, Status, Subscription
@@ -56,6 +56,7 @@ def run(options: GlobalOptions, out_dir: str) -> int:
         raise ReconcilerError("import --out was given an empty path", hint="give the directory to write to")
     check_path(out_dir, "the import directory")
     out = Path(out_dir)
+    remove_leftovers(out)
     _refuse_existing(out, out_dir)
     check_creatable(out_dir, "the import directory", WRITABLE_HINT, directory=True)
     console = observe(options)
