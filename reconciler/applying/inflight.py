@@ -18,7 +18,7 @@ from reconciler.errors import Interrupted, ProviderError, ReconcilerError
 from reconciler.model import Action, InProgress, Operation, OperationStatus
 from reconciler.providers.base import Provider
 from reconciler.store import AttemptOutcome, NewAttempt, StateStore
-from reconciler.terminal import printable
+from reconciler.terminal import clipped, printable
 
 
 def in_progress_subject(work: InProgress) -> str:
@@ -113,14 +113,16 @@ class InProgressWait:
                 f"waited for operation {work.operation}, started earlier",
                 work.operation,
             )
-            self.say(f"      {what}: done on the console ({seconds:.1f}s)")
+            self.say(clipped(f"      {what}: done on the console ({seconds:.1f}s)"))
             return
         code = operation.error_code or "operation-failed"
         detail = operation.error_detail or f"operation {work.operation} failed"
         self.store.finish_attempt(
             attempt_id, AttemptOutcome.FAILED, time.time(), code, detail, work.operation
         )
-        self.say(f"      {what}: failed on the console: [{code}] {printable(detail)}; planning it again")
+        self.say(
+            clipped(f"      {what}: failed on the console: [{code}] {printable(detail)}; planning it again")
+        )
 
     def _time_out(self, pending: dict[str, InProgress], attempts: dict[str, int]) -> None:
         names = ", ".join(f"{w.action} {in_progress_subject(w)}" for w in pending.values())

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 
 from reconciler.applying.outcomes import ChangeOutcome, ChangeResult, describe
 from reconciler.model import Change
-from reconciler.terminal import is_tty, printable
+from reconciler.terminal import is_tty, visible
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -31,7 +31,8 @@ class Progress(Protocol):
 
 
 # Names come from desired state and errors from the console (a network peer): every line is made
-# printable, so neither can move the cursor, rewrite the status line or reorder what is shown.
+# printable, so neither can move the cursor, rewrite the status line or reorder what is shown, and
+# clipped as plan and apply's summary clip it, so a value of megabytes is shown by its start.
 
 
 def finished_line(done: int, total: int, result: ChangeResult) -> str:
@@ -40,11 +41,11 @@ def finished_line(done: int, total: int, result: ChangeResult) -> str:
         line += f" ({result.seconds:.1f}s)"
     if result.error is not None:
         line += f": {result.error}"
-    return printable(line)
+    return visible(line)
 
 
 def retry_line(change: Change, number: int, error: str, pause: float) -> str:
-    return printable(f"      {describe(change)}: try {number} failed: {error}; retrying in {pause:.1f}s")
+    return visible(f"      {describe(change)}: try {number} failed: {error}; retrying in {pause:.1f}s")
 
 
 class PlainProgress:
@@ -69,9 +70,7 @@ class PlainProgress:
 
     def change_pending(self, change: Change, operation_id: str) -> None:
         self._say(
-            printable(
-                f"      {describe(change)}: pending (operation {operation_id}), waiting for the console"
-            )
+            visible(f"      {describe(change)}: pending (operation {operation_id}), waiting for the console")
         )
 
     def change_retrying(self, change: Change, number: int, error: str, pause: float) -> None:
@@ -128,7 +127,7 @@ class TerminalProgress:
                 if len(self.running) > 1:
                     current += f" (+{len(self.running) - 1} more)"
             line = f"[{self.done}/{self.total}] {elapsed:5.1f}s{current}"
-        return Text(printable(line), no_wrap=True, overflow="ellipsis")
+        return Text(visible(line), no_wrap=True, overflow="ellipsis")
 
     def _print_above(self, line: str) -> None:
         from rich.text import Text
@@ -183,7 +182,7 @@ class PlainWaitingLine:
     """What is awaited, said once: a log gains no line per check."""
 
     def __init__(self, stream: TextIO, label: str) -> None:
-        stream.write(printable(label) + "...\n")
+        stream.write(visible(label) + "...\n")
         stream.flush()
 
     def update(self, detail: str) -> None:
@@ -200,7 +199,7 @@ class TerminalWaitingLine:
         from rich.console import Console
         from rich.live import Live
 
-        self.label = printable(label)
+        self.label = visible(label)
         console = Console(file=stream, highlight=False, markup=False, emoji=False)
         self.live = Live(
             self._line(""),
@@ -215,7 +214,7 @@ class TerminalWaitingLine:
     def _line(self, detail: str) -> Text:
         from rich.text import Text
 
-        line = f"{self.label}... {printable(detail)}" if detail else f"{self.label}..."
+        line = f"{self.label}... {visible(detail)}" if detail else f"{self.label}..."
         return Text(line, no_wrap=True, overflow="ellipsis")
 
     def update(self, detail: str) -> None:

@@ -29,7 +29,7 @@ from reconciler.planning import plan_changes
 from reconciler.providers.base import Provider
 from reconciler.rendering.runbook import MARKER, Step, render_runbook, runbook_steps, step_text
 from reconciler.store import AttemptOutcome, NewAttempt, RunOutcome, StateStore, format_time
-from reconciler.terminal import is_tty, plural, printable
+from reconciler.terminal import is_tty, plural, visible
 from reconciler.userpaths import check_creatable, check_path, shown
 
 ENV_RUNBOOK = "RECONCILER_RUNBOOK"
@@ -168,7 +168,7 @@ class RunbookApply:
                 who = f"runbook step {step.number}, confirmed by {self.confirmer}"
                 self._finish(attempts, AttemptOutcome.SUCCEEDED, operation=who)
                 waiting.end()
-                confirmed = printable(who)  # the confirmer is --actor or USER
+                confirmed = visible(who)  # the confirmer is --actor or USER
                 self.out.write(
                     f"  Observed done after {waited:.0f}s ({format_time(time.time())}), {confirmed}.\n"
                 )

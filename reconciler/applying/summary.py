@@ -5,7 +5,7 @@ from __future__ import annotations
 from reconciler.applying.executor import ExecutionReport
 from reconciler.applying.outcomes import ChangeOutcome, describe
 from reconciler.applying.verify import Verification
-from reconciler.terminal import printable
+from reconciler.terminal import visible
 
 _ORDER = (
     ChangeOutcome.SUCCEEDED,
@@ -49,7 +49,7 @@ def render_summary(report: ExecutionReport, verification: Verification | None, r
             lines += [f"  {describe(c)}" for c in verification.new_changes]
     lines.append(f"Run {run_id}: 'reconciler history --run {run_id}' shows every attempt.")
     # Names from desired state, errors from the console: each line shown, never acted on.
-    return "\n".join(printable(line) for line in lines) + "\n"
+    return "\n".join(visible(line) for line in lines) + "\n"
 
 
 def interrupted_message(report: ExecutionReport, signal_name: str | None) -> str:

@@ -16,7 +16,7 @@ from reconciler.store import (
     open_existing_store,
     public_state,
 )
-from reconciler.terminal import printable
+from reconciler.terminal import visible
 
 
 def run(options: GlobalOptions, *, limit: int, run_id: str | None, fmt: str) -> int:
@@ -129,13 +129,13 @@ def render_runs(runs: Sequence[RunRecord]) -> str:
     if not runs:
         return "No runs recorded yet.\n"
     # Every value comes from the journal, which every runner of a team writes (the commit from
-    # the CI environment, the user from USER): shown through printable, widths measured after.
+    # the CI environment, the user from USER): shown printable and clipped, widths measured after.
     rows = [
         (
-            printable(r.id),
+            visible(r.id),
             format_time(r.started),
-            printable(r.actor or r.user),
-            printable((r.commit or "-")[:12]),
+            visible(r.actor or r.user),
+            visible((r.commit or "-")[:12]),
             str(r.outcome),
             change_counts(r),
         )
@@ -148,29 +148,29 @@ def render_run(run: RunRecord, attempts: Sequence[AttemptRecord]) -> str:
     finished = "not finished" if run.finished is None else format_time(run.finished)
     duration = "" if run.finished is None else f" ({run.finished - run.started:.1f}s)"
     lines = [
-        f"Run {printable(run.id)}: {run.outcome}",
+        f"Run {visible(run.id)}: {run.outcome}",
         f"  started   {format_time(run.started)}, finished {finished}{duration}",
-        f"  actor     {printable(run.actor or '-')} ({printable(run.user)})",
-        f"  commit    {printable(run.commit or '-')}",
-        f"  provider  {printable(run.provider)}",
-        f"  paths     {' '.join(printable(path) for path in run.paths)}",
-        f"  plan      {printable(run.plan_checksum or '-')}",
+        f"  actor     {visible(run.actor or '-')} ({visible(run.user)})",
+        f"  commit    {visible(run.commit or '-')}",
+        f"  provider  {visible(run.provider)}",
+        f"  paths     {' '.join(visible(path) for path in run.paths)}",
+        f"  plan      {visible(run.plan_checksum or '-')}",
         f"  changes   {change_counts(run)}",
     ]
     if run.message:
-        lines.append(f"  message   {printable(run.message)}")
+        lines.append(f"  message   {visible(run.message)}")
     text = "\n".join(lines) + "\n"
     if not attempts:
         return text + "\nNo change was attempted.\n"
     rows = [
         (
             format_time(a.started),
-            printable(a.change_id),
+            visible(a.change_id),
             str(a.number),
             str(a.outcome),
             "-" if a.finished is None else f"{a.finished - a.started:.1f}s",
-            printable(a.operation_id or "-"),
-            "" if a.error_code is None else printable(f"[{a.error_code}] {a.error_message or ''}".rstrip()),
+            visible(a.operation_id or "-"),
+            "" if a.error_code is None else visible(f"[{a.error_code}] {a.error_message or ''}".rstrip()),
         )
         for a in attempts
     ]

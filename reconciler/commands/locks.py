@@ -9,7 +9,7 @@ from reconciler.errors import EXIT_OK, ReconcilerError
 from reconciler.options import GlobalOptions
 from reconciler.store import LockRecord, format_time, open_existing_store
 from reconciler.store.liveness import HolderState, holder_state
-from reconciler.terminal import printable
+from reconciler.terminal import visible
 
 
 def list_locks(options: GlobalOptions, fmt: str) -> int:
@@ -45,8 +45,8 @@ def unlock(options: GlobalOptions, lock_id: str, *, force: bool = False) -> int:
     if released is None:
         raise _no_lock(lock_id)  # released by its holder meanwhile
     sys.stdout.write(
-        f"Released lock {printable(released.id)} on {printable(released.name)} "
-        f"(held by {printable(released.owner)}, run {printable(released.run_id)}).\n"
+        f"Released lock {visible(released.id)} on {visible(released.name)} "
+        f"(held by {visible(released.owner)}, run {visible(released.run_id)}).\n"
     )
     return EXIT_OK
 
@@ -80,8 +80,8 @@ def render_locks(records: list[LockRecord], now: float) -> str:
     for lock in records:
         # Every field comes from the team's shared store, where any runner (or its USER) wrote it.
         blocks.append(
-            f"{printable(lock.id)}  {printable(lock.name)}  ({_STATE_NOTES[holder_state(lock, now)]})\n"
-            f"  held by    {printable(lock.owner)}, run {printable(lock.run_id)}\n"
+            f"{visible(lock.id)}  {visible(lock.name)}  ({_STATE_NOTES[holder_state(lock, now)]})\n"
+            f"  held by    {visible(lock.owner)}, run {visible(lock.run_id)}\n"
             f"  acquired   {format_time(lock.acquired)}\n"
             f"  heartbeat  {format_time(lock.heartbeat)}\n"
             f"  expires    {format_time(lock.expires)}\n"

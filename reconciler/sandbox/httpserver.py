@@ -30,7 +30,7 @@ from reconciler.httpfields import Fields
 from reconciler.sandbox.api import Request, Response, error_response
 from reconciler.sandbox.faults import Fault, FaultInjector, FaultSettings, RateDecision, RateLimiter
 from reconciler.sandbox.httphead import HeadError, parse_request_line, read_fields
-from reconciler.terminal import printable
+from reconciler.terminal import visible
 
 MAX_BODY = 1 << 20
 _ENCODER = msgspec.json.Encoder()
@@ -137,8 +137,9 @@ class ConsoleHttpServer(ThreadingHTTPServer):
         if self.log is None:
             return
         with self._log_lock:
-            # The line quotes the request path and errors: a client's bytes, shown and never acted on.
-            self.log.write(printable(line) + "\n")
+            # The line quotes the request path and errors: a client's bytes, shown and never acted on,
+            # and clipped as every output is: a path of megabytes is logged by its start.
+            self.log.write(visible(line) + "\n")
             self.log.flush()
 
     def server_close(self) -> None:

@@ -1,18 +1,25 @@
 """A value of megabytes from a pull request or a console is shown by its start and its length.
 
 Text, Markdown and GitHub outputs show at most 200 characters of one value, then how many more
-it has; the JSON outputs are for programs and keep every value whole.
+it has, and so do apply's progress, `history` and `locks`; the JSON outputs and the journal are
+for programs and keep every value whole.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from reconciler.store import open_store
+from reconciler.store.identity import host_name
 from tests.conftest import REPO_ROOT, RunCli
+from tests.helpers import clean_env
 
 LONG_NAME = "a" * 2_000_000
 LONG_ID = "SUB-" + "9" * 200_000
@@ -91,3 +98,99 @@ def test_clipped_keeps_200_characters_of_a_value(text: str, shown: str) -> None:
     from reconciler.terminal import clipped
 
     assert clipped(text) == shown
+
+
+def _shown(value: str) -> str:
+    return f"{value[:200]}… ({len(value) - 200:,} more characters)"
+
+
+def test_apply_and_history_show_values_of_10000_characters_by_their_start(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    """apply's progress lines and `history` clip as the plan does; the journal keeps every value whole."""
+    sub, actor, commit = "SUB-" + "9" * 10_000, "a" * 10_000 + "@acme.example", "c" * 10_000
+    seed = {
+        "now": "2026-11-21",
+        "users": [{"email": actor}],
+        "billing_accounts": [{"id": "AC-1", "billing_admins": [actor]}],
+        "organizations": [{"id": "acme-corp", "admins": [actor]}],
+        "sites": [{"name": "acme", "org": "acme-corp", "products": {"jira": "premium"}}],
+        "subscriptions": [
+            {
+                "id": sub,
+                "billing_account": "AC-1",
+                "product": "focus",
+                "status": "active",
+                "start_date": "2026-10-01",
+                "term_end": "2027-09-30",
+                "apps": {"focus": None},
+            }
+        ],
+    }
+    (tmp_path / "console.yaml").write_text(json.dumps(seed), encoding="utf-8")
+    assert run_cli("sandbox", "init", "--from", "console.yaml").returncode == 0
+    (tmp_path / "desired-state").mkdir()
+    (tmp_path / "desired-state" / "focus.yaml").write_text(
+        f"version: 1\nsubscriptions:\n  - id: {sub}\n    apps:\n      focus: {{site: acme}}\n",
+        encoding="utf-8",
+    )
+    env = {"RECONCILER_SANDBOX_DELAY": "0", "GITHUB_SHA": commit}
+    applied = run_cli("apply", "--auto-approve", env=env)
+    assert applied.returncode == 0, applied.stderr
+    assert re.sub(r"\(\d+\.\ds\)", "(N.Ns)", applied.stderr) == (
+        f"[1/1] provision {_shown(sub)} focus -> acme: succeeded (N.Ns)\n"
+    )
+
+    listed = run_cli("history")
+    assert listed.returncode == 0, listed.stderr
+    header, row = listed.stdout.splitlines()
+    assert row.split("  ")[2:4] == [_shown(actor), "cccccccccccc"]
+    assert header.index("COMMIT") == row.index("cccccccccccc")
+
+    run_id = row.split()[0]
+    one = run_cli("history", "--run", run_id)
+    assert one.returncode == 0, one.stderr
+    lines = one.stdout.splitlines()
+    assert lines[2].startswith(f"  actor     {_shown(actor)} (")
+    assert lines[3] == f"  commit    {_shown(commit)}"
+    assert _shown(f"provision:{sub}:focus") in lines[-1]
+    assert max(len(line) for line in lines) < 600
+    store = open_store(f"sqlite:{tmp_path / '.reconciler' / 'state.db'}")
+    try:
+        assert store.runs(1)[0].commit == commit
+    finally:
+        store.close()
+
+
+HOLD_A_LOCK = """
+import sys
+from reconciler.store import open_store
+from reconciler.store.locking import acquire
+acquire(open_store(sys.argv[1]), "sandbox-console", "r" * 10_000, timeout=5)
+"""
+
+
+def test_locks_show_a_holder_of_10000_characters_by_its_start(run_cli: RunCli, tmp_path: Path) -> None:
+    user = "u" * 10_000
+    env = clean_env(USER=user, LOGNAME=user, LNAME="", USERNAME="")
+    state = "sqlite:.reconciler/state.db"
+    subprocess.run([sys.executable, "-c", HOLD_A_LOCK, state], cwd=tmp_path, env=env, check=True, timeout=60)
+    store = open_store(state.replace(".reconciler", str(tmp_path / ".reconciler")))
+    try:
+        (lock,) = store.locks()
+    finally:
+        store.close()
+    owner = f"{_shown(f'{user}@{host_name()}')} pid {lock.pid}"
+    run = _shown("r" * 10_000)
+
+    listed = run_cli("locks")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines()[:2] == [
+        f"{lock.id}  sandbox-console  (dead, its process is gone: the next apply takes it over)",
+        f"  held by    {owner}, run {run}",
+    ]
+    assert json.loads(run_cli("locks", "--format", "json").stdout)["locks"][0]["owner"] == lock.owner
+
+    released = run_cli("unlock", lock.id)
+    assert (released.returncode, released.stderr) == (0, "")
+    assert released.stdout == f"Released lock {lock.id} on sandbox-console (held by {owner}, run {run}).\n"

@@ -287,3 +287,20 @@ def test_an_operation_is_readable_only_by_its_user(running: Running) -> None:
                 "detail": f"operation {operation} does not exist",
             },
         )
+
+
+def test_a_path_of_10000_characters_is_logged_by_its_start(running: Running) -> None:
+    lines: list[str] = []
+
+    class Log:
+        def write(self, text: str) -> None:
+            lines.append(text)
+
+        def flush(self) -> None:
+            pass
+
+    running.server.log = Log()  # type: ignore[assignment]
+    path = "/v1/subscriptions/SUB-" + "9" * 10_000
+    running.exchange(request("GET", path))
+    assert len(lines) == 1 and len(lines[0]) < 400
+    assert f" GET {path[:200]}… ({len(path) - 200:,} more characters) " in lines[0]
