@@ -216,6 +216,24 @@ def test_a_third_party_provider_that_fails_to_close_is_a_warning(
     assert not (tmp_path / ".reconciler" / "logs").exists()
 
 
+def test_a_third_party_provider_that_fails_to_close_lets_apply_converge_and_warns_once(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    install_plugin(tmp_path, "acme_console:factory", FAULTY_PLUGIN)
+    env = {
+        "PYTHONPATH": str(tmp_path / "plugins"),
+        "RECONCILER_PROVIDER": "acme:console.db",
+        "RECONCILER_TOKEN": "acme-secret-token",
+        "RECONCILER_SANDBOX_DELAY": "0",
+        "ACME_FAIL": "close",
+    }
+    assert run_cli("sandbox", "init", "--provider", "sandbox:console.db").returncode == 0
+    result = run_cli("apply", "--auto-approve", env=env)
+    assert result.returncode == 0, result.stderr
+    assert [line for line in result.stderr.splitlines() if line.startswith("warning:")] == [_CLOSE_WARNING]
+    assert "Verified: re-planning finds every change done." in result.stdout.splitlines()
+
+
 def test_a_third_party_provider_that_fails_to_close_after_observe_failed_reports_observe(
     run_cli: RunCli, tmp_path: Path
 ) -> None:

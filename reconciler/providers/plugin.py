@@ -31,6 +31,8 @@ _LINE_BREAK = "\n"
 #: the most of a plugin's own text in a message: the rest of it (naming the provider, its package and
 #: the call) stays within MAX_SHOWN_TEXT, so the message is not cut again where it is shown
 _MAX_PLUGIN_TEXT = MAX_SHOWN_TEXT // 2
+#: the close() warnings already shown by this process
+_WARNED: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -65,11 +67,15 @@ class PluginOrigin:
         return one_line(what, self.token)
 
     def warn_closing(self, error: Exception) -> None:
-        info(
+        warning = (
             f"warning: {self.named} failed: close() raised {self.shown(described(error))}; what it "
             f"observed or did stands, but report it to the maintainers of {self.owner} "
             f"(entry point {self.entry_point})"
         )
+        # apply opens the provider twice (its lock's name, then the run): one fault, said once
+        if warning not in _WARNED:
+            _WARNED.add(warning)
+            info(warning)
 
     def call(self, name: str, work: Callable[[], T]) -> T:
         try:
