@@ -22,8 +22,10 @@ SECRET_ENV = (
 
 #: `scheme://userinfo@`: a user name and password, or a token, in front of a host.
 _USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#@\s]*)@")
-#: `?name=value` / `&name=value` in a URL, and libpq's `password=value` outside one.
-_QUERY_VALUE = re.compile(r"(?P<lead>[?&;][^=&#\s'\"]+=)(?P<value>[^&#\s'\"]+)")
+#: `?name=value` / `&name=value` in a URL, and libpq's `password=value` outside one. A name stops
+#: at the next `?` or `;` as at `&`: else a text of many `?` and no `=` (a plugin's error, a
+#: dump) is searched from each one to its end, in time that grows as its square.
+_QUERY_VALUE = re.compile(r"(?P<lead>[?&;][^=&#?;\s'\"]+=)(?P<value>[^&#\s'\"]+)")
 _KEYWORD_SECRET = re.compile(
     r"(?P<lead>\b(?:password|passwd|pwd|secret|token|api[_-]?key)\s*=\s*)(?P<value>'[^']*'|[^\s'\"&]+)",
     re.IGNORECASE,
