@@ -109,6 +109,11 @@ def fail(name):
         raise Unreadable()
     if "huge" in FAIL:
         raise RuntimeError(f"{name} broke " + "x" * 5_000_000)
+    if "protocol" in FAIL:
+        from reconciler.errors import ProviderError
+
+        frames = "\\n".join(f"  frame {n}" for n in range(5_000))
+        raise ProviderError(f"{name} refused\\n{frames}", code="unavailable", hint=f"try later\\n{frames}")
     if "lines" in FAIL:
         raise RuntimeError(f"{name} broke\\n" + "\\n".join(f"  frame {n}" for n in range(5_000)))
     raise RuntimeError(f"{name} broke, token=" + os.environ["RECONCILER_TOKEN"])
@@ -186,6 +191,25 @@ def test_a_third_party_provider_that_fails_is_one_error_naming_it(
     assert result.stdout == ""
     assert not (tmp_path / ".reconciler" / "logs").exists()
     assert not (tmp_path / "imported").exists()
+
+
+def test_a_third_party_providers_own_error_of_thousands_of_lines_is_one_line_each(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    """A ProviderError is the protocol's: shown as the plugin put it, but by its first line."""
+    install_plugin(tmp_path, "acme_console:factory", FAULTY_PLUGIN)
+    env = {
+        "PYTHONPATH": str(tmp_path / "plugins"),
+        "RECONCILER_PROVIDER": "acme:console.db",
+        "ACME_FAIL": "observe,protocol",
+    }
+    assert run_cli("sandbox", "init", "--provider", "sandbox:console.db").returncode == 0
+    result = run_cli("plan", env=env)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.splitlines() == [
+        "error: observe refused … (5,000 more lines)",
+        "hint: try later … (5,000 more lines)",
+    ]
 
 
 _CLOSE_WARNING = (

@@ -82,7 +82,11 @@ class PluginOrigin:
             return work()
         except ReconcilerError as error:
             # the protocol's own errors: the provider already said what is wrong, if at length
-            error.message = self.shown(str(error.message))
+            try:
+                error.message = self.shown(str(error.message))
+                error.hint = None if error.hint is None else self.shown(str(error.hint))
+            except Exception:  # a message that cannot be read is no longer the protocol's error
+                raise self.failure(f"{name} raised", described(error)) from None
             error.args = (error.message,)
             raise
         except Exception as error:
