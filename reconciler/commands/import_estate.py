@@ -28,7 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.commands.import_write import WRITABLE_HINT, remove_leftovers, write_estate
-from reconciler.commands.importable import app_note, assertion_notes, site_note, subscription_note
+from reconciler.commands.importable import (
+    app_note,
+    assertion_notes,
+    declarable_id,
+    site_note,
+    subscription_note,
+)
 from reconciler.errors import EXIT_OK, ReconcilerError
 from reconciler.model import PRODUCT_APPS, Console, Status, Subscription
 from reconciler.options import GlobalOptions
@@ -272,7 +278,7 @@ def _subscription_lines(sub: Subscription, left_out: list[str]) -> list[str]:
         return [f"  # Left out: {whole}"]
     notes = assertion_notes(sub)
     lines = [f"  - id: {scalar(sub.id)}{_status_note(sub)}"]
-    if sub.billing_account:
+    if declarable_id(sub.billing_account):
         lines.append(f"    billing_account: {scalar(sub.billing_account)}")
     if sub.product in PRODUCT_APPS:
         lines.append(f"    product: {scalar(sub.product)}")

@@ -205,10 +205,44 @@ def _detailed_validator() -> Any:
     return validators.extend(Draft202012Validator, {"pattern": pattern})
 
 
+#: ECMA-262's white space and line terminators, what `\s` matches in a schema pattern. Python's
+#: `\s` differs: it takes U+001C to U+001F and NEL (U+0085) too, and not U+FEFF.
+ECMA_SPACE = (
+    "\t\n\v\f\r \u00a0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+_SPACE_CLASS = "".join(re.escape(char) for char in ECMA_SPACE)
+
+
 @functools.cache
 def ecma_regex(pattern: str) -> re.Pattern[str]:
-    """A schema pattern as a Python regex with ECMA-262's meaning of `$`: the very end (`\\Z`)."""
-    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
+    """A schema pattern as a Python regex with ECMA-262's meanings: `$` is the very end (`\\Z`),
+    `\\s` and `\\S` are ECMA_SPACE and the rest. jsonschema-rs agrees with ECMA-262, so both
+    validators accept the same ids (`SUB-1\\ufeff` is refused by both)."""
+    out: list[str] = []
+    in_class, index = False, 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and index + 1 < len(pattern):
+            escaped = pattern[index + 1]
+            if escaped == "s":
+                out.append(_SPACE_CLASS if in_class else f"[{_SPACE_CLASS}]")
+            elif escaped == "S" and not in_class:
+                out.append(f"[^{_SPACE_CLASS}]")
+            else:
+                out.append(char + escaped)
+            index += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+        elif char == "]" and in_class:
+            in_class = False
+        elif char == "$" and not in_class:
+            char = r"\Z"
+        out.append(char)
+        index += 1
+    return re.compile("".join(out))
 
 
 def _headline(error: Any) -> Any:
@@ -309,7 +343,7 @@ def _describe_failure(
     if schema.get("x-rule") == "site-name" and isinstance(value, str):
         return _site_name_failure(value)
     if schema.get("x-rule") == "id" and isinstance(value, str):
-        return _id_failure(value)
+        return _id_failure(keyword, expected, value)
     if keyword == "minItems":
         return f"expected at least {expected} item{'' if expected == 1 else 's'}, got {len(value)}", None
     if keyword == "minLength" and expected == 1:
@@ -371,14 +405,17 @@ def _site_name_failure(value: str) -> tuple[str, str | None]:
     return f"invalid site name {quoted(value)}", hint
 
 
-def _id_failure(value: str) -> tuple[str, str | None]:
-    if not value.strip():
-        return f"the id {quoted(value)} is empty", "write the id as the console shows it, e.g. SUB-1001"
-    trimmed = value.strip()
+def _id_failure(keyword: str, expected: Any, value: str) -> tuple[str, str | None]:
+    as_shown = "write the id as the console shows it, e.g. SUB-1001"
+    if keyword == "maxLength":
+        return f"id {quoted(value)} is {len(value)} characters long: at most {expected} are allowed", as_shown
+    trimmed = value.strip(ECMA_SPACE)
+    if not trimmed:
+        return f"the id {quoted(value)} is empty", as_shown
     hint = (
-        f"write it without the spaces and line breaks around it: '{trimmed}'"
-        if re.fullmatch(r"\S+", trimmed)
-        else "write the id as the console shows it, e.g. SUB-1001"
+        f"write it without the spaces and line breaks around it: {quoted(trimmed)}"
+        if ecma_regex(r"^\S+$").search(trimmed)
+        else as_shown
     )
     return f"invalid id {quoted(value)}: an id has no spaces or line breaks", hint
 

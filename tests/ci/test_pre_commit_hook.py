@@ -162,3 +162,41 @@ def test_the_example_config_finds_the_hook_by_repo_and_rev(
     assert (
         "desired-state/broken.yaml:3:11: error[site-name]: invalid site name 'Finance_Site'\n" in done.stdout
     )
+
+
+SPACED_ID = """\
+version: 1
+subscriptions:
+  - id: "SUB 2001"
+"""
+SPACED_ID_ERROR = (
+    "desired-state/spaced.yaml:3:9: error[id]: invalid id 'SUB 2001': an id has no spaces or line breaks\n"
+    "  hint: write the id as the console shows it, e.g. SUB-1001\n"
+    "1 error in 1 file\n"
+)
+
+
+def test_an_id_with_a_space_is_refused_alike_by_the_hook_validate_and_plan(
+    estate: Path, hook_repo: Path, pre_commit_home: Path
+) -> None:
+    (estate / "desired-state" / "spaced.yaml").write_text(SPACED_ID, encoding="utf-8")
+    git(estate, "add", "desired-state/spaced.yaml")
+    hooked = try_repo(estate, hook_repo, pre_commit_home)
+    assert hooked.returncode == 1, hooked.stdout + hooked.stderr
+    assert SPACED_ID_ERROR in hooked.stdout
+
+    def reconciler(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "reconciler", *args]
+        return subprocess.run(
+            command, cwd=estate, env=clean_env(), capture_output=True, text=True, timeout=60
+        )
+
+    validated = reconciler("validate")
+    assert (validated.returncode, validated.stdout) == (1, SPACED_ID_ERROR)
+    planned = reconciler("plan")
+    assert (planned.returncode, planned.stdout) == (1, "")
+    assert planned.stderr == (
+        SPACED_ID_ERROR + "error: desired state is invalid: 1 error in 1 file\n"
+        "hint: fix the files; `reconciler validate` checks them without contacting the console\n"
+    )
+    assert not (estate / ".reconciler").exists()  # refused before any console is made or read

@@ -25,6 +25,7 @@ from reconciler.loading.yamlfile import read_yaml
 from reconciler.sandbox import SandboxConsole
 from reconciler.sandbox.seedfile import SeedReader
 from reconciler.terminal import printable
+from reconciler.validation.schema import ECMA_SPACE
 from tests.conftest import RunCli
 from tests.http.test_hostile_consoles import TOKEN, Handler, Standin, _example_answers, _json
 from tests.planning.builders import console
@@ -44,12 +45,15 @@ HOSTILE = (
     "\U0001f600\ufeff\x7f\x9b\u202e",
     "  spaced  ",
 )
+#: Hostile values with no white space (JSON Schema's `\s`, ECMA-262's): desired state takes them as
+#: ids, so they reach the files as quoted scalars. NEL (U+0085) ends a line for a YAML 1.1 reader.
+ONE_WORD = ("\x85sites:[nel]", '"#"quoted"\\back\\slash', "{a:b},[c]&*x!tag|", "\U0001f600\x7f\x9b\u202e")
 
 
 def _hostile_seed() -> dict[str, Any]:
     """One billing account, org, site and two subscriptions per hostile value, each field hostile."""
     accounts, orgs, sites, subs = [], [], [], []
-    for i, bad in enumerate(HOSTILE):
+    for i, bad in enumerate(HOSTILE + ONE_WORD):
         account, org = f"AC-{i}{bad}", f"org-{i}{bad}"
         accounts.append(
             {
@@ -85,12 +89,26 @@ def _subscription(sub_id: str, account: str, product: str, apps: dict[str, str |
     }
 
 
+def _an_id(value: str) -> bool:
+    """Whether desired state takes `value` as an id: import leaves out every other one."""
+    return not any(char in ECMA_SPACE for char in value)
+
+
 def _meant(seed: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The sites and subscriptions the files must hold, as the desired-state format spells them."""
-    sites = sorted(({"name": s["name"], "org": s["org"]} for s in seed["sites"]), key=lambda s: s["name"])
+    declared = (s for s in seed["sites"] if _an_id(s["org"]))
+    sites = sorted(({"name": s["name"], "org": s["org"]} for s in declared), key=lambda s: s["name"])
     subs = []
     for entry in sorted(seed["subscriptions"], key=lambda s: s["id"]):
-        meant = {"id": entry["id"], "billing_account": entry["billing_account"], "product": entry["product"]}
+        if not _an_id(entry["id"]):
+            continue
+        meant = {"id": entry["id"], "product": entry["product"]}
+        if _an_id(entry["billing_account"]):
+            meant = {
+                "id": entry["id"],
+                "billing_account": entry["billing_account"],
+                "product": entry["product"],
+            }
         placed = {app: {"site": site} for app, site in entry["apps"].items() if site is not None}
         subs.append({**meant, "apps": placed} if placed else meant)
     return sites, subs
@@ -124,6 +142,8 @@ def test_hostile_console_values_never_change_what_import_writes(run_cli: RunCli,
     _hostile_console(tmp_path, seed)
     imported = run_cli("import", "--out", "imp")
     assert imported.returncode == 0, imported.stderr
+    # Each of the 10 values with white space: a site's org and two subscriptions' ids, left out.
+    assert imported.stderr.startswith("warning: import left out 30 entries that desired state cannot declare")
 
     sites, subs = _meant(seed)
     files = sorted((tmp_path / "imp").iterdir())
@@ -140,6 +160,10 @@ def test_hostile_console_values_never_change_what_import_writes(run_cli: RunCli,
             "AC-8--a--b----c-----x--tag--.yaml",
             "AC-9-----.yaml",
             "AC-10--spaced--.yaml",
+            "AC-11-sites--nel-.yaml",
+            "AC-12---quoted--back-slash.yaml",
+            "AC-13-a-b---c---x-tag-.yaml",
+            "AC-14----.yaml",
             "sites.yaml",
         ]
     )
@@ -157,7 +181,7 @@ def test_hostile_console_values_never_change_what_import_writes(run_cli: RunCli,
 
     plan = run_cli("plan", "imp", "--detailed-exitcode")
     assert plan.returncode == 0, plan.stdout
-    assert plan.stdout.endswith("No changes. The console matches desired state.\n")
+    assert plan.stdout.endswith("No changes. The console matches desired state (20 unmanaged).\n")
 
 
 def test_a_hostile_partner_stays_inside_its_comment(run_cli: RunCli, tmp_path: Path) -> None:
@@ -170,10 +194,12 @@ def test_a_hostile_partner_stays_inside_its_comment(run_cli: RunCli, tmp_path: P
         "# Billing account AC-0\\nsites:\\n  - name: pwned-site\\n    org: acme-corp\\n    create: true\\n#, "
         "managed by partner-0\\nsites:\\n  - name: pwned-site\\n    org: acme-corp\\n    create: true\\n#."
     )
-    assert lines[3:5] == ["version: 1", "subscriptions:"]
-    assert (
-        lines[5]
-        == '  - id: "SUB-0\\nsites:\\n  - name: pwned-site\\n    org: acme-corp\\n    create: true\\n#"'
+    assert lines[3:5] == ["version: 1", "subscriptions: []"]
+    # An id with a line break is no id desired state can declare: left out, in a comment of one line.
+    assert lines[5] == (
+        "  # Left out: subscription SUB-0\\nsites:\\n  - name: pwned-site\\n    org: acme-corp\\n"
+        "    create: true\\n#: its id is not an id desired state can declare (one word of at most 128 "
+        "characters, no spaces or line breaks)"
     )
 
 

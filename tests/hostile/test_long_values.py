@@ -58,28 +58,29 @@ def test_a_site_name_of_two_megabytes_is_one_short_diagnostic(run_cli: RunCli, t
     )
 
 
-def test_a_subscription_id_of_200000_characters_is_shown_by_its_start(
+def test_a_subscription_id_of_200000_characters_is_one_short_diagnostic(
     run_cli: RunCli, tmp_path: Path
 ) -> None:
+    # An id has at most 128 characters: validate and plan refuse a longer one alike, before any console.
     _estate(tmp_path, "id: SUB-1001 ", f"id: {LONG_ID} ", "acme-corp.yaml")
-    shown = LONG_ID[:200] + "… (199,804 more characters)"
-    text = run_cli("plan")
-    assert text.returncode == 1
-    assert len(text.stdout) < 3_000
-    # Wrapped at 100 columns as any long word is; the note of how many more stays whole.
-    assert text.stdout.partition("\nBlocked:")[2].partition("\n\n")[0].splitlines()[2:] == [
-        f"      blocks the provision of every app of {LONG_ID[:57]}",
-        f"      {LONG_ID[57:151]}",
-        f"      {LONG_ID[151:200]}… (199,804 more characters)",
-        f"      subscription {LONG_ID[:81]}",
-        f"      {LONG_ID[81:175]}",
-        f"      {LONG_ID[175:200]}… (199,804 more characters) does not exist in the console",
-    ]
-    markdown = run_cli("plan", "--format", "markdown")
-    assert markdown.returncode == 1 and len(markdown.stdout) < 4_000
-    assert f"`{shown}`" in markdown.stdout and "9" * 201 not in markdown.stdout
-    machine = json.loads(run_cli("plan", "--format", "json").stdout)
-    assert [entry["subscription"] for entry in machine["blocked"]] == [LONG_ID]
+    shown = "'" + LONG_ID[:199] + "… (199,806 more characters)"
+    message = f"id {shown} is 200004 characters long: at most 128 are allowed"
+    expected = (
+        f"desired-state/acme-corp.yaml:4:9: error[id]: {message}\n"
+        "  hint: write the id as the console shows it, e.g. SUB-1001\n"
+        "1 error in 1 file\n"
+    )
+    validated = run_cli("validate")
+    assert (validated.returncode, validated.stdout) == (1, expected)
+    plan = run_cli("plan")
+    assert (plan.returncode, plan.stdout) == (1, "")
+    assert plan.stderr == (
+        expected + "error: desired state is invalid: 1 error in 1 file\n"
+        "hint: fix the files; `reconciler validate` checks them without contacting the console\n"
+    )
+    machine = run_cli("validate", "--format", "json")
+    [diagnostic] = json.loads(machine.stdout)["diagnostics"]
+    assert diagnostic["message"] == f"id '{LONG_ID}' is 200004 characters long: at most 128 are allowed"
 
 
 @pytest.mark.parametrize(

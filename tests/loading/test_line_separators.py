@@ -73,8 +73,11 @@ def _line(text: str, line: int) -> str:
     return text.split("\n")[line - 1]  # only "\n" ends a line here
 
 
-@pytest.mark.parametrize("name", CHARACTERS)
-@pytest.mark.parametrize("variant", ITEMS)
+#: LS and PS are white space to JSON Schema: an id holding one is refused by validate, never planned.
+PLANNED = [(v, n) for v in ITEMS for n in CHARACTERS if not (v.endswith("-value") and n in ("LS", "PS"))]
+
+
+@pytest.mark.parametrize(("variant", "name"), PLANNED)
 def test_plan_locations_do_not_move(run_cli: RunCli, tmp_path: Path, name: str, variant: str) -> None:
     template = ITEMS[variant] + SUB_1001
     found = {}

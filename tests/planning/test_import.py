@@ -54,7 +54,7 @@ def test_an_estate_with_awkward_names_reads_back_with_no_changes(
     seed["subscriptions"] += [
         sub("yes", "focus", account="sites", apps={"focus": "null"}),
         sub("0042", "jira-align", account="AC/1", apps={"jira-align": "acme-bare"}),
-        sub("SUB 7", "talent", account="AC/1", status="deactivated", deactivated_on="2026-11-01"),
+        sub("SUB#7", "talent", account="AC/1", status="deactivated", deactivated_on="2026-11-01"),
         sub("SUB-8", account="AC-1", pending={"talent": "acme"}, apps={"focus": "acme"}),
     ]
     live = console(seed)
@@ -68,8 +68,8 @@ def test_an_estate_with_awkward_names_reads_back_with_no_changes(
     ]
 
     desired = load_desired([str(tmp_path)])
-    assert sorted(desired.subscriptions) == ["0042", "SUB 7", "SUB-8", "yes"]
+    assert sorted(desired.subscriptions) == ["0042", "SUB#7", "SUB-8", "yes"]
     assert {a.app: a.site for a in desired.subscriptions["SUB-8"].apps} == {"focus": "acme", "talent": "acme"}
-    assert desired.subscriptions["SUB 7"].status == "cancelled"
+    assert desired.subscriptions["SUB#7"].status == "cancelled"
     plan = plan_changes(desired, live)
     assert (plan.changes, plan.blocked, plan.unmanaged, plan.warnings) == ((), (), (), ())

@@ -106,6 +106,42 @@ def test_a_product_another_provider_gives_that_desired_state_cannot_declare_is_l
     )
 
 
+_ID_RULE = (
+    "not an id desired state can declare (one word of at most 128 characters, no spaces or line breaks)"
+)
+
+
+def test_an_id_desired_state_refuses_is_left_out_and_named() -> None:
+    seed = example_seed()
+    live = next(s for s in seed.subscriptions if s.id == "SUB-1004")
+    long_id = "SUB-" + "7" * 125
+    subscriptions = {
+        "SUB 77": replace(live, id="SUB 77"),
+        long_id: replace(live, id=long_id),
+        "SUB-78": replace(live, id="SUB-78", billing_account="AC-1111-2222-3333\n"),
+    }
+    sites = {s.name: s for s in seed.sites} | {
+        "acme-x": replace(seed.sites[0], name="acme-x", org="acme corp")
+    }
+    console = Console(
+        now=seed.now,
+        actor=None,
+        users=frozenset(u.email for u in seed.users),
+        billing_accounts={a.id: a for a in seed.billing_accounts},
+        organizations={o.id: o for o in seed.organizations},
+        sites=sites,
+        subscriptions=subscriptions,
+        retired_site_names=seed.retired_site_names,
+    )
+    left_out = [note for f in estate_files(console, "acme:prod", "schema.json") for note in f.left_out]
+    assert left_out == [
+        f"site acme-x: its org acme corp is {_ID_RULE}",
+        f"the billing_account of SUB-78: AC-1111-2222-3333\\n is {_ID_RULE}",
+        f"subscription SUB 77: its id is {_ID_RULE}",
+        f"subscription {long_id}: its id is {_ID_RULE}",
+    ]
+
+
 def test_a_name_taken_in_the_directory_is_refused_and_nothing_written(
     run_cli: RunCli, tmp_path: Path
 ) -> None:
@@ -172,6 +208,6 @@ def test_files_that_would_not_validate_are_never_written(
         write_estate(tmp_path / "imp", "imp", files)
     lines = refused.value.message.splitlines()
     assert lines[0] == "import made files that do not validate, so nothing was written:"
-    assert lines[1].endswith("/AC-1.yaml:2:22: error[schema]: expected a non-empty string"), lines[1]
+    assert lines[1].endswith("/AC-1.yaml:2:22: error[id]: the id '' is empty"), lines[1]
     assert refused.value.hint == "this is a bug in reconciler's import: report it, with the lines above"
     assert list((tmp_path / "imp").iterdir()) == []

@@ -51,6 +51,7 @@ def test_every_rule_has_a_golden_case() -> None:
         "duplicate-site",
         "duplicate-subscription",
         "site-name",
+        "id",
         "app-in-product",
     }
     seen = set()

@@ -194,3 +194,50 @@ def test_a_site_name_too_short_says_so_rather_than_naming_rules_it_keeps(name: s
     assert found.rule == "site-name"
     assert found.message.endswith(f"is {length}: a site name has at least 2 characters")
     assert found.hint is not None and "starting and ending" not in found.hint
+
+
+#: Every character Python's `\s` or ECMA-262's takes for white space: they differ on six.
+_SPACES = sorted({chr(c) for c in range(0x3001) if chr(c).isspace()} | set("\ufeff"))
+
+
+@pytest.mark.parametrize("char", _SPACES, ids=lambda c: f"U+{ord(c):04X}")
+def test_an_id_with_white_space_is_judged_alike_by_both_validators(char: str) -> None:
+    text = f'version: 1\nsubscriptions:\n  - id: "SUB-1\\u{ord(char):04x}"\n'
+    doc, _ = parse_yaml(text.encode(), "f.yaml")
+    assert doc is not None
+    refused = not jsonschema_rs.validator_for(schema()).is_valid(doc.data)
+    found = schema_diagnostics(doc, "desired-state.schema.json")
+    assert [(d.rule, d.message) for d in found] == (
+        [("id", f"invalid id {schema_module.quoted('SUB-1' + char)}: an id has no spaces or line breaks")]
+        if refused
+        else []
+    )
+    assert refused == (char not in "\x1c\x1d\x1e\x1f\x85")  # ECMA-262's white space: JSON Schema's
+
+
+def _found(text: str) -> list[tuple[str, str]]:
+    doc, _ = parse_yaml(text.encode(), "f.yaml")
+    assert doc is not None
+    return [(d.rule, d.message) for d in schema_diagnostics(doc, "desired-state.schema.json")]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('"SUB-1 "', "invalid id 'SUB-1 ': an id has no spaces or line breaks"),
+        ("SUB 1", "invalid id 'SUB 1': an id has no spaces or line breaks"),
+        ('""', "the id '' is empty"),
+        ("S" * 129, f"id '{'S' * 129}' is 129 characters long: at most 128 are allowed"),
+    ],
+)
+def test_an_id_that_is_not_one_word_of_at_most_128_characters_is_refused(value: str, message: str) -> None:
+    """The same wherever desired state holds an id: a subscription, its billing account, a site's org."""
+    assert _found(f"version: 1\nsubscriptions:\n  - id: {value}\n") == [("id", message)]
+    assert _found(f"version: 1\nsubscriptions:\n  - id: S\n    billing_account: {value}\n") == [
+        ("id", message)
+    ]
+    assert _found(f"version: 1\nsites:\n  - name: acme\n    org: {value}\n") == [("id", message)]
+
+
+def test_an_id_of_128_characters_is_one() -> None:
+    assert _found(f"version: 1\nsubscriptions:\n  - id: {'S' * 128}\n") == []
