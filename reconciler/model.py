@@ -67,6 +67,9 @@ class Status(StrEnum):
 #: A site name's characters (the <name> of <name>.atlassian.net). Always used with fullmatch: with
 #: match or search, `$` also matches before a final newline, and "old-acme\n" would pass.
 SITE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*[a-z0-9]")
+#: A commit id as git prints it: SHA-1 (40) or SHA-256 (64) lowercase hexadecimal digits. What CI
+#: says the commit is, or an API answers, is checked against it (with fullmatch, as SITE_NAME).
+COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 #: A cancelled subscription is deactivated this long after its term ends ...
 DEACTIVATION_GRACE = dt.timedelta(days=15)

@@ -9,13 +9,12 @@ peer's, and a message goes to a terminal and a CI log.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from reconciler.errors import ReconcilerError
+from reconciler.model import COMMIT_ID
 
 #: a commit id as git writes it: SHA-1, or SHA-256 in a repository that uses it
-COMMIT_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 _KINDS: tuple[tuple[type, str], ...] = (
     (bool, "true or false"),
@@ -135,6 +134,6 @@ class Answer:
     def commit(self, name: str) -> str:
         """A commit id: it goes into the next call's query and is compared with the artifact's."""
         value = self.text(name)
-        if not COMMIT_SHA.fullmatch(value):
+        if not COMMIT_ID.fullmatch(value):
             raise self.malformed(self._path(name), "is not a commit id (40 or 64 hexadecimal digits)")
         return value

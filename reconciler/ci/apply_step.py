@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from reconciler.ci.answer import Answer
-from reconciler.ci.github import GitHub, RunContext
+from reconciler.ci.github import SHA_HINT, GitHub, RunContext
 from reconciler.ci.plan_step import PLAN_FILE, SOURCE_FILE
 from reconciler.ci.settings import Settings, run_reconciler, subscription_ids
 from reconciler.errors import ReconcilerError
@@ -25,6 +25,8 @@ NOTHING = "nothing was applied"
 
 
 def run(settings: Settings, context: RunContext) -> int:
+    if not context.sha:
+        raise ReconcilerError("GITHUB_SHA is not set, so there is no merged commit to apply", hint=SHA_HINT)
     github = GitHub(context.repository)
     pull = merged_pull_request(github, context.sha)
     number, head = pull.integer("number"), pull.child("head").commit("sha")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.ci.answer import Answer
-from reconciler.ci.fields import env_id, positive_id
+from reconciler.ci.fields import env_commit, env_id, positive_id
 from reconciler.errors import ReconcilerError
 
 #: GitHub's largest page; fewer items than this means the last page.
@@ -25,6 +25,7 @@ PAGE_SIZE = 100
 GH_TIMEOUT = 300
 #: What to do about a run whose own event or variables are not what GitHub writes.
 RUN_HINT = "run this step in a GitHub Actions job, which sets GITHUB_RUN_ID and writes GITHUB_EVENT_PATH"
+SHA_HINT = "run this step in a GitHub Actions job, which sets GITHUB_SHA to the commit the run is for"
 #: What to do about an answer that is not in the shape GitHub documents for its call.
 ANSWER_HINT = (
     "nothing was done with this answer: check that gh reaches GitHub's REST API (GH_HOST, GH_TOKEN), "
@@ -55,7 +56,8 @@ class RunContext:
         server, run_id = os.environ.get("GITHUB_SERVER_URL"), env_id("GITHUB_RUN_ID", RUN_HINT)
         return cls(
             repository=repository,
-            sha=os.environ.get("GITHUB_SHA", ""),
+            # Spliced into API paths, compared with the artifact's and shown in the comment.
+            sha=env_commit("GITHUB_SHA", SHA_HINT) or "",
             event_name=os.environ.get("GITHUB_EVENT_NAME", ""),
             event=_read_event(os.environ.get("GITHUB_EVENT_PATH")),
             run_url=f"{server}/{repository}/actions/runs/{run_id}" if server and run_id else None,

@@ -19,7 +19,7 @@ import httpx
 from reconciler.ci.answer import Answer
 from reconciler.ci.apply_step import NOTHING, apply_reviewed, check_source, label_cancels
 from reconciler.ci.comment import is_plan_comment, with_marker
-from reconciler.ci.fields import env_id
+from reconciler.ci.fields import env_commit, env_id
 from reconciler.ci.plan_step import PLAN_FILE, SOURCE_FILE, make_plan, write_source
 from reconciler.ci.settings import Settings
 from reconciler.errors import ReconcilerError
@@ -55,17 +55,17 @@ class Pipeline:
                 "CI_API_V4_URL and CI_PROJECT_ID are not set, so there is no GitLab project to talk to",
                 hint="run this step in a GitLab CI job",
             )
-        sha = env.get("CI_COMMIT_SHA", "")
         hint = "run this step in a GitLab CI job, which sets these variables"
-        # Both are spliced into API paths: a malformed one must not reach another project or request.
+        # Spliced into API paths: a malformed one must not reach another project, request or commit.
         env_id("CI_PROJECT_ID", hint)
+        sha = env_commit("CI_COMMIT_SHA", hint) or ""
         return cls(
             api_url=env["CI_API_V4_URL"].rstrip("/"),
             project=env["CI_PROJECT_ID"],
             sha=sha,
             merge_request=env_id("CI_MERGE_REQUEST_IID", hint),
             # A merged-results pipeline runs on a merge GitLab made; the request's own head is this.
-            head=env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA") or sha,
+            head=env_commit("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", hint) or sha,
             job_url=env.get("CI_JOB_URL"),
         )
 
@@ -154,6 +154,11 @@ def _is_plan_note(note: Answer, author: str) -> bool:
 
 
 def apply(settings: Settings, pipeline: Pipeline) -> int:
+    if not pipeline.sha:
+        raise ReconcilerError(
+            "CI_COMMIT_SHA is not set, so there is no merged commit to apply",
+            hint="run this step in a GitLab CI job, which sets these variables",
+        )
     gitlab = GitLab(pipeline)
     request = merged_request(gitlab, pipeline.sha)
     iid, head = request.integer("iid"), request.commit("sha")

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.ci.comment import MARKER, upsert_plan_comment, with_marker
-from reconciler.ci.github import GitHub, RunContext
+from reconciler.ci.fields import commit_id
+from reconciler.ci.github import RUN_HINT, GitHub, RunContext
 from reconciler.ci.settings import Settings, run_reconciler
 from reconciler.errors import EXIT_ERROR
 from reconciler.terminal import printable
@@ -59,7 +60,8 @@ def make_plan(settings: Settings, head: str, run_url: str | None) -> Planned:
 
 def run(settings: Settings, context: RunContext) -> int:
     pull = context.pull_request
-    # Checked before planning: a malformed number must not reach a comment on another pull request.
+    # Checked before planning: a malformed number must not reach a comment on another pull request,
+    # nor a malformed commit the plan's source file and the comment.
     number = context.pull_request_number()
     head = _head_sha(pull, context)
     planned = make_plan(settings, head, context.run_url)
@@ -99,8 +101,9 @@ def write_source(
 def _head_sha(pull: dict[str, Any] | None, context: RunContext) -> str:
     """The pull request's own commit: GITHUB_SHA of a pull_request run is a merge GitHub made."""
     head = pull.get("head") if pull is not None else None
-    sha = head.get("sha") if isinstance(head, dict) else None
-    return sha if isinstance(sha, str) and sha else context.sha
+    if isinstance(head, dict) and "sha" in head:
+        return commit_id(head["sha"], "the GitHub event's pull_request.head.sha", RUN_HINT)
+    return context.sha
 
 
 def _no_plan_note(head: str, run_url: str | None) -> str:

@@ -19,14 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
-from reconciler.model import SourceSpan
+from reconciler.model import COMMIT_ID, SourceSpan
 
 _HOST = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
 _SERVER = re.compile(rf"https://{_HOST}(?::[0-9]{{1,5}})?")
 _SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 _PROJECT = re.compile(rf"https://{_HOST}(?::[0-9]{{1,5}})?(?:/{_SEGMENT})+")
 _REPOSITORY = re.compile(rf"{_SEGMENT}/{_SEGMENT}")
-_SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 #: The event file is the runner's JSON; one of a pull request is a few hundred KB at most.
 _MAX_EVENT_BYTES = 8 * 1024 * 1024
 
@@ -61,7 +60,7 @@ def _inside(root: Path, file: Path) -> str | None:
 def _good(pattern: re.Pattern[str], value: str | None) -> str | None:
     if value is None:
         return None
-    value = value.rstrip("/") if pattern is not _SHA else value
+    value = value.rstrip("/") if pattern is not COMMIT_ID else value
     return value if pattern.fullmatch(value) else None
 
 
@@ -89,7 +88,7 @@ def github_links(env: Mapping[str, str], cwd: Path) -> SourceLinks | None:
     repository = _good(_REPOSITORY, env.get("GITHUB_REPOSITORY"))
     # On a pull_request event GITHUB_SHA is a merge commit that exists only for this run: link
     # to the head commit the reviewer is looking at when the event names it.
-    sha = _good(_SHA, _event_head_sha(env)) or _good(_SHA, env.get("GITHUB_SHA"))
+    sha = _good(COMMIT_ID, _event_head_sha(env)) or _good(COMMIT_ID, env.get("GITHUB_SHA"))
     if server is None or repository is None or sha is None:
         return None
     base = f"{server}/{repository}/blob/{sha}"
@@ -98,7 +97,7 @@ def github_links(env: Mapping[str, str], cwd: Path) -> SourceLinks | None:
 
 def gitlab_links(env: Mapping[str, str], cwd: Path) -> SourceLinks | None:
     project = _good(_PROJECT, env.get("CI_PROJECT_URL"))
-    sha = _good(_SHA, env.get("CI_COMMIT_SHA"))
+    sha = _good(COMMIT_ID, env.get("CI_COMMIT_SHA"))
     if project is None or sha is None:
         return None
     return SourceLinks(f"{project}/-/blob/{sha}", _checkout(env, "CI_PROJECT_DIR", cwd), cwd)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
 import socket
 import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-#: A commit id as git prints it (SHA-1 or SHA-256): anything else is not recorded.
-COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+from reconciler.model import COMMIT_ID
+
 #: rev-parse answers in milliseconds; a hung git (a network file system) must not hold up apply.
 GIT_TIMEOUT = 5.0
 
@@ -31,11 +30,15 @@ COMMIT_VARIABLES = (
 
 
 def ci_commit(environ: Mapping[str, str] | None = None, checkout: str | Path | None = None) -> str | None:
-    """The commit CI names, else the HEAD of the git work tree holding `checkout`, else None."""
+    """The commit CI names, else the HEAD of the git work tree holding `checkout`, else None.
+
+    The journal only records it: a variable that holds no commit id (`main`, text with a line
+    break) is passed over, never recorded and never an error that would stop an apply.
+    """
     env = os.environ if environ is None else environ
     for name in COMMIT_VARIABLES:
         value = env.get(name, "").strip()
-        if value:
+        if COMMIT_ID.fullmatch(value):
             return value
     return None if checkout is None else git_head(Path(checkout))
 

@@ -33,7 +33,9 @@ def three_runs(estate: Estate) -> None:
         {"acme.yaml": "version: 1\nsubscriptions:\n  - id: SUB-1001\n    status: cancelled\n"}
     )
     assert (
-        estate.cli("apply", "--checksum", "sha256:" + "0" * 64, env={"CI_COMMIT_SHA": "feedbeef"}).returncode
+        estate.cli(
+            "apply", "--checksum", "sha256:" + "0" * 64, env={"CI_COMMIT_SHA": "feedbeef" * 5}
+        ).returncode
         == 1
     )
 

@@ -33,9 +33,17 @@ def test_without_a_ci_variable_the_checkouts_head_is_recorded(estate: Estate) ->
 
 def test_a_ci_variable_wins_over_the_checkout(estate: Estate) -> None:
     commit_all(estate.root)
-    assert estate.cli("apply", "--auto-approve", env={"GITHUB_SHA": "feedbeef"}).returncode == 0
+    assert estate.cli("apply", "--auto-approve", env={"GITHUB_SHA": "feedbeef" * 5}).returncode == 0
     (run,) = estate.runs()
-    assert run.commit == "feedbeef"
+    assert run.commit == "feedbeef" * 5
+
+
+def test_a_ci_variable_that_holds_no_commit_id_gives_way_to_the_checkout(estate: Estate) -> None:
+    head = commit_all(estate.root)
+    done = estate.cli("apply", "--auto-approve", env={"GITHUB_SHA": "main\nfeedbeef"})
+    assert done.returncode == 0 and "GITHUB_SHA" not in done.stderr, done.stderr
+    (run,) = estate.runs()
+    assert run.commit == head
 
 
 def test_outside_a_git_work_tree_no_commit_is_recorded(estate: Estate, tmp_path: Path) -> None:

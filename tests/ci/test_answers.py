@@ -62,13 +62,16 @@ def merged_with_a_run(job: Job) -> None:
     job.update_state(**state)
 
 
+MERGED = "abc123" * 6 + "abcd"
+
+
 def test_the_answer_that_crashed_the_step_is_refused_and_nothing_is_applied(job: Job) -> None:
     # One answer to every call, as a broken proxy in front of GitHub might give.
-    reviewer = [{"number": 7, "merged_at": "x", "merge_commit_sha": "abc123", "head": {"sha": 5}}]
-    job.event("push", {"ref": "refs/heads/main"}, sha="abc123")
-    job.update_state(answers={"GET commits/abc123/pulls": json.dumps(reviewer)})
+    reviewer = [{"number": 7, "merged_at": "x", "merge_commit_sha": MERGED, "head": {"sha": 5}}]
+    job.event("push", {"ref": "refs/heads/main"}, sha=MERGED)
+    job.update_state(answers={f"GET commits/{MERGED}/pulls": json.dumps(reviewer)})
     done = job.step("apply")
-    call = "GET repos/acme/estate/commits/abc123/pulls"
+    call = f"GET repos/acme/estate/commits/{MERGED}/pulls"
     assert_refused(
         done, job, f"GitHub's answer to {call} is malformed: [0].head.sha is an integer, not a string"
     )

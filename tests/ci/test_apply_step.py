@@ -121,16 +121,15 @@ def test_a_push_that_merged_no_pull_request_is_refused(job: Job) -> None:
     )
 
 
-def test_a_commit_from_the_environment_is_shown_escaped(job: Job) -> None:
+def test_a_commit_from_the_environment_that_is_no_commit_id_never_reaches_github(job: Job) -> None:
     job.event("push", {"ref": "refs/heads/main"}, sha="dd\x1b[2Jdddd", run_id=9)
     done = job.step("apply")
-    assert done.returncode == 1
-    assert done.stderr.endswith(
-        "error: `gh api repos/acme/estate/commits/dd\\x1b[2Jdddd/pulls` failed: gh: Not Found (HTTP 404)\n"
-        "hint: check the job's permissions (contents: read, pull-requests: write, actions: read) "
-        "and that GH_TOKEN is set\n"
+    assert (done.returncode, done.stderr) == (
+        1,
+        "error: GITHUB_SHA is not a commit id (40 or 64 lowercase hexadecimal digits)\n"
+        "hint: run this step in a GitHub Actions job, which sets GITHUB_SHA to the commit the run is for\n",
     )
-    assert "\x1b" not in done.stderr
+    assert job.calls() == []
 
 
 def cancel_sub_1001(job: Job) -> None:
@@ -226,3 +225,14 @@ def test_an_artifact_is_tied_to_its_pull_request_by_an_integer_only(
     source["pull_request"] = number
     source_file.write_text(json.dumps(source), encoding="utf-8")
     check_source(source_file, plan_file, "acme/estate", number, HEAD)
+
+
+def test_an_apply_without_github_sha_is_one_error_and_nothing_is_called(job: Job) -> None:
+    job.event("push", {"ref": "refs/heads/main"}, sha="", run_id=9)
+    done = job.step("apply")
+    assert (done.returncode, done.stderr) == (
+        1,
+        "error: GITHUB_SHA is not set, so there is no merged commit to apply\n"
+        "hint: run this step in a GitHub Actions job, which sets GITHUB_SHA to the commit the run is for\n",
+    )
+    assert job.calls() == []

@@ -375,3 +375,36 @@ def test_a_malformed_id_in_the_pipeline_variables_is_one_error_and_nothing_is_se
         "hint: run this step in a GitLab CI job, which sets these variables\n",
     )
     assert (state.requests, state.notes) == ([], [])
+
+
+@pytest.mark.parametrize("name", ["gitlab-plan", "gitlab-apply"])
+@pytest.mark.parametrize("variable", ["CI_COMMIT_SHA", "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA"])
+@pytest.mark.parametrize(
+    "value", ["main", "a" * 39, "A" * 40, f"{'a' * 40}\n", f"{'a' * 40}/../merge_requests"]
+)
+def test_a_malformed_commit_in_the_pipeline_variables_is_one_error_and_nothing_is_sent(
+    gitlab: tuple[GitLabState, str], project: Path, name: str, variable: str, value: str
+) -> None:
+    # Spliced into an API path (the merge requests of the commit) and the plan's source file.
+    state, api = gitlab
+    variables = {"CI_MERGE_REQUEST_IID": "12", "CI_COMMIT_SHA": HEAD, variable: value}
+    done = step(project, api, name, **variables)
+    assert (done.returncode, done.stderr) == (
+        1,
+        f"error: {variable} is not a commit id (40 or 64 lowercase hexadecimal digits)\n"
+        "hint: run this step in a GitLab CI job, which sets these variables\n",
+    )
+    assert (state.requests, state.notes) == ([], [])
+
+
+def test_an_apply_without_ci_commit_sha_is_one_error_and_nothing_is_sent(
+    gitlab: tuple[GitLabState, str], project: Path
+) -> None:
+    state, api = gitlab
+    done = step(project, api, "gitlab-apply", CI_COMMIT_SHA="")
+    assert (done.returncode, done.stderr) == (
+        1,
+        "error: CI_COMMIT_SHA is not set, so there is no merged commit to apply\n"
+        "hint: run this step in a GitLab CI job, which sets these variables\n",
+    )
+    assert (state.requests, state.notes) == ([], [])

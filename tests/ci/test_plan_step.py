@@ -260,3 +260,41 @@ def test_a_malformed_run_id_is_one_error_before_anything_is_posted(job: Job, ste
         "error: GITHUB_RUN_ID is not a positive integer (decimal digits only)\n" + RUN_HINT,
     )
     assert job.calls() == []
+
+
+NOT_COMMITS = ["main", "HEAD", "a" * 39, "a" * 41, "A" * 40, f"{'a' * 40}\n", f"{'a' * 40}/../x", "`a` <b>"]
+COMMIT = "a commit id (40 or 64 lowercase hexadecimal digits)"
+
+
+@pytest.mark.parametrize("step", ["plan", "apply", "drift"])
+@pytest.mark.parametrize("sha", NOT_COMMITS)
+def test_a_malformed_github_sha_is_one_error_before_anything_is_posted(job: Job, step: str, sha: str) -> None:
+    # It goes into API paths (the merged pull request of the commit) and the plan's source file.
+    job.pull_request_event(12, HEAD_A)
+    done = job.step(step, GITHUB_SHA=sha, RECONCILER_CI_DRIFT_ISSUE="true")
+    assert (done.returncode, done.stderr) == (
+        1,
+        f"error: GITHUB_SHA is not {COMMIT}\n"
+        "hint: run this step in a GitHub Actions job, which sets GITHUB_SHA to the commit the run is for\n",
+    )
+    assert job.calls() == []
+    assert job.summary() == ""
+
+
+@pytest.mark.parametrize(
+    ("head", "problem"),
+    [*((sha, f"is not {COMMIT}") for sha in NOT_COMMITS), (12, f"is an integer, not {COMMIT}")],
+)
+def test_a_malformed_head_commit_in_the_event_is_one_error_and_nothing_is_posted(
+    job: Job, head: object, problem: str
+) -> None:
+    # The comment shows it and the merge job compares it: a plan is never made for no commit.
+    job.event("pull_request", {"pull_request": {"number": 12, "head": {"sha": head}}}, sha="f" * 40)
+    done = job.step("plan")
+    assert (done.returncode, done.stderr) == (
+        1,
+        f"error: the GitHub event's pull_request.head.sha {problem}\n" + RUN_HINT,
+    )
+    assert job.calls() == []
+    assert job.summary() == ""
+    assert not (job.workspace / "reconciler-plan").exists()

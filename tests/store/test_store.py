@@ -6,6 +6,9 @@ import os
 import threading
 import time
 from dataclasses import replace
+from pathlib import Path
+
+import pytest
 
 from reconciler.store import (
     AttemptOutcome,
@@ -159,10 +162,24 @@ def test_many_threads_write_the_journal_without_losing_a_record(store: StateStor
     assert len(store.attempts("r1")) == 400
 
 
+GH, BK, JENKINS = "a1" * 20, "b2" * 32, "c3" * 20
+
+
 def test_the_commit_comes_from_the_first_ci_variable_set() -> None:
     assert ci_commit({}) is None
-    assert ci_commit({"GIT_COMMIT": "jenkins1", "GITHUB_SHA": "gh1"}) == "gh1"
-    assert ci_commit({"CI_COMMIT_SHA": "  ", "BUILDKITE_COMMIT": "bk1"}) == "bk1"
+    assert ci_commit({"GIT_COMMIT": JENKINS, "GITHUB_SHA": GH}) == GH
+    assert ci_commit({"CI_COMMIT_SHA": "  ", "BUILDKITE_COMMIT": BK}) == BK
+    assert ci_commit({"GITHUB_SHA": f" {GH}\n"}) == GH
+
+
+@pytest.mark.parametrize(
+    "malformed", ["main", "gh1", GH.upper(), GH[:39], GH + "0", f"{GH}\nsecond line", f"{GH[:20]} {GH[20:]}"]
+)
+def test_a_ci_variable_that_holds_no_commit_id_is_passed_over(malformed: str, tmp_path: Path) -> None:
+    """The journal only records the commit: what is no commit id is left out, never an error."""
+    assert ci_commit({"GITHUB_SHA": malformed}) is None
+    assert ci_commit({"GITHUB_SHA": malformed, "GIT_COMMIT": JENKINS}) == JENKINS
+    assert ci_commit({"CI_COMMIT_SHA": malformed}, checkout=tmp_path) is None  # no work tree there
 
 
 def test_times_are_shown_in_utc_to_the_second() -> None:
