@@ -12,7 +12,7 @@ from reconciler.model import Plan
 from reconciler.options import GlobalOptions
 from reconciler.pipeline import make_plan, provider_settings
 from reconciler.planning.planfile import outside_working_tree, write_plan
-from reconciler.planning.planout import REFUSAL_HINT, check_target
+from reconciler.planning.planout import READ_HINT, check_target
 from reconciler.terminal import info, printable
 from reconciler.userpaths import check_creatable, check_path, shown
 
@@ -45,7 +45,7 @@ def check_out(options: GlobalOptions, paths: Sequence[str], out: str) -> None:
     target = _resolved(out)
     for name, what in _owned_files(options, paths, target):
         if name == target:
-            raise ReconcilerError(f"refusing to write the plan to {shown(out)}: {what}", hint=REFUSAL_HINT)
+            raise ReconcilerError(f"refusing to write the plan to {shown(out)}: {what}", hint=READ_HINT)
     check_target(out)
 
 

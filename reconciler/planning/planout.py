@@ -24,7 +24,14 @@ __all__ = ["HEAD_BYTES", "check_target", "may_write", "plan_out_command", "targe
 
 _PLAN_START = re.compile(rb'\A[ \t\r\n]*\{[ \t\r\n]*"format_version"[ \t\r\n]*:[ \t\r\n]*-?[0-9]')
 
-REFUSAL_HINT = "plan --out writes only to a new file or over a plan it saved before: give another path"
+REFUSAL_HINT = (
+    "plan --out writes only to a new file, an empty one, or over a plan it saved before: give another path"
+)
+#: For the names a run reads or keeps: refused even new or empty, so the hint above would mislead.
+READ_HINT = (
+    "plan --out never writes where plan or apply reads (desired state, billing facts, the console, "
+    "the state store), not even to an empty or new file there: give a path outside them"
+)
 
 
 def target_problem(path: Path) -> str | None:

@@ -21,7 +21,16 @@ from reconciler.planning.planout import HEAD_BYTES, check_target, plan_out_comma
 from tests.conftest import RunCli
 from tests.planning.test_golden import GOLDEN, seed_case
 
-HINT = "hint: plan --out writes only to a new file or over a plan it saved before: give another path\n"
+HINT = (
+    "hint: plan --out writes only to a new file, an empty one, or over a plan it saved before: "
+    "give another path\n"
+)
+#: For what the run reads or keeps: refused even new or empty.
+READ_HINT = (
+    "hint: plan --out never writes where plan or apply reads (desired state, billing facts, the console, "
+    "the state store), not even to an empty or new file there: give a path outside them\n"
+)
+READ = ("plan reads it", "the atlassian provider reads it", "it is a file of")
 NOT_A_PLAN = "it is not a saved plan (a saved plan starts with its format_version)"
 
 
@@ -48,7 +57,8 @@ def assert_refused(
     before = snapshot(root)
     done = run_cli(*args, "plan", "--out", out, *after)
     assert (done.returncode, done.stdout) == (1, "")
-    assert done.stderr == f"error: refusing to write the plan to {out}: {what}\n{HINT}"
+    hint = READ_HINT if what.startswith(READ) else HINT
+    assert done.stderr == f"error: refusing to write the plan to {out}: {what}\n{hint}"
     assert snapshot(root) == before  # nothing replaced, created or left behind
 
 
