@@ -14,7 +14,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -43,8 +43,39 @@ _REFUSAL_HINT = (
     f"set {ENV_RUNBOOK} to another path: the runbook is written only to a new file, an empty one, "
     "or over a runbook written before"
 )
+_READ_HINT = (
+    f"set {ENV_RUNBOOK} to a path outside the desired state and the billing facts "
+    f"(the default is {DEFAULT_RUNBOOK})"
+)
 #: Every runbook reconciler writes begins with the marker line.
 _RUNBOOK_START = re.compile(re.escape(MARKER.encode()) + rb"\r?\n")
+
+
+def check_runbook_place(path: str, read: Sequence[tuple[str, str]]) -> None:
+    """Refuse a runbook inside (or at) a path plan reads, `read` being (path, what it is read as).
+
+    Refused even where no file is yet: a runbook at desired-state/new.yaml would
+    be read as desired state by the next plan, and any file there is the estate's, not the runbook's.
+    """
+    target = _resolved(path)
+    for given, read_as in read:
+        folder = _resolved(given)
+        if target == folder:
+            why = f"plan reads it as {read_as}"
+        elif target.is_relative_to(folder):
+            why = f"it is in {shown(given)}, where plan reads the {read_as}"
+        else:
+            continue
+        raise ReconcilerError(
+            f"refusing to write the runbook ({ENV_RUNBOOK}) to {shown(path)}: {why}", hint=_READ_HINT
+        )
+
+
+def _resolved(path: str) -> Path:
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):  # a loop of links: check_runbook_target refuses a link
+        return Path(path).absolute()
 
 
 def check_runbook_target(path: str) -> None:
@@ -69,11 +100,13 @@ class RunbookSettings:
     poll_interval: float
 
     @classmethod
-    def from_env(cls) -> RunbookSettings:
+    def from_env(cls, read: Sequence[tuple[str, str]] = ()) -> RunbookSettings:
         """The settings, the runbook's path checked: read before the plan is shown, so a path that
-        could not be written is one error, not a plan and then an error."""
+        could not be written is one error, not a plan and then an error. `read`: the paths plan
+        reads YAML from, and as what (check_runbook_place)."""
         path = os.environ.get(ENV_RUNBOOK) or DEFAULT_RUNBOOK
         check_path(path, f"the runbook ({ENV_RUNBOOK})")
+        check_runbook_place(path, read)
         check_runbook_target(path)
         check_creatable(path, f"the runbook ({ENV_RUNBOOK})", _WRITABLE_HINT)
         return cls(

@@ -259,7 +259,9 @@ class Apply:
             provider,
         ):
             plan = planned.plan
-            runbook = None if provider.capabilities.writes else runbook_settings()
+            runbook = (
+                None if provider.capabilities.writes else runbook_settings(request.options, request.paths)
+            )
             self.store.record_plan(self.run_id, plan.checksum, plan.actor)
             self._check(plan, planned.console)
             plan = self._after_work_in_progress(plan, planned.desired, provider)
@@ -401,8 +403,9 @@ def _outcome(report: ExecutionReport, verification: Verification) -> tuple[RunOu
     return RunOutcome.FAILED, "; ".join(parts)
 
 
-def runbook_settings() -> RunbookSettings:
+def runbook_settings(options: GlobalOptions, paths: Sequence[str]) -> RunbookSettings:
     """Where a runbook goes and how its steps are waited on, for a provider that cannot write."""
     from reconciler.applying.runbook import RunbookSettings
+    from reconciler.commands.plan import read_paths
 
-    return RunbookSettings.from_env()
+    return RunbookSettings.from_env(read=tuple(read_paths(options, paths)))

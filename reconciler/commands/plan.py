@@ -71,12 +71,20 @@ def _owned_files(options: GlobalOptions, paths: Sequence[str], target: Path) -> 
 
 def _yaml_read(options: GlobalOptions, paths: Sequence[str]) -> Iterator[tuple[str, str]]:
     """The paths whose YAML files the next plan reads, and as what."""
+    for given, read_as in read_paths(options, paths):
+        reader = "plan" if read_as == "desired state" else "the atlassian provider"
+        yield given, f"{reader} reads it as {read_as}"
+
+
+def read_paths(options: GlobalOptions, paths: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """The paths (files or directories) whose YAML files plan reads, with what it reads them as:
+    the desired state, and with `--provider atlassian:` the billing facts."""
     for given in paths:
-        yield given, "plan reads it as desired state"
+        yield given, "desired state"
     if options.provider.partition(":")[0].lower() == "atlassian":
         facts = provider_settings(options, paths).facts
         if facts:
-            yield facts, "the atlassian provider reads it as billing facts"
+            yield facts, "billing facts"
 
 
 def _databases(options: GlobalOptions) -> Iterator[tuple[Path, str]]:

@@ -11,8 +11,11 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
+
+import pytest
 
 from reconciler.sandbox import SandboxConsole
 from tests.atlassian.conftest import ALICE, atlassian_env
@@ -194,26 +197,67 @@ def test_a_runbook_of_blocked_entries_does_not_say_the_console_matches(
     )
 
 
+OVERWRITE_HINT = (
+    "hint: set RECONCILER_RUNBOOK to another path: the runbook is written only to a new file, "
+    "an empty one, or over a runbook written before\n"
+)
+READ_HINT = (
+    "hint: set RECONCILER_RUNBOOK to a path outside the desired state and the billing facts "
+    "(the default is .reconciler/runbook.md)\n"
+)
+
+
 def _refused(estate: Path, stand_in: Served, name: str, kind: str) -> None:
     """apply refuses the runbook path before any plan is shown, naming it and what it is."""
+    _refusal(estate, stand_in, name, f"it is {kind}", OVERWRITE_HINT)
+
+
+def _refusal(estate: Path, stand_in: Served, name: str, why: str, hint: str) -> None:
     env = clean_env(**atlassian_env(stand_in.url), RECONCILER_RUNBOOK=name)
     result = subprocess.run(APPLY, cwd=estate, env=env, capture_output=True, text=True, timeout=60)
     assert (result.returncode, result.stdout) == (1, ""), result.stderr
-    assert result.stderr == (
-        f"error: refusing to write the runbook (RECONCILER_RUNBOOK) to {name}: it is {kind}\n"
-        "hint: set RECONCILER_RUNBOOK to another path: the runbook is written only to a new file, "
-        "an empty one, or over a runbook written before\n"
+    assert (
+        result.stderr
+        == f"error: refusing to write the runbook (RECONCILER_RUNBOOK) to {name}: {why}\n" + hint
     )
     with SandboxConsole(sandbox_db(estate)) as console:
         assert console.write_count() == 0, "nothing was changed"
 
 
+@pytest.mark.parametrize(
+    ("name", "make", "kind"),
+    [
+        ("desired-state/new.yaml", None, "it is in desired-state, where plan reads the desired state"),
+        (
+            "desired-state/teams/runbook.md",
+            None,
+            "it is in desired-state, where plan reads the desired state",
+        ),
+        ("billing/new.yaml", None, "it is in billing, where plan reads the billing facts"),
+        ("billing/teams/new.yml", None, "it is in billing, where plan reads the billing facts"),
+        ("desired-state", None, "plan reads it as desired state"),
+    ],
+)
+def test_the_runbook_is_never_written_where_plan_reads(
+    estate: Path, stand_in: Served, name: str, make: Callable[[Path], None] | None, kind: str
+) -> None:
+    # A runbook written there would be read as desired state or billing facts by the next plan.
+    if make is not None:
+        make(estate / name)
+    before = sorted(str(p.relative_to(estate)) for p in estate.rglob("*") if ".reconciler" not in p.parts)
+    _refusal(estate, stand_in, name, kind, READ_HINT)
+    assert (
+        sorted(str(p.relative_to(estate)) for p in estate.rglob("*") if ".reconciler" not in p.parts)
+        == before
+    )
+
+
 def test_the_runbook_never_replaces_a_desired_state_file(estate: Path, stand_in: Served) -> None:
     sites = estate / "desired-state" / "sites.yaml"
     before = sites.read_bytes()
-    _refused(
+    _refusal(
         estate, stand_in, "desired-state/sites.yaml",
-        "not a runbook (a runbook starts with the line <!-- reconciler-runbook -->)",
+        "it is in desired-state, where plan reads the desired state", READ_HINT,
     )  # fmt: skip
     assert sites.read_bytes() == before
 
