@@ -178,9 +178,16 @@ def observe(options: GlobalOptions) -> Console:
 
 def public_provider(options: GlobalOptions) -> str:
     """The provider URL as it may be shown and saved: no userinfo, query or fragment, never the token."""
-    url = options.provider
+    return scrub(_without_credentials(options.provider), options.token)
+
+
+def _without_credentials(url: str) -> str:
     parts = urlsplit(url)
     if parts.netloc:
         host = parts.netloc.rpartition("@")[2]
-        url = urlunsplit((parts.scheme, host, parts.path, "", ""))
-    return scrub(url, options.token)
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    scheme, _, rest = url.partition(":")
+    if "://" in rest:
+        # A provider's scheme in front of a URL (atlassian:https://...): that URL's query goes too.
+        return f"{scheme}:{_without_credentials(rest)}"
+    return url

@@ -140,6 +140,9 @@ def test_the_fingerprint_covers_the_console_not_who_observed_it(seed: dict[str, 
         ("sandbox:.reconciler/sandbox.db", "sandbox:.reconciler/sandbox.db"),
         ("https://bot:s3cret@console.example/api?token=abc#x", "https://console.example/api"),
         ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("atlassian:https://api.example/?access_token=abc#x", "atlassian:https://api.example/"),
+        ("atlassian:http://127.0.0.1:8081?key=s3cret", "atlassian:http://127.0.0.1:8081"),
+        ("atlassian:", "atlassian:"),
     ],
 )
 def test_the_provider_is_saved_without_credentials(url: str, shown: str) -> None:
