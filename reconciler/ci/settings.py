@@ -73,7 +73,7 @@ class Settings:
         runner_temp = os.environ.get("RUNNER_TEMP")
         default_out = Path(runner_temp) / "reconciler-plan" if runner_temp else Path(".reconciler/ci")
         return cls(
-            paths=tuple(shlex.split(_env("PATHS", "desired-state"))),
+            paths=_paths(_env("PATHS", "desired-state")),
             provider=_env("PROVIDER") or None,
             state=_env("STATE") or None,
             out_dir=_out_dir(_env("OUT") or default_out.as_posix()),
@@ -93,6 +93,27 @@ class Settings:
         state URL that carries a password never shows in the runner's process list."""
         given = {"RECONCILER_PROVIDER": self.provider, "RECONCILER_STATE": self.state}
         return {name: value for name, value in given.items() if value}
+
+
+def _paths(given: str) -> tuple[str, ...]:
+    """The paths input, split as a shell would: an unclosed quote is one error, and a path that
+    begins with '-' is refused, since reconciler would read it as an option (`-h` validates nothing
+    and passes)."""
+    what, hint = (
+        f"the paths input ({PREFIX}PATHS)",
+        "separate folders or files with spaces, e.g. desired-state",
+    )
+    try:
+        paths = tuple(shlex.split(given))
+    except ValueError as error:
+        raise ReconcilerError(f"{what} {given!r} cannot be split: {error}", hint=hint) from None
+    for path in paths:
+        if path.startswith("-"):
+            raise ReconcilerError(
+                f"{what}: {path!r} begins with '-', which reconciler would read as an option",
+                hint=f"spell a path that begins with '-' as ./{path}",
+            )
+    return paths
 
 
 def _out_dir(given: str) -> Path:

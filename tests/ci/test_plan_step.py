@@ -208,6 +208,38 @@ def test_an_out_that_cannot_be_written_is_one_error_not_a_traceback(
     )
 
 
+@pytest.mark.parametrize("step", ["validate", "plan", "drift", "apply"])
+@pytest.mark.parametrize(
+    ("paths", "error"),
+    [
+        (
+            "-h",
+            "the paths input (RECONCILER_CI_PATHS): '-h' begins with '-', "
+            "which reconciler would read as an option",
+        ),
+        (
+            "desired-state --format=json",
+            "the paths input (RECONCILER_CI_PATHS): '--format=json' begins with '-', "
+            "which reconciler would read as an option",
+        ),
+        (
+            "'desired-state",
+            'the paths input (RECONCILER_CI_PATHS) "\'desired-state" cannot be split: No closing quotation',
+        ),
+    ],
+)
+def test_a_paths_input_that_is_not_paths_is_one_error_before_anything_runs(
+    job: Job, step: str, paths: str, error: str
+) -> None:
+    # `-h` would make validate print its help and pass, having checked nothing.
+    job.pull_request_event(12, HEAD_A)
+    done = job.step(step, RECONCILER_CI_PATHS=paths)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == f"error: {error}"
+    assert "Traceback" not in done.stderr
+    assert job.calls() == []
+
+
 RUN_HINT = (
     "hint: run this step in a GitHub Actions job, which sets GITHUB_RUN_ID and writes GITHUB_EVENT_PATH\n"
 )
