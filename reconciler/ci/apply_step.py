@@ -139,7 +139,10 @@ def label_names(pull: Answer) -> list[str]:
 
 
 def label_cancels(names: list[str], prefix: str, where: str) -> tuple[str, ...]:
-    """Subscriptions the merged pull request's labels allow cancelling: `allow-cancel:SUB-1001`."""
+    """Subscriptions the merged pull request's labels allow cancelling: `allow-cancel:SUB-1001`.
+    An empty prefix allows none (every label would match it)."""
+    if not prefix:
+        return ()
     chosen: list[str] = []
     for name in names:
         if name.startswith(prefix):

@@ -83,7 +83,7 @@ class Settings:
             parallelism=_env("PARALLELISM", "4"),
             lock_timeout=_env("LOCK_TIMEOUT", "300"),
             allow_cancel_of=subscription_ids(_env("ALLOW_CANCEL_OF"), "the allow-cancel-of input"),
-            cancel_label_prefix=_env("CANCEL_LABEL_PREFIX", DEFAULT_CANCEL_LABEL_PREFIX),
+            cancel_label_prefix=_cancel_label_prefix(),
             drift_issue=_flag("DRIFT_ISSUE", False),
             drift_label=_env("DRIFT_LABEL", DEFAULT_DRIFT_LABEL),
         )
@@ -93,6 +93,13 @@ class Settings:
         state URL that carries a password never shows in the runner's process list."""
         given = {"RECONCILER_PROVIDER": self.provider, "RECONCILER_STATE": self.state}
         return {name: value for name, value in given.items() if value}
+
+
+def _cancel_label_prefix() -> str:
+    """The label prefix that allows a cancel; unset: the default. Set empty (the action's input
+    cleared): no label allows a cancel, only the allow-cancel-of input does."""
+    given = os.environ.get(PREFIX + "CANCEL_LABEL_PREFIX")
+    return DEFAULT_CANCEL_LABEL_PREFIX if given is None else given.strip()
 
 
 def _paths(given: str) -> tuple[str, ...]:

@@ -162,6 +162,17 @@ def test_a_cancel_labelled_on_the_pull_request_is_applied(job: Job) -> None:
     assert reconciler(job, "plan", "--detailed-exitcode").returncode == 0
 
 
+def test_an_empty_cancel_label_prefix_lets_no_label_allow_a_cancel(job: Job) -> None:
+    cancel_sub_1001(job)
+    plan_on_pull_request(job)
+    merge(job, labels=("allow-cancel:SUB-1001", "SUB-1001", "needs review"))
+    done = job.step("apply", RECONCILER_CI_CANCEL_LABEL_PREFIX="")
+    assert done.returncode == 1
+    assert "Cancels allowed for" not in done.stderr
+    assert "cancel:SUB-1001" in done.stderr
+    assert reconciler(job, "plan", "--detailed-exitcode").returncode == 2
+
+
 def test_a_label_that_names_no_subscription_is_refused(job: Job) -> None:
     plan_on_pull_request(job)
     merge(job, labels=("allow-cancel:SUB 1002; rm -rf",))
