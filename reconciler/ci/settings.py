@@ -98,8 +98,9 @@ class Settings:
 def _cancel_label_prefix() -> str:
     """The label prefix that allows a cancel; unset: the default. Set empty (the action's input
     cleared): no label allows a cancel, only the allow-cancel-of input does."""
-    given = os.environ.get(PREFIX + "CANCEL_LABEL_PREFIX")
-    return DEFAULT_CANCEL_LABEL_PREFIX if given is None else given.strip()
+    if PREFIX + "CANCEL_LABEL_PREFIX" not in os.environ:
+        return DEFAULT_CANCEL_LABEL_PREFIX
+    return _env("CANCEL_LABEL_PREFIX")
 
 
 def _paths(given: str) -> tuple[str, ...]:
