@@ -310,7 +310,9 @@ class SandboxConsole:
             def apply() -> writes.Outcome:
                 return action(db, self._clock(db, wall))
 
-            op_id = self._apply_once(db, actor or "", key, fingerprint, apply)
+            op_id, made = self._apply_once(db, actor or "", key, fingerprint, apply)
+            if made is not None:  # made by this request, for this actor: no need to read it back
+                return made
             found = _read_operation(db, op_id, actor)
             assert found is not None, "an idempotency key points at its operation"
             return found
@@ -318,8 +320,9 @@ class SandboxConsole:
     @staticmethod
     def _apply_once(
         db: sqlite3.Connection, actor: str, key: str, fingerprint: str, apply: Callable[[], writes.Outcome]
-    ) -> str:
-        """The operation for this actor's `key`: the one recorded, or the outcome of the request now."""
+    ) -> tuple[str, Operation | None]:
+        """The operation for this actor's `key`: the one recorded, or the outcome of the request now
+        (with the operation itself when the request made it)."""
         known = db.execute(
             "SELECT request, operation FROM idempotency_keys WHERE actor = ? AND key = ?", (actor, key)
         ).fetchone()
@@ -330,14 +333,14 @@ class SandboxConsole:
                     f"idempotency key {key!r} was already used for another request ({known[0]})",
                     code="idempotency-mismatch",
                 )
-            return str(known[1])
+            return str(known[1]), None
         outcome = apply()
         if outcome.effect:
             db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'writes'")
         db.execute(
             "INSERT INTO idempotency_keys VALUES (?, ?, ?, ?)", (actor, key, fingerprint, outcome.operation)
         )
-        return outcome.operation
+        return outcome.operation, outcome.made
 
     # --- the clock ---------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import uuid
 
 from msgspec import Struct
 
-from reconciler.model import OperationStatus, Status
+from reconciler.model import Operation, OperationStatus, Status
 from reconciler.sandbox import rules
 from reconciler.sandbox.damage import stored_values
 from reconciler.sandbox.lifecycle import add_years, renew_until
@@ -42,6 +42,8 @@ class Outcome(Struct, frozen=True):
 
     operation: str
     effect: bool
+    #: the operation as the request made it, when it made one now: the answer without reading it back
+    made: Operation | None = None
 
 
 def _insert_operation(
@@ -70,15 +72,16 @@ def _done(db: sqlite3.Connection, kind: str, actor: str | None, clock: Clock, ab
 
 def _start(db: sqlite3.Connection, kind: str, actor: str | None, clock: Clock, about: Subject) -> Outcome:
     if clock.delay > 0:
-        return Outcome(
-            _insert_operation(db, kind, actor, clock, status=OperationStatus.PENDING, about=about), True
-        )
+        pending = OperationStatus.PENDING
+        op_id = _insert_operation(db, kind, actor, clock, status=pending, about=about)
+        return Outcome(op_id, True, Operation(op_id, pending))
     # No delay: done inside this transaction, so the caller learns the outcome at once. Stored done
     # from the start, the operation never enters (and leaves) the pending indexes.
-    error = _take_effect(db, kind, about)
+    # The request's rules read the subscription in this transaction: it is there, and active.
+    error = _take_effect(db, kind, about, checked=True)
     status = OperationStatus.SUCCEEDED if error[0] is None else OperationStatus.FAILED
     op_id = _insert_operation(db, kind, actor, clock, status=status, about=about, error=error)
-    return Outcome(op_id, effect=True)
+    return Outcome(op_id, True, Operation(op_id, status, *error))
 
 
 # --- completing asynchronous operations ------------------------------------------------------------
@@ -96,15 +99,19 @@ def complete(db: sqlite3.Connection, op_id: str, kind: str, about: Subject) -> N
     _finish(db, op_id, *_take_effect(db, kind, about))
 
 
-def _take_effect(db: sqlite3.Connection, kind: str, about: Subject) -> tuple[str | None, str | None]:
-    """What a finished operation does to the console; the error (code, detail) if it failed."""
+def _take_effect(
+    db: sqlite3.Connection, kind: str, about: Subject, *, checked: bool = False
+) -> tuple[str | None, str | None]:
+    """What a finished operation does to the console; the error (code, detail) if it failed.
+    `checked`: the subscription was read live in this transaction (a provision done at once)."""
     subscription, app, site, org = about
     if kind == "create-site":
         db.execute("INSERT INTO sites (name, org, jira, sandbox) VALUES (?, ?, NULL, 0)", (site, org))
         return None, None
-    row = db.execute("SELECT status FROM subscriptions WHERE id = ?", (subscription,)).fetchone()
-    if row is None or row[0] == Status.DELETED:
-        return "retention", f"{subscription} was deleted before its {app} was provisioned"
+    if not checked:  # completed later: the subscription may have been deleted meanwhile
+        row = db.execute("SELECT status FROM subscriptions WHERE id = ?", (subscription,)).fetchone()
+        if row is None or row[0] == Status.DELETED:
+            return "retention", f"{subscription} was deleted before its {app} was provisioned"
     db.execute(
         "INSERT INTO subscription_apps (subscription, app, site) VALUES (?, ?, ?)"
         " ON CONFLICT (subscription, app) DO UPDATE SET site = excluded.site",

@@ -147,3 +147,22 @@ def test_a_provision_still_pending_when_the_subscription_is_deleted_fails(
         assert (failed.status, failed.error_code) == ("failed", "retention")
         assert failed.error_detail == "SUB-NEW was deleted before its focus was provisioned"
         assert slow.observe(ALICE).subscriptions["SUB-NEW"].apps["focus"] is None
+
+
+@pytest.mark.parametrize("delay", ["0", str(NEVER)])
+def test_a_write_answers_with_the_operation_as_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, delay: str
+) -> None:
+    # The answer to a write that made an operation is built from what it wrote, not read back:
+    # it must be what reading it gives, and what a replay of the same request answers.
+    monkeypatch.setenv("RECONCILER_SANDBOX_DELAY", delay)
+    with console_from(RULES_SEED, tmp_path) as opened:
+        answers = [
+            opened.provision(ALICE, "SUB-NEW", "focus", "acme", "k1"),
+            opened.create_site(ALICE, "acme-corp", "acme-align", "k2"),
+        ]
+        for answer in answers:
+            assert opened.operation(answer.id, ALICE) == answer
+        assert opened.provision(ALICE, "SUB-NEW", "focus", "acme", "k1") == answers[0]
+        assert opened.create_site(ALICE, "acme-corp", "acme-align", "k2") == answers[1]
+        assert [a.status for a in answers] == (["succeeded"] * 2 if delay == "0" else ["pending"] * 2)
