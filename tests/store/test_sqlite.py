@@ -431,10 +431,16 @@ def test_a_failing_store_is_named_escaped(tmp_path: Path) -> None:
     assert f"sqlite:{tmp_path}/a\\x1b[2J\\nb.db" in refused.value.message
 
 
-def test_an_outcome_not_waited_for_rides_in_the_next_commit_of_attempts(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
+def store_with_a_run(path: Path) -> StateStore:
+    """A new store at `path` with run r1 started, for attempts to be recorded in."""
     store = open_store(f"sqlite:{path}")
     store.start_run(NewRun("r1", 1.0, None, "u", "p", "l", None, ("d",)))
+    return store
+
+
+def test_an_outcome_not_waited_for_rides_in_the_next_commit_of_attempts(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = store_with_a_run(path)
     first = store.start_attempt(attempt("c1"))
     store.finish_attempt(first, AttemptOutcome.SUCCEEDED, 2.0, wait=False)
     assert outcomes(path) == [("c1", "started")]  # kept back: nothing written yet
@@ -445,8 +451,7 @@ def test_an_outcome_not_waited_for_rides_in_the_next_commit_of_attempts(tmp_path
 
 def test_closing_the_store_commits_the_outcomes_kept_back(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
-    store = open_store(f"sqlite:{path}")
-    store.start_run(NewRun("r1", 1.0, None, "u", "p", "l", None, ("d",)))
+    store = store_with_a_run(path)
     first = store.start_attempt(attempt("c1"))
     store.finish_attempt(first, AttemptOutcome.SUCCEEDED, 2.0, wait=False)
     store.close()
@@ -455,8 +460,7 @@ def test_closing_the_store_commits_the_outcomes_kept_back(tmp_path: Path) -> Non
 
 def test_a_flush_the_disk_refuses_names_the_attempts_whose_outcome_is_unwritten(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
-    store = open_store(f"sqlite:{path}")
-    store.start_run(NewRun("r1", 1.0, None, "u", "p", "l", None, ("d",)))
+    store = store_with_a_run(path)
     first, second = store.start_attempts([attempt("c1"), attempt("c2")])
     with sqlite3.connect(path) as db:  # an outcome the database refuses, as a full disk would
         db.execute(
