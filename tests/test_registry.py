@@ -66,6 +66,13 @@ def install_plugin(tmp_path: Path, entry_point: str, module: str | None = None) 
         (tmp_path / "plugins" / "acme_console.py").write_text(module)
 
 
+def faulty_plugin_console(run_cli: RunCli, tmp_path: Path, **env: str) -> dict[str, str]:
+    """FAULTY_PLUGIN installed over a fresh sandbox console: the environment that selects it, plus `env`."""
+    install_plugin(tmp_path, "acme_console:factory", FAULTY_PLUGIN)
+    assert run_cli("sandbox", "init", "--provider", "sandbox:console.db").returncode == 0
+    return {"PYTHONPATH": str(tmp_path / "plugins"), "RECONCILER_PROVIDER": "acme:console.db", **env}
+
+
 @pytest.mark.parametrize(
     ("value", "error"),
     [
@@ -174,14 +181,7 @@ def test_a_third_party_provider_that_fails_is_one_error_naming_it(
     run_cli: RunCli, tmp_path: Path, fault: str, failure: str, command: tuple[str, ...]
 ) -> None:
     """What a plugin raises or returns wrongly is its own fault: no crash report, never its token."""
-    install_plugin(tmp_path, "acme_console:factory", FAULTY_PLUGIN)
-    env = {
-        "PYTHONPATH": str(tmp_path / "plugins"),
-        "RECONCILER_PROVIDER": "acme:console.db",
-        "RECONCILER_TOKEN": "acme-secret-token",
-        "ACME_FAIL": fault,
-    }
-    assert run_cli("sandbox", "init", "--provider", "sandbox:console.db").returncode == 0
+    env = faulty_plugin_console(run_cli, tmp_path, RECONCILER_TOKEN="acme-secret-token", ACME_FAIL=fault)
     result = run_cli(*command, env=env)
     assert result.returncode == 1, result.stderr
     assert result.stderr.splitlines() == [
@@ -197,13 +197,7 @@ def test_a_third_party_providers_own_error_of_thousands_of_lines_is_one_line_eac
     run_cli: RunCli, tmp_path: Path
 ) -> None:
     """A ProviderError is the protocol's: shown as the plugin put it, but by its first line."""
-    install_plugin(tmp_path, "acme_console:factory", FAULTY_PLUGIN)
-    env = {
-        "PYTHONPATH": str(tmp_path / "plugins"),
-        "RECONCILER_PROVIDER": "acme:console.db",
-        "ACME_FAIL": "observe,protocol",
-    }
-    assert run_cli("sandbox", "init", "--provider", "sandbox:console.db").returncode == 0
+    env = faulty_plugin_console(run_cli, tmp_path, ACME_FAIL="observe,protocol")
     result = run_cli("plan", env=env)
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr.splitlines() == [
@@ -224,13 +218,7 @@ def test_a_third_party_provider_that_fails_to_close_is_a_warning(
     run_cli: RunCli, tmp_path: Path, command: tuple[str, ...]
 ) -> None:
     """Once observe() returned the whole console nothing is lost: the command's output stands."""
-    install_plugin(tmp_path, "acme_console:factory", FAULTY_PLUGIN)
-    env = {
-        "PYTHONPATH": str(tmp_path / "plugins"),
-        "RECONCILER_PROVIDER": "acme:console.db",
-        "RECONCILER_TOKEN": "acme-secret-token",
-    }
-    assert run_cli("sandbox", "init", "--provider", "sandbox:console.db").returncode == 0
+    env = faulty_plugin_console(run_cli, tmp_path, RECONCILER_TOKEN="acme-secret-token")
     expected = run_cli(*command, env=env)
     shutil.rmtree(tmp_path / "imported", ignore_errors=True)
     result = run_cli(*command, env={**env, "ACME_FAIL": "close"})
@@ -243,15 +231,13 @@ def test_a_third_party_provider_that_fails_to_close_is_a_warning(
 def test_a_third_party_provider_that_fails_to_close_lets_apply_converge_and_warns_once(
     run_cli: RunCli, tmp_path: Path
 ) -> None:
-    install_plugin(tmp_path, "acme_console:factory", FAULTY_PLUGIN)
-    env = {
-        "PYTHONPATH": str(tmp_path / "plugins"),
-        "RECONCILER_PROVIDER": "acme:console.db",
-        "RECONCILER_TOKEN": "acme-secret-token",
-        "RECONCILER_SANDBOX_DELAY": "0",
-        "ACME_FAIL": "close",
-    }
-    assert run_cli("sandbox", "init", "--provider", "sandbox:console.db").returncode == 0
+    env = faulty_plugin_console(
+        run_cli,
+        tmp_path,
+        RECONCILER_TOKEN="acme-secret-token",
+        RECONCILER_SANDBOX_DELAY="0",
+        ACME_FAIL="close",
+    )
     result = run_cli("apply", "--auto-approve", env=env)
     assert result.returncode == 0, result.stderr
     assert [line for line in result.stderr.splitlines() if line.startswith("warning:")] == [_CLOSE_WARNING]
@@ -261,14 +247,9 @@ def test_a_third_party_provider_that_fails_to_close_lets_apply_converge_and_warn
 def test_a_third_party_provider_that_fails_to_close_after_observe_failed_reports_observe(
     run_cli: RunCli, tmp_path: Path
 ) -> None:
-    install_plugin(tmp_path, "acme_console:factory", FAULTY_PLUGIN)
-    env = {
-        "PYTHONPATH": str(tmp_path / "plugins"),
-        "RECONCILER_PROVIDER": "acme:console.db",
-        "RECONCILER_TOKEN": "acme-secret-token",
-        "ACME_FAIL": "observe,close",
-    }
-    assert run_cli("sandbox", "init", "--provider", "sandbox:console.db").returncode == 0
+    env = faulty_plugin_console(
+        run_cli, tmp_path, RECONCILER_TOKEN="acme-secret-token", ACME_FAIL="observe,close"
+    )
     result = run_cli("plan", env=env)
     assert result.returncode == 1, result.stderr
     assert result.stderr.splitlines() == [
@@ -283,9 +264,7 @@ def test_a_third_party_provider_that_fails_to_close_after_observe_failed_reports
 def test_a_third_party_provider_whose_execute_fails_fails_the_change_naming_it(
     run_cli: RunCli, tmp_path: Path
 ) -> None:
-    install_plugin(tmp_path, "acme_console:factory", FAULTY_PLUGIN)
-    env = {"PYTHONPATH": str(tmp_path / "plugins"), "RECONCILER_PROVIDER": "acme:console.db"}
-    assert run_cli("sandbox", "init", "--provider", "sandbox:console.db").returncode == 0
+    env = faulty_plugin_console(run_cli, tmp_path)
     faulty = {**env, "RECONCILER_TOKEN": "tok-1234", "ACME_FAIL": "execute"}
     result = run_cli("apply", "--auto-approve", env=faulty)
     assert result.returncode == 1, result.stderr
