@@ -68,7 +68,9 @@ def planning(
     from reconciler.providers import open_provider
 
     with cycle_collector_paused(freeze=True):
-        reading = LocalRead.start(provider_settings(options, paths)) if opened is None and ahead is None else None
+        reading = (
+            LocalRead.start(provider_settings(options, paths)) if opened is None and ahead is None else None
+        )
         try:
             desired = load(paths, ahead)
         except BaseException as error:

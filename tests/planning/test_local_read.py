@@ -52,7 +52,9 @@ def test_an_existing_console_is_read_beside_the_files(estate: Path, monkeypatch:
     assert planned.console.subscriptions  # the thread's read is the one planned against
 
 
-def test_a_console_still_to_create_is_read_after_the_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_console_still_to_create_is_read_after_the_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     shutil.copytree(REPO_ROOT / "desired-state", tmp_path / "desired-state")
     monkeypatch.chdir(tmp_path)
     observers, _ = _watch(monkeypatch)
@@ -61,7 +63,9 @@ def test_a_console_still_to_create_is_read_after_the_files(tmp_path: Path, monke
     assert (tmp_path / ".reconciler" / "sandbox.db").is_file()
 
 
-def test_invalid_files_close_the_console_read_meanwhile(estate: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_invalid_files_close_the_console_read_meanwhile(
+    estate: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     observers, closes = _watch(monkeypatch)
     (estate / "desired-state" / "broken.yaml").write_text("sites: [\n", encoding="utf-8")
     with pytest.raises(ReconcilerError):
