@@ -8,7 +8,6 @@ read gives or raises is used only once the files are loaded. The provider is clo
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -17,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from msgspec import Struct
 
-from reconciler.errors import Interrupted
+from reconciler.errors import Interrupted, ReconcilerError
 from reconciler.gc_pause import cycle_collector_paused
 from reconciler.lifetime import keep_until_exit
 from reconciler.model import Console, DesiredState, Plan
@@ -117,13 +116,15 @@ class LocalRead:
 
     @classmethod
     def start(cls, settings: ProviderSettings) -> LocalRead | None:
-        scheme, sep, rest = settings.url.partition(":")
-        if scheme.lower() != "sandbox" or not sep or not rest.strip():
-            return None  # another provider, or a URL that opening refuses in its own words
+        if settings.url.partition(":")[0].lower() != "sandbox":
+            return None  # another provider: its modules are not imported here
+        from reconciler.sandbox.database import database_exists
+        from reconciler.sandbox.location import sandbox_path
+
         try:
-            if not os.path.isfile(rest) or os.path.getsize(rest) == 0:
+            if not database_exists(sandbox_path(settings.url)):
                 return None  # made from the example when opened, which says so
-        except (OSError, ValueError):  # ValueError: a NUL byte, refused by opening
+        except (ReconcilerError, OSError, ValueError):  # refused by opening, in its own words
             return None
         return cls(settings)
 
