@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import NoReturn
 
-from reconciler.errors import EXIT_INTERRUPTED
+from reconciler.errors import EXIT_INTERRUPTED, Interrupted
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _state = {"interrupted": False, "announced": False}
@@ -42,12 +42,17 @@ def install_early_handlers() -> None:
 def _unraisable(
     unraisable: sys.UnraisableHookArgs, default: Callable[..., object] = sys.unraisablehook
 ) -> None:
-    """A signal's KeyboardInterrupt raised where Python cannot raise it (a weakref callback, such as
-    the import system's module locks, or a `__del__`) is only printed, and the command would go on
-    as if no signal came: it ends the process instead, with its one line and 130."""
-    if isinstance(unraisable.exc_value, KeyboardInterrupt) and _state["interrupted"]:
+    """A signal's KeyboardInterrupt (or, under apply's handler, its `Interrupted`) raised where
+    Python cannot raise it (a weakref callback, such as the import system's module locks while
+    threads import, or a `__del__`) is only printed, and the command would go on as if no signal
+    came: it ends the process instead, with its one line and 130. So does a signal that comes while
+    this hook runs: Python would swallow what its handler raises here too."""
+    try:
+        if isinstance(unraisable.exc_value, (KeyboardInterrupt, Interrupted)) and _state["interrupted"]:
+            interrupted_exit()
+        default(unraisable)
+    except (KeyboardInterrupt, Interrupted):
         interrupted_exit()
-    default(unraisable)
 
 
 def note_interrupted() -> None:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from types import FrameType
 
 from reconciler.errors import Interrupted
-from reconciler.interrupts import note_interrupted
+from reconciler.interrupts import interrupted_exit, note_interrupted
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -38,11 +38,16 @@ class StopSignals:
         self._previous.clear()
 
     def _handle(self, number: int, frame: FrameType | None) -> None:
+        again = self.received is not None
         self.received = signal.Signals(number).name
         note_interrupted()
         if self._deferring and not self.stop.is_set():
             self.stop.set()
             return
+        if again and not self._deferring:
+            # The first one's Interrupted is unwinding, or was lost where Python cannot raise (a
+            # weakref callback, a thread's start): raising again could be lost the same way.
+            interrupted_exit()
         self.stop.set()
         raise Interrupted(f"interrupted by {self.received}")
 

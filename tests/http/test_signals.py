@@ -259,3 +259,104 @@ def test_a_signal_inside_a_weakref_callback_is_still_one_line_and_130(sig: str) 
         timeout=60,
     )
     assert (done.returncode, done.stderr) == (130, "interrupted\n")
+
+
+SWALLOWED_IN_APPLY = """
+import os, signal, time, weakref
+import reconciler.__main__ as entry
+import reconciler.commands.apply as command
+
+
+class Thing:
+    pass
+
+
+class ObservesOnAThread:
+    def __init__(self, *args):
+        thing = Thing()
+        # Apply's handler raises its Interrupted inside a weakref callback, as when the signal comes
+        # while the early-observation thread and this one import at once; Python only prints it.
+        ref = weakref.ref(thing, lambda _: os.kill(os.getpid(), signal.{sig}))
+        del thing
+        time.sleep(30)  # an apply that goes on, had the signal been swallowed
+
+
+command.Apply = ObservesOnAThread
+entry.run()
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_signal_apply_took_inside_a_weakref_callback_is_still_one_line_and_130(
+    sig: str, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SWALLOWED_IN_APPLY.replace("{sig}", sig), "apply", "--auto-approve"],
+        cwd=tmp_path,
+        env=clean_env(RECONCILER_PROVIDER="http://127.0.0.1:9", RECONCILER_TOKEN="sandbox-token-alice"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (130, "interrupted\n")
+
+
+SECOND_WHILE_UNWINDING = """
+import os, signal, time
+import reconciler.__main__ as entry
+import reconciler.commands.apply as command
+
+
+class SwallowsTheFirst:
+    def __init__(self, *args):
+        try:
+            os.kill(os.getpid(), signal.{sig})
+            time.sleep(5)
+        except BaseException:
+            pass  # lost, as where Python cannot raise it
+        os.kill(os.getpid(), signal.{sig})  # the second one must end it, whatever it meets
+        time.sleep(30)
+
+
+command.Apply = SwallowsTheFirst
+entry.run()
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_second_signal_apply_takes_ends_it_even_when_the_first_was_lost(sig: str, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SECOND_WHILE_UNWINDING.replace("{sig}", sig), "apply", "--auto-approve"],
+        cwd=tmp_path,
+        env=clean_env(RECONCILER_PROVIDER="http://127.0.0.1:9", RECONCILER_TOKEN="sandbox-token-alice"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (130, "interrupted\n")
+
+
+INSIDE_THE_HOOK = """
+from types import SimpleNamespace
+
+from reconciler import interrupts
+
+interrupts.install_early_handlers()
+interrupts.note_interrupted()
+
+
+def printing_it(unraisable):
+    raise KeyboardInterrupt  # a second signal's, arriving while the warning is printed
+
+
+error = ValueError("an unrelated error in a __del__")
+interrupts._unraisable(SimpleNamespace(exc_type=ValueError, exc_value=error), default=printing_it)
+print("went on")
+"""
+
+
+def test_a_signal_while_an_unraisable_error_is_printed_still_ends_it() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", INSIDE_THE_HOOK], env=clean_env(), capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (130, "", "interrupted\n")
