@@ -1,11 +1,16 @@
-"""plan reads an existing sandbox console on a thread while it loads the desired state, and uses
-what that read gave only once the files are loaded: their diagnostics still come first."""
+"""plan reads an existing sandbox console in a child process (or, when this process has other
+threads, on a thread) while it loads the desired state, and uses what that read gave only once
+the files are loaded: their diagnostics still come first."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +20,7 @@ from reconciler.options import GlobalOptions
 from reconciler.pipeline import make_plan
 from reconciler.providers.sandbox import SandboxProvider
 from tests.conftest import REPO_ROOT, RunCli
+from tests.helpers import clean_env
 
 
 @pytest.fixture
@@ -44,7 +50,93 @@ def _watch(monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], list[str]]:
     return observers, closes
 
 
-def test_an_existing_console_is_read_beside_the_files(estate: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def another_thread() -> Iterator[None]:
+    """A second thread while planning: a fork would copy its locks, held, so the read is a thread."""
+    done = threading.Event()
+    waiting = threading.Thread(target=done.wait, name="another")
+    waiting.start()
+    yield
+    done.set()
+    waiting.join()
+
+
+def _observed_in(folder: Path, monkeypatch: pytest.MonkeyPatch, *, fails_in_child: bool = False) -> Path:
+    """A file that gets the pid of every process that observed through a sandbox provider (the
+    child's list is its own copy, so the pids go to a file)."""
+    pids = folder / "observers.txt"
+    observe, planner = SandboxProvider.observe, os.getpid()
+
+    def observing(self: SandboxProvider):  # type: ignore[no-untyped-def]
+        with pids.open("a") as out:
+            out.write(f"{os.getpid()}\n")
+        if fails_in_child and os.getpid() != planner:
+            raise RuntimeError("the child's read fails")
+        return observe(self)
+
+    monkeypatch.setattr(SandboxProvider, "observe", observing)
+    return pids
+
+
+def _no_child_left() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def test_an_existing_console_is_read_in_a_child_process(
+    estate: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pids = _observed_in(estate, monkeypatch)
+    planned = make_plan(GlobalOptions(), ["desired-state"])
+    observers = pids.read_text().split()
+    assert len(observers) == 1 and observers != [str(os.getpid())]
+    assert planned.console.subscriptions  # the child's read is the one planned against
+    assert _no_child_left()
+
+
+def test_a_read_the_child_could_not_send_is_made_again_here(
+    estate: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pids = _observed_in(estate, monkeypatch, fails_in_child=True)
+    planned = make_plan(GlobalOptions(), ["desired-state"])
+    observers = pids.read_text().split()
+    assert len(observers) == 2 and observers[-1] == str(os.getpid())
+    assert planned.console.subscriptions
+    assert _no_child_left()
+
+
+def test_invalid_files_leave_no_child_reading(estate: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (estate / "desired-state" / "broken.yaml").write_text("sites: [\n", encoding="utf-8")
+    with pytest.raises(ReconcilerError):
+        make_plan(GlobalOptions(), ["desired-state"])
+    assert _no_child_left()
+
+
+@pytest.mark.parametrize("broken", [False, True], ids=["valid", "invalid"])
+def test_no_process_of_a_plan_outlives_it(estate: Path, broken: bool) -> None:
+    if broken:
+        (estate / "desired-state" / "broken.yaml").write_text("sites: [\n", encoding="utf-8")
+    plan = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "plan"],
+        cwd=estate,
+        env=clean_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, which a child it left behind would keep
+    )
+    _, stderr = plan.communicate(timeout=60)
+    assert plan.returncode == (1 if broken else 0), stderr
+    with pytest.raises(ProcessLookupError):
+        os.killpg(plan.pid, 0)
+
+
+def test_with_other_threads_an_existing_console_is_read_on_a_thread(
+    estate: Path, monkeypatch: pytest.MonkeyPatch, another_thread: None
+) -> None:
     observers, closes = _watch(monkeypatch)
     planned = make_plan(GlobalOptions(), ["desired-state"])
     assert observers == ["console-read"]
@@ -64,7 +156,7 @@ def test_a_console_still_to_create_is_read_after_the_files(
 
 
 def test_invalid_files_close_the_console_read_meanwhile(
-    estate: Path, monkeypatch: pytest.MonkeyPatch
+    estate: Path, monkeypatch: pytest.MonkeyPatch, another_thread: None
 ) -> None:
     observers, closes = _watch(monkeypatch)
     (estate / "desired-state" / "broken.yaml").write_text("sites: [\n", encoding="utf-8")
