@@ -23,6 +23,7 @@ from reconciler.cliflags import (
     PLAN_FORMATS,
     BoundedFloat,
     BoundedInt,
+    Checksum,
     facts_flag,
     global_flags,
     options_of,
@@ -135,7 +136,10 @@ def plan(
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--plan", "plan_file", type=click.Path(dir_okay=False), help="Execute exactly this saved plan.")
 @click.option(
-    "--checksum", metavar="SHA", help="Execute only if the plan's checksum is this one (sha256:...)."
+    "--checksum",
+    metavar="SHA",
+    type=Checksum(),
+    help="Execute only if the plan's checksum is this one (sha256:...).",
 )
 @click.option("--allow-cancel", is_flag=True, help="Allow cancelling subscriptions.")
 @click.option(

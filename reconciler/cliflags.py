@@ -61,6 +61,29 @@ class BoundedFloat(_Bounded, click.FloatRange):
         self.bounds = Bounds(what, low, high, example)
 
 
+class Checksum(click.ParamType):
+    """A plan's checksum as `plan` prints it (`sha256:` and 64 hex digits; the prefix may be left
+    out, the digits in either case), given back as `plan` prints it. Anything else is a usage
+    error at once: it could never match, and with nothing to apply it would pass unnoticed."""
+
+    name = "checksum"
+    _DIGITS = frozenset("0123456789abcdef")
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        text = str(value).strip()
+        digits = text[len("sha256:") :] if text[:7].lower() == "sha256:" else text
+        digits = digits.lower()
+        if len(digits) == 64 and self._DIGITS.issuperset(digits):
+            return f"sha256:{digits}"
+        shown = text if len(text) <= 80 else f"{text[:80]}..."
+        self.fail(
+            f"{shown!r} is not a plan checksum: 'sha256:' and 64 hex digits, as 'reconciler plan' "
+            'prints it on its last line (or in --format json as "checksum").',
+            param,
+            ctx,
+        )
+
+
 PROVIDER_HELP = (
     "The console: sandbox:PATH, http://HOST:PORT or https://HOST (its REST API), "
     "atlassian: or atlassian:URL (a real estate). Env: RECONCILER_PROVIDER. "

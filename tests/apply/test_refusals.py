@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from reconciler.applying.approval import plan_difference, why_stale
 from reconciler.model import Action, Change, Plan
 from tests.apply.conftest import Estate
@@ -102,6 +104,31 @@ def test_a_checksum_that_is_not_the_plans_is_refused(estate: Estate) -> None:
         "hint: review the current plan ('reconciler plan') and approve its checksum\n"
     )
     assert estate.writes() == 0
+
+
+@pytest.mark.parametrize(
+    "given",
+    ["nope", "sha256:", "sha256:" + "0" * 63, "sha256:" + "g" * 64, "md5:" + "0" * 64, "0" * 65, "\x1b[2J"],
+)
+@pytest.mark.parametrize("pending", [True, False], ids=["changes", "nothing-to-do"])
+def test_a_checksum_that_is_no_checksum_is_a_usage_error(estate: Estate, given: str, pending: bool) -> None:
+    if not pending:
+        assert estate.cli("apply", "--auto-approve").returncode == 0
+    before = estate.writes()
+    result = estate.cli("apply", "--checksum", given)
+    assert result.returncode == 1
+    assert "Error: Invalid value for '--checksum':" in result.stderr
+    assert "is not a plan checksum: 'sha256:' and 64 hex digits" in result.stderr
+    assert "\x1b" not in result.stderr and "Traceback" not in result.stderr
+    assert estate.writes() == before
+
+
+def test_a_checksum_in_capitals_or_without_its_prefix_is_the_same_checksum(estate: Estate) -> None:
+    digits = current_checksum(estate).removeprefix("sha256:")
+    result = estate.cli("apply", "--checksum", f"  SHA256:{digits.upper()} ")
+    assert result.returncode == 0, result.stderr
+    assert estate.writes() == 4
+    assert estate.cli("apply", "--checksum", digits).returncode == 0  # nothing left to do
 
 
 def test_the_approved_checksum_is_enough_approval(estate: Estate) -> None:
