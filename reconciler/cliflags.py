@@ -61,7 +61,7 @@ class BoundedFloat(_Bounded, click.FloatRange):
         self.bounds = Bounds(what, low, high, example)
 
 
-class Checksum(click.ParamType):
+class Checksum(click.types.StringParamType):
     """A plan's checksum as `plan` prints it (`sha256:` and 64 hex digits; the prefix may be left
     out, the digits in either case), given back as `plan` prints it. Anything else is a usage
     error at once: it could never match, and with nothing to apply it would pass unnoticed."""

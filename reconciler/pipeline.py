@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
@@ -179,9 +180,15 @@ class ForkedRead:
     def __init__(self, settings: ProviderSettings) -> None:
         self._settings = settings
         readable, writable = os.pipe()
-        self._pid = os.fork()
-        if self._pid == 0:
-            _read_in_child(settings, readable, writable)
+        # Held across the fork: a Ctrl-C in between would run this process's handler in the
+        # child too (its KeyboardInterrupt, its "interrupted" line on the terminal).
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            self._pid = os.fork()
+            if self._pid == 0:
+                _read_in_child(settings, readable, writable, held)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
         os.close(writable)
         self._pipe = readable
 
@@ -219,14 +226,14 @@ class ForkedRead:
             os.waitpid(self._pid, 0)
 
 
-def _read_in_child(settings: ProviderSettings, readable: int, writable: int) -> NoReturn:
+def _read_in_child(settings: ProviderSettings, readable: int, writable: int, held: Iterable[int]) -> NoReturn:
     code = 1
     try:
         import pickle
-        import signal
 
         for number in (signal.SIGINT, signal.SIGTERM):
             signal.signal(number, signal.SIG_DFL)  # Ctrl-C reaches the whole group: end with it
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         os.close(readable)
         quiet = os.open(os.devnull, os.O_RDWR)
         for stream in (0, 1, 2):  # never hold the command's output open, never write to it
