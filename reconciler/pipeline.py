@@ -8,6 +8,7 @@ is closed whatever happens.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import signal
@@ -133,9 +134,8 @@ class LocalRead:
                 return None  # made from the example when opened, which says so
         except (ReconcilerError, OSError, ValueError):  # refused by opening, in its own words
             return None
-        if hasattr(os, "fork") and threading.active_count() == 1:
-            return ForkedRead(settings)
-        return cls(settings)
+        forked = ForkedRead.start(settings) if _can_fork() else None
+        return forked or cls(settings)
 
     def _read(self) -> None:
         from reconciler.providers import open_provider
@@ -175,35 +175,61 @@ class ForkedRead:
     (a damaged file, a signal, a full pipe's reader gone) is not reported by it: this process then
     opens and reads the console itself, and reports that in its own words. Used only while this
     process has a single thread: a fork copies another thread's locks, held, and not the thread.
+    The child never outlives the command: when this process stops early (a signal, an error) it
+    ends the child (it only reads, and SQLite survives a reader or a writer killed mid-way).
     """
 
-    def __init__(self, settings: ProviderSettings) -> None:
+    def __init__(self, settings: ProviderSettings, pid: int, pipe: int) -> None:
         self._settings = settings
-        readable, writable = os.pipe()
+        self._pid = pid
+        self._pipe = pipe
+
+    @classmethod
+    def start(cls, settings: ProviderSettings) -> ForkedRead | None:
+        """The child under way; None when no child could be made (no process or pipe to spare)."""
+        try:
+            readable, writable = os.pipe()
+        except OSError:
+            return None
+        pid = 0
         # Held across the fork: a Ctrl-C in between would run this process's handler in the
         # child too (its KeyboardInterrupt, its "interrupted" line on the terminal).
-        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())
         try:
-            self._pid = os.fork()
-            if self._pid == 0:
-                _read_in_child(settings, readable, writable, held)
+            signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+            pid = os.fork()
+            if pid == 0:
+                _read_in_child(settings, readable, writable, mask)
+        except OSError:  # EAGAIN (a process limit), ENOMEM: no child, and nothing is lost
+            os.close(readable)
+            return None
+        except BaseException:
+            os.close(readable)
+            if pid:
+                _end(pid)
+            raise
         finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        os.close(writable)
-        self._pipe = readable
+            os.close(writable)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        return cls(settings, pid, readable)
 
     def _received(self) -> Console | None:
         import pickle
 
-        with open(self._pipe, "rb", closefd=True) as pipe:
-            try:
-                # From this process's own copy, through a pipe no other process holds: not outside
-                # input. Loaded as it comes, never held whole: at 100,000 subscriptions it is 20 MB.
-                console = pickle.load(pipe)
-            except Exception:  # the child ended before it sent it all
-                console = None
-        _, status = os.waitpid(self._pid, 0)
-        return console if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else None
+        try:
+            with open(self._pipe, "rb", closefd=True) as pipe:
+                try:
+                    # From this process's own copy, through a pipe no other process holds: not
+                    # outside input. Loaded as it comes, never held whole (20 MB at 100,000).
+                    console: Console | None = pickle.load(pipe)
+                except Exception:  # the child ended before it sent it all
+                    console = None
+        except BaseException:  # a signal while the child reads or sends: it ends with this process
+            _end(self._pid)
+            raise
+        # A console that loaded whole is the child's whole read, whatever its end says (a SIGCHLD
+        # ignored by whoever started this process reaps the child before it can be waited for).
+        return console if _exited_cleanly(self._pid) or console is not None else None
 
     def opened(self) -> Opened | None:
         """As `LocalRead.opened`: the provider, opened here, and what the child observed; when the
@@ -218,22 +244,50 @@ class ForkedRead:
         return Opened(provider, console)
 
     def abandon(self, *, waited: bool) -> None:
-        """Nothing of the read is wanted: the child stops at its first write into the closed pipe.
-        It is waited for, so that no process outlives the command; after a signal it is not (it
-        holds nothing of this process's and ends with its read, if the signal did not end it)."""
+        """Nothing of the read is wanted: the pipe is closed, so the child stops at its first write
+        into it, and it is waited for; after a signal it is ended at once instead."""
         os.close(self._pipe)
         if waited:
-            os.waitpid(self._pid, 0)
+            _exited_cleanly(self._pid)
+        else:
+            _end(self._pid)
 
 
-def _read_in_child(settings: ProviderSettings, readable: int, writable: int, held: Iterable[int]) -> NoReturn:
+_STOPPING = (signal.SIGINT, signal.SIGTERM)
+
+
+def _can_fork() -> bool:
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+def _exited_cleanly(pid: int) -> bool:
+    """Wait for the child; whether it ended with exit 0."""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:  # reaped already: SIGCHLD is ignored in this process
+        return False
+    except BaseException:
+        _end(pid)
+        raise
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def _end(pid: int) -> None:
+    """End the child now and reap it: it holds nothing of this process's and must not outlive it."""
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        os.waitpid(pid, 0)
+
+
+def _read_in_child(settings: ProviderSettings, readable: int, writable: int, mask: Iterable[int]) -> NoReturn:
     code = 1
     try:
         import pickle
 
         for number in (signal.SIGINT, signal.SIGTERM):
             signal.signal(number, signal.SIG_DFL)  # Ctrl-C reaches the whole group: end with it
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.close(readable)
         quiet = os.open(os.devnull, os.O_RDWR)
         for stream in (0, 1, 2):  # never hold the command's output open, never write to it

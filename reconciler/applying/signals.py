@@ -24,6 +24,9 @@ class StopSignals:
         self.stop = threading.Event()
         self.received: str | None = None
         self._deferring = False
+        #: an Interrupted was raised (a signal only deferred does not count: the run still finishes
+        #: its journal and gives its lock back if another comes after execution)
+        self._raised = False
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> StopSignals:
@@ -38,16 +41,16 @@ class StopSignals:
         self._previous.clear()
 
     def _handle(self, number: int, frame: FrameType | None) -> None:
-        again = self.received is not None
         self.received = signal.Signals(number).name
         note_interrupted()
         if self._deferring and not self.stop.is_set():
             self.stop.set()
             return
-        if again and not self._deferring:
-            # The first one's Interrupted is unwinding, or was lost where Python cannot raise (a
+        if self._raised and not self._deferring:
+            # The Interrupted raised before is unwinding, or was lost where Python cannot raise (a
             # weakref callback, a thread's start): raising again could be lost the same way.
             interrupted_exit()
+        self._raised = True
         self.stop.set()
         raise Interrupted(f"interrupted by {self.received}")
 

@@ -360,3 +360,42 @@ def test_a_signal_while_an_unraisable_error_is_printed_still_ends_it() -> None:
         [sys.executable, "-c", INSIDE_THE_HOOK], env=clean_env(), capture_output=True, text=True, timeout=60
     )
     assert (done.returncode, done.stdout, done.stderr) == (130, "", "interrupted\n")
+
+
+AFTER_EXECUTION = """
+import os, signal, sys, time
+from reconciler.interrupts import install_early_handlers
+
+install_early_handlers()
+from reconciler.applying.signals import StopSignals
+from reconciler.errors import Interrupted
+
+with StopSignals() as signals:
+    with signals.deferred():
+        os.kill(os.getpid(), signal.{sig})  # while changes execute: only asks them to stop
+        time.sleep(0.2)
+    assert signals.stop.is_set()
+    try:
+        os.kill(os.getpid(), signal.{sig})  # while the run is finished and the lock given back
+        time.sleep(5)
+    except Interrupted:
+        print("the run is finished and its lock given back", flush=True)
+    os.kill(os.getpid(), signal.{sig})  # and one more ends it at once
+    time.sleep(30)
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_signal_after_a_deferred_one_still_lets_the_run_finish(sig: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", AFTER_EXECUTION.replace("{sig}", sig)],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (
+        130,
+        "the run is finished and its lock given back\n",
+        "interrupted\n",
+    )

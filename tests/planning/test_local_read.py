@@ -4,12 +4,15 @@ the files are loaded: their diagnostics still come first."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -178,3 +181,88 @@ def test_invalid_files_are_reported_before_a_damaged_console(estate: Path, run_c
     result = run_cli("plan")
     assert (result.returncode, result.stdout) == (1, "")
     assert "is damaged or not a sandbox console database: no such table: operations" in result.stderr
+
+
+def test_a_fork_refused_reads_on_a_thread(estate: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")  # a process limit reached
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    observers, closes = _watch(monkeypatch)
+    planned = make_plan(GlobalOptions(), ["desired-state"])
+    assert observers == ["console-read"]
+    assert len(closes) == 1 and planned.console.subscriptions
+
+
+IGNORING_SIGCHLD = """
+import os, signal, sys
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # kept across exec: children reap themselves
+os.execv(sys.executable, [sys.executable, "-m", "reconciler", "plan"])
+"""
+
+
+@pytest.mark.parametrize("broken", [False, True], ids=["valid", "invalid"])
+def test_a_caller_that_ignores_sigchld_still_gets_its_plan(
+    estate: Path, run_cli: RunCli, broken: bool
+) -> None:
+    expected = run_cli("plan")
+    if broken:
+        (estate / "desired-state" / "broken.yaml").write_text("sites: [\n", encoding="utf-8")
+    plan = subprocess.run(
+        [sys.executable, "-c", IGNORING_SIGCHLD], cwd=estate, env=clean_env(), capture_output=True, text=True
+    )
+    if broken:
+        assert (plan.returncode, plan.stdout) == (1, ""), plan.stderr
+        assert "error: desired state is invalid" in plan.stderr and "internal error" not in plan.stderr
+    else:
+        assert (plan.returncode, plan.stdout, plan.stderr) == (0, expected.stdout, expected.stderr)
+
+
+SLOW_CHILD = """
+import os, sys, time
+import reconciler.__main__ as entry
+from reconciler.providers.sandbox import SandboxProvider
+
+planner, started = os.getpid(), sys.argv[1]
+observe = SandboxProvider.observe
+
+
+def observing(self):
+    if os.getpid() != planner:
+        with open(started, "w") as out:
+            out.write("child reading")
+        time.sleep(60)  # a read far longer than the command may take to stop
+    return observe(self)
+
+
+SandboxProvider.observe = observing
+sys.argv[1:] = ["plan"]
+entry.run()
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_to_plan_alone_ends_its_child_too(estate: Path, tmp_path: Path, sig: signal.Signals) -> None:
+    started = tmp_path / "child-started"
+    plan = subprocess.Popen(
+        [sys.executable, "-c", SLOW_CHILD, str(started)],
+        cwd=estate,
+        env=clean_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline and plan.poll() is None:
+        time.sleep(0.01)
+    assert started.exists(), "the child never started reading"
+    plan.send_signal(sig)  # to plan only, as `kill PID` or a runner's stop sends it, not to the group
+    try:
+        _, stderr = plan.communicate(timeout=15)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(plan.pid, signal.SIGKILL)
+    assert (plan.returncode, stderr) == (130, "interrupted\n")
+    with pytest.raises(ProcessLookupError):
+        os.killpg(plan.pid, 0)
