@@ -154,6 +154,21 @@ def test_a_second_signal_stops_at_once(estate: Path, silent: SilentConsole) -> N
     assert (code, stderr in ONE_LINE) == (130, True), repr(stderr)
 
 
+def run_script(
+    script: str, sig: str, *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`script`, the signal's name put in, run as a process of its own with `args`: apply in it
+    reads a console that is not there (port 9), so nothing but the script's signal stops it."""
+    return subprocess.run(
+        [sys.executable, "-c", script.replace("{sig}", sig), *args],
+        cwd=cwd,
+        env=clean_env(RECONCILER_PROVIDER="http://127.0.0.1:9", RECONCILER_TOKEN="sandbox-token-alice"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 WRAPPED = """
 import os, signal, sys
 import reconciler.__main__ as entry
@@ -181,13 +196,7 @@ entry.run()
 @pytest.mark.parametrize("where", ["entry", "command"])
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
 def test_a_signal_wrapped_by_an_import_is_still_one_line_and_130(where: str, sig: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", WRAPPED.replace("{sig}", sig), where],
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_script(WRAPPED, sig, where)
     assert (done.returncode, done.stderr) == (130, "interrupted\n")
 
 
@@ -216,20 +225,14 @@ entry.run()
 def test_a_signal_apply_took_that_comes_back_wrapped_is_still_one_line_and_130(
     sig: str, tmp_path: Path
 ) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", WRAPPED_IN_APPLY.replace("{sig}", sig), "apply", "--auto-approve"],
-        cwd=tmp_path,
-        env=clean_env(RECONCILER_PROVIDER="http://127.0.0.1:9", RECONCILER_TOKEN="sandbox-token-alice"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_script(WRAPPED_IN_APPLY, sig, "apply", "--auto-approve", cwd=tmp_path)
     assert (done.returncode, done.stderr) == (130, "interrupted\n")
 
 
 SWALLOWED = """
-import os, signal, time, weakref
+import os, signal, sys, time, weakref
 import reconciler.__main__ as entry
+import reconciler.commands.apply as command
 
 
 class Thing:
@@ -239,65 +242,28 @@ class Thing:
 def come_to_an_end(*args):
     thing = Thing()
     # What the import system's module locks do: a weakref callback, whose exception Python only prints.
+    # Under apply's handler it is its Interrupted, as when the signal comes while the
+    # early-observation thread and the main one import at once.
     ref = weakref.ref(thing, lambda _: os.kill(os.getpid(), signal.{sig}))
     del thing
     time.sleep(30)  # a command that goes on, had the signal been swallowed
 
 
-entry.main = come_to_an_end
+if sys.argv[1:2] == ["apply"]:
+    command.Apply = come_to_an_end
+else:
+    entry.main = come_to_an_end
 entry.run()
 """
 
 
+@pytest.mark.parametrize("where", ["start-up", "apply"])
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
-def test_a_signal_inside_a_weakref_callback_is_still_one_line_and_130(sig: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", SWALLOWED.replace("{sig}", sig)],
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert (done.returncode, done.stderr) == (130, "interrupted\n")
-
-
-SWALLOWED_IN_APPLY = """
-import os, signal, time, weakref
-import reconciler.__main__ as entry
-import reconciler.commands.apply as command
-
-
-class Thing:
-    pass
-
-
-class ObservesOnAThread:
-    def __init__(self, *args):
-        thing = Thing()
-        # Apply's handler raises its Interrupted inside a weakref callback, as when the signal comes
-        # while the early-observation thread and this one import at once; Python only prints it.
-        ref = weakref.ref(thing, lambda _: os.kill(os.getpid(), signal.{sig}))
-        del thing
-        time.sleep(30)  # an apply that goes on, had the signal been swallowed
-
-
-command.Apply = ObservesOnAThread
-entry.run()
-"""
-
-
-@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
-def test_a_signal_apply_took_inside_a_weakref_callback_is_still_one_line_and_130(
-    sig: str, tmp_path: Path
+def test_a_signal_inside_a_weakref_callback_is_still_one_line_and_130(
+    sig: str, where: str, tmp_path: Path
 ) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", SWALLOWED_IN_APPLY.replace("{sig}", sig), "apply", "--auto-approve"],
-        cwd=tmp_path,
-        env=clean_env(RECONCILER_PROVIDER="http://127.0.0.1:9", RECONCILER_TOKEN="sandbox-token-alice"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    args = ("apply", "--auto-approve") if where == "apply" else ()
+    done = run_script(SWALLOWED, sig, *args, cwd=tmp_path)
     assert (done.returncode, done.stderr) == (130, "interrupted\n")
 
 
@@ -325,14 +291,7 @@ entry.run()
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
 def test_a_second_signal_apply_takes_ends_it_even_when_the_first_was_lost(sig: str, tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", SECOND_WHILE_UNWINDING.replace("{sig}", sig), "apply", "--auto-approve"],
-        cwd=tmp_path,
-        env=clean_env(RECONCILER_PROVIDER="http://127.0.0.1:9", RECONCILER_TOKEN="sandbox-token-alice"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_script(SECOND_WHILE_UNWINDING, sig, "apply", "--auto-approve", cwd=tmp_path)
     assert (done.returncode, done.stderr) == (130, "interrupted\n")
 
 
@@ -387,13 +346,7 @@ with StopSignals() as signals:
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
 def test_a_signal_after_a_deferred_one_still_lets_the_run_finish(sig: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", AFTER_EXECUTION.replace("{sig}", sig)],
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_script(AFTER_EXECUTION, sig)
     assert (done.returncode, done.stdout, done.stderr) == (
         130,
         "the run is finished and its lock given back\n",
