@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler import pipeline
 from reconciler.errors import ReconcilerError
 from reconciler.options import GlobalOptions
 from reconciler.pipeline import make_plan
@@ -64,58 +65,68 @@ def another_thread() -> Iterator[None]:
     waiting.join()
 
 
-def _observed_in(folder: Path, monkeypatch: pytest.MonkeyPatch, *, fails_in_child: bool = False) -> Path:
-    """A file that gets the pid of every process that observed through a sandbox provider (the
-    child's list is its own copy, so the pids go to a file)."""
-    pids = folder / "observers.txt"
-    observe, planner = SandboxProvider.observe, os.getpid()
+IN_A_FRESH_PROCESS = """
+import os, sys
+from reconciler.errors import ReconcilerError
+from reconciler.options import GlobalOptions
+from reconciler import pipeline
+from reconciler.pipeline import make_plan
+from reconciler.providers.sandbox import SandboxProvider
 
-    def observing(self: SandboxProvider):  # type: ignore[no-untyped-def]
-        with pids.open("a") as out:
-            out.write(f"{os.getpid()}\n")
-        if fails_in_child and os.getpid() != planner:
-            raise RuntimeError("the child's read fails")
-        return observe(self)
-
-    monkeypatch.setattr(SandboxProvider, "observe", observing)
-    return pids
+planner, fails = os.getpid(), sys.argv[1] == "fails-in-child"
+observe = SandboxProvider.observe
 
 
-def _no_child_left() -> bool:
-    try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
+def observing(self):
+    print(f"observed in {'the planner' if os.getpid() == planner else 'a child'}", flush=True)
+    if fails and os.getpid() != planner:
+        raise RuntimeError("the child's read fails")
+    return observe(self)
 
 
-def test_an_existing_console_is_read_in_a_child_process(
-    estate: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    pids = _observed_in(estate, monkeypatch)
+SandboxProvider.observe = observing
+try:
     planned = make_plan(GlobalOptions(), ["desired-state"])
-    observers = pids.read_text().split()
-    assert len(observers) == 1 and observers != [str(os.getpid())]
-    assert planned.console.subscriptions  # the child's read is the one planned against
-    assert _no_child_left()
+    print(f"planned against {len(planned.console.subscriptions)} subscriptions")
+except ReconcilerError as error:
+    print(f"refused: {error.message}")
+try:
+    os.waitpid(-1, os.WNOHANG)
+    print("a child is left")
+except ChildProcessError:
+    print("no child is left")
+"""
 
 
-def test_a_read_the_child_could_not_send_is_made_again_here(
-    estate: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    pids = _observed_in(estate, monkeypatch, fails_in_child=True)
-    planned = make_plan(GlobalOptions(), ["desired-state"])
-    observers = pids.read_text().split()
-    assert len(observers) == 2 and observers[-1] == str(os.getpid())
-    assert planned.console.subscriptions
-    assert _no_child_left()
+def _plan_in_a_fresh_process(estate: Path, how: str = "") -> list[str]:
+    """What a plan made in a process of its own (one thread, as a command has: so it forks) says
+    about who observed, what it planned against and whether a child is left."""
+    done = subprocess.run(
+        [sys.executable, "-c", IN_A_FRESH_PROCESS, how],
+        cwd=estate,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
 
 
-def test_invalid_files_leave_no_child_reading(estate: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_existing_console_is_read_in_a_child_process(estate: Path) -> None:
+    said = _plan_in_a_fresh_process(estate)
+    assert said == ["planned against 4 subscriptions", "no child is left"]  # the child's print: /dev/null
+
+
+def test_a_read_the_child_could_not_send_is_made_again_here(estate: Path) -> None:
+    said = _plan_in_a_fresh_process(estate, "fails-in-child")
+    assert said == ["observed in the planner", "planned against 4 subscriptions", "no child is left"]
+
+
+def test_invalid_files_leave_no_child_reading(estate: Path) -> None:
     (estate / "desired-state" / "broken.yaml").write_text("sites: [\n", encoding="utf-8")
-    with pytest.raises(ReconcilerError):
-        make_plan(GlobalOptions(), ["desired-state"])
-    assert _no_child_left()
+    said = _plan_in_a_fresh_process(estate)
+    assert said[-1] == "no child is left" and said[0].startswith("refused: desired state is invalid")
 
 
 @pytest.mark.parametrize("broken", [False, True], ids=["valid", "invalid"])
@@ -188,6 +199,7 @@ def test_a_fork_refused_reads_on_a_thread(estate: Path, monkeypatch: pytest.Monk
         raise BlockingIOError(11, "Resource temporarily unavailable")  # a process limit reached
 
     monkeypatch.setattr(os, "fork", no_fork)
+    monkeypatch.setattr(pipeline, "_can_fork", lambda: True)  # whatever threads the tests left
     observers, closes = _watch(monkeypatch)
     planned = make_plan(GlobalOptions(), ["desired-state"])
     assert observers == ["console-read"]
