@@ -6,6 +6,7 @@ pay for HTTP clients or the planner.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sys
@@ -512,9 +513,11 @@ def run_cli(argv: list[str] | None = None) -> int:
         announce_interrupted()
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # The reader went away (e.g. `| head`): not an error worth a message.
-        sys.stderr.close()
-        return EXIT_OK
+        # A stream that `guard_streams` left as it was (a caller's own), or another pipe: the
+        # command did not finish, so its exit says so; there may be no stderr left to say why.
+        with contextlib.suppress(OSError):
+            sys.stderr.close()
+        return EXIT_ERROR
     except Exception as exc:
         if was_interrupted():
             # The signal's KeyboardInterrupt, wrapped on its way (Python 3.11 wraps what a class
@@ -553,7 +556,9 @@ def _output_lost(error: OSError) -> bool:
 
 def main(argv: list[str] | None = None) -> None:
     from reconciler.lifetime import exit_now
+    from reconciler.readergone import guard_streams
 
+    guard_streams()
     code = run_cli(argv)
     # The command is done: a signal now has nothing left to stop, and must not raise in the exit.
     exit_on_signal()
