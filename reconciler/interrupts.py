@@ -80,9 +80,25 @@ def announce_interrupted(line: str = "interrupted") -> None:
             os.write(2, f"{line}\n".encode(errors="backslashreplace"))
 
 
+#: processes of this one's own that must end with it (plan's console read in a child)
+_children: set[int] = set()
+
+
+def ends_with_this_process(pid: int, *, ended: bool = False) -> None:
+    """Have `interrupted_exit` end and reap child `pid`; with `ended`, forget it (it was reaped)."""
+    if ended:
+        _children.discard(pid)
+    else:
+        _children.add(pid)
+
+
 def interrupted_exit() -> NoReturn:
     """Say so once and end now, without running what interpreter shutdown runs (it could wait)."""
     announce_interrupted()
+    for pid in tuple(_children):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
     with contextlib.suppress(OSError, ValueError):
         sys.stdout.flush()
     os._exit(EXIT_INTERRUPTED)

@@ -23,6 +23,7 @@ from msgspec import Struct
 
 from reconciler.errors import Interrupted, ReconcilerError
 from reconciler.gc_pause import cycle_collector_paused
+from reconciler.interrupts import ends_with_this_process
 from reconciler.lifetime import keep_until_exit
 from reconciler.model import Console, DesiredState, Plan
 from reconciler.options import GlobalOptions
@@ -200,6 +201,7 @@ class ForkedRead:
             pid = os.fork()
             if pid == 0:
                 _read_in_child(settings, readable, writable, mask)
+            ends_with_this_process(pid)  # a signal that ends this process at once ends it too
         except OSError:  # EAGAIN (a process limit), ENOMEM: no child, and nothing is lost
             os.close(readable)
             return None
@@ -265,10 +267,12 @@ def _exited_cleanly(pid: int) -> bool:
     try:
         _, status = os.waitpid(pid, 0)
     except ChildProcessError:  # reaped already: SIGCHLD is ignored in this process
+        ends_with_this_process(pid, ended=True)
         return False
     except BaseException:
         _end(pid)
         raise
+    ends_with_this_process(pid, ended=True)
     return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
@@ -278,6 +282,7 @@ def _end(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(OSError):
         os.waitpid(pid, 0)
+    ends_with_this_process(pid, ended=True)
 
 
 def _read_in_child(settings: ProviderSettings, readable: int, writable: int, mask: Iterable[int]) -> NoReturn:

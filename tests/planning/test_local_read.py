@@ -278,3 +278,54 @@ def test_a_signal_to_plan_alone_ends_its_child_too(estate: Path, tmp_path: Path,
     assert (plan.returncode, stderr) == (130, "interrupted\n")
     with pytest.raises(ProcessLookupError):
         os.killpg(plan.pid, 0)
+
+
+ENDS_AT_ONCE = """
+import os, sys, time
+import reconciler.__main__ as entry
+from reconciler import interrupts, pipeline
+from reconciler.providers.sandbox import SandboxProvider
+
+planner, started = os.getpid(), sys.argv[1]
+observe = SandboxProvider.observe
+
+
+def observing(self):
+    if os.getpid() != planner:
+        with open(started, "w") as out:
+            out.write("child reading")
+        time.sleep(60)
+    return observe(self)
+
+
+def loading(*args):
+    while not os.path.exists(started):
+        time.sleep(0.01)
+    interrupts.interrupted_exit()  # what a second signal, or one lost in a weakref callback, does
+
+
+SandboxProvider.observe = observing
+pipeline.load = loading
+sys.argv[1:] = ["plan"]
+entry.run()
+"""
+
+
+def test_a_plan_ended_at_once_ends_its_child_too(estate: Path, tmp_path: Path) -> None:
+    plan = subprocess.Popen(
+        [sys.executable, "-c", ENDS_AT_ONCE, str(tmp_path / "child-started")],
+        cwd=estate,
+        env=clean_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        _, stderr = plan.communicate(timeout=30)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(plan.pid, signal.SIGKILL)
+    assert (plan.returncode, stderr) == (130, "interrupted\n")
+    with pytest.raises(ProcessLookupError):
+        os.killpg(plan.pid, 0)
