@@ -55,6 +55,12 @@ def _forbidden_character(raw: bytes, text: str) -> int | None:
 
 
 _PARSER_POSITION = re.compile(r"at line (\d+), column (\d+)")
+#: what PyYAML says it was reading when the file ended or went wrong: "while scanning a quoted
+#: scalar that starts at line 1, column 4"
+_OPENED = re.compile(r"(quoted scalar|flow sequence|flow mapping) that starts at line (\d+), column (\d+)")
+#: what was left open, as a person types it, and what closes it
+_OPENERS = {"quoted scalar": ("quote", "its closing quote"), "flow sequence": ("[", "its ]"),
+            "flow mapping": ("{", "its }")}  # fmt: skip
 #: A plain scalar on one line: up to a comment, a flow indicator or the end of the line.
 _PLAIN_TOKEN = re.compile(r"[^\s#,\[\]{}\"'][^#,\[\]{}\r]*")
 
@@ -312,7 +318,9 @@ def _parse_error(message: str, text: str, display: str) -> Diagnostic:
         return limits.alias_limit(limits.first_alias(text, display) or where, nodes=True)
     if "recursion limit" in problem:
         return _too_deep(where)
-    return _syntax_error(text, display) or Diagnostic("yaml-syntax", f"invalid YAML: {problem}", where)
+    return _syntax_error(text, display) or Diagnostic(
+        "yaml-syntax", f"invalid YAML: {problem}", where, hint=_syntax_hint(problem, "")
+    )
 
 
 def _syntax_error(text: str, display: str) -> Diagnostic | None:
@@ -324,8 +332,22 @@ def _syntax_error(text: str, display: str) -> Diagnostic | None:
     except scan.ScanFailed as failure:
         context = f" ({failure.context})" if failure.context else ""
         where = SourceSpan(display, *failure.at)
-        return Diagnostic("yaml-syntax", f"invalid YAML: {failure.message}{context}", where)
+        hint = _syntax_hint(failure.message, failure.context or "")
+        return Diagnostic("yaml-syntax", f"invalid YAML: {failure.message}{context}", where, hint=hint)
     return None  # the two parsers disagree: the fast parser's account will do
+
+
+def _syntax_hint(message: str, context: str) -> str:
+    """What to do about a syntax error: where a tab, an open quote or bracket is the cause, that."""
+    if "tab" in message:
+        return "YAML indents with spaces only: replace the tab with spaces"
+    opened = _OPENED.search(context)
+    if opened is not None:
+        what, line, column = opened.groups()
+        opener, closer = _OPENERS[what]
+        unless = "" if what == "quoted scalar" else f", or quote the value if the {opener} is part of it"
+        return f"the {opener} opened at line {line}, column {column} is not closed: add {closer}{unless}"
+    return "check the indentation, and the quotes and brackets, on this line and the lines before it"
 
 
 def _too_deep(where: SourceSpan) -> Diagnostic:

@@ -357,7 +357,8 @@ def _load_json(path: Path) -> dict[str, Any]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ReconcilerError(
-            f"cannot read plan file {shown(path)}: it is not UTF-8 ({exc.reason})"
+            f"cannot read plan file {shown(path)}: it is not UTF-8 ({exc.reason})",
+            hint=_what_a_plan_is(path),
         ) from None
     try:
         data = json.loads(

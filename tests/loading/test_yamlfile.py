@@ -284,8 +284,26 @@ def test_a_syntax_error_says_what_was_being_read() -> None:
             "invalid YAML: did not find expected ',' or ']' "
             "(while parsing a flow sequence that starts at line 2, column 11)",
             SourceSpan("f.yaml", 3, 9),
+            hint="the [ opened at line 2, column 11 is not closed: add its ], or quote the value if the [ "
+            "is part of it",
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ('a: "open\n', "the quote opened at line 1, column 4 is not closed: add its closing quote"),
+        ("a: {b: 1\n", "the { opened at line 1, column 4 is not closed: add its }, or quote the value if"),
+        ("a:\n  - b\n\t- c\n", "YAML indents with spaces only: replace the tab with spaces"),
+        ("a: b: c\n", "check the indentation, and the quotes and brackets, on this line and the lines"),
+    ],
+    ids=["quote", "brace", "tab", "other"],
+)
+def test_a_syntax_error_says_what_to_do(text: str, hint: str) -> None:
+    _, problems = parse(text)
+    assert [p.rule for p in problems] == ["yaml-syntax"]
+    assert problems[0].hint is not None and problems[0].hint.startswith(hint), problems[0].hint
 
 
 def test_read_yaml_raises_with_every_problem(tmp_path: Path) -> None:
