@@ -38,7 +38,7 @@ from reconciler.cliflags import (
 )
 from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ReconcilerError
 from reconciler.helptext import exit_codes
-from reconciler.interrupts import announce_interrupted, exit_on_signal, was_interrupted
+from reconciler.interrupts import announce_interrupted, end_children, exit_on_signal, was_interrupted
 from reconciler.secrets import redact
 from reconciler.terminal import visible_lines
 
@@ -560,6 +560,7 @@ def main(argv: list[str] | None = None) -> None:
 
     guard_streams()
     code = run_cli(argv)
+    end_children()  # none is left but after a signal that came where no handler could end it
     # The command is done: a signal now has nothing left to stop, and must not raise in the exit.
     exit_on_signal()
     exit_now(code)

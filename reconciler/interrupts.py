@@ -92,13 +92,19 @@ def ends_with_this_process(pid: int, *, ended: bool = False) -> None:
         _children.add(pid)
 
 
-def interrupted_exit() -> NoReturn:
-    """Say so once and end now, without running what interpreter shutdown runs (it could wait)."""
-    announce_interrupted()
+def end_children() -> None:
+    """End and reap every child `ends_with_this_process` named and nothing reaped since."""
     for pid in tuple(_children):
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
+    _children.clear()
+
+
+def interrupted_exit() -> NoReturn:
+    """Say so once and end now, without running what interpreter shutdown runs (it could wait)."""
+    announce_interrupted()
+    end_children()
     with contextlib.suppress(OSError, ValueError):
         sys.stdout.flush()
     os._exit(EXIT_INTERRUPTED)

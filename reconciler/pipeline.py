@@ -246,13 +246,10 @@ class ForkedRead:
         return Opened(provider, console)
 
     def abandon(self, *, waited: bool) -> None:
-        """Nothing of the read is wanted: the pipe is closed, so the child stops at its first write
-        into it, and it is waited for; after a signal it is ended at once instead."""
+        """Nothing of the read is wanted (the files are invalid, or a signal came): the child is
+        ended at once rather than waited for, so the files' diagnostics come without its delay."""
         os.close(self._pipe)
-        if waited:
-            _exited_cleanly(self._pid)
-        else:
-            _end(self._pid)
+        _end(self._pid)
 
 
 _STOPPING = (signal.SIGINT, signal.SIGTERM)
