@@ -136,7 +136,14 @@ class SqliteStore:
         self._mutex = threading.Lock()
         self._attempts: GroupCommit[Sequence[object], int] = GroupCommit(self._insert_attempts)
         self._outcomes: Riders[Sequence[object]] = Riders()
-        created = _missing_parts(path)
+        missing = _missing_parts(path)
+        if path in missing:  # a new store: a path through a file is named, not SQLite's "File exists"
+            check_creatable(path, "the state store (--state)", _CREATE_HINT)
+        with _creating(path, self.description, missing) if missing else contextlib.nullcontext():
+            self._open(path)
+
+    def _open(self, path: Path) -> None:
+        created = _missing_parts(path)  # again under the creation lock: another runner's by now
         if path in created:  # a new store: a path through a file is named, not SQLite's "File exists"
             check_creatable(path, "the state store (--state)", _CREATE_HINT)
         try:
@@ -425,6 +432,36 @@ class SqliteStore:
             self.flush()
         with self._mutex:
             self._db.close()
+
+
+@contextmanager
+def _creating(path: Path, description: str, missing: list[Path]) -> Iterator[None]:
+    """Runners that make the same new store at once take turns: the first makes it, the others
+    find it made. Made side by side, one's switch to WAL failed at once as locked and the files it
+    then took away were the other's (a disk I/O error for both)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX: a new store is made unguarded
+        yield
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path.with_name(f"{path.name}.lock"), "a")  # noqa: SIM115 - held for the block
+    except OSError as exc:
+        raise sqlite_failure(description, exc.strerror or str(exc)) from exc
+    lock = Path(handle.name)
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if not path.exists():  # not made: it leaves nothing behind, its lock and folders neither
+                lock.unlink(missing_ok=True)
+                for part in missing:
+                    with contextlib.suppress(OSError):
+                        if part.is_dir():
+                            part.rmdir()
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _missing_parts(path: Path) -> list[Path]:

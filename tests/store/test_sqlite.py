@@ -476,3 +476,52 @@ def test_a_flush_the_disk_refuses_names_the_attempts_whose_outcome_is_unwritten(
     assert outcomes(path) == [("c1", "started"), ("c2", "started")]
     store.close()  # tries once more, and says nothing: the attempts stay started
     assert outcomes(path) == [("c1", "started"), ("c2", "started")]
+
+
+MAKES_THE_STORE = """
+import sys
+from reconciler.store import open_store
+
+open_store(f"sqlite:{sys.argv[1]}").close()
+print("made", flush=True)
+"""
+
+
+def test_runners_that_make_the_same_new_store_take_turns(tmp_path: Path) -> None:
+    import fcntl
+
+    path = tmp_path / "team" / "state.db"
+    path.parent.mkdir()
+    with open(path.with_name("state.db.lock"), "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another runner making it now
+        maker = subprocess.Popen(
+            [sys.executable, "-c", MAKES_THE_STORE, str(path)],
+            env=clean_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.0)
+        assert maker.poll() is None and not path.exists()  # it waits its turn, touching nothing
+        fcntl.flock(held, fcntl.LOCK_UN)
+    out, err = maker.communicate(timeout=60)
+    assert (maker.returncode, out) == (0, "made\n"), err
+    assert open_store(f"sqlite:{path}").runs(1) == []
+
+
+def test_two_runners_making_the_same_new_store_at_once_both_open_it(tmp_path: Path) -> None:
+    """Side by side, one's switch to WAL failed at once as locked and took away the other's files."""
+    for round in range(12):
+        path = tmp_path / f"round-{round}" / "state.db"
+        makers = [
+            subprocess.Popen(
+                [sys.executable, "-c", MAKES_THE_STORE, str(path)],
+                env=clean_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        results = [maker.communicate(timeout=60) for maker in makers]
+        assert [maker.returncode for maker in makers] == [0, 0], results
