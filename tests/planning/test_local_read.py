@@ -129,19 +129,25 @@ def test_invalid_files_leave_no_child_reading(estate: Path) -> None:
     assert said[-1] == "no child is left" and said[0].startswith("refused: desired state is invalid")
 
 
-@pytest.mark.parametrize("broken", [False, True], ids=["valid", "invalid"])
-def test_no_process_of_a_plan_outlives_it(estate: Path, broken: bool) -> None:
-    if broken:
-        (estate / "desired-state" / "broken.yaml").write_text("sites: [\n", encoding="utf-8")
-    plan = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "plan"],
+def _in_its_own_group(estate: Path, *args: str) -> subprocess.Popen[str]:
+    """`python ARGS...` in `estate`, its stderr kept, in a process group of its own: one that a child
+    it left behind would keep alive."""
+    return subprocess.Popen(
+        [sys.executable, *args],
         cwd=estate,
         env=clean_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        start_new_session=True,  # its own process group, which a child it left behind would keep
+        start_new_session=True,
     )
+
+
+@pytest.mark.parametrize("broken", [False, True], ids=["valid", "invalid"])
+def test_no_process_of_a_plan_outlives_it(estate: Path, broken: bool) -> None:
+    if broken:
+        (estate / "desired-state" / "broken.yaml").write_text("sites: [\n", encoding="utf-8")
+    plan = _in_its_own_group(estate, "-m", "reconciler", "plan")
     _, stderr = plan.communicate(timeout=60)
     assert plan.returncode == (1 if broken else 0), stderr
     with pytest.raises(ProcessLookupError):
@@ -233,9 +239,10 @@ def test_a_caller_that_ignores_sigchld_still_gets_its_plan(
 SLOW_CHILD = """
 import os, sys, time
 import reconciler.__main__ as entry
+from reconciler import interrupts, pipeline
 from reconciler.providers.sandbox import SandboxProvider
 
-planner, started = os.getpid(), sys.argv[1]
+planner, started, how = os.getpid(), sys.argv[1], sys.argv[2]
 observe = SandboxProvider.observe
 
 
@@ -247,57 +254,6 @@ def observing(self):
     return observe(self)
 
 
-SandboxProvider.observe = observing
-sys.argv[1:] = ["plan"]
-entry.run()
-"""
-
-
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_to_plan_alone_ends_its_child_too(estate: Path, tmp_path: Path, sig: signal.Signals) -> None:
-    started = tmp_path / "child-started"
-    plan = subprocess.Popen(
-        [sys.executable, "-c", SLOW_CHILD, str(started)],
-        cwd=estate,
-        env=clean_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 30
-    while not started.exists() and time.monotonic() < deadline and plan.poll() is None:
-        time.sleep(0.01)
-    assert started.exists(), "the child never started reading"
-    plan.send_signal(sig)  # to plan only, as `kill PID` or a runner's stop sends it, not to the group
-    try:
-        _, stderr = plan.communicate(timeout=15)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(plan.pid, signal.SIGKILL)
-    assert (plan.returncode, stderr) == (130, "interrupted\n")
-    with pytest.raises(ProcessLookupError):
-        os.killpg(plan.pid, 0)
-
-
-ENDS_AT_ONCE = """
-import os, sys, time
-import reconciler.__main__ as entry
-from reconciler import interrupts, pipeline
-from reconciler.providers.sandbox import SandboxProvider
-
-planner, started = os.getpid(), sys.argv[1]
-observe = SandboxProvider.observe
-
-
-def observing(self):
-    if os.getpid() != planner:
-        with open(started, "w") as out:
-            out.write("child reading")
-        time.sleep(60)
-    return observe(self)
-
-
 def loading(*args):
     while not os.path.exists(started):
         time.sleep(0.01)
@@ -305,22 +261,18 @@ def loading(*args):
 
 
 SandboxProvider.observe = observing
-pipeline.load = loading
+if how == "ends-at-once":
+    pipeline.load = loading
 sys.argv[1:] = ["plan"]
 entry.run()
 """
 
 
-def test_a_plan_ended_at_once_ends_its_child_too(estate: Path, tmp_path: Path) -> None:
-    plan = subprocess.Popen(
-        [sys.executable, "-c", ENDS_AT_ONCE, str(tmp_path / "child-started")],
-        cwd=estate,
-        env=clean_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+def _plan_with_a_slow_child(estate: Path, started: Path, how: str) -> subprocess.Popen[str]:
+    return _in_its_own_group(estate, "-c", SLOW_CHILD, str(started), how)
+
+
+def _ends_with_its_child(plan: subprocess.Popen[str]) -> None:
     try:
         _, stderr = plan.communicate(timeout=30)
     finally:
@@ -329,3 +281,19 @@ def test_a_plan_ended_at_once_ends_its_child_too(estate: Path, tmp_path: Path) -
     assert (plan.returncode, stderr) == (130, "interrupted\n")
     with pytest.raises(ProcessLookupError):
         os.killpg(plan.pid, 0)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_to_plan_alone_ends_its_child_too(estate: Path, tmp_path: Path, sig: signal.Signals) -> None:
+    started = tmp_path / "child-started"
+    plan = _plan_with_a_slow_child(estate, started, "signalled")
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline and plan.poll() is None:
+        time.sleep(0.01)
+    assert started.exists(), "the child never started reading"
+    plan.send_signal(sig)  # to plan only, as `kill PID` or a runner's stop sends it, not to the group
+    _ends_with_its_child(plan)
+
+
+def test_a_plan_ended_at_once_ends_its_child_too(estate: Path, tmp_path: Path) -> None:
+    _ends_with_its_child(_plan_with_a_slow_child(estate, tmp_path / "child-started", "ends-at-once"))
