@@ -92,13 +92,19 @@ def ends_with_this_process(pid: int, *, ended: bool = False) -> None:
         _children.add(pid)
 
 
+def end_child(pid: int) -> None:
+    """End child `pid` now and reap it (it holds nothing that must be given back)."""
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        os.waitpid(pid, 0)
+    _children.discard(pid)
+
+
 def end_children() -> None:
     """End and reap every child `ends_with_this_process` named and nothing reaped since."""
     for pid in tuple(_children):
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-    _children.clear()
+        end_child(pid)
 
 
 def interrupted_exit() -> NoReturn:

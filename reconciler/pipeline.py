@@ -8,7 +8,6 @@ is closed whatever happens.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import signal
@@ -23,7 +22,7 @@ from msgspec import Struct
 
 from reconciler.errors import Interrupted, ReconcilerError
 from reconciler.gc_pause import cycle_collector_paused
-from reconciler.interrupts import ends_with_this_process
+from reconciler.interrupts import end_child, ends_with_this_process
 from reconciler.lifetime import keep_until_exit
 from reconciler.model import Console, DesiredState, Plan
 from reconciler.options import GlobalOptions
@@ -208,7 +207,7 @@ class ForkedRead:
         except BaseException:
             os.close(readable)
             if pid:
-                _end(pid)
+                end_child(pid)
             raise
         finally:
             os.close(writable)
@@ -227,7 +226,7 @@ class ForkedRead:
                 except Exception:  # the child ended before it sent it all
                     console = None
         except BaseException:  # a signal while the child reads or sends: it ends with this process
-            _end(self._pid)
+            end_child(self._pid)
             raise
         # A console that loaded whole is the child's whole read, whatever its end says (a SIGCHLD
         # ignored by whoever started this process reaps the child before it can be waited for).
@@ -249,7 +248,7 @@ class ForkedRead:
         """Nothing of the read is wanted (the files are invalid, or a signal came): the child is
         ended at once rather than waited for, so the files' diagnostics come without its delay."""
         os.close(self._pipe)
-        _end(self._pid)
+        end_child(self._pid)
 
 
 _STOPPING = (signal.SIGINT, signal.SIGTERM)
@@ -267,19 +266,10 @@ def _exited_cleanly(pid: int) -> bool:
         ends_with_this_process(pid, ended=True)
         return False
     except BaseException:
-        _end(pid)
+        end_child(pid)
         raise
     ends_with_this_process(pid, ended=True)
     return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
-
-
-def _end(pid: int) -> None:
-    """End the child now and reap it: it holds nothing of this process's and must not outlive it."""
-    with contextlib.suppress(OSError):
-        os.kill(pid, signal.SIGKILL)
-    with contextlib.suppress(OSError):
-        os.waitpid(pid, 0)
-    ends_with_this_process(pid, ended=True)
 
 
 def _read_in_child(settings: ProviderSettings, readable: int, writable: int, mask: Iterable[int]) -> NoReturn:

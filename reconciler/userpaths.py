@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePath
 
 from reconciler.errors import ReconcilerError
@@ -101,3 +103,22 @@ def _nearest_existing(folder: Path) -> tuple[Path, int] | str:
         if folder.parent == folder:
             return "no directory of it exists"
         folder = folder.parent
+
+
+@contextmanager
+def lock_beside(path: Path) -> Iterator[Path]:
+    """Hold an exclusive lock on `PATH.lock` beside `path` (its directory exists) between processes,
+    for making a file no two of them may make at once; yields the lock file's path. Not on POSIX,
+    the block runs unguarded."""
+    lock = path.with_name(f"{path.name}.lock")
+    with open(lock, "a") as handle:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not on POSIX: creation is rare enough to go unguarded
+            yield lock
+            return
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield lock
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from reconciler.errors import ReconcilerError
 from reconciler.model import Subscription
 from reconciler.sandbox.damage import ConsoleUnavailable, damage_named, not_a_sandbox, stored_values
-from reconciler.userpaths import check_creatable, shown
+from reconciler.userpaths import check_creatable, lock_beside, shown
 
 if TYPE_CHECKING:
     from reconciler.sandbox.seed import Seed
@@ -338,17 +338,8 @@ def creation_lock(path: Path) -> Iterator[None]:
     """
     check_creatable(path, "the sandbox console", "pick another file with --provider sandbox:PATH")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(f"{path.name}.lock"), "a") as handle:
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not on POSIX: creation is rare enough to go unguarded
-            yield
-            return
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with lock_beside(path):
+        yield
 
 
 def check_replaceable(path: Path) -> None:

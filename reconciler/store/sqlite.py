@@ -55,7 +55,7 @@ from reconciler.store.records import (
     run_record,
     taken_over_message,
 )
-from reconciler.userpaths import check_creatable
+from reconciler.userpaths import check_creatable, lock_beside
 
 #: 2: a lock records its holder's boot and PID namespace
 SCHEMA_VERSION = 2
@@ -144,8 +144,6 @@ class SqliteStore:
 
     def _open(self, path: Path) -> None:
         created = _missing_parts(path)  # again under the creation lock: another runner's by now
-        if path in created:  # a new store: a path through a file is named, not SQLite's "File exists"
-            check_creatable(path, "the state store (--state)", _CREATE_HINT)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
@@ -439,19 +437,12 @@ def _creating(path: Path, description: str, missing: list[Path]) -> Iterator[Non
     """Runners that make the same new store at once take turns: the first makes it, the others
     find it made. Made side by side, one's switch to WAL failed at once as locked and the files it
     then took away were the other's (a disk I/O error for both)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not on POSIX: a new store is made unguarded
-        yield
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path.with_name(f"{path.name}.lock"), "a")  # noqa: SIM115 - held for the block
-    except OSError as exc:
-        raise sqlite_failure(description, exc.strerror or str(exc)) from exc
-    lock = Path(handle.name)
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with contextlib.ExitStack() as stack:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lock = stack.enter_context(lock_beside(path))
+        except OSError as exc:
+            raise sqlite_failure(description, exc.strerror or str(exc)) from exc
         try:
             yield
         finally:
@@ -461,7 +452,6 @@ def _creating(path: Path, description: str, missing: list[Path]) -> Iterator[Non
                     with contextlib.suppress(OSError):
                         if part.is_dir():
                             part.rmdir()
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _missing_parts(path: Path) -> list[Path]:
