@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from reconciler import wire
 from reconciler.sandbox import SandboxConsole
 from tests.http.conftest import TOKEN, Served, ServerFactory, sandbox_db, seed_many
 
@@ -236,3 +238,21 @@ def test_a_dropped_answer_may_hide_a_write_that_happened(estate: Path, serve: Se
         assert console.write_count() == 1
         assert "acme-dropped" in console.observe(None).sites
     assert "(injected: drop-after-write)" in served.log.read_text()
+
+
+def test_a_version_is_of_the_state_alone() -> None:
+    """Equal state, equal version, whatever the order of an item's fields; any change, another."""
+    now = dt.date(2026, 12, 1)
+    collections = {"sites": [{"name": "acme", "org": "org-1"}], "users": [{"email": "a@b.example"}]}
+    version = wire.version_of(now, collections)
+    reordered = {
+        name: [dict(reversed(item.items())) for item in items] for name, items in collections.items()
+    }
+    assert wire.version_of(now, reordered) == version
+    assert wire.version_of(now + dt.timedelta(days=1), collections) != version
+    renamed = {**collections, "sites": [{"name": "acme2", "org": "org-1"}]}
+    assert wire.version_of(now, renamed) != version
+    # Text no encoder writes as UTF-8 (a lone surrogate) still has a version of its own.
+    lone = {**collections, "sites": [{"name": "\ud800", "org": "org-1"}]}
+    assert wire.version_of(now, lone).startswith("v1-")
+    assert wire.version_of(now, lone) not in (version, wire.version_of(now, renamed))
