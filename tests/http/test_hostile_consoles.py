@@ -302,3 +302,32 @@ def test_a_word_outside_the_contract_is_a_malformed_answer(
         f"the console at {url} answered something this client does not understand: {problem}",
         transport_module.CONSOLE_API_HINT,
     )
+
+
+# --- an answer is read as json.loads reads it ---------------------------------------------------------
+
+#: JSON that msgspec reads to the same values, and JSON it refuses where json.loads does not
+JSON_TEXTS = [
+    '{"a": 1, "a": 2}',  # a name twice: the last one counts
+    "123456789012345678901234567890",  # past 64 bits
+    '{"name": "caf\\u00e9", "n": -0.0, "e": 1.5e-7, "t": true, "z": null}',
+    "1e400",  # past a float's range: infinity
+    "[NaN, Infinity, -Infinity]",
+    '"\\ud800"',  # a lone surrogate
+]
+
+
+@pytest.mark.parametrize("text", JSON_TEXTS)
+def test_an_answer_is_read_to_what_json_loads_reads(text: str) -> None:
+    assert repr(transport_module._decoded(text)) == repr(json.loads(text))
+
+
+@pytest.mark.parametrize("text", ["[1, 2", "\ufeff{}", "{'a': 1}", "", "[1] 2"])
+def test_an_answer_that_is_not_json_is_refused_as_json_loads_refuses_it(text: str) -> None:
+    with pytest.raises(json.JSONDecodeError):
+        transport_module._decoded(text)
+
+
+def test_an_answer_nested_past_the_parser_is_refused_as_json_loads_refuses_it() -> None:
+    with pytest.raises(RecursionError):
+        transport_module._decoded("[" * 100_000 + "]" * 100_000)
