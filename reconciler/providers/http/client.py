@@ -5,8 +5,7 @@ from __future__ import annotations
 import ssl
 import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, Future, wait
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 from urllib.parse import parse_qs, quote, urlsplit
 
 from reconciler import wire
@@ -99,24 +98,23 @@ class HttpProvider:
     def _read_everything(self) -> tuple[Any, dict[str, tuple[list[JsonObject], set[str]]]]:
         """`/v1/me` and every collection, concurrently. When one read fails the others stop
         retrying, and all have returned before the failure is raised: nothing is left running."""
-        stop = threading.Event()
-        me = _in_background(lambda: self._transport.request("GET", "/v1/me", stop=stop, own_path=True))
-        pages = {name: _in_background(self._reader(name, stop)) for name in wire.COLLECTIONS}
+        stop, ended = threading.Event(), threading.Event()
+        me = _Background(lambda: self._transport.request("GET", "/v1/me", stop=stop, own_path=True), ended)
+        pages = {name: _Background(self._reader(name, stop), ended) for name in wire.COLLECTIONS}
         everything = [me, *pages.values()]
         try:
-            done = _wait_interruptibly(everything)
+            _wait_interruptibly(everything, ended, until_a_failure=True)
         except BaseException:
             stop.set()  # Ctrl-C or SIGTERM: the readers give up at their next step, nobody waits
             raise
-        if any(f.exception() is not None for f in done):
+        if any(read.error is not None for read in everything):
             stop.set()
-            while wait(everything, timeout=0.1).not_done:  # in steps: a signal is still handled
-                pass
+            _wait_interruptibly(everything, ended, until_a_failure=False)
             # The first failure in reading order, whichever thread met its own first: the same
             # console gives the same error on every run (a wrong API: the one for /v1/me).
-            errors = [error for f in everything if (error := f.exception()) is not None]
+            errors = [read.error for read in everything if read.error is not None]
             raise next((e for e in errors if not isinstance(e, Stopped)), errors[0])
-        return me.result(), {name: future.result() for name, future in pages.items()}
+        return me.result(), {name: read.result() for name, read in pages.items()}
 
     def _reader(self, name: str, stop: threading.Event) -> Callable[[], tuple[list[JsonObject], set[str]]]:
         return lambda: self._read_collection(name, stop)
@@ -158,27 +156,46 @@ class HttpProvider:
         return self._transport.malformed(error)
 
 
-def _in_background(work: Callable[[], T]) -> Future[T]:
+class _Background(Generic[T]):
     """`work` on a daemon thread: one stuck on a slow console never keeps the process alive after
-    a signal (a pool's threads are joined at exit, for as long as their reads take)."""
-    future: Future[T] = Future()
+    a signal (a pool's threads are joined at exit, for as long as their reads take). `ended` is
+    set when it ends, as it is by every read that shares it. (Not concurrent.futures: importing
+    it, and the logging it imports, costs every command over HTTP about 5 ms.)"""
 
-    def run() -> None:
+    def __init__(self, work: Callable[[], T], ended: threading.Event) -> None:
+        self._value: T | None = None
+        self.error: BaseException | None = None
+        self.done = False
+        threading.Thread(target=self._run, args=(work, ended), name="observe", daemon=True).start()
+
+    def _run(self, work: Callable[[], T], ended: threading.Event) -> None:
         try:
-            future.set_result(work())
+            self._value = work()
         except BaseException as error:
-            future.set_exception(error)
+            self.error = error
+        finally:
+            self.done = True
+            ended.set()
 
-    threading.Thread(target=run, name="observe", daemon=True).start()
-    return future
+    def result(self) -> T:
+        """What the work returned (call once it is done), or what it raised, raised."""
+        if self.error is not None:
+            raise self.error
+        return cast(T, self._value)
 
 
-def _wait_interruptibly(futures: list[Future[Any]]) -> set[Future[Any]]:
-    """Wait until all are done or one failed, in short steps so that a signal is handled at once."""
+def _wait_interruptibly(
+    reads: list[_Background[Any]], ended: threading.Event, *, until_a_failure: bool
+) -> None:
+    """Wait until all are done, or (`until_a_failure`) one failed, in short steps so that a signal
+    is handled at once. `ended` is cleared before each look: an end after the look is not missed."""
     while True:
-        done, pending = wait(futures, timeout=0.1, return_when=FIRST_EXCEPTION)
-        if not pending or any(f.exception() is not None for f in done):
-            return done
+        ended.clear()
+        if all(read.done for read in reads):
+            return
+        if until_a_failure and any(read.error is not None for read in reads):
+            return
+        ended.wait(0.1)
 
 
 def _write_request(change: Change) -> tuple[str, JsonObject]:
