@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+
+import msgspec
 
 from reconciler.errors import ReconcilerError
 
 
-@dataclass(frozen=True)
-class Bounds:
+class Bounds(msgspec.Struct, frozen=True):
     """What a number means (`a number of seconds`), its least and greatest value, and an example."""
 
     what: str

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+
+import msgspec
 
 
-@dataclass(frozen=True, slots=True)
-class RetryNotice:
+class RetryNotice(msgspec.Struct, frozen=True):
     """One try of a write that failed and is about to be sent again."""
 
     code: str

@@ -15,6 +15,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import msgspec
+
 from reconciler.applying.outcomes import ChangeOutcome, ChangeResult, idempotency_key, subject
 from reconciler.applying.progress import Progress
 from reconciler.bounds import Bounds, env_number
@@ -37,8 +39,7 @@ def operation_timeout() -> float:
     return env_number(ENV_OPERATION_TIMEOUT, OPERATION_TIMEOUT_BOUNDS, DEFAULT_OPERATION_TIMEOUT)
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class RetryPolicy(msgspec.Struct, frozen=True):
     """Exponential backoff with full jitter, bounded in tries; a console's Retry-After wins."""
 
     max_attempts: int = 5
@@ -54,8 +55,7 @@ class RetryPolicy:
         return wait
 
 
-@dataclass(frozen=True, slots=True)
-class PollPolicy:
+class PollPolicy(msgspec.Struct, frozen=True):
     """Poll soon (a fast console answers in tens of ms), then less and less often."""
 
     first: float = 0.05
@@ -86,8 +86,7 @@ def _journaling() -> Iterator[None]:
         raise _JournalFailed(error) from error
 
 
-@dataclass
-class _Tries:
+class _Tries(msgspec.Struct):
     """The journal's current attempt of one change; a provider's own retries start new ones."""
 
     number: int = 0

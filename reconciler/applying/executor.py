@@ -7,13 +7,13 @@ network must not keep the process alive past its grace period.
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+
+import msgspec
 
 from reconciler.applying.attempts import ChangeRunner
 from reconciler.applying.outcomes import ChangeOutcome, ChangeResult
@@ -25,8 +25,7 @@ from reconciler.model import Change
 STOP_GRACE = 1.0
 
 
-@dataclass(frozen=True, slots=True)
-class ExecutionReport:
+class ExecutionReport(msgspec.Struct, frozen=True):
     results: tuple[ChangeResult, ...]  # in plan order
     seconds: float
     stopped: bool
@@ -146,7 +145,7 @@ def _unrecorded(reason: str) -> str:
 
 def _outcome_unrecorded(result: ChangeResult, reason: str) -> ChangeResult:
     """A success whose outcome, recorded without waiting, the journal then failed to commit."""
-    return dataclasses.replace(
+    return msgspec.structs.replace(
         result, outcome=ChangeOutcome.FAILED, error_code="journal", error_message=_unrecorded(reason)
     )
 

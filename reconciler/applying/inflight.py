@@ -11,7 +11,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+
+import msgspec
 
 from reconciler.applying.attempts import PollPolicy
 from reconciler.errors import Interrupted, ProviderError, ReconcilerError
@@ -28,8 +29,7 @@ def in_progress_subject(work: InProgress) -> str:
     return printable(f"{work.subscription} {work.app} -> {work.site}")
 
 
-@dataclass
-class InProgressWait:
+class InProgressWait(msgspec.Struct):
     """Polls the console's operations in progress until each is done; journals each as an attempt."""
 
     provider: Provider

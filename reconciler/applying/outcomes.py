@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from enum import StrEnum
+
+import msgspec
 
 from reconciler.model import Action, Change
 
@@ -17,8 +18,7 @@ class ChangeOutcome(StrEnum):
     NOT_STARTED = "not started"  # the run stopped before its turn
 
 
-@dataclass(frozen=True, slots=True)
-class ChangeResult:
+class ChangeResult(msgspec.Struct, frozen=True):
     change: Change
     outcome: ChangeOutcome
     attempts: int

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from reconciler.applying.executor import ExecutionReport
 from reconciler.applying.outcomes import ChangeOutcome
 from reconciler.model import Change, Plan
 
 
-@dataclass(frozen=True, slots=True)
-class Verification:
+class Verification(msgspec.Struct, frozen=True):
     #: reported succeeded by the console, yet planned again: the console does not show it done
     not_converged: tuple[Change, ...]
     #: planned now and not part of what was applied: the console or the files moved meanwhile

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
+
+import msgspec
 
 from reconciler.errors import ReconcilerError
 
@@ -38,8 +39,7 @@ class AttemptOutcome(StrEnum):
     INTERRUPTED = "interrupted"
 
 
-@dataclass(frozen=True, slots=True)
-class NewRun:
+class NewRun(msgspec.Struct, frozen=True):
     """What is known about a run when it starts."""
 
     id: str
@@ -52,8 +52,7 @@ class NewRun:
     paths: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class RunRecord:
+class RunRecord(msgspec.Struct, frozen=True):
     id: str
     started: float
     finished: float | None
@@ -74,8 +73,7 @@ class RunRecord:
     unfinished: int = 0  # changes whose last attempt never recorded an outcome
 
 
-@dataclass(frozen=True, slots=True)
-class NewAttempt:
+class NewAttempt(msgspec.Struct, frozen=True):
     run_id: str
     change_id: str
     action: str
@@ -85,8 +83,7 @@ class NewAttempt:
     started: float
 
 
-@dataclass(frozen=True, slots=True)
-class AttemptRecord:
+class AttemptRecord(msgspec.Struct, frozen=True):
     id: int
     run_id: str
     change_id: str
@@ -102,8 +99,7 @@ class AttemptRecord:
     error_message: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class LockRequest:
+class LockRequest(msgspec.Struct, frozen=True):
     """Who wants a lock, for how long."""
 
     id: str  # the holder's random token, fresh per acquisition: `unlock` of an old id frees no newer holder
@@ -118,8 +114,7 @@ class LockRequest:
     namespace: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class LockRecord:
+class LockRecord(msgspec.Struct, frozen=True):
     id: str
     name: str
     owner: str
@@ -143,8 +138,7 @@ class UnwrittenOutcomes(ReconcilerError):
         self.attempt_ids = attempt_ids
 
 
-@dataclass(frozen=True, slots=True)
-class StoreMark:
+class StoreMark(msgspec.Struct, frozen=True):
     """The store as one read saw it, for `StateStore.written_since`: its change counter, and the
     names of the locks it held then (live or not)."""
 

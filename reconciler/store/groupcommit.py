@@ -11,28 +11,27 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Generic, TypeVar
+
+import msgspec
 
 Row = TypeVar("Row")
 Key = TypeVar("Key")
 
 
-@dataclass
-class _Slot(Generic[Row, Key]):
+class _Slot(msgspec.Struct, Generic[Row, Key]):
     row: Row
     key: Key | None = None
     error: BaseException | None = None
     done: bool = False
 
 
-@dataclass
-class GroupCommit(Generic[Row, Key]):
+class GroupCommit(msgspec.Struct, Generic[Row, Key]):
     #: writes the rows in one durable transaction, returning each row's key in order (or raising)
     write: Callable[[Sequence[Row]], Sequence[Key]]
-    _waiting: list[_Slot[Row, Key]] = field(default_factory=list)
+    _waiting: list[_Slot[Row, Key]] = msgspec.field(default_factory=list)
     _leading: bool = False
-    _changed: threading.Condition = field(default_factory=threading.Condition)
+    _changed: threading.Condition = msgspec.field(default_factory=threading.Condition)
 
     def submit(self, row: Row) -> Key:
         """The row's key, once the row is durable; the batch's failure if writing it failed."""
@@ -83,23 +82,21 @@ class GroupCommit(Generic[Row, Key]):
             self._changed.notify_all()
 
 
-@dataclass
-class Rider(Generic[Row]):
+class Rider(msgspec.Struct, Generic[Row]):
     row: Row
     #: committed, by its own writer or by the transaction that carried it
     done: bool = False
 
 
-@dataclass
-class Riders(Generic[Row]):
+class Riders(msgspec.Struct, Generic[Row]):
     """Rows that need no fsync of their own but must be committed before their writer goes on
     (an attempt's outcome): each writer queues its row, then waits for the connection; whoever
     holds it next, a group commit already under way or one of the waiting writers, writes every
     row queued by then in its transaction. While an fsync holds the connection, the outcomes that
     wait for it are then written in one transaction instead of one each."""
 
-    _queued: list[Rider[Row]] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _queued: list[Rider[Row]] = msgspec.field(default_factory=list)
+    _lock: threading.Lock = msgspec.field(default_factory=threading.Lock)
 
     def join(self, row: Row) -> Rider[Row]:
         rider = Rider(row)

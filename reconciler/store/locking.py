@@ -14,7 +14,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+
+import msgspec
 
 from reconciler.bounds import Bounds, env_number
 from reconciler.errors import Interrupted, ReconcilerError
@@ -37,16 +38,15 @@ def lock_ttl() -> float:
     return env_number(ENV_LOCK_TTL, LOCK_TTL_BOUNDS, DEFAULT_TTL)
 
 
-@dataclass
-class HeldLock:
+class HeldLock(msgspec.Struct):
     """A lock this process holds, renewed in the background until `release`."""
 
     store: StateStore
     record: LockRecord
     ttl: float
     #: set when a renewal finds the lock gone (someone ran `reconciler unlock` on it)
-    lost: threading.Event = field(default_factory=threading.Event)
-    _stop: threading.Event = field(default_factory=threading.Event)
+    lost: threading.Event = msgspec.field(default_factory=threading.Event)
+    _stop: threading.Event = msgspec.field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
     def start_heartbeat(self, on_lost: Callable[[], None] | None = None) -> None:

@@ -19,9 +19,10 @@ import socket
 import ssl
 import threading
 import zlib
-from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit
+
+import msgspec
 
 from reconciler.httpfields import Fields
 from reconciler.providers.http.responses import Response
@@ -73,8 +74,7 @@ class AnswerTooLarge(Exception):
     """The answer is longer than the cap (declared, streamed or decompressed): refused unread."""
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(msgspec.Struct, frozen=True):
     status_code: int
     #: case-insensitive `get`
     headers: Fields
@@ -253,8 +253,7 @@ class _SecureConnection(_Connection, http.client.HTTPSConnection):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class _Proxy:
+class _Proxy(msgspec.Struct, frozen=True):
     address: tuple[str, int]
     headers: dict[str, str]
 
