@@ -396,9 +396,14 @@ class SandboxConsole:
             return parse(read_meta(db)[key])
 
     def _clock(self, db: sqlite3.Connection, wall: float) -> writes.Clock:
+        """The clock of a write, from the `meta` its own transaction reads (one read, not two)."""
         with stored_values():
-            today = dt.date.fromisoformat(read_meta(db)["now"])
-        return writes.Clock(wall=wall, today=today, delay=self.provisioning_delay())
+            meta = read_meta(db)
+            today = dt.date.fromisoformat(meta["now"])
+            delay = self._delay_override
+            if delay is None:
+                delay = float(meta["provisioning_delay_seconds"])
+        return writes.Clock(wall=wall, today=today, delay=delay)
 
     def _complete_due(self, db: sqlite3.Connection) -> None:
         if writes.any_due(db, time.time()):
