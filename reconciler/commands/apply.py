@@ -6,6 +6,7 @@ recorded in the state store whatever happens, and the lock is always given back.
 
 from __future__ import annotations
 
+import importlib
 import os
 import secrets
 import sys
@@ -76,15 +77,19 @@ def run(
     auto_approve: bool,
     allow_cancel_of: tuple[str, ...] = (),
 ) -> int:
-    from reconciler.planning.planfile import paths_in_working_tree, read_plan
-
     # Read when a change waits for its console, and refused now: a bad value must not hide until
     # the day there is something to apply.
     operation_timeout()
     lock_ttl()
-    saved = None if plan_file is None else read_plan(plan_file)
-    if not paths and saved is not None and saved.paths:
-        paths = paths_in_working_tree(str(plan_file), saved.paths)
+    saved = None
+    if plan_file is not None:
+        # Imported only for a saved plan: it loads the YAML parser, which is otherwise imported
+        # while the console answers the first requests.
+        from reconciler.planning.planfile import paths_in_working_tree, read_plan
+
+        saved = read_plan(plan_file)
+        if not paths and saved.paths:
+            paths = paths_in_working_tree(plan_file, saved.paths)
     request = ApplyRequest(
         options=options,
         paths=paths or DEFAULT_PATHS,
@@ -150,6 +155,10 @@ class Apply:
         self.early = None if answer.answered() else self._observe_early()
         self.ahead: ReadAhead | None = read_ahead(request.paths)
         early = self.early
+        if early is not None:
+            # A remote console's answers take a round trip: the plan's renderer is imported
+            # meanwhile, not between planning and executing, where it would hold up every change.
+            importlib.import_module("reconciler.rendering.text")
         warm_positions(self.ahead, lambda: answer.answered() and (early is None or early.done()))
         self.lock_name = answer.wait()
 
