@@ -308,6 +308,27 @@ def test_changes_queued_together_are_journaled_in_one_commit_before_any_is_sent(
     assert [str(a.outcome) for a in store.attempts("run-1")] == ["succeeded"] * 6
 
 
+def test_a_full_queue_is_topped_up_many_changes_to_a_commit(store: StateStore) -> None:
+    """At parallelism 16 the queue is refilled once 4 of its places are free, and every result
+    already back is settled first: not one commit (one fsync) per finished change."""
+    batches: list[int] = []
+    original = store.start_attempts
+
+    def recorded(attempts: list[NewAttempt]) -> list[int]:
+        batches.append(len(attempts))
+        return original(attempts)
+
+    store.start_attempts = recorded  # type: ignore[method-assign]
+    console = ScriptedConsole({})
+    console.hold = 0.005
+    changes = tuple(change(f"c{n:03d}") for n in range(200))
+    assert execute(changes, runner_for(console, store), parallelism=16).all_succeeded
+    assert batches[0] == 32  # two per worker: one running, one waiting
+    assert sum(batches) == 200
+    # One commit per change after the first batch would be 169 commits.
+    assert len(batches) <= 1 + (200 - 32) // 4 + 2, batches
+
+
 def test_a_worker_goes_on_without_waiting_for_its_success_to_be_committed(store: StateStore) -> None:
     db = store._db  # type: ignore[attr-defined]
     outcome_writers: list[str] = []
