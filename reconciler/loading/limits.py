@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import yaml_rs
 
 from reconciler.model import Diagnostic, SourceSpan
+from reconciler.terminal import visible
 
 if TYPE_CHECKING:
     from reconciler.loading.locate import YamlPath
@@ -145,6 +146,21 @@ def _may_be_huge(text: str) -> bool:
 
 
 _SPECIAL_FLOATS = re.compile(rb"\.(?:inf|Inf|INF|nan|NaN|NAN)")  # a literal first: found by a fast scan
+
+
+def value_at(data: Any, path: YamlPath) -> Any:
+    """The value at `path` of parsed data (a path huge_number returned)."""
+    for step in path:
+        data = data[step]
+    return data
+
+
+def written_number(written: str | None, parsed: str) -> str:
+    """`the number 1e999`, as the file writes it (clipped as values are); `parsed` when the text is
+    not at hand."""
+    if not written:
+        return parsed
+    return f"the number {visible(written)}"
 
 
 def number_limit(what: str, where: SourceSpan) -> Diagnostic:

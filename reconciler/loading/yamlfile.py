@@ -267,7 +267,11 @@ def parse_yaml(
     huge = limits.huge_number(data, text)
     if huge is not None:
         path, what, key = huge
-        where = YamlDocument(display, data, text).locate(path, key=key)
+        document = YamlDocument(display, data, text)
+        where = document.locate(path, key=key)
+        if not key and isinstance(limits.value_at(data, path), float):
+            # As written (`1e999`, `.inf`), not as the parser read it (`inf`).
+            what = limits.written_number(document.scalar_text(path), what)
         return None, [*problems, limits.number_limit(what, where)]
     shape = _shape(data, text, display)
     if shape is not None:

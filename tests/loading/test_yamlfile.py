@@ -18,6 +18,7 @@ from reconciler.loading.yamlfile import (
     read_yaml,
 )
 from reconciler.model import Diagnostic, SourceSpan
+from reconciler.terminal import visible
 
 
 def parse(text: str | bytes) -> tuple[object, list[Diagnostic]]:
@@ -121,6 +122,31 @@ def test_modest_aliases_are_fine() -> None:
         "base": {"focus": {"site": "acme"}},
         "other": {"focus": {"site": "acme"}},
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "written", "position"),
+    [
+        ("a: 1e999\n", "1e999", (1, 4)),
+        ("a: -1E+999   # a comment\n", "-1E+999", (1, 4)),
+        ("a: [1, .inf]\n", ".inf", (1, 8)),
+        ("a: {b: .NaN}\n", ".NaN", (1, 8)),
+        ("a:\n  - " + "9" * 400 + "e9\n", visible("9" * 400 + "e9"), (2, 5)),
+    ],
+    ids=["exponent", "signed-with-a-comment", "infinity-in-a-list", "nan-in-a-mapping", "long"],
+)
+def test_a_float_out_of_range_is_quoted_as_written(
+    text: str, written: str, position: tuple[int, int]
+) -> None:
+    data, problems = parse(text)
+    assert data is None
+    assert [(p.rule, p.message, p.source) for p in problems] == [
+        (
+            "yaml-limit",
+            f"the number {written} is out of range: numbers here are finite and fit in 64 bits",
+            SourceSpan("f.yaml", *position),
+        )
+    ]
 
 
 def test_nesting_up_to_the_limit_is_read() -> None:
