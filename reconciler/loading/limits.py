@@ -105,8 +105,8 @@ def too_many_digits(text: str, display: str) -> Diagnostic:
     return _number_limit(f"a number of {digits} digits", where)
 
 
-def huge_number(data: Any, text: str) -> tuple[YamlPath, str, bool] | None:
-    """(path, description, is_key) of the first number out of range, when the text may hold one."""
+def huge_number(data: Any, text: str) -> tuple[YamlPath, int | float, bool] | None:
+    """(path, value, is_key) of the first number out of range, when the text may hold one."""
     if not _may_be_huge(text):
         return None
     stack: list[tuple[Any, YamlPath]] = [(data, ())]
@@ -115,12 +115,12 @@ def huge_number(data: Any, text: str) -> tuple[YamlPath, str, bool] | None:
         if isinstance(node, dict):
             for key, value in node.items():
                 if _out_of_range(key):
-                    return (*path, key), _describe(key), True
+                    return (*path, key), key, True
                 stack.append((value, (*path, key)))
         elif isinstance(node, list):
             stack.extend((value, (*path, index)) for index, value in enumerate(node))
         elif _out_of_range(node):
-            return path, _describe(node), False
+            return path, node, False
     return None
 
 
@@ -148,19 +148,12 @@ def _may_be_huge(text: str) -> bool:
 _SPECIAL_FLOATS = re.compile(rb"\.(?:inf|Inf|INF|nan|NaN|NAN)")  # a literal first: found by a fast scan
 
 
-def value_at(data: Any, path: YamlPath) -> Any:
-    """The value at `path` of parsed data (a path huge_number returned)."""
-    for step in path:
-        data = data[step]
-    return data
-
-
-def written_number(written: str | None, parsed: str) -> str:
-    """`the number 1e999`, as the file writes it (clipped as values are); `parsed` when the text is
-    not at hand."""
-    if not written:
-        return parsed
-    return f"the number {visible(written)}"
+def describe_number(value: int | float, written: str | None) -> str:
+    """A number out of range as a message names it: a float as the file writes it (`1e999`,
+    `.inf`, clipped as values are), not as the parser read it (`inf`); an integer by its digits."""
+    if isinstance(value, float) and written:
+        return f"the number {visible(written)}"
+    return _describe(value)
 
 
 def number_limit(what: str, where: SourceSpan) -> Diagnostic:

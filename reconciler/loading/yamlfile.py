@@ -266,13 +266,11 @@ def parse_yaml(
         return YamlDocument(display, data, text, accepted=True), problems
     huge = limits.huge_number(data, text)
     if huge is not None:
-        path, what, key = huge
+        path, value, key = huge
         document = YamlDocument(display, data, text)
-        where = document.locate(path, key=key)
-        if not key and isinstance(limits.value_at(data, path), float):
-            # As written (`1e999`, `.inf`), not as the parser read it (`inf`).
-            what = limits.written_number(document.scalar_text(path), what)
-        return None, [*problems, limits.number_limit(what, where)]
+        written = None if key else document.scalar_text(path)
+        what = limits.describe_number(value, written)
+        return None, [*problems, limits.number_limit(what, document.locate(path, key=key))]
     shape = _shape(data, text, display)
     if shape is not None:
         return None, [*problems, shape]
