@@ -215,16 +215,18 @@ _APPS = tuple(str(app) for app in App)
 _MANAGED_BY = ("direct", "partner")
 
 
-def _one_of(value: Any, allowed: tuple[str, ...], what: Callable[[], str]) -> str:
+# `what` names the field, with `{}` for whose it is: formatted only for the error, as a closure
+# made per field of every item would cost a third of decoding a console.
+def _one_of(value: Any, allowed: tuple[str, ...], what: str, whose: str) -> str:
     if value in allowed and isinstance(value, str):
         return value
-    raise WireError(f"{what()} is {json.dumps(value)}, not one of {', '.join(allowed)}")
+    raise WireError(f"{what.format(whose)} is {json.dumps(value)}, not one of {', '.join(allowed)}")
 
 
-def _flag(value: Any, what: Callable[[], str]) -> bool:
+def _flag(value: Any, what: str, whose: str) -> bool:
     if isinstance(value, bool):
         return value
-    raise WireError(f"{what()} is {json.dumps(value)}, not true or false")
+    raise WireError(f"{what.format(whose)} is {json.dumps(value)}, not true or false")
 
 
 def _date(value: Any) -> dt.date | None:
@@ -232,7 +234,7 @@ def _date(value: Any) -> dt.date | None:
 
 
 def _emails(values: Any) -> frozenset[str]:
-    return frozenset(str(v) for v in values)
+    return frozenset(map(str, values))
 
 
 def decode_organization(item: JsonObject) -> Organization:
@@ -249,7 +251,7 @@ def decode_billing_account(item: JsonObject) -> BillingAccount:
     account = str(item["id"])
     return BillingAccount(
         id=account,
-        managed_by=_one_of(item["managed_by"], _MANAGED_BY, lambda: f"managed_by of account {account}"),
+        managed_by=_one_of(item["managed_by"], _MANAGED_BY, "managed_by of account {}", account),
         partner=None if partner is None else str(partner),
         billing_admins=_emails(item["billing_admins"]),
     )
@@ -261,31 +263,30 @@ def decode_site(item: JsonObject) -> Site:
     return Site(
         name=name,
         org=str(item["org"]),
-        jira=None if jira is None else _one_of(jira, JIRA_PLANS, lambda: f"the Jira plan of site {name}"),
-        sandbox=_flag(item.get("sandbox", False), lambda: f"sandbox of site {name}"),
+        jira=None if jira is None else _one_of(jira, JIRA_PLANS, "the Jira plan of site {}", name),
+        sandbox=_flag(item.get("sandbox", False), "sandbox of site {}", name),
     )
 
 
 def decode_subscription(item: JsonObject) -> Subscription:
     sub = str(item["id"])
-
-    def field(name: str) -> Callable[[], str]:
-        return lambda: f"{name} of subscription {sub}"
-
-    def app_name(app: Any) -> str:
-        return _one_of(app, _APPS, lambda: f"an app of subscription {sub}")
-
+    an_app = "an app of subscription {}"
     return Subscription(
         id=sub,
         billing_account=str(item["billing_account"]),
-        product=_one_of(item["product"], _PRODUCTS, field("the product")),
-        status=_one_of(item["status"], _STATUSES, field("the status")),
+        product=_one_of(item["product"], _PRODUCTS, "the product of subscription {}", sub),
+        status=_one_of(item["status"], _STATUSES, "the status of subscription {}", sub),
         start_date=_date(item.get("start_date")),
         term_end=_date(item.get("term_end")),
-        apps={app_name(app): (None if site is None else str(site)) for app, site in item["apps"].items()},
-        migration=_flag(item.get("migration", False), field("migration")),
+        apps={
+            _one_of(app, _APPS, an_app, sub): (None if site is None else str(site))
+            for app, site in item["apps"].items()
+        },
+        migration=_flag(item.get("migration", False), "migration of subscription {}", sub),
         deactivated_on=_date(item.get("deactivated_on")),
-        pending={app_name(app): str(site) for app, site in (item.get("pending") or {}).items()},
+        pending={
+            _one_of(app, _APPS, an_app, sub): str(site) for app, site in (item.get("pending") or {}).items()
+        },
     )
 
 
