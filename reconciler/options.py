@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from reconciler.errors import ReconcilerError
-from reconciler.secrets import redact_urls
+from reconciler.secrets import shown_url
 
 if TYPE_CHECKING:
     # Imported when a provider is opened, not by every command: validate never opens one.
@@ -65,6 +65,10 @@ class GlobalOptions:
                 f"the state URL {shown_url(self.state)} is not valid: {problem}",
                 hint="fix --state or RECONCILER_STATE, e.g. postgresql://USER@HOST:5432/DB",
             )
+        # Refused by every command, plan too: a pipeline learns of it before its apply.
+        from reconciler.store.failures import check_state_url
+
+        check_state_url(self.state)
         return self
 
     def provider_settings(self) -> ProviderSettings:
@@ -95,12 +99,3 @@ def url_problem(url: str) -> str | None:
         # `user:pa/ss@host` reads as host `user`, port `pa`, and a password left in the path
         return "a user or password holding '/', '?' or '#' must spell it %2F, %3F or %23"
     return None
-
-
-def shown_url(url: str) -> str:
-    """`url`, which may not parse, fit for a message: all it holds before its last `@` (a user and
-    a password, which may hold `/`, `?` or `@` itself) masked, and its query values."""
-    scheme, separator, rest = url.partition("://")
-    if separator and "@" in rest:
-        rest = "***@" + rest.rpartition("@")[2]
-    return redact_urls(f"{scheme}{separator}{rest}")

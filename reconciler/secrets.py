@@ -60,6 +60,15 @@ def redact_urls(text: str) -> str:
     return _KEYWORD_SECRET.sub(lambda m: f"{m['lead']}{MASK}", text)
 
 
+def shown_url(url: str) -> str:
+    """`url`, which may not parse, fit for a message: all it holds before its last `@` (a user and
+    a password, which may hold `/`, `?` or `@` itself) masked, and its query values."""
+    scheme, separator, rest = url.partition("://")
+    if separator and "@" in rest:
+        rest = "***@" + rest.rpartition("@")[2]
+    return redact_urls(f"{scheme}{separator}{rest}")
+
+
 def redact(text: str) -> str:
     """`text` fit for a log file: the known credentials of the environment and any in a URL masked."""
     return redact_urls(scrub_all(text, (os.environ.get(name) for name in SECRET_ENV)))

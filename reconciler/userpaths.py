@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePath
 
 from reconciler.errors import ReconcilerError
+from reconciler.secrets import shown_url
 from reconciler.terminal import printable
 
 #: Linux's limits (NAME_MAX, PATH_MAX less its NUL), the largest of the systems reconciler runs on.
@@ -43,6 +44,26 @@ def is_utf8(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def path_in_url(url: str, what: str, example: str) -> str:
+    """The file path a `SCHEME:PATH` URL (`what` it names: "the state store") holds: relative to the
+    current directory, or absolute as `SCHEME:///PATH`. `SCHEME://NAME` is refused: the URL puts
+    NAME where a host goes, and a user meaning a relative file would find it written elsewhere (or,
+    for `SCHEME://USER:PASSWORD@HOST/...`, a file named after a password). `example` is one PATH."""
+    scheme, _, rest = url.partition(":")
+    if not rest.startswith("//") or rest.startswith("///"):
+        return rest.removeprefix("//")
+    name = rest[2:]
+    if "@" in name:  # a user and password, perhaps: never shown, nor offered as a file name
+        raise ReconcilerError(
+            f"{what} {shown_url(url)!r} names a user and a host, not a file",
+            hint=f"use {scheme}:PATH (e.g. {scheme}:{example}) or {scheme}:///ABSOLUTE/PATH",
+        )
+    raise ReconcilerError(
+        f"{what} {url!r} is ambiguous: {name!r} stands where a URL names a host",
+        hint=f"use {scheme}:{name} for a file relative to the current directory, or {scheme}:///ABSOLUTE/PATH",
+    )
 
 
 def check_path(path: str | PurePath, what: str) -> None:

@@ -3,6 +3,8 @@ what could be a password is shown."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import RunCli
@@ -129,3 +131,81 @@ def test_a_refused_provider_url_is_shown_without_its_query_or_fragment(
     assert result.returncode == 1, result.stderr
     assert result.stderr.startswith("error: ")
     assert SECRET not in result.stdout + result.stderr
+
+
+UNKNOWN_STORE_HINT = (
+    "hint: --state / RECONCILER_STATE takes sqlite:PATH (e.g. sqlite:.reconciler/state.db) or "
+    "postgresql://USER@HOST:PORT/DB"
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "error", "hint"),
+    [
+        (("plan", "--state", "bogus"), {}, "unknown state store 'bogus'", UNKNOWN_STORE_HINT),
+        (
+            ("plan",),
+            {"RECONCILER_STATE": f"postgresql+psycopg://u:{SECRET}@db.example/db"},
+            "unknown state store 'postgresql+psycopg://***@db.example/db'",
+            UNKNOWN_STORE_HINT,
+        ),
+        (
+            ("apply", "--auto-approve", "--state", f"redis://:{SECRET}@cache.example"),
+            {},
+            "unknown state store 'redis://***@cache.example'",
+            UNKNOWN_STORE_HINT,
+        ),
+        (
+            ("history", "--state", f"mysql://u:pa/{SECRET}@db.example/x"),
+            {},
+            "unknown state store 'mysql://***@db.example/x'",
+            UNKNOWN_STORE_HINT,
+        ),
+        (
+            ("plan", "--state", f"sqlite://u:{SECRET}@host/state.db"),
+            {},
+            "the state store 'sqlite://***@host/state.db' names a user and a host, not a file",
+            "hint: use sqlite:PATH (e.g. sqlite:.reconciler/state.db) or sqlite:///ABSOLUTE/PATH",
+        ),
+        (
+            ("locks", "--state", "sqlite://state.db"),
+            {},
+            "the state store 'sqlite://state.db' is ambiguous: 'state.db' stands where a URL names a host",
+            "hint: use sqlite:state.db for a file relative to the current directory, or "
+            "sqlite:///ABSOLUTE/PATH",
+        ),
+        (
+            ("sandbox", "show", "--provider", f"sandbox://u:{SECRET}@host/console.db"),
+            {},
+            "the sandbox console 'sandbox://***@host/console.db' names a user and a host, not a file",
+            "hint: use sandbox:PATH (e.g. sandbox:.reconciler/sandbox.db) or sandbox:///ABSOLUTE/PATH",
+        ),
+        (
+            ("sandbox", "show", "--provider", "sandbox://console.db"),
+            {},
+            "the sandbox console 'sandbox://console.db' is ambiguous: 'console.db' stands where a URL "
+            "names a host",
+            "hint: use sandbox:console.db for a file relative to the current directory, or "
+            "sandbox:///ABSOLUTE/PATH",
+        ),
+    ],
+    ids=[
+        "plan-unknown",
+        "driver-scheme",
+        "apply-redis",
+        "slash-in-password",
+        "sqlite-userinfo",
+        "sqlite-host",
+        "sandbox-userinfo",
+        "sandbox-host",
+    ],
+)
+def test_a_state_or_console_url_no_store_takes_is_refused_without_its_password(
+    run_cli: RunCli, tmp_path: Path, args: tuple[str, ...], env: dict[str, str], error: str, hint: str
+) -> None:
+    """Refused by every command that takes it (plan, which never opens the store, too), before
+    anything is read or made: `sqlite://NAME` and `sandbox://NAME` put NAME where a host goes."""
+    result = run_cli(*args, env=env, timeout=60)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.splitlines() == [f"error: {error}", hint]
+    assert list(tmp_path.iterdir()) == []  # no console, no store, no file named after a host

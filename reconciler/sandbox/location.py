@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from reconciler.errors import ReconcilerError
 from reconciler.sandbox.console import SandboxConsole
 from reconciler.terminal import info
-from reconciler.userpaths import check_path, shown
+from reconciler.userpaths import check_path, path_in_url, shown
 
 if TYPE_CHECKING:
     from reconciler.sandbox.seed import Seed
@@ -23,13 +23,14 @@ URL_HINT = "use sandbox:PATH, e.g. sandbox:.reconciler/sandbox.db"
 
 def sandbox_path(url: str) -> Path:
     """The database file a `sandbox:PATH` URL names."""
-    scheme, sep, rest = url.partition(":")
+    scheme, sep, _ = url.partition(":")
     if scheme.lower() != SCHEME or not sep:
         raise ReconcilerError(f"provider {url!r} is not a sandbox console", hint=URL_HINT)
-    if not rest.strip():
+    path = path_in_url(url, "the sandbox console", ".reconciler/sandbox.db")
+    if not path.strip():
         raise ReconcilerError(f"provider {url!r} names no database file", hint=URL_HINT)
-    check_path(rest, "the sandbox console")
-    return Path(rest)
+    check_path(path, "the sandbox console")
+    return Path(path)
 
 
 def open_console(url: str) -> SandboxConsole:

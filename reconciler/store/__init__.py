@@ -24,7 +24,7 @@ from reconciler.store.base import (
     UnwrittenOutcomes,
     format_time,
 )
-from reconciler.store.failures import unknown_store
+from reconciler.store.failures import state_file
 from reconciler.userpaths import check_path
 
 __all__ = [
@@ -90,21 +90,7 @@ def sqlite_path(url: str) -> Path:
     `sqlite:///abs/path` is an absolute path too; `sqlite://name` is refused, since the URL puts
     `name` where a host goes and a user meaning a relative file would find it written elsewhere.
     """
-    scheme, sep, rest = url.partition(":")
-    if not (sep and scheme.lower() == "sqlite"):
-        raise unknown_store(url)
-    if rest.startswith("//") and not rest.startswith("///"):
-        raise ReconcilerError(
-            f"the state store {url!r} is ambiguous: {rest[2:]!r} stands where a URL names a host",
-            hint=f"use sqlite:{rest[2:]} for a file relative to the current directory, or "
-            "sqlite:///ABSOLUTE/PATH",
-        )
-    path = rest.removeprefix("//") if rest.startswith("///") else rest
-    if not path:
-        raise ReconcilerError(
-            f"the state store {url!r} names no file",
-            hint="use sqlite:PATH, e.g. sqlite:.reconciler/state.db",
-        )
+    path = state_file(url)
     check_path(path, "the state store")
     resolved = Path(path).expanduser() if path.startswith("~") else Path(path)
     if str(resolved).startswith("~"):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from reconciler.errors import ReconcilerError
-from reconciler.userpaths import shown
+from reconciler.secrets import shown_url
+from reconciler.userpaths import path_in_url, shown
 
 _ELSEWHERE = "or point --state / RECONCILER_STATE at another store"
 
@@ -58,9 +59,29 @@ def postgres_failure(description: str, reason: str) -> ReconcilerError:
     )
 
 
+def check_state_url(url: str) -> None:
+    """Refuse a state URL whose form no store takes, touching nothing (any command, plan too)."""
+    if not url.lower().startswith(("postgresql://", "postgres://")):
+        state_file(url)
+
+
+def state_file(url: str) -> str:
+    """The path a `sqlite:PATH` state URL names, as written (see userpaths.path_in_url)."""
+    scheme, sep, _ = url.partition(":")
+    if not (sep and scheme.lower() == "sqlite"):
+        raise unknown_store(url)
+    path = path_in_url(url, "the state store", ".reconciler/state.db")
+    if not path:
+        raise ReconcilerError(
+            f"the state store {url!r} names no file",
+            hint="use sqlite:PATH, e.g. sqlite:.reconciler/state.db",
+        )
+    return path
+
+
 def unknown_store(url: str) -> ReconcilerError:
     return ReconcilerError(
-        f"unknown state store {url!r}",
+        f"unknown state store {shown_url(url)!r}",
         hint="--state / RECONCILER_STATE takes sqlite:PATH (e.g. sqlite:.reconciler/state.db) or "
         "postgresql://USER@HOST:PORT/DB",
     )
