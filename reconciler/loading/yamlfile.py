@@ -193,7 +193,7 @@ def read_bytes(path: Path, display: str) -> tuple[bytes | None, list[Diagnostic]
 
 def _not_a_file(display: str) -> Diagnostic:
     return Diagnostic(
-        "encoding",
+        "not-a-file",
         "not a regular file (a device, FIFO or socket): refused",
         SourceSpan(display, 1, 1),
         hint="desired state is read from plain files",

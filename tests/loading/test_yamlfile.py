@@ -220,7 +220,7 @@ def test_only_regular_files_are_read(tmp_path: Path, kind: str) -> None:
     assert raw is None
     assert problems == [
         Diagnostic(
-            "encoding",
+            "not-a-file",
             "not a regular file (a device, FIFO or socket): refused",
             SourceSpan("special.yaml", 1, 1),
             hint="desired state is read from plain files",
