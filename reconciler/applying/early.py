@@ -16,6 +16,7 @@ import threading
 from reconciler.model import Console
 from reconciler.providers.base import Provider
 from reconciler.store import StateStore, StoreMark
+from reconciler.threads import start_daemon
 
 
 class EarlyObservation:
@@ -27,7 +28,7 @@ class EarlyObservation:
         self._outcome: Console | Exception | None = None
         self._done = threading.Event()
         self._stands = False
-        threading.Thread(target=self._observe, name="early-observation", daemon=True).start()
+        start_daemon(self._observe)
 
     def _observe(self) -> None:
         try:

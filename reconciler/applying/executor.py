@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import heapq
 import queue
-import threading
 import time
 from collections.abc import Callable
 
@@ -19,6 +18,7 @@ from reconciler.applying.attempts import ChangeRunner
 from reconciler.applying.outcomes import ChangeOutcome, ChangeResult
 from reconciler.errors import ReconcilerError
 from reconciler.model import Change
+from reconciler.threads import start_daemon
 
 #: How long in-flight changes get to return after a stop, before they are journaled as interrupted.
 #: Short: a signal must have the process out within 2 s, journal and lock included.
@@ -88,8 +88,8 @@ class _Workers:
         self.jobs: queue.Queue[tuple[Change, int] | None] = queue.Queue()
         self.done: queue.Queue[ChangeResult] = queue.Queue()
         self.size = size
-        for number in range(size):
-            threading.Thread(target=self._work, args=(runner,), name=f"apply-{number}", daemon=True).start()
+        for _ in range(size):  # started without a wait for each (reconciler/threads.py)
+            start_daemon(self._work, runner)
 
     def _work(self, runner: ChangeRunner) -> None:
         while (job := self.jobs.get()) is not None:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.providers.base import Provider, ProviderSettings, StatesIdentity
+from reconciler.threads import start_daemon
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
@@ -137,13 +138,7 @@ class LockNameAnswer:
         self._error: BaseException | None = None
         self._answered = threading.Event()
         if isinstance(provider, StatesIdentity):
-            ask = threading.Thread(
-                target=self._ask,
-                args=(provider.console_id, provider.close),
-                name="console-identity",
-                daemon=True,
-            )
-            ask.start()
+            start_daemon(self._ask, provider.console_id, provider.close)
             return
         if provider is not None:
             provider.close()

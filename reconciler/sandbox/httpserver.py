@@ -31,6 +31,7 @@ from reconciler.sandbox.api import Request, Response, error_response
 from reconciler.sandbox.faults import Fault, FaultInjector, FaultSettings, RateDecision, RateLimiter
 from reconciler.sandbox.httphead import HeadError, parse_request_line, read_fields
 from reconciler.terminal import visible
+from reconciler.threads import start_daemon
 
 MAX_BODY = 1 << 20
 _ENCODER = msgspec.json.Encoder()
@@ -128,6 +129,12 @@ class ConsoleHttpServer(ThreadingHTTPServer):
         if cached[0] != second:
             cached = self._date = (second, email.utils.formatdate(second, usegmt=True))
         return cached[1]
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Each connection's thread, started without waiting for it to run (reconciler/threads.py):
+        the base class waits, so the connections of a client opening 64 at once were accepted one
+        thread start after another. Nothing joins them: daemon_threads is set."""
+        start_daemon(self.process_request_thread, request, client_address)
 
     @property
     def port(self) -> int:

@@ -13,6 +13,7 @@ from reconciler.errors import ProviderError
 from reconciler.model import Action, Change, Console, Operation
 from reconciler.providers.base import Capabilities
 from reconciler.providers.http.transport import RetryPolicy, Stopped, Transport
+from reconciler.threads import start_daemon
 from reconciler.wire import JsonObject, WireError
 
 T = TypeVar("T")
@@ -166,7 +167,7 @@ class _Background(Generic[T]):
         self._value: T | None = None
         self.error: BaseException | None = None
         self.done = False
-        threading.Thread(target=self._run, args=(work, ended), name="observe", daemon=True).start()
+        start_daemon(self._run, work, ended)
 
     def _run(self, work: Callable[[], T], ended: threading.Event) -> None:
         try:
