@@ -35,6 +35,12 @@ YamlPath = tuple[str | int, ...]
 # a quoted key, a document marker) means the file is not plain block style.
 _TOP_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)[ \t]*:(?=[ \t\r]|$)")
 _UNSET: Any = object()
+#: Characters of a text composed with PyYAML, at most, for one file's positions. Composing costs
+#: up to 2 s and 200 MB a megabyte (a flow list of a million one-letter items: 4 s and 430 MB
+#: to place one key): past this, a position is that of the line its block or item starts on,
+#: which the line scan knows. Block-style files never come near it: their items are composed one
+#: at a time, a few hundred characters each, and only those a message points into.
+MAX_COMPOSED = 256 * 1024
 
 
 class _Span(Struct, frozen=True):
@@ -85,6 +91,7 @@ class Locator:
         #: locates several values of one item (its apps), and reads the item's lines once
         self._plain: dict[tuple[str, int], Entries | None] = {}
         self._full: Node | None = _UNSET
+        self._composed = 0  # characters composed so far (MAX_COMPOSED)
 
     def forget_data(self) -> None:
         """Let go of the parsed data, keeping its outline: a located item is read again alone.
@@ -128,10 +135,40 @@ class Locator:
         return self._reread[(name, index)]
 
     def position(self, path: YamlPath, *, key: bool = False) -> Position:
-        """1-based (line, column) of the value at `path`, or of its key; else of the nearest ancestor."""
+        """1-based (line, column) of the value at `path`, or of its key; else of the nearest ancestor.
+        Past MAX_COMPOSED, the start of the line of the top-level block or list item it is in."""
         with self._lock:
             found = self._from_blocks(path, key)
             return found if found is not None else self._from_full(path, key)
+
+    def _compose(self, start: int, end: int) -> Node | None:
+        """The text's [start, end) composed, within what may be composed; None when it cannot be."""
+        from reconciler.loading import scan
+
+        if self._composed + (end - start) > MAX_COMPOSED:
+            return None
+        self._composed += end - start
+        try:
+            return scan.compose(self._text[start:end])
+        except scan.ScanFailed:
+            return None
+
+    def _line_of(self, path: YamlPath) -> Position:
+        """Where the top-level block of `path`, or its list item, starts: without composing."""
+        if self._blocks is None:
+            self._blocks = _scan_blocks(self._text, self._keys)
+        whole = self._blocks.get(path[0]) if path and isinstance(path[0], str) else None
+        if whole is None:
+            return (1, 1)
+        items = self._items_of(str(path[0]), whole)
+        if (
+            items is not None
+            and len(path) >= 2
+            and isinstance(path[1], int)
+            and 0 <= path[1] < len(items.starts)
+        ):
+            return (items.item(self._text, path[1]).line + 1, 1)
+        return (whole.line + 1, 1)
 
     def warm(self, name: str, index: int) -> None:
         """Read item `index` of the top-level list `name` the cheap way, as a later position of it
@@ -221,14 +258,8 @@ class Locator:
         return _descend(item, path[2:], key, span.line)
 
     def _chunk(self, span: _Span) -> Node | None:
-        from reconciler.loading import scan
-
         if (span.start, span.end) not in self._chunks:
-            try:
-                node = scan.compose(self._text[span.start : span.end])
-            except scan.ScanFailed:
-                node = None
-            self._chunks[(span.start, span.end)] = node
+            self._chunks[(span.start, span.end)] = self._compose(span.start, span.end)
         return self._chunks[(span.start, span.end)]
 
     # --- the sure way: the whole file ---------------------------------------------------------------
@@ -237,6 +268,9 @@ class Locator:
         from reconciler.loading import scan
 
         if self._full is _UNSET:
+            if self._composed + len(self._text) > MAX_COMPOSED:
+                return self._line_of(path)  # not kept: a smaller chunk may still be composed
+            self._composed += len(self._text)
             try:
                 self._full = scan.compose(self._text)
             except scan.ScanFailed:

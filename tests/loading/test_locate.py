@@ -180,3 +180,22 @@ def test_a_prepared_item_is_located_without_reading_it_again() -> None:
     locator = doc._locator
     assert locator is not None and ("subscriptions", 0) in locator._plain
     assert doc.locate(("subscriptions", 0, "apps", "focus", "site")).line == 5
+
+
+def test_a_huge_flow_collection_is_placed_by_its_line_not_composed(monkeypatch: Any) -> None:
+    """Composing a flow list of a million one-letter items took 4 s and 430 MB to place one key:
+    past MAX_COMPOSED characters a position is the line its top-level block starts on."""
+    from reconciler.loading.locate import MAX_COMPOSED
+
+    text = "version: 1\nsites: [" + ",".join(["{name: ab, org: o}"] * 40_000) + "]\nsubscriptions: []\n"
+    assert len(text) > 2 * MAX_COMPOSED
+    composed: list[int] = []
+    real = scan.compose
+    monkeypatch.setattr(scan, "compose", lambda chunk: composed.append(len(chunk)) or real(chunk))
+    doc, problems = parse_yaml(text.encode(), "huge.yaml")
+    assert problems == [] and doc is not None
+    locator = Locator(text, doc.data)
+    assert locator.position(("sites", 39_999, "org")) == (2, 1)
+    assert locator.position(("sites",), key=True) == (2, 1)
+    assert locator.position(("subscriptions",), key=True) == (3, 1)
+    assert sum(composed) <= MAX_COMPOSED
