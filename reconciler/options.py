@@ -98,4 +98,19 @@ def url_problem(url: str) -> str | None:
     if "@" in url.partition("://")[2] and "@" not in parts.netloc:
         # `user:pa/ss@host` reads as host `user`, port `pa`, and a password left in the path
         return "a user or password holding '/', '?' or '#' must spell it %2F, %3F or %23"
+    return host_problem(parts.hostname or "")
+
+
+def host_problem(host: str) -> str | None:
+    """What keeps `host` (as urlsplit gives it: lowercase, no brackets) from being looked up, or None.
+    The HTTP client would fail on it with an error of its own (an empty label cannot be IDNA-encoded,
+    a space makes http.client refuse the URL)."""
+    if any(character.isspace() or not character.isprintable() for character in host):
+        return "its host holds a space or a control character"
+    if ":" in host:  # an IPv6 address: its own syntax, checked by urlsplit
+        return None
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return "its host is not a valid name (an empty label, such as a..b, or one over 63 characters)"
     return None

@@ -209,3 +209,49 @@ def test_a_state_or_console_url_no_store_takes_is_refused_without_its_password(
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr.splitlines() == [f"error: {error}", hint]
     assert list(tmp_path.iterdir()) == []  # no console, no store, no file named after a host
+
+
+HOST_NAME = "its host is not a valid name (an empty label, such as a..b, or one over 63 characters)"
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "hint"),
+    [
+        (
+            ("plan", "--provider", "https://a..b/"),
+            f"the provider URL https://a..b/ is not valid: {HOST_NAME}",
+            PROVIDER_HINT,
+        ),
+        (
+            ("apply", "--auto-approve", "--provider", f"https://{'a' * 64}.example/"),
+            f"the provider URL https://{'a' * 64}.example/ is not valid: {HOST_NAME}",
+            PROVIDER_HINT,
+        ),
+        (
+            ("import", "--provider", "atlassian:https://.example/"),
+            f"the provider URL atlassian:https://.example/ is not valid: {HOST_NAME}",
+            PROVIDER_HINT,
+        ),
+        (
+            ("plan", "--provider", "https://console example/"),
+            "the provider URL https://console example/ is not valid: its host holds a space or a control "
+            "character",
+            PROVIDER_HINT,
+        ),
+        (
+            ("history", "--state", "sqlite:~no-such-user-here/state.db"),
+            "the state store 'sqlite:~no-such-user-here/state.db' starts with ~, but that home directory "
+            "is unknown",
+            "hint: spell the path out, e.g. sqlite:/home/USER/state.db",
+        ),
+    ],
+    ids=["empty-label", "long-label", "atlassian-dot", "space", "unknown-home"],
+)
+def test_a_host_or_home_no_lookup_could_take_is_an_error_not_a_crash(
+    run_cli: RunCli, args: tuple[str, ...], error: str, hint: str
+) -> None:
+    # Each crashed with a traceback and a crash log (UnicodeError from IDNA, http.client's
+    # InvalidURL, RuntimeError from expanduser) instead of saying what is wrong.
+    result = run_cli(*args, env={"RECONCILER_TOKEN": "x"}, timeout=60)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.splitlines() == [f"error: {error}", hint]

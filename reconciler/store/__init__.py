@@ -92,7 +92,10 @@ def sqlite_path(url: str) -> Path:
     """
     path = state_file(url)
     check_path(path, "the state store")
-    resolved = Path(path).expanduser() if path.startswith("~") else Path(path)
+    try:
+        resolved = Path(path).expanduser() if path.startswith("~") else Path(path)
+    except RuntimeError:  # `~nobody/...`: a user with no home directory, or none at all
+        resolved = Path(path)
     if str(resolved).startswith("~"):
         raise ReconcilerError(
             f"the state store {url!r} starts with ~, but that home directory is unknown",
