@@ -78,6 +78,10 @@ def main(argv: list[str]) -> int:
         if os.environ.get("GITHUB_ACTIONS") == "true":
             print(annotation(f"{error.message}\n{error.hint}" if error.hint else error.message), flush=True)
         return error.exit_code
+    except Exception as error:  # a bug: one line here, the redacted traceback in a crash log
+        from reconciler.cli import report_crash
+
+        return report_crash(error)
 
 
 if __name__ == "__main__":

@@ -10,14 +10,16 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from reconciler.ci.answer import Answer
 from reconciler.ci.fields import env_commit, env_id, positive_id
 from reconciler.errors import ReconcilerError
+from reconciler.userpaths import shown
 
 #: GitHub's largest page; fewer items than this means the last page.
 PAGE_SIZE = 100
@@ -82,16 +84,30 @@ class RunContext:
 
     def add_summary(self, markdown: str) -> None:
         if self.summary_file is not None:
-            with self.summary_file.open("a", encoding="utf-8") as summary:
+            with _appending(self.summary_file, "GITHUB_STEP_SUMMARY") as summary:
                 summary.write(markdown if markdown.endswith("\n") else markdown + "\n")
 
     def set_outputs(self, **outputs: str) -> None:
         if self.output_file is None:
             return
-        with self.output_file.open("a", encoding="utf-8") as out:
+        with _appending(self.output_file, "GITHUB_OUTPUT") as out:
             for name, value in outputs.items():
                 # One-line values only: every output here is a number, a path or a checksum.
                 out.write(f"{name}={value.splitlines()[0] if value else ''}\n")
+
+
+@contextmanager
+def _appending(path: Path, variable: str) -> Iterator[TextIO]:
+    """The runner's file named by `variable`, opened to add to; a file that cannot be written is an
+    error that names it, not a crash."""
+    try:
+        with path.open("a", encoding="utf-8") as file:
+            yield file
+    except OSError as error:
+        raise ReconcilerError(
+            f"cannot write {variable} ({shown(path)}): {error.strerror or error}",
+            hint="the runner sets this variable to a file it made: run the step in a GitHub Actions job",
+        ) from None
 
 
 def _path_or_none(value: str | None) -> Path | None:

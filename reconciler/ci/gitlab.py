@@ -23,6 +23,8 @@ from reconciler.ci.fields import env_commit, env_id
 from reconciler.ci.plan_step import PLAN_FILE, SOURCE_FILE, make_plan, write_source
 from reconciler.ci.settings import Settings
 from reconciler.errors import ReconcilerError
+from reconciler.options import url_problem
+from reconciler.secrets import redact_urls, shown_url
 from reconciler.terminal import printable
 
 TOKEN_VARIABLE = "RECONCILER_GITLAB_TOKEN"
@@ -56,6 +58,14 @@ class Pipeline:
                 hint="run this step in a GitLab CI job",
             )
         hint = "run this step in a GitLab CI job, which sets these variables"
+        api = env["CI_API_V4_URL"]
+        problem = url_problem(api) if api.partition("://")[0].lower() in ("http", "https") else "not http(s)"
+        try:
+            httpx.URL(api)
+        except (httpx.InvalidURL, UnicodeError) as refused:  # e.g. a host with `_`, which IDNA refuses
+            problem = problem or redact_urls(str(refused))
+        if problem is not None:
+            raise ReconcilerError(f"CI_API_V4_URL {shown_url(api)} is not a valid URL: {problem}", hint=hint)
         # Spliced into API paths: a malformed one must not reach another project, request or commit.
         env_id("CI_PROJECT_ID", hint)
         sha = env_commit("CI_COMMIT_SHA", hint) or ""
@@ -78,6 +88,14 @@ class GitLab:
                 f"{TOKEN_VARIABLE} is not set",
                 hint="add a project access token with the api scope as a masked CI/CD variable",
             )
+        if not (token.isascii() and token.isprintable()) or token != token.strip():
+            # An HTTP header cannot carry it; never shown, as it is meant to be a token.
+            raise ReconcilerError(
+                f"{TOKEN_VARIABLE} holds a character an HTTP header cannot carry (a space, a control "
+                "character or a letter outside ASCII)",
+                hint="copy the token again from GitLab: a project access token is ASCII letters, digits, "
+                "- and _",
+            )
         self.client = httpx.Client(
             base_url=f"{pipeline.api_url}/projects/{quote(pipeline.project, safe='')}/",
             headers={"PRIVATE-TOKEN": token},
@@ -88,8 +106,10 @@ class GitLab:
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self.client.request(method, path, **kwargs)
-        except httpx.HTTPError as error:
-            raise ReconcilerError(f"GitLab did not answer {method} {path}: {type(error).__name__}") from None
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as error:  # InvalidURL: `h_st`, say
+            raise ReconcilerError(
+                f"GitLab did not answer {method} {shown_url(path)}: {type(error).__name__}"
+            ) from None
         if response.status_code >= 400:
             raise ReconcilerError(
                 f"GitLab answered {method} {path} with HTTP {response.status_code}",

@@ -408,3 +408,56 @@ def test_an_apply_without_ci_commit_sha_is_one_error_and_nothing_is_sent(
         "hint: run this step in a GitLab CI job, which sets these variables\n",
     )
     assert (state.requests, state.notes) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("variables", "error"),
+    [
+        (
+            {"RECONCILER_GITLAB_TOKEN": "glpat-Zq9SECRETpw\u00e9"},
+            "error: RECONCILER_GITLAB_TOKEN holds a character an HTTP header cannot carry (a space, a "
+            "control character or a letter outside ASCII)\n"
+            "hint: copy the token again from GitLab: a project access token is ASCII letters, digits, - "
+            "and _\n",
+        ),
+        (
+            {"CI_API_V4_URL": "https://gitlab..example/api/v4"},
+            "error: CI_API_V4_URL https://gitlab..example/api/v4 is not a valid URL: its host is not a "
+            "valid name (an empty label, such as a..b, or one over 63 characters)\n"
+            "hint: run this step in a GitLab CI job, which sets these variables\n",
+        ),
+        (
+            {"CI_API_V4_URL": "https://u:Zq9SECRETpw@[::1/api/v4"},
+            "error: CI_API_V4_URL https://***@[::1/api/v4 is not a valid URL: an IPv6 host needs both "
+            "its brackets, e.g. [::1]\n"
+            "hint: run this step in a GitLab CI job, which sets these variables\n",
+        ),
+    ],
+    ids=["token-not-ascii", "empty-label", "brackets"],
+)
+def test_a_token_or_api_url_no_request_could_carry_is_one_error_not_a_crash(
+    gitlab: tuple[GitLabState, str], project: Path, variables: dict[str, str], error: str
+) -> None:
+    # Each was a full traceback in the job log (UnicodeEncodeError, httpx's InvalidURL, UnicodeError).
+    state, api = gitlab
+    done = step(project, api, "gitlab-plan", CI_MERGE_REQUEST_IID="12", CI_COMMIT_SHA=HEAD, **variables)
+    assert done.returncode == 1
+    assert done.stderr.endswith(error)
+    assert "Zq9SECRETpw" not in done.stdout + done.stderr
+    assert (state.requests, state.notes) == ([], [])
+
+
+def test_an_api_url_with_credentials_that_does_not_answer_is_named_without_them(project: Path) -> None:
+    done = step(
+        project,
+        "http://u:Zq9SECRETpw@127.0.0.1:1/api/v4",
+        "gitlab-plan",
+        CI_MERGE_REQUEST_IID="12",
+        CI_COMMIT_SHA=HEAD,
+    )
+    assert done.returncode == 1
+    assert (
+        done.stderr.splitlines()[-1]
+        == "error: GitLab did not answer GET http://***@127.0.0.1:1/api/v4/user: ConnectError"
+    )
+    assert "Zq9SECRETpw" not in done.stdout + done.stderr

@@ -330,3 +330,16 @@ def test_a_malformed_head_commit_in_the_event_is_one_error_and_nothing_is_posted
     assert job.calls() == []
     assert job.summary() == ""
     assert not (job.workspace / "reconciler-plan").exists()
+
+
+@pytest.mark.parametrize("variable", ["GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"])
+def test_a_runner_file_that_cannot_be_written_is_one_error_not_a_traceback(
+    job: Job, tmp_path: Path, variable: str
+) -> None:
+    # A FileNotFoundError traceback reached the job log.
+    missing = tmp_path / "no-such-dir" / "file"
+    job.pull_request_event(12, HEAD_A)
+    done = job.step("plan", **{variable: str(missing)})
+    assert done.returncode == 1
+    assert f"error: cannot write {variable} ({missing}): No such file or directory\n" in done.stderr
+    assert "Traceback" not in done.stderr
