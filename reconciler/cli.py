@@ -39,7 +39,7 @@ from reconciler.cliflags import (
 from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ReconcilerError
 from reconciler.helptext import exit_codes
 from reconciler.interrupts import announce_interrupted, end_children, exit_on_signal, was_interrupted
-from reconciler.secrets import redact
+from reconciler.secrets import redact, shown_url
 from reconciler.terminal import visible_lines
 
 #: A century: far past every lifecycle date, and far from the end of the calendar.
@@ -467,7 +467,8 @@ def report_crash(exc: BaseException) -> int:
     details = redact("".join(traceback.format_exception(exc)))
     try:
         log = _crash_log_dir() / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
-        _write_private(log, f"reconciler {__version__}\nargv: {redact(' '.join(sys.argv))}\n\n{details}")
+        argv = " ".join(_shown_argument(argument) for argument in sys.argv)
+        _write_private(log, f"reconciler {__version__}\nargv: {redact(argv)}\n\n{details}")
         where = f"details are in {log}"
     except OSError:
         where = "and the details could not be written to a log file"
@@ -476,6 +477,15 @@ def report_crash(exc: BaseException) -> int:
         err=True,
     )
     return EXIT_ERROR
+
+
+def _shown_argument(argument: str) -> str:
+    """One argument fit for a crash log: one that may hold a URL (`--state=postgresql://...`,
+    whose password may hold a space, `/` or `@`) is shown as a URL in a message is."""
+    flag, equals, value = argument.partition("=") if argument.startswith("-") else ("", "", argument)
+    if any(mark in value for mark in "@?#") or "://" in value:
+        return f"{flag}{equals}{shown_url(value)}"
+    return argument
 
 
 def _invoke(args: list[str]) -> Any:

@@ -16,7 +16,6 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import NoReturn
-from urllib.parse import urlsplit, urlunsplit
 
 from msgspec import Struct
 
@@ -28,7 +27,7 @@ from reconciler.model import Console, DesiredState, Plan
 from reconciler.options import GlobalOptions
 from reconciler.planning import plan_changes
 from reconciler.providers.base import Provider, ProviderSettings
-from reconciler.secrets import scrub
+from reconciler.secrets import scrub, without_credentials
 from reconciler.terminal import color_enabled
 
 
@@ -391,16 +390,4 @@ def observe(options: GlobalOptions) -> Console:
 
 def public_provider(options: GlobalOptions) -> str:
     """The provider URL as it may be shown and saved: no userinfo, query or fragment, never the token."""
-    return scrub(_without_credentials(options.provider), options.token)
-
-
-def _without_credentials(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.netloc:
-        host = parts.netloc.rpartition("@")[2]
-        return urlunsplit((parts.scheme, host, parts.path, "", ""))
-    scheme, _, rest = url.partition(":")
-    if "://" in rest:
-        # A provider's scheme in front of a URL (atlassian:https://...): that URL's query goes too.
-        return f"{scheme}:{_without_credentials(rest)}"
-    return url
+    return scrub(without_credentials(options.provider), options.token)

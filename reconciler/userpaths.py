@@ -55,9 +55,9 @@ def path_in_url(url: str, what: str, example: str) -> str:
     if not rest.startswith("//") or rest.startswith("///"):
         return rest.removeprefix("//")
     name = rest[2:]
-    if "@" in name:  # a user and password, perhaps: never shown, nor offered as a file name
+    if any(mark in name for mark in "@?#"):  # a password or a token, perhaps: never shown
         raise ReconcilerError(
-            f"{what} {shown_url(url)!r} names a user and a host, not a file",
+            f"{what} {shown_url(url)!r} names a host, not a file",
             hint=f"use {scheme}:PATH (e.g. {scheme}:{example}) or {scheme}:///ABSOLUTE/PATH",
         )
     raise ReconcilerError(

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from reconciler.secrets import redact, redact_urls, scrub
+from reconciler.secrets import redact, redact_urls, scrub, shown_url
 
 
 def test_every_occurrence_is_masked() -> None:
@@ -64,3 +64,41 @@ def test_known_credentials_of_the_environment_are_masked(monkeypatch: pytest.Mon
     monkeypatch.setenv("PGPASSWORD", "pg-pass-99")
     monkeypatch.setenv("RECONCILER_ATLASSIAN_API_KEY", "atl-key-77")
     assert redact("tok-123456 pg-pass-99 atl-key-77 plain") == "*** *** *** plain"
+
+
+@pytest.mark.parametrize(
+    ("echoed", "token"),
+    [
+        ("refused for Zq9%2FSECRETpw%2Bx", "Zq9/SECRETpw+x"),
+        ("refused for Zq9%2fSECRETpw%2bx", "Zq9/SECRETpw+x"),
+        ("refused for Zq9%2FSECRETpw+x", "Zq9/SECRETpw+x"),
+        ("refused for two+words+here", "two words here"),
+        ("refused for caf%C3%A9-token", "caf\u00e9-token"),
+    ],
+    ids=["upper-hex", "lower-hex", "partly", "plus-for-space", "utf-8"],
+)
+def test_a_token_echoed_percent_encoded_is_masked_too(echoed: str, token: str) -> None:
+    # A console answering with the request's URL or form quotes the token encoded.
+    assert scrub(echoed, token) == "refused for ***"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://u:Zq9/SECRET@h/x", "https://***@h/x"),
+        ("postgresql://u:Zq9 SECRET@h/db", "postgresql://***@h/db"),
+        ("postgresql://u:Zq9@SECRET@h/db", "postgresql://***@h/db"),
+        ("http:u:Zq9SECRET@127.0.0.1", "http:***@127.0.0.1"),
+        (":Zq9SECRET@host", "***@host"),
+        ("host?token=Zq9SECRET", "host?token=***"),
+        ("https://h:99999/x#access_token=Zq9SECRET", "https://h:99999/x#***"),
+        ("https://h/?Zq9SECRET", "https://h/?***"),
+        ("https://h/?limit=5&key=Zq9SECRET", "https://h/?limit=5&key=***"),
+        ("atlassian:u:Zq9SECRET@host", "atlassian:***@host"),
+        ("atlassian:https://u:p@[::1/#Zq9SECRET", "atlassian:https://***@[::1/#***"),
+        ("mysql:u:Zq9SECRET@h/db", "mysql:***@h/db"),
+        ("sandbox:.reconciler/sandbox.db", "sandbox:.reconciler/sandbox.db"),
+    ],
+)
+def test_a_url_in_a_message_shows_no_part_of_a_credential(url: str, shown: str) -> None:
+    assert shown_url(url) == shown

@@ -164,7 +164,7 @@ UNKNOWN_STORE_HINT = (
         (
             ("plan", "--state", f"sqlite://u:{SECRET}@host/state.db"),
             {},
-            "the state store 'sqlite://***@host/state.db' names a user and a host, not a file",
+            "the state store 'sqlite://***@host/state.db' names a host, not a file",
             "hint: use sqlite:PATH (e.g. sqlite:.reconciler/state.db) or sqlite:///ABSOLUTE/PATH",
         ),
         (
@@ -177,7 +177,7 @@ UNKNOWN_STORE_HINT = (
         (
             ("sandbox", "show", "--provider", f"sandbox://u:{SECRET}@host/console.db"),
             {},
-            "the sandbox console 'sandbox://***@host/console.db' names a user and a host, not a file",
+            "the sandbox console 'sandbox://***@host/console.db' names a host, not a file",
             "hint: use sandbox:PATH (e.g. sandbox:.reconciler/sandbox.db) or sandbox:///ABSOLUTE/PATH",
         ),
         (
@@ -255,3 +255,41 @@ def test_a_host_or_home_no_lookup_could_take_is_an_error_not_a_crash(
     result = run_cli(*args, env={"RECONCILER_TOKEN": "x"}, timeout=60)
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr.splitlines() == [f"error: {error}", hint]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("plan", "--provider", f":{SECRET}@console.example"),
+        ("plan", "--provider", f"console.example?token={SECRET}"),
+        ("plan", "--provider", f"http:u:{SECRET}@127.0.0.1"),
+        ("plan", "--provider", f"atlassian:u:{SECRET}@console.example"),
+        ("plan", "--provider", f"https://console.example:99999/x#access_token={SECRET}"),
+        ("plan", "--state", f"mysql://u@db.example/x#{SECRET}"),
+        ("plan", "--state", f"mysql:u:{SECRET}@db.example/x"),
+        ("plan", "--state", f"sqlite://host/x?token={SECRET}"),
+        ("sandbox", "serve", "--port", "0", "--provider", f"mysql://u:{SECRET[:4]}/{SECRET[4:]}@db.example"),
+        ("history", "--state", f"postgresql://u:{SECRET}%41%ZZ@127.0.0.1:1/db"),
+        ("history", "--state", f"postgresql://u:{SECRET[:4]}@{SECRET[4:]}@127.0.0.1:1/db"),
+        ("history", "--state", f"postgresql://u@127.0.0.1:1/db?sslmode=disable&sslpassword={SECRET}"),
+    ],
+    ids=[
+        "no-scheme",
+        "no-scheme-query",
+        "http-no-slashes",
+        "atlassian-no-slashes",
+        "fragment",
+        "state-fragment",
+        "state-no-slashes",
+        "sqlite-query",
+        "serve-slash-in-password",
+        "libpq-bad-escape",
+        "libpq-first-at",
+        "libpq-other-parameter",
+    ],
+)
+def test_no_part_of_a_credential_in_a_refused_url_is_shown(run_cli: RunCli, args: tuple[str, ...]) -> None:
+    result = run_cli(*args, env={"RECONCILER_TOKEN": "x"}, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("error: ")
+    assert SECRET[4:] not in result.stdout + result.stderr

@@ -12,13 +12,15 @@ from reconciler.sandbox.console import SandboxConsole
 from reconciler.sandbox.database import database_exists
 from reconciler.sandbox.location import SCHEME, open_console, sandbox_path
 from reconciler.sandbox.page import ConsolePage, render_json, render_text
+from reconciler.secrets import without_credentials
 from reconciler.terminal import plural, printable
 
 
 def _database(options: GlobalOptions) -> Path:
     if scheme_of(options.provider) != SCHEME:
         raise ReconcilerError(
-            f"'reconciler sandbox' works on a sandbox database, and the provider is {options.provider}",
+            f"'reconciler sandbox' works on a sandbox database, and the provider is "
+            f"{without_credentials(options.provider)}",
             hint="pass --provider sandbox:PATH (or set RECONCILER_PROVIDER), "
             "e.g. sandbox:.reconciler/sandbox.db",
         )

@@ -12,8 +12,9 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from reconciler.errors import EXIT_OK, ReconcilerError
-from reconciler.network import is_loopback, without_credentials
+from reconciler.network import is_loopback
 from reconciler.options import GlobalOptions
+from reconciler.secrets import without_credentials
 from reconciler.terminal import info
 
 if TYPE_CHECKING:

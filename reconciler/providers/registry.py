@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.providers.base import Provider, ProviderSettings, StatesIdentity
+from reconciler.secrets import shown_url
 from reconciler.threads import start_daemon
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ def scheme_of(url: str) -> str:
     scheme, sep, _ = url.partition(":")
     if not sep or not scheme:
         raise ReconcilerError(
-            f"provider {url!r} has no scheme",
+            f"provider {shown_url(url)!r} has no scheme",
             hint="use sandbox:PATH, http://HOST:PORT, https://HOST or atlassian:, "
             "e.g. sandbox:.reconciler/sandbox.db",
         )

@@ -21,9 +21,10 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from reconciler.errors import ReconcilerError
+from reconciler.secrets import scrub_all
 from reconciler.store.base import (
     AttemptOutcome,
     AttemptRecord,
@@ -128,17 +129,41 @@ def public_url(url: str) -> str:
         port = ""
     host = parts.hostname or ""
     host = f"[{host}]" if ":" in host else host
-    query = [f"{k}={v}" for k, v in parse_qsl(parts.query) if k.lower() != "password"]
+    # Any other parameter may be a secret too (sslpassword, or one libpq does not know): its name
+    # is shown, its value only when it is one of these.
+    query = [
+        f"{k}={v if k.lower() in _SHOWN_PARAMETERS else '***'}"
+        for k, v in parse_qsl(parts.query)
+        if k.lower() != "password"
+    ]
     tail = f"?{'&'.join(query)}" if query else ""
     return f"{parts.scheme}://{user}{host}{port}{parts.path}{tail}"
 
 
-def url_password(url: str) -> str | None:
+#: connection parameters whose values are no secret, shown in the store's name
+_SHOWN_PARAMETERS = frozenset({"sslmode", "connect_timeout", "target_session_attrs", "application_name"})
+
+
+def url_secrets(url: str) -> list[str]:
+    """Every text of `url` an error of libpq's may quote that is, or is part of, a password: the
+    password decoded and as written (libpq quotes a bad percent escape as written), each piece
+    of one holding `@` (libpq cuts the authority at its first `@`, the URL at its last), and
+    every query value but the harmless ones."""
     parts = urlsplit(url)
-    found = [v for k, v in parse_qsl(parts.query) if k.lower() == "password"]
-    if parts.password:
-        found.append(unquote(parts.password))
-    return found[-1] if found else None
+    found: list[str] = []
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    if at and ":" in userinfo:
+        written = userinfo.partition(":")[2]
+        found += [written, unquote(written), *written.split("@")]
+    for name, value in parse_qsl(parts.query):
+        if name.lower() not in _SHOWN_PARAMETERS:
+            found += [value, quote(value, safe="")]
+    for raw in parts.query.split("&"):
+        name, _, value = raw.partition("=")
+        if name.lower() not in _SHOWN_PARAMETERS and value:
+            found.append(value)
+    # Longest first: a piece is masked only where the whole was not.
+    return sorted({secret for secret in found if secret}, key=len, reverse=True)
 
 
 class PostgresStore:
@@ -147,7 +172,7 @@ class PostgresStore:
     def __init__(self, url: str, *, create: bool = True) -> None:
         self._url = url
         self._description = public_url(url)
-        self._password = url_password(url)
+        self._secrets = url_secrets(url)
         #: held for the whole of each write: psycopg serialises a connection's statements, not its
         #: transactions, and a statement sent during another thread's transaction would join it
         self._mutex = threading.Lock()
@@ -198,7 +223,7 @@ class PostgresStore:
 
     def _scrub(self, text: str) -> str:
         text = text.replace(self._url, self._description)
-        return text.replace(self._password, "***") if self._password else text
+        return scrub_all(text, self._secrets)
 
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Connection[Any]]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.loading.facts import load_facts
 from reconciler.model import Change, Console, Operation
-from reconciler.network import is_loopback, without_credentials
+from reconciler.network import is_loopback
 from reconciler.providers.atlassian.client import ENV_API_KEY, AdminClient
 from reconciler.providers.atlassian.observed import build_console
 from reconciler.providers.base import READ_ONLY, Capabilities, ProviderSettings
 from reconciler.providers.http.opening import checked_token, checked_url, tls_verification
 from reconciler.providers.http.transport import RetryPolicy
+from reconciler.secrets import without_credentials
 
 SCHEME = "atlassian"
 PUBLIC_API = "https://api.atlassian.com"

@@ -7,10 +7,11 @@ import ssl
 from urllib.parse import urlsplit
 
 from reconciler.errors import ReconcilerError
-from reconciler.network import is_loopback, without_credentials
+from reconciler.network import is_loopback
 from reconciler.providers.base import ProviderSettings
 from reconciler.providers.http.client import HttpProvider
 from reconciler.providers.http.transport import ENV_CA_BUNDLE
+from reconciler.secrets import without_credentials
 
 
 def open_http_provider(settings: ProviderSettings) -> HttpProvider:
