@@ -105,23 +105,24 @@ def too_many_digits(text: str, display: str) -> Diagnostic:
     return _number_limit(f"a number of {digits} digits", where)
 
 
-def huge_number(data: Any, text: str) -> tuple[YamlPath, int | float, bool] | None:
-    """(path, value, is_key) of the first number out of range, when the text may hold one."""
+def huge_numbers(data: Any, text: str, most: int) -> list[tuple[YamlPath, int | float, bool]]:
+    """(path, value, is_key) of each number out of range, in the file's order, `most` of them at
+    most: every one is reported at once, not one a run."""
     if not _may_be_huge(text):
-        return None
-    stack: list[tuple[Any, YamlPath]] = [(data, ())]
-    while stack:
-        node, path = stack.pop()
+        return []
+    found: list[tuple[YamlPath, int | float, bool]] = []
+    stack: list[tuple[Any, YamlPath, bool]] = [(data, (), False)]
+    while stack and len(found) < most:
+        node, path, is_key = stack.pop()
         if isinstance(node, dict):
-            for key, value in node.items():
-                if _out_of_range(key):
-                    return (*path, key), key, True
-                stack.append((value, (*path, key)))
+            for key, value in reversed(node.items()):  # popped in the file's order
+                stack.append((value, (*path, key), False))
+                stack.append((key, (*path, key), True))
         elif isinstance(node, list):
-            stack.extend((value, (*path, index)) for index, value in enumerate(node))
+            stack.extend((value, (*path, index), False) for index, value in reversed(list(enumerate(node))))
         elif _out_of_range(node):
-            return path, node, False
-    return None
+            found.append((path, node, is_key))
+    return found
 
 
 #: Bytes mapped to classes, so that what a huge number needs is found by a plain substring search

@@ -25,6 +25,7 @@ from reconciler.loading import limits
 from reconciler.loading.limits import MAX_ALIAS_EVENTS
 from reconciler.model import Diagnostic, SourceSpan
 from reconciler.userpaths import check_path
+from reconciler.validation.capped import MAX_DIAGNOSTICS
 
 if TYPE_CHECKING:  # the locator imports PyYAML: only when a position is asked for
     from reconciler.loading.locate import Locator, YamlPath
@@ -264,13 +265,17 @@ def parse_yaml(
             return None, [*problems, second]
     if accepts is not None and accepts(data):
         return YamlDocument(display, data, text, accepted=True), problems
-    huge = limits.huge_number(data, text)
-    if huge is not None:
-        path, value, key = huge
+    huge = limits.huge_numbers(data, text, MAX_DIAGNOSTICS)
+    if huge:
         document = YamlDocument(display, data, text)
-        written = None if key else document.scalar_text(path)
-        what = limits.describe_number(value, written)
-        return None, [*problems, limits.number_limit(what, document.locate(path, key=key))]
+        numbers = [
+            limits.number_limit(
+                limits.describe_number(value, None if key else document.scalar_text(path)),
+                document.locate(path, key=key),
+            )
+            for path, value, key in huge
+        ]
+        return None, [*problems, *numbers]
     shape = _shape(data, text, display)
     if shape is not None:
         return None, [*problems, shape]

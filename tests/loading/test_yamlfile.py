@@ -149,6 +149,19 @@ def test_a_float_out_of_range_is_quoted_as_written(
     ]
 
 
+def test_every_number_out_of_range_is_reported_in_the_files_order() -> None:
+    # Only the last one was, so a file was fixed one number a run, from the bottom up.
+    data, problems = parse(
+        "version: 1\nsubscriptions:\n  - id: 1e999\n  - id: " + "9" * 23 + "\n  - {id: .inf}\n"
+    )
+    assert data is None
+    assert [(p.message.split(" is out of range")[0], p.source) for p in problems] == [
+        ("the number 1e999", SourceSpan("f.yaml", 3, 9)),
+        ("a number of 23 digits", SourceSpan("f.yaml", 4, 9)),
+        ("the number .inf", SourceSpan("f.yaml", 5, 10)),
+    ]
+
+
 def test_nesting_up_to_the_limit_is_read() -> None:
     depth = MAX_DEPTH
     data, problems = parse("[" * depth + "]" * depth)
