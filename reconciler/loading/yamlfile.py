@@ -326,27 +326,47 @@ def _parse_error(message: str, text: str, display: str) -> Diagnostic:
     if "recursion limit" in problem:
         return _too_deep(where)
     return _syntax_error(text, display) or Diagnostic(
-        "yaml-syntax", f"invalid YAML: {problem}", where, hint=_syntax_hint(problem, "")
+        "yaml-syntax", f"invalid YAML: {problem}", where, hint=_syntax_hint(problem, "", _tab_at(text, where))
     )
+
+
+#: Characters of a file, at most, composed again with PyYAML for its account of a syntax error or
+#: of repeated keys (about 200 MB and a second a megabyte, for a flow list of one-letter items):
+#: past this, the fast parser's account stands.
+MAX_RECOMPOSED = 1024 * 1024
 
 
 def _syntax_error(text: str, display: str) -> Diagnostic | None:
     """PyYAML's account of a syntax error, when it has one: it says what it was reading, and where."""
     from reconciler.loading import scan
 
+    if len(text) > MAX_RECOMPOSED:
+        return None
     try:
         scan.compose(text)
     except scan.ScanFailed as failure:
         context = f" ({failure.context})" if failure.context else ""
         where = SourceSpan(display, *failure.at)
-        hint = _syntax_hint(failure.message, failure.context or "")
+        hint = _syntax_hint(failure.message, failure.context or "", _tab_at(text, where))
         return Diagnostic("yaml-syntax", f"invalid YAML: {failure.message}{context}", where, hint=hint)
     return None  # the two parsers disagree: the fast parser's account will do
 
 
-def _syntax_hint(message: str, context: str) -> str:
+def _tab_at(text: str, where: SourceSpan) -> bool:
+    """Whether the error's line is indented with a tab up to where the error is: YAML says only
+    that the tab 'cannot start any token'."""
+    start = 0
+    for _ in range(where.line - 1):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return False
+    lead = text[start : start + max(where.column, 1)]
+    return "\t" in lead and lead.strip(" \t") == ""
+
+
+def _syntax_hint(message: str, context: str, tab: bool = False) -> str:
     """What to do about a syntax error: where a tab, an open quote or bracket is the cause, that."""
-    if "tab" in message:
+    if "tab" in message or tab:
         return "YAML indents with spaces only: replace the tab with spaces"
     opened = _OPENED.search(context)
     if opened is not None:
@@ -395,7 +415,7 @@ def _duplicates(text: str, display: str, message: str) -> list[Diagnostic]:
     from reconciler.loading import scan
 
     try:
-        found = scan.duplicate_keys(scan.compose(text))
+        found = scan.duplicate_keys(scan.compose(text)) if len(text) <= MAX_RECOMPOSED else []
     except scan.ScanFailed:
         found = []
     problems = [

@@ -335,14 +335,33 @@ def test_a_syntax_error_says_what_was_being_read() -> None:
         ('a: "open\n', "the quote opened at line 1, column 4 is not closed: add its closing quote"),
         ("a: {b: 1\n", "the { opened at line 1, column 4 is not closed: add its }, or quote the value if"),
         ("a:\n  - b\n\t- c\n", "YAML indents with spaces only: replace the tab with spaces"),
+        (
+            "version: 1\nsites:\n\t- name: acme\n",
+            "YAML indents with spaces only: replace the tab with spaces",
+        ),
+        ("a:\n  b: 1\n \tc: 2\n", "YAML indents with spaces only: replace the tab with spaces"),
         ("a: b: c\n", "check the indentation, and the quotes and brackets, on this line and the lines"),
     ],
-    ids=["quote", "brace", "tab", "other"],
+    ids=["quote", "brace", "tab", "tab-first-on-its-line", "tab-after-a-space", "other"],
 )
 def test_a_syntax_error_says_what_to_do(text: str, hint: str) -> None:
     _, problems = parse(text)
     assert [p.rule for p in problems] == ["yaml-syntax"]
     assert problems[0].hint is not None and problems[0].hint.startswith(hint), problems[0].hint
+
+
+def test_a_huge_file_with_a_syntax_error_is_not_composed_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # PyYAML's second opinion on a 4 MB flow list took 5 s and 800 MB.
+    from reconciler.loading import scan
+    from reconciler.loading.yamlfile import MAX_RECOMPOSED
+
+    composed: list[int] = []
+    real = scan.compose
+    monkeypatch.setattr(scan, "compose", lambda text: composed.append(len(text)) or real(text))
+    text = "version: 1\nx: [" + ",".join(["a"] * (MAX_RECOMPOSED // 2)) + "]]\n"
+    _, problems = parse(text)
+    assert [p.rule for p in problems] == ["yaml-syntax"]
+    assert composed == []
 
 
 def test_read_yaml_raises_with_every_problem(tmp_path: Path) -> None:
