@@ -24,6 +24,7 @@ from reconciler.model import (
     Subscription,
 )
 from reconciler.planning.facts import Facts, Finding, live_placements
+from reconciler.planning.lookalike import lookalike_note
 from reconciler.planning.provisions import Candidate, app_candidates
 
 
@@ -83,6 +84,7 @@ def _plan_one(facts: Facts, declared: DesiredSubscription, draft: Draft) -> None
     live = facts.console.subscriptions.get(declared.id)
     if live is None:
         message = f"subscription {declared.id} does not exist in the console"
+        message += lookalike_note(declared.id, facts.console.subscriptions)
         draft.findings.append(_finding("unknown-subscription", message, declared.origin, declared, None))
         return
     mismatches = _mismatches(declared, live)

@@ -36,6 +36,33 @@ def test_unknown_subscription(seed: dict[str, Any]) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("declared", "odd"),
+    [
+        ("SUB\u20101", "U+2010 HYPHEN"),
+        ("SUB\u22121", "U+2212 MINUS SIGN"),
+        ("\u0405UB-1", "U+0405 CYRILLIC CAPITAL LETTER DZE"),
+        ("SUB-\uff11", "U+FF11 FULLWIDTH DIGIT ONE"),
+        ("SUB-1\u200b", "U+200B ZERO WIDTH SPACE"),
+    ],
+    ids=["hyphen", "minus", "cyrillic", "fullwidth", "zero-width"],
+)
+def test_an_unknown_subscription_drawn_like_a_known_one_names_it(
+    seed: dict[str, Any], declared: str, odd: str
+) -> None:
+    # On screen the declared id and the console's are the same; only the message can tell them apart.
+    plan = make_plan(seed, live=[sub("SUB-1")], subs=[focus_on("acme", declared)])
+    assert [b.message for b in plan.blocked] == [
+        f"subscription {declared} does not exist in the console; SUB-1 does, which it is drawn like: "
+        f"it holds {odd} where SUB-1 has ASCII"
+    ]
+
+
+def test_an_unknown_subscription_unlike_any_known_one_says_only_that(seed: dict[str, Any]) -> None:
+    plan = make_plan(seed, live=[sub("SUB-1")], subs=[focus_on("acme", "SUB\u20109")])
+    assert [b.message for b in plan.blocked] == ["subscription SUB\u20109 does not exist in the console"]
+
+
 def test_subscription_mismatch_names_what_the_console_has(seed: dict[str, Any]) -> None:
     declared = {
         "id": "SUB-1",
