@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -331,3 +332,27 @@ def test_an_answer_that_is_not_json_is_refused_as_json_loads_refuses_it(text: st
 def test_an_answer_nested_past_the_parser_is_refused_as_json_loads_refuses_it() -> None:
     with pytest.raises(RecursionError):
         transport_module._decoded("[" * 100_000 + "]" * 100_000)
+
+
+def test_the_error_reported_is_the_first_in_reading_order_however_the_threads_ran() -> None:
+    """/v1/me's reader starting last (its thread scheduled after another read had already failed)
+    must still report /v1/me's own error: a stop meant for the reads after a failure once reached
+    it first, and the message named whichever collection's thread happened to run first."""
+    provider = HttpProvider("http://127.0.0.1:9", "sandbox-token-alice", trust_env=False)
+    others_failed = threading.Event()
+
+    def request(method: str, path: str, *, stop: threading.Event | None = None, **_: Any) -> Any:
+        if path == "/v1/me":
+            others_failed.wait(5)
+            time.sleep(0.2)  # long enough for a stop set after a later read's failure to land
+            if stop is not None and stop.is_set():
+                raise transport_module.Stopped("given up")
+            raise ProviderError("the console has no GET /v1/me", code="wrong-api")
+        others_failed.set()
+        raise ProviderError(f"the console has no GET {path}", code="wrong-api")
+
+    provider._transport.request = request  # type: ignore[method-assign]
+    with pytest.raises(ProviderError) as raised:
+        provider.observe()
+    assert raised.value.message == "the console has no GET /v1/me"
+    provider.close()

@@ -97,23 +97,34 @@ class HttpProvider:
     # --- reading -----------------------------------------------------------------------------------
 
     def _read_everything(self) -> tuple[Any, dict[str, tuple[list[JsonObject], set[str]]]]:
-        """`/v1/me` and every collection, concurrently. When one read fails the others stop
-        retrying, and all have returned before the failure is raised: nothing is left running."""
-        stop, ended = threading.Event(), threading.Event()
-        me = _Background(lambda: self._transport.request("GET", "/v1/me", stop=stop, own_path=True), ended)
-        pages = {name: _Background(self._reader(name, stop), ended) for name in wire.COLLECTIONS}
+        """`/v1/me` and every collection, concurrently. When one read fails the reads after it (in
+        reading order) stop retrying, and all have returned before the failure is raised: nothing
+        is left running. The reads before it go on, so that the error raised is the first in
+        reading order whichever thread met its own first: the same console gives the same error on
+        every run (a wrong API: the one for /v1/me), however the threads were scheduled."""
+        ended = threading.Event()
+        stops = [threading.Event() for _ in range(1 + len(wire.COLLECTIONS))]
+        me = _Background(
+            lambda: self._transport.request("GET", "/v1/me", stop=stops[0], own_path=True), ended
+        )
+        pages = {
+            name: _Background(self._reader(name, stop), ended)
+            for name, stop in zip(wire.COLLECTIONS, stops[1:], strict=True)
+        }
         everything = [me, *pages.values()]
         try:
             _wait_interruptibly(everything, ended, until_a_failure=True)
+            failed = next((i for i, read in enumerate(everything) if read.error is not None), None)
+            if failed is not None:
+                for stop in stops[failed + 1 :]:
+                    stop.set()
+                _wait_interruptibly(everything, ended, until_a_failure=False)
         except BaseException:
-            stop.set()  # Ctrl-C or SIGTERM: the readers give up at their next step, nobody waits
+            for stop in stops:  # Ctrl-C or SIGTERM: the readers give up at their next step
+                stop.set()
             raise
-        if any(read.error is not None for read in everything):
-            stop.set()
-            _wait_interruptibly(everything, ended, until_a_failure=False)
-            # The first failure in reading order, whichever thread met its own first: the same
-            # console gives the same error on every run (a wrong API: the one for /v1/me).
-            errors = [read.error for read in everything if read.error is not None]
+        errors = [read.error for read in everything if read.error is not None]
+        if errors:
             raise next((e for e in errors if not isinstance(e, Stopped)), errors[0])
         return me.result(), {name: read.result() for name, read in pages.items()}
 
