@@ -291,7 +291,7 @@ def _descend(node: Node, path: YamlPath, key: bool, line_offset: int) -> Positio
         if isinstance(target, MappingNode):
             # The last occurrence wins, as in the parser's handling of a repeated key.
             for k, v in reversed(target.value):
-                if isinstance(k, ScalarNode) and scan.as_read(k.value) == step:
+                if isinstance(k, ScalarNode) and _same_key(k, step):
                     key_node, child = k, v
                     break
         elif isinstance(target, SequenceNode) and isinstance(step, int) and 0 <= step < len(target.value):
@@ -304,6 +304,23 @@ def _descend(node: Node, path: YamlPath, key: bool, line_offset: int) -> Positio
             target = key_node
     line, column = scan.start(target)
     return (line + line_offset, column)
+
+
+def _same_key(node: Any, step: str | int) -> bool:
+    """Whether a composed scalar key is the parser's key `step`: its text, or for a key the parser
+    read as a number or a boolean (`12:`, `0x10:`, `true:`), the value its text reads as."""
+    from reconciler.loading import scan
+
+    text = scan.as_read(node.value)
+    if isinstance(step, str):
+        return bool(text == step)
+    if node.style:  # quoted (`"12"`): a string, never the number `step`; a plain one has ""
+        return False
+    try:
+        read = reread(f"{text}: 0\n")
+    except YAMLDecodeError:
+        return False
+    return isinstance(read, dict) and any(k == step and type(k) is type(step) for k in read)
 
 
 def _same_item(node: Node, item: Any) -> bool:

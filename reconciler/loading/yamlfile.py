@@ -479,16 +479,21 @@ def _shape(data: Any, text: str, display: str) -> Diagnostic | None:
     if problem is None:
         return None
     path, bad_key = problem
-    where = YamlDocument(display, data, text).locate(path)
+    document = YamlDocument(display, data, text)
     if bad_key is _NO_KEY:
-        return _too_deep(where)
+        return _too_deep(document.locate(path))
+    # At the key itself; a key that is not a scalar (`? [a, b]`) at the mapping it is in.
+    scalar = isinstance(bad_key, int | float | bool)
+    where = document.locate((*path, bad_key), key=True) if scalar else document.locate(path)
     shown = "null" if bad_key is None else repr(bad_key)
-    return Diagnostic(
-        "schema",
-        f"key {shown} is not a string",
-        where,
-        hint=f"quote it: '{bad_key}'" if bad_key is not None else "give the key a name",
-    )
+    if bad_key is None:
+        hint = "give the key a name"
+    elif scalar:
+        hint = f"quote it: '{bad_key}'"
+    else:
+        message = "a key that is a list or a mapping is not allowed: keys are strings"
+        return Diagnostic("schema", message, where, hint="write the key as a plain string")
+    return Diagnostic("schema", f"key {shown} is not a string", where, hint=hint)
 
 
 def _plain_shape(data: Any) -> bool:

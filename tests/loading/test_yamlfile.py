@@ -315,6 +315,31 @@ def test_keys_must_be_strings(text: str, message: str) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "message", "position"),
+    [
+        ("a:\n  b: 1\n  12: x\n", "key 12 is not a string", (3, 3)),
+        ("a: {b: 1, 12: x}\n", "key 12 is not a string", (1, 11)),
+        ("a:\n  b: 1\n  true: x\n", "key True is not a string", (3, 3)),
+        ("a:\n  b: 1\n  0x10: x\n", "key 16 is not a string", (3, 3)),
+        (
+            "a:\n  b: 1\n  ? [c, d]\n  : x\n",
+            "a key that is a list or a mapping is not allowed: keys are strings",
+            (2, 3),
+        ),
+    ],
+    ids=["block", "flow", "boolean", "hex", "complex"],
+)
+def test_a_key_that_is_not_a_string_is_placed_at_itself(
+    text: str, message: str, position: tuple[int, int]
+) -> None:
+    # It was placed at the start of its mapping, and a complex key's hint was a Python tuple.
+    data, problems = parse(text)
+    assert data is None
+    assert [(p.message, p.source) for p in problems] == [(message, SourceSpan("f.yaml", *position))]
+    assert "(" not in (problems[0].hint or "")
+
+
 def test_a_syntax_error_says_what_was_being_read() -> None:
     _, problems = parse("sites:\n  - name: [acme\n  - name: labs\n")
     assert problems == [
