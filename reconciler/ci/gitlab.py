@@ -108,18 +108,18 @@ class GitLab:
             response = self.client.request(method, path, **kwargs)
         except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as error:  # InvalidURL: `h_st`, say
             raise ReconcilerError(
-                f"GitLab did not answer {method} {shown_url(path)}: {type(error).__name__}"
+                f"GitLab did not answer {_call(method, path)}: {type(error).__name__}"
             ) from None
         if response.status_code >= 400:
             raise ReconcilerError(
-                f"GitLab answered {method} {path} with HTTP {response.status_code}",
+                f"GitLab answered {_call(method, path)} with HTTP {response.status_code}",
                 hint=f"check that {TOKEN_VARIABLE} is a project access token with the api scope",
             )
         return response
 
     def json(self, method: str, path: str, **kwargs: Any) -> Answer:
         response = self.request(method, path, **kwargs)
-        call = f"{method} {path}"
+        call = _call(method, path)
         try:
             value = response.json()
         except (ValueError, RecursionError):
@@ -244,3 +244,9 @@ def download_plan(gitlab: GitLab, settings: Settings, job_id: int) -> Path:
         content = gitlab.request("GET", f"jobs/{job_id}/artifacts/{folder}/{name}").content
         (into / name).write_bytes(content)
     return into / PLAN_FILE
+
+
+def _call(method: str, path: str) -> str:
+    """A request as messages name it: the user URL is absolute, and CI_API_V4_URL may hold a user
+    and password (masked, as every URL a message quotes)."""
+    return f"{method} {shown_url(path)}"
