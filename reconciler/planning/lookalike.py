@@ -8,7 +8,7 @@ one spells with look-alike characters, the message names both and the characters
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Container
 
 #: Characters no decomposition maps to ASCII that are drawn like an ASCII one in common fonts.
 _DRAWN_ALIKE = {
@@ -54,7 +54,7 @@ def ascii_lookalike(text: str) -> str | None:
     return "".join(out)
 
 
-def lookalike_note(declared: str, known: Iterable[str] | dict[str, object]) -> str:
+def lookalike_note(declared: str, known: Container[str]) -> str:
     """`; SUB-1001 does (...)` when the console has the id `declared` spells with look-alikes, else ""."""
     alike = ascii_lookalike(declared)
     if alike is None or alike not in known:
